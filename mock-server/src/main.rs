@@ -1,0 +1,5 @@
+//! `mock-server`: see the crate documentation and README.
+
+fn main() -> std::process::ExitCode {
+    mock_server::cli::main()
+}

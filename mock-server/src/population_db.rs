@@ -1,0 +1,1 @@
+//! The generated dummy population in SQLite (to be implemented).
