@@ -152,6 +152,12 @@ where
             }
             if failed.is_empty() {
                 println!("{} verified", dir.display());
+                println!(
+                    "the same with OpenSSH: ssh-keygen -Y verify -f allowed_signers -I <identity> -n {} -s {} < {}",
+                    result::NAMESPACE,
+                    dir.join(result::SIG_FILE).display(),
+                    dir.join(result::JSON_FILE).display()
+                );
                 Ok(ExitCode::AllPassed)
             } else {
                 println!(
