@@ -38,3 +38,6 @@ impl Lang {
         }
     }
 }
+
+#[cfg(test)]
+mod robustness;

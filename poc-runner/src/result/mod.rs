@@ -163,7 +163,7 @@ pub enum ResultError {
         "output directory {0} already exists and is not empty; choose another --out or remove it"
     )]
     OutExists(PathBuf),
-    #[error("cannot write {path}: {source}")]
+    #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
