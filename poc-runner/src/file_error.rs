@@ -200,7 +200,11 @@ pub fn key_at(text: &str, offset: usize) -> Option<String> {
 /// toml's messages, reworded to say what was expected.
 fn normalise(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("unexpected keys in table: ") {
-        if let Some((found, available)) = rest.split_once(", available keys: ") {
+        if let Some((found, available)) = rest.split_once(", available keys:") {
+            let available = available.trim();
+            if available.is_empty() {
+                return format!("expected an empty table `{{}}`, found unknown key {found}");
+            }
             return format!("expected one of {available}, found unknown key {found}");
         }
     }
@@ -234,6 +238,18 @@ mod tests {
         let text = "steps = [ { lookup = { operator = 5 } } ]";
         let off = text.find('5').unwrap();
         assert_eq!(key_at(text, off).as_deref(), Some("operator"));
+    }
+
+    #[test]
+    fn unexpected_keys_are_reworded_as_expectations() {
+        assert_eq!(
+            normalise("unexpected keys in table: deep, available keys:"),
+            "expected an empty table `{}`, found unknown key deep"
+        );
+        assert_eq!(
+            normalise("unexpected keys in table: nik, available keys: operator, nik_ref"),
+            "expected one of operator, nik_ref, found unknown key nik"
+        );
     }
 
     #[test]
