@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Reproduces the benchmark table in README.md ("Benchmarks"). Needs wrk (Debian package `wrk`);
+# the WireMock column also needs Java 17+ and npm (it installs the `wiremock` npm package, which
+# bundles the standalone jar, into bench/.wiremock). Everything listens on 127.0.0.1 only.
+#
+#   bash bench/run.sh                 # full run: 1,000,000 residents, 10 s per point
+#   DURATION=3 POPULATION=100000 bash bench/run.sh   # a quick look
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DURATION=${DURATION:-10}
+POPULATION=${POPULATION:-1000000}
+CONNECTIONS=${CONNECTIONS:-"16 64 256"}
+WORK=${BENCH_DIR:-$ROOT/target/bench}
+mkdir -p "$WORK"
+command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
+
+cargo build --release -q -p mock-server -p bench
+MOCK=$ROOT/target/release/mock-server
+BARE=$ROOT/target/release/bare-axum
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+wait_port() { for _ in $(seq 1 600); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "bench: port $1 never opened" >&2; return 1; }
+
+echo "== population generation"
+GEN_ROWS=()
+for n in 100000 "$POPULATION"; do
+  dir=$(mktemp -d "$WORK/gen-XXXX")
+  start=$(date +%s.%N)
+  /usr/bin/time -f "%M" -o "$dir/maxrss" "$MOCK" residents --data-dir "$dir" --population "$n" --limit 0 --format json >/dev/null
+  end=$(date +%s.%N)
+  GEN_ROWS+=("$(python3 -c "s=$end-$start; print('| generate %d residents | %.2f s | %.0f residents/s | peak RSS %d MB |' % ($n, s, $n/s, $(cat "$dir/maxrss")//1024))")")
+  rm -rf "$dir"
+done
+
+echo "== dataset for the load test ($POPULATION residents)"
+DATA=$WORK/data-$POPULATION
+"$MOCK" residents --data-dir "$DATA" --population "$POPULATION" --status active --limit 20000 --format json > "$WORK/active.json"
+python3 - "$WORK/active.json" "$WORK/nik-list.lua" <<'PY'
+import json, sys
+niks = [r["NIK"] for r in json.load(open(sys.argv[1]))]
+open(sys.argv[2], "w").write("return {" + ",".join('"%s"' % n for n in niks) + "}\n")
+PY
+export NIK_LIST=$WORK/nik-list.lua
+
+MOCK_PORT=18471; BARE_PORT=18472; WM_PORT=18473
+rm -f "$DATA/state.sqlite"*
+"$MOCK" serve --listen 127.0.0.1:$MOCK_PORT --data-dir "$DATA" --population "$POPULATION" >"$WORK/mock.log" 2>&1 &
+MOCK_PID=$!; PIDS+=("$MOCK_PID")
+wait_port $MOCK_PORT
+FIRST_NIK=$(python3 -c "import json;print(json.load(open('$WORK/active.json'))[0]['NIK'])")
+curl -s -X POST -H 'Content-Type: application/json' \
+  -d "{\"nik\":\"$FIRST_NIK\",\"user_id\":\"dinkes_3313\",\"password\":\"dummy-dinkes-3313\",\"ip_user\":\"127.0.0.1\",\"User_ID\":\"bench\"}" \
+  "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/dinkes_3313/CALL_NIK" > "$WORK/record.json"
+grep -q '"NAMA_LGKP"' "$WORK/record.json" || { echo "bench: the mock did not answer with data: $(cat "$WORK/record.json")" >&2; exit 1; }
+echo "record: $(wc -c < "$WORK/record.json") bytes"
+
+"$BARE" 127.0.0.1:$BARE_PORT "$WORK/record.json" >"$WORK/bare.log" 2>&1 &
+PIDS+=("$!"); wait_port $BARE_PORT
+
+WM_OK=0
+if command -v java >/dev/null && command -v npm >/dev/null && [ "${SKIP_WIREMOCK:-0}" != 1 ]; then
+  if [ ! -d bench/.wiremock/node_modules/wiremock ]; then
+    mkdir -p bench/.wiremock && (cd bench/.wiremock && npm install --silent --no-audit --no-fund wiremock >/dev/null 2>&1) || true
+  fi
+  JAR=$(ls bench/.wiremock/node_modules/wiremock/build/wiremock-standalone-*.jar 2>/dev/null | head -1 || true)
+  if [ -n "$JAR" ]; then
+    java -jar "$JAR" --port $WM_PORT --bind-address 127.0.0.1 --disable-banner >"$WORK/wiremock.log" 2>&1 &
+    WM_PID=$!; PIDS+=("$WM_PID")
+    wait_port $WM_PORT
+    python3 - "$WORK/record.json" "$WM_PORT" <<'PY'
+import json, sys, urllib.request
+body = open(sys.argv[1]).read()
+stub = {"request": {"method": "POST", "urlPathPattern": "/dukcapil/get_json/.*/CALL_NIK"},
+        "response": {"status": 200, "body": body, "headers": {"Content-Type": "application/json"}}}
+req = urllib.request.Request("http://127.0.0.1:%s/__admin/mappings" % sys.argv[2], json.dumps(stub).encode(),
+                             {"Content-Type": "application/json"})
+urllib.request.urlopen(req).read()
+PY
+    WM_OK=1
+  fi
+fi
+
+run_wrk() { # name port conns pid
+  local out; out=$(wrk -t2 -c"$3" -d"${DURATION}s" --latency -s bench/wrk-lookup.lua "http://127.0.0.1:$2/dukcapil/get_json/dinkes_3313/CALL_NIK" 2>&1 | grep '^RESULT' || true)
+  echo "$1 c=$3 $out rss_kb=$(rss_kb "$4")"
+}
+
+echo "== load (wrk -t2, ${DURATION}s per point)"
+LOAD=()
+for c in $CONNECTIONS; do
+  # warm up each server briefly so the first point is not a cold start
+  wrk -t2 -c"$c" -d1s -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/dinkes_3313/CALL_NIK" >/dev/null 2>&1 || true
+  LOAD+=("$(run_wrk bare $BARE_PORT "$c" "${PIDS[1]}")")
+  LOAD+=("$(run_wrk mock $MOCK_PORT "$c" "$MOCK_PID")")
+  [ "$WM_OK" = 1 ] && LOAD+=("$(run_wrk wiremock $WM_PORT "$c" "$WM_PID")")
+done
+MOCK_HWM=$(hwm_kb "$MOCK_PID")
+
+python3 - "$MOCK_HWM" "${LOAD[@]}" <<'PY'
+import re, sys
+hwm = int(sys.argv[1])
+rows = {}
+for line in sys.argv[2:]:
+    name, conns = line.split()[0], int(line.split()[1][2:])
+    kv = dict(re.findall(r"(\w+)=([\d.]+)", line))
+    rows[(name, conns)] = kv
+print()
+print("| connections | server | req/s | ratio to bare axum | p50 ms | p99 ms | errors | RSS MB |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+for (name, c), kv in sorted(rows.items(), key=lambda x: (x[0][1], x[0][0])):
+    bare = rows.get(("bare", c), {}).get("rps")
+    rps = float(kv.get("rps", 0))
+    ratio = "%.2fx" % (rps / float(bare)) if bare and float(bare) > 0 else "-"
+    print("| %d | %s | %.0f | %s | %s | %s | %s | %.0f |" % (c, name, rps, ratio, kv.get("p50_ms", "-"),
+          kv.get("p99_ms", "-"), kv.get("errors", "-"), int(kv.get("rss_kb", 0)) / 1024))
+for c in sorted({c for (_, c) in rows}):
+    m, w = rows.get(("mock", c)), rows.get(("wiremock", c))
+    if m and w and float(w["rps"]) > 0:
+        print("\nmock / WireMock at %d connections: %.2fx" % (c, float(m["rps"]) / float(w["rps"])), end="")
+print("\n\nmock peak RSS over the whole run: %.0f MB" % (hwm / 1024))
+PY
+echo
+printf '%s\n' "| generation | time | rate | memory |" "| --- | --- | --- | --- |" "${GEN_ROWS[@]}"

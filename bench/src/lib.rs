@@ -1,0 +1,1 @@
+//! Benchmark support; the programs are in `src/bin/` and `run.sh`.
