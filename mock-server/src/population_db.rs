@@ -62,7 +62,8 @@ CREATE TABLE resident (
     ektp_status TEXT,
     no_akta_lhr TEXT,
     status INTEGER NOT NULL,           -- 0 active, 1 deceased, 2 duplicate, 3 inactive
-    name_flags INTEGER NOT NULL        -- 1 apostrophe, 2 dot, 4 trailing space, 8 long
+    name_flags INTEGER NOT NULL,       -- 1 apostrophe, 2 dot, 4 trailing space, 8 long
+    seq INTEGER NOT NULL               -- generation order: families stay together in listings
 );
 ";
 
@@ -448,12 +449,12 @@ fn write_into(
     {
         let mut insert = txn
             .prepare(&format!(
-                "INSERT INTO resident ({COLUMNS}, name_flags) VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+                "INSERT INTO resident ({COLUMNS}, name_flags, seq) VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)"
             ))
             .map_err(sql_err(tmp, "cannot prepare the insert"))?;
         for batch in rx {
-            for r in &batch {
+            for (r, seq) in batch.iter().zip(written as i64..) {
                 hash_row(&mut hasher, r, &mut buf);
                 insert
                     .execute(params![
@@ -481,6 +482,7 @@ fn write_into(
                         r.no_akta_lhr,
                         status_int(r.status),
                         name_flags(&r.nama_lgkp),
+                        seq,
                     ])
                     .map_err(sql_err(tmp, "cannot insert a resident"))?;
             }
@@ -495,7 +497,8 @@ fn write_into(
     }
     let hash = hex::encode(hasher.finalize());
     txn.execute_batch(
-        "CREATE INDEX resident_status ON resident (status);
+        "CREATE INDEX resident_seq ON resident (seq);
+         CREATE INDEX resident_status ON resident (status, seq);
          CREATE INDEX resident_edge_names ON resident (name_flags) WHERE name_flags != 0;",
     )
     .map_err(sql_err(tmp, "cannot build the indexes"))?;
@@ -567,7 +570,7 @@ impl PopulationReader {
         }
     }
 
-    /// Up to `limit` residents, optionally of one status, in NIK order.
+    /// Up to `limit` residents, optionally of one status, in generation order (family by family).
     pub fn list(
         &self,
         status: Option<ResidentStatus>,
@@ -576,11 +579,11 @@ impl PopulationReader {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         match status {
             Some(s) => self.query(
-                &format!("SELECT {COLUMNS} FROM resident WHERE status = ?1 ORDER BY nik LIMIT ?2"),
+                &format!("SELECT {COLUMNS} FROM resident WHERE status = ?1 ORDER BY seq LIMIT ?2"),
                 params![status_int(s), limit],
             ),
             None => self.query(
-                &format!("SELECT {COLUMNS} FROM resident ORDER BY nik LIMIT ?1"),
+                &format!("SELECT {COLUMNS} FROM resident ORDER BY seq LIMIT ?1"),
                 params![limit],
             ),
         }
@@ -806,8 +809,11 @@ mod tests {
         let reader = PopulationReader::open(&info.path).unwrap();
 
         let all = reader.list(None, 50).unwrap();
-        assert_eq!(all.len(), 50);
-        assert!(all.windows(2).all(|w| w[0].nik < w[1].nik));
+        assert_eq!(
+            all,
+            generate(spec(11, 20_000)).take(50).collect::<Vec<_>>(),
+            "generation order"
+        );
         assert_eq!(reader.list(None, 50).unwrap(), all);
         for &s in ResidentStatus::ALL {
             let listed = reader.list(Some(s), 10).unwrap();

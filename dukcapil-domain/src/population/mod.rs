@@ -511,7 +511,7 @@ impl Generator {
                 };
                 m.push(member("KEPALA KELUARGA", head_sex, age));
                 let spouse_age = if head_sex == Sex::Male {
-                    (age as i32 + rng.gen_range(-10..=3)).clamp(17, MAX_AGE as i32) as u32
+                    (age as i32 + rng.gen_range(-10..=3)).clamp(18, MAX_AGE as i32) as u32
                 } else {
                     (age as i32 + rng.gen_range(-3..=10)).clamp(19, MAX_AGE as i32) as u32
                 };
