@@ -318,41 +318,48 @@ fn village_code(r: &Resident) -> i64 {
         + i64::from(r.no_kel)
 }
 
-/// Feeds the canonical form of a row into the hash: fields in column order, unit separators
-/// between them, a record separator after; absent values as a lone NUL.
-fn hash_row(h: &mut Sha256, r: &Resident, buf: &mut String) {
-    use std::fmt::Write;
-    buf.clear();
-    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "\0".into());
-    // Writing into a String cannot fail.
-    let _ = write!(
-        buf,
-        "{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1e",
-        r.nik,
-        r.no_kk,
-        r.nama_lgkp,
-        r.jenis_klmin.wire_name(),
-        r.tmpt_lhr,
-        r.tgl_lhr,
-        r.status_kawin,
-        r.jenis_pkrjn,
-        r.gol_darah,
-        r.agama,
-        r.pddk_akh,
-        r.stat_hbkel,
-        r.nama_lgkp_ibu,
-        opt(&r.nama_lgkp_ayah),
-        r.alamat,
-        opt(&r.dusun),
-        r.no_rt,
-        r.no_rw,
-        r.kode_pos.map_or_else(|| "\0".to_string(), |k| k.to_string()),
-        village_code(r),
-        opt(&r.ektp_status),
-        opt(&r.no_akta_lhr),
-        r.status,
-    );
-    h.update(buf.as_bytes());
+/// Feeds the canonical form of a row into the hash: the stored columns in order, integers as
+/// 8 little-endian bytes, texts as their bytes followed by a unit separator, absent values as a
+/// lone 0xFF byte (never valid UTF-8), a record separator at the end. Binary on purpose: text
+/// formatting of numbers and dates cost more than the hashing itself.
+fn hash_row(h: &mut Sha256, r: &Resident) {
+    fn int(h: &mut Sha256, v: i64) {
+        h.update(v.to_le_bytes());
+    }
+    fn text(h: &mut Sha256, v: &str) {
+        h.update(v.as_bytes());
+        h.update([0x1f]);
+    }
+    fn opt(h: &mut Sha256, v: Option<&str>) {
+        match v {
+            Some(v) => text(h, v),
+            None => h.update([0xff]),
+        }
+    }
+    int(h, r.nik.value() as i64);
+    int(h, r.no_kk.value() as i64);
+    text(h, &r.nama_lgkp);
+    int(h, if r.jenis_klmin == Sex::Male { 1 } else { 2 });
+    text(h, &r.tmpt_lhr);
+    int(h, date_int(r.tgl_lhr));
+    text(h, &r.status_kawin);
+    text(h, &r.jenis_pkrjn);
+    text(h, &r.gol_darah);
+    text(h, &r.agama);
+    text(h, &r.pddk_akh);
+    text(h, &r.stat_hbkel);
+    text(h, &r.nama_lgkp_ibu);
+    opt(h, r.nama_lgkp_ayah.as_deref());
+    text(h, &r.alamat);
+    opt(h, r.dusun.as_deref());
+    int(h, i64::from(r.no_rt));
+    int(h, i64::from(r.no_rw));
+    int(h, r.kode_pos.map_or(-1, i64::from));
+    int(h, village_code(r));
+    opt(h, r.ektp_status.as_deref());
+    opt(h, r.no_akta_lhr.as_deref());
+    int(h, status_int(r.status));
+    h.update([0x1e]);
 }
 
 /// Residents travel from the generator thread to the writer in batches of this size.
@@ -426,13 +433,13 @@ fn write_into(
             let mut batch = Vec::with_capacity(BATCH);
             for r in generate(spec) {
                 batch.push(r);
-                if batch.len() == BATCH {
-                    if tx
+                // A closed channel means the writer failed; it reports the error.
+                if batch.len() == BATCH
+                    && tx
                         .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                         .is_err()
-                    {
-                        return;
-                    }
+                {
+                    return;
                 }
             }
             if !batch.is_empty() {
@@ -443,7 +450,6 @@ fn write_into(
 
     let bar = progress_bar(spec.size, progress);
     let mut hasher = Sha256::new();
-    let mut buf = String::with_capacity(512);
     let mut written = 0u64;
     let txn = conn.transaction().map_err(sql_err(tmp, "cannot begin"))?;
     {
@@ -455,7 +461,7 @@ fn write_into(
             .map_err(sql_err(tmp, "cannot prepare the insert"))?;
         for batch in rx {
             for (r, seq) in batch.iter().zip(written as i64..) {
-                hash_row(&mut hasher, r, &mut buf);
+                hash_row(&mut hasher, r);
                 insert
                     .execute(params![
                         r.nik.value() as i64,
