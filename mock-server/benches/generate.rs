@@ -50,8 +50,15 @@ fn main() {
     // Warm the embedded reference data so it is not charged to the first run.
     let _ = dukcapil_domain::population::generate(PopulationSpec { seed: 0, size: 10 }).count();
     println!(
-        "{:>10}  {:>14}  {:>14}  {:>7}  {:>12}  {:>10}",
-        "residents", "bare gen/s", "sqlite/s", "ratio", "peak RSS MiB", "file MiB"
+        "{:>10}  {:>12}  {:>12}  {:>12}  {:>12}  {:>9}  {:>12}  {:>8}",
+        "residents",
+        "bare gen/s",
+        "bare /cpu-s",
+        "sqlite/s",
+        "sqlite/cpu-s",
+        "ratio cpu",
+        "peak RSS MiB",
+        "file MiB"
     );
     for size in sizes {
         let spec = PopulationSpec { seed: 1, size };
