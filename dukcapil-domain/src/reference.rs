@@ -284,7 +284,7 @@ impl Reference {
         self.golongan_darah.iter().any(|e| e.name == name)
     }
 
-    pub fn master_name<'a>(table: &'a [MasterEntry], code: u32) -> Option<&'a str> {
+    pub fn master_name(table: &[MasterEntry], code: u32) -> Option<&str> {
         table
             .iter()
             .find(|e| e.code == code)

@@ -13,7 +13,11 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "mock-server", version, about = "Dukcapil gateway simulator with a seeded dummy population")]
+#[command(
+    name = "mock-server",
+    version,
+    about = "Dukcapil gateway simulator with a seeded dummy population"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -57,12 +61,14 @@ pub enum Command {
 }
 
 fn parse_status(s: &str) -> Result<dukcapil_domain::ResidentStatus, String> {
-    s.parse().map_err(|e: dukcapil_domain::UnknownName| e.to_string())
+    s.parse()
+        .map_err(|e: dukcapil_domain::UnknownName| e.to_string())
 }
 
 /// Parses the arguments, runs, prints `{e:#}` on failure and maps it to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing();
     match run(cli) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
@@ -74,6 +80,121 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Residents { .. } => anyhow::bail!("not yet implemented"),
+        Command::Residents {
+            dataset,
+            limit,
+            status,
+            format,
+        } => residents(&dataset, limit, status, format),
     }
+}
+
+/// Logs go to stderr (stdout carries command output); `RUST_LOG` overrides the `info` default.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second initialisation (e.g. in tests) is harmless; keep the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `residents`: ensures the dataset, then prints residents as JSON or as an aligned table.
+fn residents(
+    dataset: &DatasetArgs,
+    limit: u64,
+    status: Option<dukcapil_domain::ResidentStatus>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+
+    let spec = crate::population_db::PopulationSpec {
+        seed: dataset.seed,
+        size: dataset.population,
+    };
+    let info = crate::population_db::ensure(&dataset.data_dir, spec, true)?;
+    let reader = crate::population_db::PopulationReader::open(&info.path)?;
+    let rows = reader.list(status, limit)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match format {
+        OutputFormat::Json => {
+            let records: Vec<_> = rows.iter().map(|r| r.to_listing_json()).collect();
+            serde_json::to_writer_pretty(&mut out, &records)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out))
+        }
+        OutputFormat::Table => write_table(&mut out, &rows),
+    }
+    .and_then(|()| out.flush());
+    match written {
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+/// Residents as aligned columns for a human reader.
+fn write_table(
+    out: &mut impl std::io::Write,
+    rows: &[dukcapil_domain::Resident],
+) -> std::io::Result<()> {
+    const HEADERS: [&str; 9] = [
+        "NIK",
+        "NO_KK",
+        "NAMA_LGKP",
+        "JK",
+        "TGL_LHR",
+        "STAT_HBKEL",
+        "KEL_NAME",
+        "KAB_NAME",
+        "STATUS",
+    ];
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.nik.to_string(),
+                r.no_kk.to_string(),
+                r.nama_lgkp.clone(),
+                if r.jenis_klmin == dukcapil_domain::Sex::Male {
+                    "L"
+                } else {
+                    "P"
+                }
+                .to_string(),
+                r.tgl_lhr.format("%Y-%m-%d").to_string(),
+                r.stat_hbkel.clone(),
+                r.kel_name.clone(),
+                r.kab_name.clone(),
+                r.status.to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |out: &mut dyn std::io::Write, row: &[&str]| -> std::io::Result<()> {
+        let mut text = String::new();
+        for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(c);
+            text.extend(std::iter::repeat_n(
+                ' ',
+                w.saturating_sub(c.chars().count()),
+            ));
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(out, &HEADERS)?;
+    for row in &cells {
+        line(out, &row.each_ref().map(String::as_str))?;
+    }
+    Ok(())
 }

@@ -10,7 +10,10 @@ use std::process::Command;
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/it-<hash> → target/<profile>/<name>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile directory");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile directory");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         // Running a single test binary without the workspace build: build what is missing.
