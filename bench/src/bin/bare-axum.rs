@@ -10,7 +10,9 @@ use axum::Router;
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let listen = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
-    let record_path = args.next().ok_or_else(|| anyhow::anyhow!("usage: bare-axum ADDR:PORT RECORD.json"))?;
+    let record_path = args
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("usage: bare-axum ADDR:PORT RECORD.json"))?;
     let record: &'static [u8] = Box::leak(std::fs::read(&record_path)?.into_boxed_slice());
     let app = Router::new().route(
         "/dukcapil/get_json/{customer}/{method}",
