@@ -22,7 +22,7 @@ use dukcapil_domain::{
 pub use dukcapil_domain::population::PopulationSpec;
 
 /// Version of the table layout below; a stored file with another version is regenerated.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Bits of the `name_flags` column, for finding names that trip up client code.
 const FLAG_APOSTROPHE: i64 = 1;
@@ -39,7 +39,8 @@ const COLUMNS: &str = "nik, no_kk, nama_lgkp, jenis_klmin, tmpt_lhr, tgl_lhr, st
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE resident (
-    nik INTEGER PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,           -- generation order: families stay together in listings
+    nik INTEGER NOT NULL,              -- unique index built after the load (a sort, not random inserts)
     no_kk INTEGER NOT NULL,
     nama_lgkp TEXT NOT NULL,
     jenis_klmin INTEGER NOT NULL,      -- 1 LAKI-LAKI, 2 PEREMPUAN
@@ -62,8 +63,7 @@ CREATE TABLE resident (
     ektp_status TEXT,
     no_akta_lhr TEXT,
     status INTEGER NOT NULL,           -- 0 active, 1 deceased, 2 duplicate, 3 inactive
-    name_flags INTEGER NOT NULL,       -- 1 apostrophe, 2 dot, 4 trailing space, 8 long
-    seq INTEGER NOT NULL               -- generation order: families stay together in listings
+    name_flags INTEGER NOT NULL        -- 1 apostrophe, 2 dot, 4 trailing space, 8 long
 );
 ";
 
@@ -503,7 +503,7 @@ fn write_into(
     }
     let hash = hex::encode(hasher.finalize());
     txn.execute_batch(
-        "CREATE INDEX resident_seq ON resident (seq);
+        "CREATE UNIQUE INDEX resident_nik ON resident (nik);
          CREATE INDEX resident_status ON resident (status, seq);
          CREATE INDEX resident_edge_names ON resident (name_flags) WHERE name_flags != 0;",
     )
