@@ -15,6 +15,9 @@ pub mod request;
 pub mod response;
 pub mod verify;
 
+#[cfg(test)]
+pub(crate) mod tests;
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
