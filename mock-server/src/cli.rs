@@ -45,6 +45,8 @@ pub struct DatasetArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serves the mock gateway (HTTP on 127.0.0.1:8000 by default).
+    Serve(crate::settings::ServeArgs),
     /// Lists residents of the dummy population (generating it first if needed).
     Residents {
         #[command(flatten)]
@@ -68,7 +70,7 @@ fn parse_status(s: &str) -> Result<dukcapil_domain::ResidentStatus, String> {
 /// Parses the arguments, runs, prints `{e:#}` on failure and maps it to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(matches!(cli.command, Command::Serve(_)));
     match run(cli) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
@@ -80,6 +82,10 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => {
+            let settings = crate::settings::Settings::resolve(&args)?;
+            crate::serve::run(settings)
+        }
         Command::Residents {
             dataset,
             limit,
@@ -89,15 +95,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Logs go to stderr (stdout carries command output); `RUST_LOG` overrides the `info` default.
-fn init_tracing() {
+/// `serve` logs to stdout (its output is the log); the listing commands keep stdout for their
+/// output and log to stderr. `RUST_LOG` overrides the `info` default.
+fn init_tracing(to_stdout: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // A second initialisation (e.g. in tests) is harmless; keep the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = if to_stdout {
+        builder
+            .with_writer(std::io::stdout)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }
 
 /// `residents`: ensures the dataset, then prints residents as JSON or as an aligned table.
