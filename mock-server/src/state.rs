@@ -86,6 +86,8 @@ pub struct Inner {
     /// Calls counted per (customer id, WIB day). One mutex: check-and-count is atomic, so a burst
     /// against quota Q yields exactly Q counted calls.
     quota: Mutex<HashMap<(String, NaiveDate), u32>>,
+    /// Data-balikan intake state (its ledger lives in the state database).
+    pub balikan: crate::balikan::Balikan,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +129,7 @@ impl AppState {
             residents,
             writer,
             agreements,
+            balikan: crate::balikan::Balikan::default(),
         };
         AppState(Arc::new(inner))
     }
