@@ -4,4 +4,5 @@
 //! and an admin API.
 
 pub mod cli;
+pub mod faults;
 pub mod population_db;
