@@ -1,0 +1,14 @@
+//! The whole HTTP surface. Each area adds its routes in its own module and is merged here.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The mock's router: gateway endpoints, `/__admin`, and a journaled 404 for everything else.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::gateway::routes())
+        .nest("/__admin", crate::admin::routes(state.clone()))
+        .fallback(crate::gateway::not_found)
+        .with_state(state)
+}
