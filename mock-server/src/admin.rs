@@ -71,6 +71,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/quota/{customer_id}", get(get_quota).put(put_quota))
         .route("/journal", get(journal))
         .route("/reset", post(reset))
+        .merge(crate::faults::admin::routes())
         .fallback(|| async { AdminError::NotFound })
         .route_layer(middleware::from_fn_with_state(state, guard))
 }

@@ -86,6 +86,8 @@ pub struct Inner {
     /// Calls counted per (customer id, WIB day). One mutex: check-and-count is atomic, so a burst
     /// against quota Q yields exactly Q counted calls.
     quota: Mutex<HashMap<(String, NaiveDate), u32>>,
+    /// Fault rules and their counters (from the settings' `[[faults]]`, changed by the admin API).
+    pub faults: crate::faults::FaultEngine,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +123,13 @@ impl AppState {
                 &loaded.settings,
             )),
             clock: Clock::with_offset_us(offset),
+            // The rules were validated with the settings; an engine without them is the only
+            // other reading.
+            faults: crate::faults::FaultEngine::with_rules(
+                settings.fault_seed,
+                settings.faults.clone(),
+            )
+            .unwrap_or_default(),
             quota: Mutex::new(loaded.quota_used),
             settings,
             admin_token,
@@ -146,6 +155,11 @@ impl AppState {
                 (a.customer_id.clone(), inst)
             })
             .collect()
+    }
+
+    /// The agreements the mock was started with.
+    pub fn agreements(&self) -> &[Agreement] {
+        &self.agreements
     }
 
     pub fn writer(&self) -> &Writer {
