@@ -72,6 +72,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/journal", get(journal))
         .route("/reset", post(reset))
         .merge(crate::balikan::admin_routes())
+        .merge(crate::faults::admin::routes())
         .fallback(|| async { AdminError::NotFound })
         .route_layer(middleware::from_fn_with_state(state, guard))
 }

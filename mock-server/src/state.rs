@@ -88,6 +88,8 @@ pub struct Inner {
     quota: Mutex<HashMap<(String, NaiveDate), u32>>,
     /// Data-balikan intake state (its ledger lives in the state database).
     pub balikan: crate::balikan::Balikan,
+    /// Fault rules and their counters (from the settings' `[[faults]]`, changed by the admin API).
+    pub faults: crate::faults::FaultEngine,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +125,13 @@ impl AppState {
                 &loaded.settings,
             )),
             clock: Clock::with_offset_us(offset),
+            // The rules were validated with the settings; an engine without them is the only
+            // other reading.
+            faults: crate::faults::FaultEngine::with_rules(
+                settings.fault_seed,
+                settings.faults.clone(),
+            )
+            .unwrap_or_default(),
             quota: Mutex::new(loaded.quota_used),
             settings,
             admin_token,
@@ -149,6 +158,11 @@ impl AppState {
                 (a.customer_id.clone(), inst)
             })
             .collect()
+    }
+
+    /// The agreements the mock was started with.
+    pub fn agreements(&self) -> &[Agreement] {
+        &self.agreements
     }
 
     pub fn writer(&self) -> &Writer {

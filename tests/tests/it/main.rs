@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod balikan;
+mod faults;
 mod gateway;
 mod poc_documents;
 mod residents;
