@@ -151,7 +151,7 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
         Ok(p) => p,
         Err(problem) => return fail(Outcome::InvalidParameters, None, Some(problem.to_string())),
     };
-    if blank(&p.user_id) || blank(&p.password) || blank(&p.ip) {
+    if blank(&p.user_id) || blank(&p.password) || (blank(&p.ip) && !p.query_form) {
         return fail(Outcome::EmptyCredentials, None, None);
     }
     let Some(inst) = state.institution(call.customer_id) else {
@@ -181,7 +181,10 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
     {
         return fail(Outcome::LoginFailed, remaining_now(), None);
     }
-    let body_ip_ok = p.ip.as_deref().is_some_and(|ip| same_ip(ip, &inst.ip_user));
+    let body_ip_ok = match p.ip.as_deref().filter(|ip| !ip.trim().is_empty()) {
+        Some(ip) => same_ip(ip, &inst.ip_user),
+        None => p.query_form,
+    };
     let source_ok = call
         .source
         .is_some_and(|s| same_ip(&s.to_string(), &inst.ip_user));

@@ -56,6 +56,9 @@ pub struct Params {
     pub nik: Option<String>,
     /// `TRESHOLD` as sent, if any (verification only).
     pub threshold: Option<Value>,
+    /// Sent as `?USER_ID=&PASSWORD=&NIK=` on an empty POST. That hospital client sends no IP
+    /// key, so the registered address is checked against the connection's source alone.
+    pub query_form: bool,
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -109,6 +112,7 @@ impl Params {
             nik,
             threshold: first(&map, THRESHOLD_KEYS).map(|(_, v)| v.clone()),
             map,
+            query_form: false,
         })
     }
 
@@ -172,6 +176,7 @@ pub async fn read_body(mut body: Body) -> Result<Vec<u8>, ParseProblem> {
 /// `?USER_ID=&PASSWORD=&NIK=` form) leaves the query's.
 pub fn parse(uri: &Uri, body: &[u8]) -> Result<Params, ParseProblem> {
     let mut map = Map::new();
+    let body_empty = body.iter().all(u8::is_ascii_whitespace);
     if uri.query().is_some() {
         let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
             .map_err(|e| ParseProblem::Query(e.body_text()))?;
@@ -179,7 +184,8 @@ pub fn parse(uri: &Uri, body: &[u8]) -> Result<Params, ParseProblem> {
             map.insert(k, Value::String(v));
         }
     }
-    if !body.iter().all(u8::is_ascii_whitespace) {
+    let query_form = body_empty && !map.is_empty();
+    if !body_empty {
         let value: Value =
             serde_json::from_slice(body).map_err(|e| ParseProblem::Json(e.to_string()))?;
         match value {
@@ -187,7 +193,9 @@ pub fn parse(uri: &Uri, body: &[u8]) -> Result<Params, ParseProblem> {
             _ => return Err(ParseProblem::NotAnObject),
         }
     }
-    Params::from_map(map)
+    let mut params = Params::from_map(map)?;
+    params.query_form = query_form;
+    Ok(params)
 }
 
 #[cfg(test)]
@@ -235,6 +243,8 @@ mod tests {
         let q = parse(&uri, b"").unwrap();
         assert_eq!(q.nik.as_deref(), Some("3313014107890003"));
         assert_eq!(q.user_id.as_deref(), Some("u"));
+        assert!(q.query_form, "an empty POST with query parameters is the query form");
+        assert!(!p(r#"{"NIK":"1"}"#).unwrap().query_form);
         let t = p(r#"{"TRESHOLD":"80"}"#).unwrap();
         assert_eq!(t.threshold_value(90), Ok(80));
         assert_eq!(p(r#"{"TRESHOLD":75}"#).unwrap().threshold_value(90), Ok(75));

@@ -99,9 +99,17 @@ fn every_path_form_method_case_key_variant_and_content_type() {
         (200, Some(expect)),
         "{v}"
     );
+    // The hospital client's exact form: no IP key at all; the source address is checked alone.
+    let query = format!("{RSUD}?USER_ID={u}&PASSWORD={p}&NIK={nik}");
+    let (status, v) = s.post_raw(&query, "application/json", vec![]);
+    assert_eq!(
+        (status, v["content"][0]["NIK"].as_u64()),
+        (200, Some(expect)),
+        "{v}"
+    );
     // Every request above is in the journal, with the operator where it was sent.
     let rows = s.journal("limit=100");
-    assert_eq!(rows.len(), paths.len() * bodies.len() + 2);
+    assert_eq!(rows.len(), paths.len() * bodies.len() + 3);
     assert!(rows
         .iter()
         .all(|r| r["outcome"] == "01" && r["source"] == "127.0.0.1"));
