@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod mock_server;
+
+pub use mock_server::MockServer;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -10,7 +14,10 @@ use std::process::Command;
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/it-<hash> → target/<profile>/<name>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile directory");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile directory");
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if !path.exists() {
         // Running a single test binary without the workspace build: build what is missing.
