@@ -3,4 +3,5 @@
 
 mod admin;
 mod fixtures;
+mod gateway;
 mod support;
