@@ -4,6 +4,28 @@ use axum::Router;
 
 use crate::state::AppState;
 
+/// Every route the router serves, as `(method, OpenAPI path)`. Maintained next to the router:
+/// whoever adds a route adds it here and to `admin/openapi.json`; tests check that each entry
+/// is served and documented.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/dukcapil/get_json/{customer_id}/{method}"),
+    ("POST", "/dukcapil/get_json/{region}/{customer_id}/{method}"),
+    ("GET", "/__admin/clock"),
+    ("POST", "/__admin/clock"),
+    ("GET", "/__admin/quota/{customer_id}"),
+    ("PUT", "/__admin/quota/{customer_id}"),
+    ("GET", "/__admin/journal"),
+    ("GET", "/__admin/usage"),
+    ("GET", "/__admin/detector"),
+    ("GET", "/__admin/institutions"),
+    ("PATCH", "/__admin/institutions/{customer_id}"),
+    ("POST", "/__admin/residents"),
+    ("GET", "/__admin/residents/{nik}"),
+    ("PATCH", "/__admin/residents/{nik}"),
+    ("GET", "/__admin/openapi.json"),
+    ("POST", "/__admin/reset"),
+];
+
 /// The mock's router: gateway endpoints, `/__admin`, and a journaled 404 for everything else.
 pub fn app(state: AppState) -> Router {
     let faults = crate::faults::wiring::layer_state(&state);
@@ -16,4 +38,49 @@ pub fn app(state: AppState) -> Router {
     // Outermost, so it also covers routes merged above later (data balikan); it recognises the
     // gateway endpoints by path and leaves everything else alone.
     crate::faults::with_faults(router, faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use serde_json::{json, Value};
+
+    use super::ROUTES;
+    use crate::gateway::tests::{harness, FOUND};
+
+    /// Each listed route is served by the router (neither the 404 fallback nor 405).
+    #[tokio::test]
+    async fn every_listed_route_is_served() {
+        let h = harness();
+        for (method, path) in ROUTES {
+            let uri = path
+                .replace("{customer_id}", "rsud_3313")
+                .replace("{method}", "CALL_NIK")
+                .replace("{region}", "33-13")
+                .replace("{nik}", FOUND);
+            let body = if method == &"PATCH" || method == &"PUT" {
+                json!({})
+            } else {
+                Value::Null
+            };
+            let (status, v) = h.admin(method, &uri, body).await;
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {uri}: {status} {v}"
+            );
+        }
+    }
+
+    /// The OpenAPI document parses, is 3.1, and documents every listed route.
+    #[test]
+    fn openapi_documents_every_listed_route() {
+        let doc: Value = serde_json::from_str(crate::admin::OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        for (method, path) in ROUTES {
+            assert!(
+                doc["paths"][path][method.to_ascii_lowercase()].is_object(),
+                "{method} {path} missing from admin/openapi.json"
+            );
+        }
+    }
 }

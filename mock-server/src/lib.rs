@@ -9,6 +9,7 @@ pub mod balikan;
 pub mod cli;
 pub mod clock;
 pub mod faults;
+pub mod fixtures;
 pub mod gateway;
 pub mod population_db;
 pub mod residents;

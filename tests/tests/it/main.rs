@@ -3,6 +3,8 @@
 
 mod balikan;
 mod faults;
+mod admin;
+mod fixtures;
 mod gateway;
 mod poc_documents;
 mod residents;
