@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -102,96 +102,110 @@ fn quota_is_exact_under_64_concurrent_clients() {
     );
 }
 
+/// One round of load from 16 clients; the client that receives the `kill_after`-th data answer
+/// SIGKILLs the server at once, so answers given a moment before the kill are in the check.
+/// Returns `(marker, nik)` of every answer with data.
+fn load_until_killed(
+    server: &MockServer,
+    niks: &[String],
+    round: usize,
+    kill_after: usize,
+) -> Vec<(String, String)> {
+    let url = server.url(&RSUD.lookup_path());
+    let switch = server.kill_switch();
+    let answered = Mutex::new(Vec::<(String, String)>::new());
+    let failed = AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    std::thread::scope(|s| {
+        for _ in 0..16 {
+            s.spawn(|| loop {
+                assert!(
+                    Instant::now() < deadline,
+                    "load did not reach the kill point"
+                );
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let marker = format!("crash{round}-{i}");
+                let nik = niks[i % niks.len()].clone();
+                let res = server
+                    .client
+                    .post(&url)
+                    .json(&RSUD.body(&nik, &marker))
+                    .send()
+                    .and_then(|r| r.json::<Value>());
+                match res {
+                    Ok(body) if Answer::of(&body).is_data() => {
+                        let mut a = answered.lock().unwrap();
+                        a.push((marker, nik));
+                        if a.len() == kill_after {
+                            switch.kill();
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    assert!(
+        failed.load(Ordering::Relaxed) > 0,
+        "the kill must hit clients mid-request"
+    );
+    answered.into_inner().unwrap()
+}
+
 #[test]
 fn answered_lookups_survive_sigkill_mid_load() {
     let mut server = MockServer::start();
     server.set_quota_limit(RSUD.customer_id, None);
     // A fixed daytime instant: the whole test stays in one WIB day, and the offset must survive
-    // the crash too.
+    // the crashes too.
     server.set_clock("2026-06-01T03:00:00Z");
     let niks = server.niks(ResidentStatus::Active, 30);
-    let url = server.url(&RSUD.lookup_path());
-    let client = server.client.clone();
 
-    let answered = Mutex::new(Vec::<(String, String)>::new());
-    let failed = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..16 {
-            s.spawn(|| {
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let marker = format!("crash-{i}");
-                    let nik = niks[i % niks.len()].clone();
-                    let res = client
-                        .post(&url)
-                        .json(&RSUD.body(&nik, &marker))
-                        .send()
-                        .and_then(|r| r.json::<Value>());
-                    match res {
-                        Ok(body) => {
-                            if Answer::of(&body).is_data() {
-                                answered.lock().unwrap().push((marker, nik));
-                            }
-                        }
-                        Err(_) => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                }
-            });
-        }
-        // Kill once the load is well under way, while every client is still sending.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while answered.lock().unwrap().len() < 500 {
-            assert!(Instant::now() < deadline, "load did not get going");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        server.kill();
-        stop.store(true, Ordering::Relaxed);
-    });
-    let answered = answered.into_inner().unwrap();
-    assert!(
-        failed.load(Ordering::Relaxed) > 0,
-        "the kill must hit clients mid-request"
-    );
+    let mut answered = Vec::new();
+    for round in 0..3 {
+        answered.extend(load_until_killed(&server, &niks, round, 300));
+        assert!(!server.is_running());
+        server.restart();
 
-    server.restart();
-    let rows = server.journal("customer_id=rsud_3313");
-    let by_marker: HashMap<&str, &Value> = rows
-        .iter()
-        .map(|r| (r["operator"].as_str().unwrap_or(""), r))
-        .collect();
-    let lost: Vec<_> = answered
-        .iter()
-        .filter(|(m, nik)| {
-            by_marker
-                .get(m.as_str())
-                .is_none_or(|r| r["nik"] != nik.as_str() || r["outcome"] != "01")
-        })
-        .take(5)
-        .collect();
-    assert!(
-        lost.is_empty(),
-        "answered before the kill but not journaled: {lost:?} ({} answered, {} rows)",
-        answered.len(),
-        rows.len()
-    );
-
-    // Every journaled lookup was counted in the same commit, and the clock offset survived.
-    let q = server.quota(RSUD.customer_id);
-    assert_eq!(q["day"], "2026-06-01", "{q}");
-    let used = q["used"].as_u64().unwrap() as usize;
-    assert!(used >= answered.len(), "{used} < {}", answered.len());
-    assert_eq!(used, rows.len(), "quota count and journal rows agree");
+        let rows = server.journal("customer_id=rsud_3313");
+        let by_marker: HashMap<&str, &Value> = rows
+            .iter()
+            .map(|r| (r["operator"].as_str().unwrap_or(""), r))
+            .collect();
+        let lost: Vec<_> = answered
+            .iter()
+            .filter(|(m, nik)| {
+                by_marker
+                    .get(m.as_str())
+                    .is_none_or(|r| r["nik"] != nik.as_str() || r["outcome"] != "01")
+            })
+            .take(5)
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: answered before the kill but not journaled: {lost:?} ({} answered, {} rows)",
+            answered.len(),
+            rows.len()
+        );
+        // Every journaled lookup was counted in the same commit, and the clock offset survived.
+        let q = server.quota(RSUD.customer_id);
+        assert_eq!(q["day"], "2026-06-01", "{q}");
+        let used = q["used"].as_u64().unwrap() as usize;
+        assert!(used >= answered.len(), "{used} < {}", answered.len());
+        assert_eq!(used, rows.len(), "quota count and journal rows agree");
+    }
 
     // The restarted server keeps counting from there.
+    let used = server.quota(RSUD.customer_id)["used"].as_u64().unwrap();
     assert!(server.lookup(&RSUD, &niks[0], "after-restart").is_data());
     assert_eq!(
         server.quota(RSUD.customer_id)["used"].as_u64(),
-        Some(used as u64 + 1)
+        Some(used + 1)
     );
 }
 

@@ -39,7 +39,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -158,7 +158,7 @@ impl MockServerBuilder {
             }
         };
         let mut server = MockServer {
-            child: None,
+            child: Arc::new(Mutex::new(None)),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir,
             builder: self,
@@ -176,7 +176,7 @@ impl MockServerBuilder {
 /// A `mock-server serve --listen 127.0.0.1:0` child process; killed when dropped.
 #[derive(Debug)]
 pub struct MockServer {
-    child: Option<Child>,
+    child: Arc<Mutex<Option<Child>>>,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     builder: MockServerBuilder,
@@ -237,7 +237,7 @@ impl MockServer {
             .trim_start_matches("http://")
             .trim_start_matches("https://");
         self.addr = host.parse().expect("printed address");
-        self.child = Some(child);
+        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -344,10 +344,12 @@ impl MockServer {
 
     /// Kills the process with SIGKILL (`Child::kill` on Unix) and reaps it.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.kill_switch().kill();
+    }
+
+    /// A handle that any thread can use to SIGKILL the server at an exact moment.
+    pub fn kill_switch(&self) -> KillSwitch {
+        KillSwitch(self.child.clone())
     }
 
     /// Starts the same server again on the same data directory (a new port).
@@ -357,10 +359,27 @@ impl MockServer {
     }
 
     /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
+    pub fn is_running(&self) -> bool {
         self.child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+/// Kills a [`MockServer`]'s process from any thread.
+#[derive(Debug, Clone)]
+pub struct KillSwitch(Arc<Mutex<Option<Child>>>);
+
+impl KillSwitch {
+    /// SIGKILL (`Child::kill` on Unix), then reaps the process. Idempotent.
+    pub fn kill(&self) {
+        let child = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(mut c) = child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 
