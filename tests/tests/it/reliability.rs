@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use dukcapil_domain::ResidentStatus;
 use serde_json::Value;
 
-use crate::support::{Answer, MockServer, RSUD};
+use crate::support::{load_client, Answer, MockServer, RSUD};
 
 /// Sends `total` lookups of found residents from `clients` threads, each with a unique operator
 /// marker `{prefix}-{i}`; returns `(marker, nik, answer)` per request.
@@ -22,6 +22,7 @@ fn burst(
     total: usize,
     prefix: &str,
 ) -> Vec<(String, String, Answer)> {
+    let client = load_client();
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Vec::with_capacity(total));
     std::thread::scope(|s| {
@@ -33,7 +34,7 @@ fn burst(
                 }
                 let marker = format!("{prefix}-{i}");
                 let nik = &niks[i % niks.len()];
-                let answer = server.lookup(&RSUD, nik, &marker);
+                let answer = server.lookup(&client, &RSUD, nik, &marker);
                 out.lock().unwrap().push((marker, nik.clone(), answer));
             });
         }
@@ -52,7 +53,7 @@ fn count_by<'a>(rows: impl IntoIterator<Item = &'a Value>, key: &str) -> HashMap
 
 #[test]
 fn quota_is_exact_under_64_concurrent_clients() {
-    let server = MockServer::start();
+    let server = MockServer::start(&[]);
     server.set_quota_limit(RSUD.customer_id, Some(1_000));
     let niks = server.niks(ResidentStatus::Active, 50);
 
@@ -77,7 +78,7 @@ fn quota_is_exact_under_64_concurrent_clients() {
         }
     }
 
-    let rows = server.journal("customer_id=rsud_3313");
+    let rows = server.journal_all("customer_id=rsud_3313");
     assert_eq!(rows.len(), 3_000, "one journal row per request");
     let outcomes = count_by(&rows, "outcome");
     assert_eq!(outcomes.get("01"), Some(&1_000), "{outcomes:?}");
@@ -113,6 +114,7 @@ fn load_until_killed(
 ) -> Vec<(String, String)> {
     let url = server.url(&RSUD.lookup_path());
     let switch = server.kill_switch();
+    let client = load_client();
     let answered = Mutex::new(Vec::<(String, String)>::new());
     let failed = AtomicUsize::new(0);
     let next = AtomicUsize::new(0);
@@ -127,8 +129,7 @@ fn load_until_killed(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let marker = format!("crash{round}-{i}");
                 let nik = niks[i % niks.len()].clone();
-                let res = server
-                    .client
+                let res = client
                     .post(&url)
                     .json(&RSUD.body(&nik, &marker))
                     .send()
@@ -159,7 +160,7 @@ fn load_until_killed(
 
 #[test]
 fn answered_lookups_survive_sigkill_mid_load() {
-    let mut server = MockServer::start();
+    let mut server = MockServer::start(&[]);
     server.set_quota_limit(RSUD.customer_id, None);
     // A fixed daytime instant: the whole test stays in one WIB day, and the offset must survive
     // the crashes too.
@@ -170,9 +171,9 @@ fn answered_lookups_survive_sigkill_mid_load() {
     for round in 0..3 {
         answered.extend(load_until_killed(&server, &niks, round, 300));
         assert!(!server.is_running());
-        server.restart();
+        server = server.crash_and_restart(&[]);
 
-        let rows = server.journal("customer_id=rsud_3313");
+        let rows = server.journal_all("customer_id=rsud_3313");
         let by_marker: HashMap<&str, &Value> = rows
             .iter()
             .map(|r| (r["operator"].as_str().unwrap_or(""), r))
@@ -202,7 +203,9 @@ fn answered_lookups_survive_sigkill_mid_load() {
 
     // The restarted server keeps counting from there.
     let used = server.quota(RSUD.customer_id)["used"].as_u64().unwrap();
-    assert!(server.lookup(&RSUD, &niks[0], "after-restart").is_data());
+    assert!(server
+        .lookup(&load_client(), &RSUD, &niks[0], "after-restart")
+        .is_data());
     assert_eq!(
         server.quota(RSUD.customer_id)["used"].as_u64(),
         Some(used + 1)
@@ -216,8 +219,8 @@ fn lookup_at(server: &MockServer, instant: &str, nik: &str, marker: &str) -> (An
     for attempt in 0..5 {
         server.set_clock(instant);
         let marker = format!("{marker}-{attempt}");
-        let answer = server.lookup(&RSUD, nik, &marker);
-        let rows = server.journal(&format!("operator={marker}"));
+        let answer = server.lookup(&server.client(), &RSUD, nik, &marker);
+        let rows = server.journal_all(&format!("operator={marker}"));
         assert_eq!(rows.len(), 1);
         let time = rows[0]["time"].as_str().unwrap_or("");
         if time.starts_with(second) {
@@ -231,7 +234,7 @@ fn lookup_at(server: &MockServer, instant: &str, nik: &str, marker: &str) -> (An
         if answer.is_data() || answer == Answer::Code("13".into()) {
             let (status, _) = server.admin(
                 "PUT",
-                &format!("/quota/{}", RSUD.customer_id),
+                &format!("/__admin/quota/{}", RSUD.customer_id),
                 Some(serde_json::json!({ "used": used.saturating_sub(1) })),
             );
             assert_eq!(status, 200);
@@ -242,17 +245,19 @@ fn lookup_at(server: &MockServer, instant: &str, nik: &str, marker: &str) -> (An
 
 #[test]
 fn quota_day_turns_at_midnight_wib_not_utc() {
-    let server = MockServer::start();
+    let server = MockServer::start(&[]);
     server.set_quota_limit(RSUD.customer_id, Some(2));
     let nik = server.niks(ResidentStatus::Active, 1).remove(0);
+    let client = load_client();
+    let lookup = |op: &str| server.lookup(&client, &RSUD, &nik, op);
     let data = |a: &Answer| a.is_data();
     let exhausted = Answer::Code("05".into());
 
     // Sunday 1 March 2026, 17:00 WIB: use up the day's quota.
     server.set_clock("2026-03-01T10:00:00Z");
-    assert!(data(&server.lookup(&RSUD, &nik, "d1-a")));
-    assert!(data(&server.lookup(&RSUD, &nik, "d1-b")));
-    assert_eq!(server.lookup(&RSUD, &nik, "d1-c"), exhausted);
+    assert!(data(&lookup("d1-a")));
+    assert!(data(&lookup("d1-b")));
+    assert_eq!(lookup("d1-c"), exhausted);
 
     // 23:59:59 WIB is still 1 March.
     let (a, day) = lookup_at(&server, "2026-03-01T16:59:59Z", &nik, "d1-last");
@@ -264,8 +269,8 @@ fn quota_day_turns_at_midnight_wib_not_utc() {
     assert_eq!(day, "2026-03-02");
     let q = server.quota(RSUD.customer_id);
     assert_eq!(q["day"], "2026-03-02");
-    assert!(data(&server.lookup(&RSUD, &nik, "d2-b")));
-    assert_eq!(server.lookup(&RSUD, &nik, "d2-c"), exhausted);
+    assert!(data(&lookup("d2-b")));
+    assert_eq!(lookup("d2-c"), exhausted);
 
     // UTC midnight (07:00 WIB) changes nothing; nor does 23:59:59 WIB.
     for (i, t) in [
@@ -293,21 +298,19 @@ fn file_size(p: &Path) -> u64 {
 #[test]
 fn journal_cap_holds_under_sustained_load() {
     const CAP: usize = 500;
-    let server = MockServer::builder()
-        .args(["--journal-cap", &CAP.to_string()])
-        .start();
+    let server = MockServer::start(&["--journal-cap", &CAP.to_string()]);
     server.set_quota_limit(RSUD.customer_id, None);
     let niks = server.niks(ResidentStatus::Active, 50);
     let db = server.data_dir.join("state.sqlite");
     let wal = server.data_dir.join("state.sqlite-wal");
 
     burst(&server, &niks, 16, 2_500, "cap1");
-    let rows = server.journal("");
+    let rows = server.journal_all("");
     assert_eq!(rows.len(), CAP);
     let (db1, wal1) = (file_size(&db), file_size(&wal));
 
     burst(&server, &niks, 16, 2_500, "cap2");
-    let rows = server.journal("");
+    let rows = server.journal_all("");
     assert_eq!(rows.len(), CAP, "the cap holds exactly after every commit");
     let (db2, wal2) = (file_size(&db), file_size(&wal));
     eprintln!("journal cap {CAP}: state.sqlite {db1} -> {db2} bytes, WAL {wal1} -> {wal2} bytes");

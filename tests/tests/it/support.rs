@@ -31,21 +31,219 @@ pub fn command(name: &str) -> Command {
     Command::new(bin(name))
 }
 
-// ---------------------------------------------------------------------------------------------
-// A running `mock-server serve` and fluent helpers around it.
-// ---------------------------------------------------------------------------------------------
+/// Admin token every test server is started with.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// Population size of test servers: small, so a server starts in well under a second.
+pub const TEST_POPULATION: u64 = 2_000;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+/// A running `mock-server serve` on `127.0.0.1:0` with its own data directory. Stopped with
+/// SIGTERM by [`MockServer::stop`], killed on drop.
+#[derive(Debug)]
+pub struct MockServer {
+    /// Shared so that [`KillSwitch`] can SIGKILL it from another thread at an exact moment.
+    child: std::sync::Arc<std::sync::Mutex<std::process::Child>>,
+    /// `http://127.0.0.1:PORT` (or `https://`).
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Lines the server printed on stdout so far.
+    pub output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl MockServer {
+    /// Starts a server in a fresh temporary data directory with `extra` flags.
+    pub fn start(extra: &[&str]) -> MockServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = MockServer::start_in(&dir, extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a server on an existing data directory (restart tests).
+    pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> MockServer {
+        MockServer::start_with_env(data_dir, extra, &[])
+    }
+
+    /// Starts a server with extra environment variables (e.g. `RUST_LOG`, `MOCK_*`).
+    pub fn start_with_env(
+        data_dir: &std::path::Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> MockServer {
+        use std::io::BufRead;
+        let population = TEST_POPULATION.to_string();
+        let mut cmd = command("mock-server");
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--population",
+            &population,
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+        let mut child = cmd.spawn().expect("spawn mock-server");
+        let stdout = child.stdout.take().expect("stdout");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "mock-server printed no listening address; output: {:?}",
+                    output.lock().unwrap()
+                );
+            }
+        };
+        MockServer {
+            child: std::sync::Arc::new(std::sync::Mutex::new(child)),
+            base,
+            data_dir: data_dir.to_path_buf(),
+            output,
+            _tmp: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A blocking client that accepts the self-signed certificate of `--tls`.
+    pub fn client(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client")
+    }
+
+    /// POSTs JSON to a path; returns status and parsed body.
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let res = self
+            .client()
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().expect("JSON answer"))
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, serde_json::Value) {
+        let res = self
+            .client()
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().expect("JSON answer"))
+    }
+
+    /// Calls the admin API with the test token.
+    pub fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .client()
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().expect("admin request");
+        let status = res.status().as_u16();
+        (status, res.json().unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The newest `limit` journal rows (newest first).
+    pub fn journal(&self, query: &str) -> Vec<serde_json::Value> {
+        let (status, v) = self.admin("GET", &format!("/__admin/journal?{query}"), None);
+        assert_eq!(status, 200, "{v}");
+        v["rows"].as_array().expect("rows").clone()
+    }
+
+    /// Residents of the server's population, through the population reader API.
+    pub fn population(&self) -> mock_server::population_db::PopulationReader {
+        let spec = mock_server::population_db::PopulationSpec {
+            seed: 1,
+            size: TEST_POPULATION,
+        };
+        let path = self
+            .data_dir
+            .join(mock_server::population_db::dataset_file_name(spec));
+        mock_server::population_db::PopulationReader::open(&path).expect("population file")
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        child.wait().expect("wait for mock-server")
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        KillSwitch(self.child.clone()).kill();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load, crash and authentication helpers (reliability, auth and fuzz tests).
+// ---------------------------------------------------------------------------------------------
 
 use serde_json::{json, Value};
 
-/// The admin token every test server is started with.
-pub const ADMIN_TOKEN: &str = "it-admin-token";
+/// SIGKILLs a [`MockServer`]'s process from any thread.
+#[derive(Debug, Clone)]
+pub struct KillSwitch(std::sync::Arc<std::sync::Mutex<std::process::Child>>);
+
+impl KillSwitch {
+    /// SIGKILL (`Child::kill` on Unix) if still running, then reaps the process. Idempotent.
+    pub fn kill(&self) {
+        let mut child = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(None) = child.try_wait() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
 
 /// Credentials of one fixture institution (the embedded agreements).
 #[derive(Debug, Clone, Copy)]
@@ -89,7 +287,7 @@ impl Creds {
 pub enum Answer {
     /// A record came back (outcome 01 of a lookup): holds its `NIK` as text.
     Data(String),
-    /// A business outcome by its `RESPON` text, mapped to its code (`"05"`, ...).
+    /// A business outcome by its `RESPONSE_CODE` or its `RESPON` text, as its code (`"05"`).
     Code(String),
     /// Anything else (not the envelope, unknown text): the raw body.
     Other(String),
@@ -117,185 +315,96 @@ impl Answer {
         }
     }
 
+    pub fn code(code: &str) -> Answer {
+        Answer::Code(code.to_string())
+    }
+
     pub fn is_data(&self) -> bool {
         matches!(self, Answer::Data(_))
     }
 }
 
-/// How to start a server.
-#[derive(Debug, Clone)]
-pub struct MockServerBuilder {
-    population: u64,
-    args: Vec<String>,
-    data_dir: Option<PathBuf>,
+/// A client for many requests (one connection pool; `MockServer::client` builds a new one).
+pub fn load_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("client")
 }
 
-impl MockServerBuilder {
-    pub fn population(mut self, n: u64) -> Self {
-        self.population = n;
-        self
-    }
-
-    /// Extra `serve` flags, e.g. `["--journal-cap", "500"]`.
-    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Self {
-        self.args.extend(args.into_iter().map(Into::into));
-        self
-    }
-
-    /// Serve from this data directory (default: a fresh temporary one owned by the server).
-    pub fn data_dir(mut self, dir: &Path) -> Self {
-        self.data_dir = Some(dir.to_path_buf());
-        self
-    }
-
-    pub fn start(self) -> MockServer {
-        let (tmp, dir) = match &self.data_dir {
-            Some(d) => (None, d.clone()),
-            None => {
-                let t = tempfile::tempdir().expect("temp dir");
-                let d = t.path().to_path_buf();
-                (Some(t), d)
-            }
-        };
-        let mut server = MockServer {
-            child: Arc::new(Mutex::new(None)),
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: dir,
-            builder: self,
-            _tmp: tmp,
-            client: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("http client"),
-        };
-        server.spawn();
-        server
-    }
-}
-
-/// A `mock-server serve --listen 127.0.0.1:0` child process; killed when dropped.
-#[derive(Debug)]
-pub struct MockServer {
-    child: Arc<Mutex<Option<Child>>>,
-    pub addr: SocketAddr,
-    pub data_dir: PathBuf,
-    builder: MockServerBuilder,
-    _tmp: Option<tempfile::TempDir>,
-    pub client: reqwest::blocking::Client,
+fn read_answer(res: reqwest::blocking::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let bytes = res.bytes().map(|b| b.to_vec()).unwrap_or_default();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
 }
 
 impl MockServer {
-    pub fn builder() -> MockServerBuilder {
-        MockServerBuilder {
-            population: 2_000,
-            args: Vec::new(),
-            data_dir: None,
-        }
+    /// A handle that SIGKILLs this server from any thread.
+    pub fn kill_switch(&self) -> KillSwitch {
+        KillSwitch(self.child.clone())
     }
 
-    /// A server with the defaults (2,000 residents, the embedded agreements).
-    pub fn start() -> MockServer {
-        Self::builder().start()
+    /// SIGKILLs the server and starts it again on the same data directory (a new port).
+    pub fn crash_and_restart(mut self, extra: &[&str]) -> MockServer {
+        self.kill_switch().kill();
+        let mut next = MockServer::start_in(&self.data_dir, extra);
+        next._tmp = self._tmp.take();
+        next
     }
 
-    fn spawn(&mut self) {
-        let mut cmd = command("mock-server");
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN_TOKEN])
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(["--population", &self.builder.population.to_string()])
-            .args(&self.builder.args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("spawn mock-server serve");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        // Reads the address, then keeps draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(rest.trim().to_string());
-                    }
-                }
-            }
-        });
-        let url = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                panic!("mock-server did not print its address (exit: {status:?})");
-            }
-        };
-        let host = url
-            .trim_start_matches("http://")
-            .trim_start_matches("https://");
-        self.addr = host.parse().expect("printed address");
-        *self.child.lock().unwrap_or_else(|e| e.into_inner()) = Some(child);
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait(),
+            Ok(None)
+        )
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// POSTs raw bytes; the status and the body as JSON (or as a JSON string if it is not JSON).
-    pub fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let res = self
-            .client
-            .post(self.url(path))
-            .header("content-type", "application/json")
-            .body(body)
+    /// A `CALL_NIK` lookup of `nik` by `creds` with an operator marker, through `client`.
+    pub fn lookup(
+        &self,
+        client: &reqwest::blocking::Client,
+        creds: &Creds,
+        nik: &str,
+        operator: &str,
+    ) -> Answer {
+        let res = client
+            .post(self.url(&creds.lookup_path()))
+            .json(&creds.body(nik, operator))
             .send()
             .expect("gateway answers");
-        read(res)
-    }
-
-    pub fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.post_bytes(path, body.to_string().into_bytes())
-    }
-
-    /// A `CALL_NIK` lookup of `nik` by `creds` with an operator marker.
-    pub fn lookup(&self, creds: &Creds, nik: &str, operator: &str) -> Answer {
-        let (status, body) = self.post_json(&creds.lookup_path(), &creds.body(nik, operator));
+        let (status, body) = read_answer(res);
         assert_eq!(status, 200, "{body}");
         Answer::of(&body)
     }
 
-    /// An admin call with the right token.
-    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.admin_with(method, path, body, Some(ADMIN_TOKEN))
-    }
-
-    /// An admin call with any (or no) bearer token.
-    pub fn admin_with(
+    /// Any request with any (or no) bearer token; status and body (JSON, or the text as a string).
+    pub fn request(
         &self,
+        client: &reqwest::blocking::Client,
         method: &str,
         path: &str,
-        body: Option<Value>,
+        body: Option<Vec<u8>>,
         token: Option<&str>,
     ) -> (u16, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self
-            .client
-            .request(method, self.url(&format!("/__admin{path}")));
+        let mut req = client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req.header("content-type", "application/json").body(b);
         }
-        read(req.send().expect("admin answers"))
+        read_answer(req.send().expect("server answers"))
     }
 
     /// Sets the mock's clock to an RFC 3339 instant.
     pub fn set_clock(&self, instant: &str) {
-        let (status, body) = self.admin("POST", "/clock", Some(json!({ "set": instant })));
+        let (status, body) = self.admin("POST", "/__admin/clock", Some(json!({ "set": instant })));
         assert_eq!(status, 200, "{body}");
     }
 
@@ -303,7 +412,7 @@ impl MockServer {
     pub fn set_quota_limit(&self, customer_id: &str, limit: Option<u32>) {
         let (status, body) = self.admin(
             "PUT",
-            &format!("/quota/{customer_id}"),
+            &format!("/__admin/quota/{customer_id}"),
             Some(json!({ "limit": limit })),
         );
         assert_eq!(status, 200, "{body}");
@@ -311,28 +420,20 @@ impl MockServer {
 
     /// `GET /__admin/quota/{customer_id}`.
     pub fn quota(&self, customer_id: &str) -> Value {
-        let (status, body) = self.admin("GET", &format!("/quota/{customer_id}"), None);
+        let (status, body) = self.admin("GET", &format!("/__admin/quota/{customer_id}"), None);
         assert_eq!(status, 200, "{body}");
         body
     }
 
-    /// Journal rows, newest first (`query` like `customer_id=rsud_3313`).
-    pub fn journal(&self, query: &str) -> Vec<Value> {
-        let (status, body) = self.admin("GET", &format!("/journal?limit=1000000&{query}"), None);
-        assert_eq!(status, 200, "{body}");
-        body["rows"].as_array().cloned().unwrap_or_default()
+    /// Every journal row matching `query` (e.g. `customer_id=rsud_3313`), newest first.
+    pub fn journal_all(&self, query: &str) -> Vec<Value> {
+        self.journal(&format!("limit=1000000&{query}"))
     }
 
-    /// NIKs of `n` residents of a status in the served population (read from its file).
+    /// NIKs of `n` residents of a status in the served population.
     pub fn niks(&self, status: dukcapil_domain::ResidentStatus, n: usize) -> Vec<String> {
-        use mock_server::population_db::{dataset_file_name, PopulationReader, PopulationSpec};
-        let spec = PopulationSpec {
-            seed: 1,
-            size: self.builder.population,
-        };
-        let reader = PopulationReader::open(&self.data_dir.join(dataset_file_name(spec)))
-            .expect("population file");
-        let found: Vec<String> = reader
+        let found: Vec<String> = self
+            .population()
             .sample_by_status(status, n)
             .expect("sample")
             .into_iter()
@@ -341,58 +442,4 @@ impl MockServer {
         assert_eq!(found.len(), n, "population too small for {n} {status:?}");
         found
     }
-
-    /// Kills the process with SIGKILL (`Child::kill` on Unix) and reaps it.
-    pub fn kill(&mut self) {
-        self.kill_switch().kill();
-    }
-
-    /// A handle that any thread can use to SIGKILL the server at an exact moment.
-    pub fn kill_switch(&self) -> KillSwitch {
-        KillSwitch(self.child.clone())
-    }
-
-    /// Starts the same server again on the same data directory (a new port).
-    pub fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-
-    /// Whether the process is still running.
-    pub fn is_running(&self) -> bool {
-        self.child
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
-    }
-}
-
-/// Kills a [`MockServer`]'s process from any thread.
-#[derive(Debug, Clone)]
-pub struct KillSwitch(Arc<Mutex<Option<Child>>>);
-
-impl KillSwitch {
-    /// SIGKILL (`Child::kill` on Unix), then reaps the process. Idempotent.
-    pub fn kill(&self) {
-        let child = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(mut c) = child {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn read(res: reqwest::blocking::Response) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let bytes = res.bytes().expect("body").to_vec();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, body)
 }
