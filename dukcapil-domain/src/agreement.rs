@@ -67,7 +67,9 @@ impl BalikanField {
             }
             BalikanFormat::GolonganDarah => {
                 if !Reference::get().is_blood_type(v) {
-                    return Err("bukan golongan darah yang valid (A, B, AB, O, A+, ..., TIDAK TAHU)".into());
+                    return Err(
+                        "bukan golongan darah yang valid (A, B, AB, O, A+, ..., TIDAK TAHU)".into(),
+                    );
                 }
             }
             BalikanFormat::Digits => {
@@ -180,16 +182,28 @@ impl Agreement {
                 let (l, c) = line_col(text, s.start);
                 (Some(l), Some(c))
             });
-            AgreementError { path: origin.to_path_buf(), line, column, message: e.message().to_string() }
+            AgreementError {
+                path: origin.to_path_buf(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
         })?;
-        let invalid = |message: String| AgreementError { path: origin.to_path_buf(), line: None, column: None, message };
+        let invalid = |message: String| AgreementError {
+            path: origin.to_path_buf(),
+            line: None,
+            column: None,
+            message,
+        };
         let mut granted = FieldSet::EMPTY;
         for e in &file.elements {
             granted = granted.union(e.field_set());
         }
         for (element, fields) in &file.element_fields {
             if !file.elements.contains(element) {
-                return Err(invalid(format!("element_fields.{element:?} narrows an element that is not granted")));
+                return Err(invalid(format!(
+                    "element_fields.{element:?} narrows an element that is not granted"
+                )));
             }
             let narrowed: FieldSet = fields.iter().copied().collect();
             if !narrowed.is_subset(element.field_set()) {
@@ -263,7 +277,8 @@ impl Agreement {
         EMBEDDED
             .iter()
             .map(|(name, text)| {
-                Agreement::from_toml(text, Path::new(name)).expect("embedded agreement fixtures are valid")
+                Agreement::from_toml(text, Path::new(name))
+                    .expect("embedded agreement fixtures are valid")
             })
             .collect()
     }
@@ -278,7 +293,10 @@ fn check_unique(list: &[Agreement], dir: &Path) -> Result<(), AgreementError> {
                 path: dir.to_path_buf(),
                 line: None,
                 column: None,
-                message: format!("agreement id `{}` or customer id `{}` appears twice", a.id, a.customer_id),
+                message: format!(
+                    "agreement id `{}` or customer id `{}` appears twice",
+                    a.id, a.customer_id
+                ),
             });
         }
     }
@@ -288,23 +306,38 @@ fn check_unique(list: &[Agreement], dir: &Path) -> Result<(), AgreementError> {
 const EMBEDDED: &[(&str, &str)] = &[
     (
         "fixtures/agreements/dev.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/agreements/dev.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/agreements/dev.toml"
+        )),
     ),
     (
         "fixtures/agreements/dinkes-karanganyar.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/agreements/dinkes-karanganyar.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/agreements/dinkes-karanganyar.toml"
+        )),
     ),
     (
         "fixtures/agreements/dinkes-purbalingga.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/agreements/dinkes-purbalingga.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/agreements/dinkes-purbalingga.toml"
+        )),
     ),
     (
         "fixtures/agreements/kecamatan-jumantono.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/agreements/kecamatan-jumantono.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/agreements/kecamatan-jumantono.toml"
+        )),
     ),
     (
         "fixtures/agreements/rsud-karanganyar.toml",
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/agreements/rsud-karanganyar.toml")),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/agreements/rsud-karanganyar.toml"
+        )),
     ),
 ];
 
@@ -342,7 +375,16 @@ mod tests {
     fn shipped_profiles_match_the_digest() {
         let all = Agreement::embedded();
         let ids: Vec<_> = all.iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(ids, ["dev", "dinkes-karanganyar", "dinkes-purbalingga", "kecamatan-jumantono", "rsud-karanganyar"]);
+        assert_eq!(
+            ids,
+            [
+                "dev",
+                "dinkes-karanganyar",
+                "dinkes-purbalingga",
+                "kecamatan-jumantono",
+                "rsud-karanganyar"
+            ]
+        );
         let by = |id: &str| all.iter().find(|a| a.id == id).unwrap().clone();
         let rsud = by("rsud-karanganyar");
         assert_eq!(rsud.quota_per_day, Some(1000));
@@ -352,10 +394,18 @@ mod tests {
         let purbalingga = by("dinkes-purbalingga");
         assert_eq!(purbalingga.elements.len(), 8);
         assert!(!purbalingga.granted.contains(Field::NoKk));
-        assert!(purbalingga.granted.contains(Field::NoKec) && !purbalingga.granted.contains(Field::NoKel));
+        assert!(
+            purbalingga.granted.contains(Field::NoKec)
+                && !purbalingga.granted.contains(Field::NoKel)
+        );
         assert_eq!(purbalingga.quota_per_day, Some(200));
         assert_eq!(by("dinkes-karanganyar").quota_per_day, None);
-        assert!(by("kecamatan-jumantono").balikan_field("NO_REGISTER").unwrap().required);
+        assert!(
+            by("kecamatan-jumantono")
+                .balikan_field("NO_REGISTER")
+                .unwrap()
+                .required
+        );
     }
 
     #[test]
@@ -370,10 +420,24 @@ mod tests {
 
     #[test]
     fn balikan_formats() {
-        let blood = BalikanField { key: "GOL_DARAH".into(), required: false, format: BalikanFormat::GolonganDarah, max_len: None, length: None, label: String::new() };
+        let blood = BalikanField {
+            key: "GOL_DARAH".into(),
+            required: false,
+            format: BalikanFormat::GolonganDarah,
+            max_len: None,
+            length: None,
+            label: String::new(),
+        };
         assert!(blood.check("AB+").is_ok());
         assert!(blood.check("Z").is_err());
-        let jkn = BalikanField { key: "NO_JKN".into(), required: true, format: BalikanFormat::Digits, max_len: None, length: Some(13), label: String::new() };
+        let jkn = BalikanField {
+            key: "NO_JKN".into(),
+            required: true,
+            format: BalikanFormat::Digits,
+            max_len: None,
+            length: Some(13),
+            label: String::new(),
+        };
         assert!(jkn.check("0001234567890").is_ok());
         assert!(jkn.check("123").is_err());
         assert!(jkn.check("").is_err());

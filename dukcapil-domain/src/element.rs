@@ -76,7 +76,10 @@ impl fmt::Display for Field {
 impl FromStr for Field {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Field::from_wire(s).ok_or_else(|| UnknownName { kind: "field", name: s.to_string() })
+        Field::from_wire(s).ok_or_else(|| UnknownName {
+            kind: "field",
+            name: s.to_string(),
+        })
     }
 }
 
@@ -148,7 +151,10 @@ impl FieldSet {
 
     /// Fields in wire order.
     pub fn iter(self) -> impl Iterator<Item = Field> {
-        Field::ALL.iter().copied().filter(move |&f| self.contains(f))
+        Field::ALL
+            .iter()
+            .copied()
+            .filter(move |&f| self.contains(f))
     }
 
     pub fn wire_names(self) -> Vec<&'static str> {
@@ -168,7 +174,9 @@ impl FromIterator<Field> for FieldSet {
 
 impl fmt::Debug for FieldSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Field::wire_name)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Field::wire_name))
+            .finish()
     }
 }
 
@@ -243,7 +251,10 @@ impl Element {
             Element::HubunganKeluarga => &[StatHbkel],
             Element::NamaIbu => &[NamaLgkpIbu],
             Element::NamaAyah => &[NamaLgkpAyah],
-            Element::Alamat => &[Alamat, Dusun, NoRt, NoRw, NoProp, PropName, NoKab, KabName, NoKec, KecName, NoKel, KelName],
+            Element::Alamat => &[
+                Alamat, Dusun, NoRt, NoRw, NoProp, PropName, NoKab, KabName, NoKec, KecName, NoKel,
+                KelName,
+            ],
             Element::KodePos => &[KodePos],
             Element::EktpStatus => &[EktpStatus],
             Element::NoAktaLahir => &[NoAktaLhr],
@@ -294,7 +305,10 @@ mod tests {
     #[test]
     fn every_field_has_exactly_one_element() {
         for &f in Field::ALL {
-            let owners = Element::ALL.iter().filter(|e| e.fields().contains(&f)).count();
+            let owners = Element::ALL
+                .iter()
+                .filter(|e| e.fields().contains(&f))
+                .count();
             assert_eq!(owners, 1, "{f}");
             assert_eq!(Field::from_wire(f.wire_name()), Some(f));
         }

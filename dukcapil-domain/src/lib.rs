@@ -3,6 +3,7 @@
 //! reference data and the deterministic dummy-population generator. No HTTP and no SQL here.
 
 pub mod agreement;
+pub mod detector;
 pub mod element;
 pub mod nik;
 pub mod outcome;
@@ -10,10 +11,14 @@ pub mod population;
 pub mod reference;
 pub mod resident;
 
-pub use agreement::{AccessMethod, Agreement, AgreementError, BalikanField, BalikanFormat, DummyCredentials, Term};
+pub use agreement::{
+    AccessMethod, Agreement, AgreementError, BalikanField, BalikanFormat, DummyCredentials, Term,
+};
 pub use element::{Element, Field, FieldSet, UnknownName};
 pub use nik::{mask_nik, IdNumberError, Nik, NikInfo, NoKk, DOUBLE_EXACT_LIMIT};
 pub use outcome::{Catalogue, Outcome};
 pub use population::{generate, PopulationSpec, REFERENCE_DATE};
 pub use reference::Reference;
-pub use resident::{DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, Sex, WireFlavour};
+pub use resident::{
+    DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, Sex, WireFlavour,
+};

@@ -40,7 +40,10 @@ fn parse_common(s: &str) -> Result<(u64, [u8; 16]), IdNumberError> {
     let mut d = [0u8; 16];
     for (i, c) in s.chars().enumerate() {
         if !c.is_ascii_digit() {
-            return Err(IdNumberError::NonDigit { position: i + 1, found: c });
+            return Err(IdNumberError::NonDigit {
+                position: i + 1,
+                found: c,
+            });
         }
         d[i] = c as u8 - b'0';
     }
@@ -92,7 +95,8 @@ impl Nik {
     /// Builds a NIK from its parts (no validation of the district; the generator passes real ones).
     pub fn from_parts(district: u32, birth: NaiveDate, sex: Sex, serial: u16) -> Nik {
         let day = birth.day() + if sex == Sex::Female { 40 } else { 0 };
-        let dmy = u64::from(day) * 10_000 + u64::from(birth.month()) * 100 + (birth.year() % 100) as u64;
+        let dmy =
+            u64::from(day) * 10_000 + u64::from(birth.month()) * 100 + (birth.year() % 100) as u64;
         Nik(u64::from(district) * 10_000_000_000 + dmy * 10_000 + u64::from(serial))
     }
 
@@ -150,7 +154,10 @@ impl Nik {
         NikInfo {
             province: r.province(self.province_code()).map(|p| p.name.clone()),
             regency: r.regency(self.regency_code()).map(|p| p.name.clone()),
-            district: r.district(self.district_code()).map(|p| p.name.clone()).unwrap_or_default(),
+            district: r
+                .district(self.district_code())
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
             birth_date: self.birth_date(today),
             sex: self.sex(),
             serial: self.serial(),
@@ -229,7 +236,9 @@ pub struct NoKk(u64);
 
 impl NoKk {
     pub fn from_parts(district: u32, recorded: NaiveDate, serial: u16) -> NoKk {
-        let dmy = u64::from(recorded.day()) * 10_000 + u64::from(recorded.month()) * 100 + (recorded.year() % 100) as u64;
+        let dmy = u64::from(recorded.day()) * 10_000
+            + u64::from(recorded.month()) * 100
+            + (recorded.year() % 100) as u64;
         NoKk(u64::from(district) * 10_000_000_000 + dmy * 10_000 + u64::from(serial))
     }
 
@@ -247,7 +256,10 @@ impl FromStr for NoKk {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (value, d) = parse_common(s)?;
         if !valid_dmy(two(&d[6..8]), two(&d[8..10]), two(&d[10..12])) {
-            return Err(IdNumberError::InvalidDate { digits: s[6..12].to_string(), what: "recording date DDMMYY" });
+            return Err(IdNumberError::InvalidDate {
+                digits: s[6..12].to_string(),
+                what: "recording date DDMMYY",
+            });
         }
         Ok(NoKk(value))
     }
@@ -301,13 +313,37 @@ mod tests {
 
     #[test]
     fn each_rule_is_named() {
-        assert_eq!("331301410789000".parse::<Nik>(), Err(IdNumberError::Length { found: 15 }));
-        assert!(matches!("33130141078900a3".parse::<Nik>(), Err(IdNumberError::NonDigit { position: 15, found: 'a' })));
-        assert_eq!("9999014107890003".parse::<Nik>(), Err(IdNumberError::UnknownDistrict { code: 999901 }));
-        assert!(matches!("3313013207890003".parse::<Nik>(), Err(IdNumberError::InvalidDate { .. })));
-        assert!(matches!("3313017207890003".parse::<Nik>(), Err(IdNumberError::InvalidDate { .. })));
-        assert!(matches!("3313014113890003".parse::<Nik>(), Err(IdNumberError::InvalidDate { .. })));
-        assert_eq!("3313014107890000".parse::<Nik>(), Err(IdNumberError::ZeroSerial));
+        assert_eq!(
+            "331301410789000".parse::<Nik>(),
+            Err(IdNumberError::Length { found: 15 })
+        );
+        assert!(matches!(
+            "33130141078900a3".parse::<Nik>(),
+            Err(IdNumberError::NonDigit {
+                position: 15,
+                found: 'a'
+            })
+        ));
+        assert_eq!(
+            "9999014107890003".parse::<Nik>(),
+            Err(IdNumberError::UnknownDistrict { code: 999901 })
+        );
+        assert!(matches!(
+            "3313013207890003".parse::<Nik>(),
+            Err(IdNumberError::InvalidDate { .. })
+        ));
+        assert!(matches!(
+            "3313017207890003".parse::<Nik>(),
+            Err(IdNumberError::InvalidDate { .. })
+        ));
+        assert!(matches!(
+            "3313014113890003".parse::<Nik>(),
+            Err(IdNumberError::InvalidDate { .. })
+        ));
+        assert_eq!(
+            "3313014107890000".parse::<Nik>(),
+            Err(IdNumberError::ZeroSerial)
+        );
     }
 
     #[test]

@@ -21,7 +21,10 @@ impl FromStr for Catalogue {
         match s {
             "gateway" => Ok(Catalogue::Gateway),
             "juknis" => Ok(Catalogue::Juknis),
-            _ => Err(crate::UnknownName { kind: "text catalogue (gateway|juknis)", name: s.into() }),
+            _ => Err(crate::UnknownName {
+                kind: "text catalogue (gateway|juknis)",
+                name: s.into(),
+            }),
         }
     }
 }
@@ -112,10 +115,18 @@ impl Outcome {
             (Outcome::Deceased, _) => "Data Ditemukan, Meninggal Dunia",
             (Outcome::Duplicate, _) => "Data Ditemukan, Data Ganda",
             (Outcome::NotFound, Gateway) => "Data Tidak Ditemukan",
-            (Outcome::NotFound, Juknis) => "Data tidak ditemukan, NIK tidak terdapat di database kependudukan",
-            (Outcome::Inactive, _) => "Data Ditemukan, Status Non Aktif silahkan hubungi Dinas Dukcapil",
-            (Outcome::BadNikFormat, Gateway) => "Data Tidak Ditemukan, NIK tidak sesuai format Dukcapil",
-            (Outcome::BadNikFormat, Juknis) => "Data tidak ditemukan, NIK tidak sesuai format Dukcapil",
+            (Outcome::NotFound, Juknis) => {
+                "Data tidak ditemukan, NIK tidak terdapat di database kependudukan"
+            }
+            (Outcome::Inactive, _) => {
+                "Data Ditemukan, Status Non Aktif silahkan hubungi Dinas Dukcapil"
+            }
+            (Outcome::BadNikFormat, Gateway) => {
+                "Data Tidak Ditemukan, NIK tidak sesuai format Dukcapil"
+            }
+            (Outcome::BadNikFormat, Juknis) => {
+                "Data tidak ditemukan, NIK tidak sesuai format Dukcapil"
+            }
             (Outcome::InstitutionInactive, Gateway) => "Instansi Tidak Aktif",
             (Outcome::InstitutionInactive, Juknis) => "Instansi tidak aktif",
             (Outcome::UserIdInactive, Gateway) => "User ID Tidak Aktif",
@@ -140,7 +151,8 @@ impl Outcome {
     pub fn from_text(text: &str) -> Option<Outcome> {
         let t = text.trim();
         Outcome::ALL.iter().copied().find(|o| {
-            *o != Outcome::Found && (o.text(Catalogue::Gateway) == t || o.text(Catalogue::Juknis) == t)
+            *o != Outcome::Found
+                && (o.text(Catalogue::Gateway) == t || o.text(Catalogue::Juknis) == t)
         })
     }
 }
@@ -158,7 +170,10 @@ impl FromStr for Outcome {
             .iter()
             .copied()
             .find(|o| o.code() == s)
-            .ok_or_else(|| crate::UnknownName { kind: "outcome code", name: s.into() })
+            .ok_or_else(|| crate::UnknownName {
+                kind: "outcome code",
+                name: s.into(),
+            })
     }
 }
 

@@ -8,7 +8,11 @@ use std::sync::OnceLock;
 
 macro_rules! reference_csv {
     ($file:literal) => {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/reference/", $file))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/reference/",
+            $file
+        ))
     };
 }
 
@@ -146,7 +150,11 @@ fn names(text: &'static str, with_kind: bool) -> Vec<NameEntry> {
                 _ => NameSex::Either,
             },
             styles: r[2].split(';').map(str::to_string).collect(),
-            kind: if with_kind { r[3].to_string() } else { String::new() },
+            kind: if with_kind {
+                r[3].to_string()
+            } else {
+                String::new()
+            },
         })
         .collect()
 }
@@ -160,11 +168,18 @@ impl Reference {
 
     fn load() -> Reference {
         let provinces: Vec<Province> = records(reference_csv!("wilayah_provinsi.csv"))
-            .map(|r| Province { code: r[0].parse().expect("province code"), name: r[1].to_uppercase() })
+            .map(|r| Province {
+                code: r[0].parse().expect("province code"),
+                name: r[1].to_uppercase(),
+            })
             .collect();
         let regencies: Vec<Regency> = records(reference_csv!("wilayah_kabupaten.csv"))
             .map(|r| {
-                let kind = if &r[3] == "KOTA" { RegencyKind::Kota } else { RegencyKind::Kabupaten };
+                let kind = if &r[3] == "KOTA" {
+                    RegencyKind::Kota
+                } else {
+                    RegencyKind::Kabupaten
+                };
                 let bare = r[4]
                     .trim_start_matches("Kabupaten ")
                     .trim_start_matches("Kota ")
@@ -173,11 +188,19 @@ impl Reference {
                     RegencyKind::Kabupaten => bare.clone(),
                     RegencyKind::Kota => format!("KOTA {bare}"),
                 };
-                Regency { code: r[1].parse().expect("regency code"), kind, name, place_name: bare }
+                Regency {
+                    code: r[1].parse().expect("regency code"),
+                    kind,
+                    name,
+                    place_name: bare,
+                }
             })
             .collect();
         let districts: Vec<District> = records(reference_csv!("wilayah_kecamatan.csv"))
-            .map(|r| District { code: digits(&r[0]).parse().expect("district code"), name: r[3].to_uppercase() })
+            .map(|r| District {
+                code: digits(&r[0]).parse().expect("district code"),
+                name: r[3].to_uppercase(),
+            })
             .collect();
         let villages: Vec<Village> = records(reference_csv!("wilayah_desa.csv"))
             .map(|r| Village {
@@ -193,12 +216,27 @@ impl Reference {
         let mut district_villages: HashMap<u32, std::ops::Range<usize>> = HashMap::new();
         for (i, v) in villages.iter().enumerate() {
             let d = (v.code / 10_000) as u32;
-            district_villages.entry(d).and_modify(|r| r.end = i + 1).or_insert(i..i + 1);
+            district_villages
+                .entry(d)
+                .and_modify(|r| r.end = i + 1)
+                .or_insert(i..i + 1);
         }
         Reference {
-            province_index: provinces.iter().enumerate().map(|(i, p)| (p.code, i)).collect(),
-            regency_index: regencies.iter().enumerate().map(|(i, p)| (p.code, i)).collect(),
-            district_index: districts.iter().enumerate().map(|(i, p)| (p.code, i)).collect(),
+            province_index: provinces
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.code, i))
+                .collect(),
+            regency_index: regencies
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.code, i))
+                .collect(),
+            district_index: districts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.code, i))
+                .collect(),
             district_villages,
             provinces,
             regencies,
@@ -229,12 +267,16 @@ impl Reference {
 
     /// The villages (desa/kelurahan) of a six-digit district code.
     pub fn villages_of(&self, district: u32) -> &[Village] {
-        self.district_villages.get(&district).map_or(&[], |r| &self.villages[r.clone()])
+        self.district_villages
+            .get(&district)
+            .map_or(&[], |r| &self.villages[r.clone()])
     }
 
     /// Districts of a four-digit regency code.
     pub fn districts_of(&self, regency: u32) -> impl Iterator<Item = &District> {
-        self.districts.iter().filter(move |d| d.code / 100 == regency)
+        self.districts
+            .iter()
+            .filter(move |d| d.code / 100 == regency)
     }
 
     /// Whether `name` is in the blood-type master table (`GOL_DARAH`).
@@ -243,7 +285,10 @@ impl Reference {
     }
 
     pub fn master_name<'a>(table: &'a [MasterEntry], code: u32) -> Option<&'a str> {
-        table.iter().find(|e| e.code == code).map(|e| e.name.as_str())
+        table
+            .iter()
+            .find(|e| e.code == code)
+            .map(|e| e.name.as_str())
     }
 }
 
@@ -270,7 +315,10 @@ mod tests {
         assert_eq!(r.regency(3313).unwrap().name, "KARANGANYAR");
         assert_eq!(r.province(33).unwrap().name, "JAWA TENGAH");
         assert_eq!(r.districts_of(3313).count(), 17);
-        let villages: usize = r.districts_of(3313).map(|d| r.villages_of(d.code).len()).sum();
+        let villages: usize = r
+            .districts_of(3313)
+            .map(|d| r.villages_of(d.code).len())
+            .sum();
         assert_eq!(villages, 177);
         assert_eq!(r.district(331301).unwrap().name, "JATIPURO");
         assert_eq!(r.regency(3372).unwrap().name, "KOTA SURAKARTA");

@@ -40,8 +40,12 @@ pub enum ResidentStatus {
 }
 
 impl ResidentStatus {
-    pub const ALL: &'static [ResidentStatus] =
-        &[ResidentStatus::Active, ResidentStatus::Deceased, ResidentStatus::Duplicate, ResidentStatus::Inactive];
+    pub const ALL: &'static [ResidentStatus] = &[
+        ResidentStatus::Active,
+        ResidentStatus::Deceased,
+        ResidentStatus::Duplicate,
+        ResidentStatus::Inactive,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -76,7 +80,10 @@ impl FromStr for ResidentStatus {
             .iter()
             .copied()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| crate::UnknownName { kind: "status (active|deceased|duplicate|inactive)", name: s.into() })
+            .ok_or_else(|| crate::UnknownName {
+                kind: "status (active|deceased|duplicate|inactive)",
+                name: s.into(),
+            })
     }
 }
 
@@ -158,9 +165,13 @@ impl DateFormat {
 
     /// Parses a date in any of the formats seen on the wire.
     pub fn parse_any(s: &str) -> Option<NaiveDate> {
-        [DateFormat::Iso, DateFormat::DayMonthYearDash, DateFormat::DayMonthYearDot]
-            .iter()
-            .find_map(|f| NaiveDate::parse_from_str(s.trim(), f.pattern()).ok())
+        [
+            DateFormat::Iso,
+            DateFormat::DayMonthYearDash,
+            DateFormat::DayMonthYearDot,
+        ]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s.trim(), f.pattern()).ok())
     }
 }
 
@@ -171,7 +182,10 @@ impl FromStr for DateFormat {
             "YYYY-MM-DD" => Ok(DateFormat::Iso),
             "DD-MM-YYYY" => Ok(DateFormat::DayMonthYearDash),
             "DD.MM.YYYY" => Ok(DateFormat::DayMonthYearDot),
-            _ => Err(crate::UnknownName { kind: "date format (YYYY-MM-DD|DD-MM-YYYY|DD.MM.YYYY)", name: s.into() }),
+            _ => Err(crate::UnknownName {
+                kind: "date format (YYYY-MM-DD|DD-MM-YYYY|DD.MM.YYYY)",
+                name: s.into(),
+            }),
         }
     }
 }
@@ -191,7 +205,10 @@ impl FromStr for IdNumberType {
         match s {
             "number" => Ok(IdNumberType::Number),
             "string" => Ok(IdNumberType::String),
-            _ => Err(crate::UnknownName { kind: "NIK/KK type (number|string)", name: s.into() }),
+            _ => Err(crate::UnknownName {
+                kind: "NIK/KK type (number|string)",
+                name: s.into(),
+            }),
         }
     }
 }
@@ -245,7 +262,11 @@ impl Resident {
     }
 
     /// The record as the gateway's JSON object, restricted to `granted`.
-    pub fn to_wire_json(&self, granted: FieldSet, flavour: WireFlavour) -> serde_json::Map<String, serde_json::Value> {
+    pub fn to_wire_json(
+        &self,
+        granted: FieldSet,
+        flavour: WireFlavour,
+    ) -> serde_json::Map<String, serde_json::Value> {
         self.project(granted)
             .map(|(f, v)| (f.wire_name().to_string(), v.to_json(flavour)))
             .collect()
@@ -253,9 +274,15 @@ impl Resident {
 
     /// All fields with `NIK`/`NO_KK` as strings and ISO dates, plus `STATUS`: the `residents` CLI shape.
     pub fn to_listing_json(&self) -> serde_json::Map<String, serde_json::Value> {
-        let flavour = WireFlavour { id_numbers: IdNumberType::String, date_format: DateFormat::Iso };
+        let flavour = WireFlavour {
+            id_numbers: IdNumberType::String,
+            date_format: DateFormat::Iso,
+        };
         let mut m = self.to_wire_json(FieldSet::all(), flavour);
-        m.insert("STATUS".into(), serde_json::Value::String(self.status.as_str().into()));
+        m.insert(
+            "STATUS".into(),
+            serde_json::Value::String(self.status.as_str().into()),
+        );
         m
     }
 }
@@ -275,7 +302,9 @@ impl FieldValue<'_> {
             },
             FieldValue::Int(n) => Value::from(n),
             FieldValue::Text(s) => Value::String(s.to_string()),
-            FieldValue::Date(d) => Value::String(d.format(flavour.date_format.pattern()).to_string()),
+            FieldValue::Date(d) => {
+                Value::String(d.format(flavour.date_format.pattern()).to_string())
+            }
             FieldValue::Null => Value::Null,
         }
     }

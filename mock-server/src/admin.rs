@@ -1,16 +1,20 @@
-//! The minimal admin surface under `/__admin`: clock, quota, journal, reset. Bearer admin token;
-//! loopback callers only unless `admin_remote` is set. Other areas add their routes beside these
-//! (see [`routes`]).
+//! The admin surface under `/__admin`: clock, quota, institutions, residents, journal, usage,
+//! detector, OpenAPI document, reset. Bearer admin token; loopback callers only unless
+//! `admin_remote` is set. Other areas add their routes beside these (see [`routes`]) and list
+//! them in [`crate::app::ROUTES`] and `admin/openapi.json`.
 
-use std::collections::HashMap;
+pub mod institutions;
+pub mod reports;
+pub mod residents;
+
 use std::net::SocketAddr;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Deserialize;
@@ -18,7 +22,7 @@ use serde_json::{json, Value};
 
 use crate::clock::wib_day;
 use crate::state::AppState;
-use crate::store::{JournalFilter, StoreError};
+use crate::store::StoreError;
 
 /// Everything the admin surface answers with an error.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +37,12 @@ pub enum AdminError {
     BadRequest(String),
     #[error("unknown institution `{0}`")]
     UnknownInstitution(String),
+    #[error("no resident with NIK {0}")]
+    UnknownResident(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("population lookup failed: {0}")]
+    Population(String),
     #[error("no such admin endpoint")]
     NotFound,
     #[error(transparent)]
@@ -45,8 +55,11 @@ impl IntoResponse for AdminError {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
             AdminError::NotLoopback(_) => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AdminError::UnknownInstitution(_) | AdminError::NotFound => StatusCode::NOT_FOUND,
-            AdminError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AdminError::UnknownInstitution(_)
+            | AdminError::UnknownResident(_)
+            | AdminError::NotFound => StatusCode::NOT_FOUND,
+            AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::Store(_) | AdminError::Population(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
     }
@@ -69,7 +82,17 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/clock", get(get_clock).post(set_clock))
         .route("/quota/{customer_id}", get(get_quota).put(put_quota))
-        .route("/journal", get(journal))
+        .route("/journal", get(reports::journal))
+        .route("/usage", get(reports::usage))
+        .route("/detector", get(reports::detector))
+        .route("/institutions", get(institutions::list))
+        .route("/institutions/{customer_id}", patch(institutions::patch))
+        .route("/residents", post(residents::create))
+        .route(
+            "/residents/{nik}",
+            get(residents::get_one).patch(residents::patch),
+        )
+        .route("/openapi.json", get(openapi))
         .route("/reset", post(reset))
         .fallback(|| async { AdminError::NotFound })
         .route_layer(middleware::from_fn_with_state(state, guard))
@@ -192,28 +215,15 @@ async fn put_quota(
     Ok(Json(json!(q)))
 }
 
-async fn journal(
-    State(state): State<AppState>,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<Value>, AdminError> {
-    let Query(q) = query?;
-    let limit = match q.get("limit") {
-        None => 100,
-        Some(l) => l
-            .parse::<u32>()
-            .map_err(|_| AdminError::BadRequest(format!("limit `{l}` is not a number")))?,
-    };
-    let filter = JournalFilter {
-        limit,
-        customer_id: q.get("customer_id").cloned(),
-        operator: q.get("operator").cloned(),
-        nik: q.get("nik").cloned(),
-    };
-    let rows = state.journal(filter).await?;
-    Ok(Json(json!({ "rows": rows })))
-}
-
 async fn reset(State(state): State<AppState>) -> Result<Json<Value>, AdminError> {
     state.reset().await?;
     Ok(Json(json!({ "reset": true })))
+}
+
+/// The OpenAPI 3.1 document of the gateway, data-balikan and admin APIs (hand-written; a test
+/// checks it parses and lists every route of [`crate::app::ROUTES`]).
+pub const OPENAPI: &str = include_str!("admin/openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }

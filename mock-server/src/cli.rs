@@ -47,6 +47,14 @@ pub struct DatasetArgs {
 pub enum Command {
     /// Serves the mock gateway (HTTP on 127.0.0.1:8000 by default).
     Serve(crate::settings::ServeArgs),
+    /// Prints the institutions and the fixture residents (NIKs per outcome) for the same settings
+    /// as `serve`.
+    Fixtures {
+        #[command(flatten)]
+        serve: crate::settings::ServeArgs,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Lists residents of the dummy population (generating it first if needed).
     Residents {
         #[command(flatten)]
@@ -86,6 +94,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             init_tracing();
             crate::serve::run(settings)
         }
+        Command::Fixtures { serve, format } => crate::fixtures::run(&serve, format),
         Command::Residents { .. } => anyhow::bail!("not yet implemented"),
     }
 }

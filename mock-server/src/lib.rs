@@ -7,6 +7,7 @@ pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod fixtures;
 pub mod gateway;
 pub mod population_db;
 pub mod residents;

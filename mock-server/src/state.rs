@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::NaiveDate;
-use dukcapil_domain::{Agreement, Term};
+use dukcapil_domain::{mask_nik, Agreement, Nik, Resident, Term};
 
 use crate::clock::Clock;
-use crate::residents::ResidentSource;
+use crate::residents::{ResidentSource, SourceError};
 use crate::settings::{AccessHours, Settings};
 use crate::store::{self, Command, Loaded, StoreError, Writer};
 
@@ -17,6 +17,12 @@ use crate::store::{self, Command, Loaded, StoreError, Writer};
 pub const CLOCK_KEY: &str = "clock_offset_us";
 /// Persisted-setting key prefix of a quota limit set through the admin API.
 pub const QUOTA_LIMIT_KEY: &str = "quota_limit:";
+/// Persisted-setting key prefix of an institution's admin changes (a JSON object of the PATCH
+/// keys given so far, see [`crate::admin::institutions`]).
+pub const INSTITUTION_KEY: &str = "institution:";
+/// Persisted-setting key prefix of an overlay (canary or modified) resident, stored as JSON.
+/// The settings table is the state database's key-value store: one writer, and `reset` empties it.
+pub const RESIDENT_KEY: &str = "resident:";
 
 /// An institution as the gateway sees it now: its agreement plus the switches an admin can flip.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +42,7 @@ pub struct Institution {
 }
 
 impl Institution {
-    fn from_agreement(a: &Agreement, settings: &Settings) -> Institution {
+    pub(crate) fn from_agreement(a: &Agreement, settings: &Settings) -> Institution {
         let o = settings
             .institutions
             .get(&a.customer_id)
@@ -86,6 +92,12 @@ pub struct Inner {
     /// Calls counted per (customer id, WIB day). One mutex: check-and-count is atomic, so a burst
     /// against quota Q yields exactly Q counted calls.
     quota: Mutex<HashMap<(String, NaiveDate), u32>>,
+    /// Residents created or changed through the admin API, consulted before the population
+    /// (which stays read-only).
+    overlay: RwLock<HashMap<Nik, Resident>>,
+    /// Each institution's admin changes so far, as persisted (merged on every PATCH). An async
+    /// mutex: held across the commit so two PATCHes cannot persist out of order.
+    patches: tokio::sync::Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +134,8 @@ impl AppState {
             )),
             clock: Clock::with_offset_us(offset),
             quota: Mutex::new(loaded.quota_used),
+            overlay: RwLock::new(Self::overlay_from(&loaded.settings)),
+            patches: tokio::sync::Mutex::new(Self::patches_from(&loaded.settings)),
             settings,
             admin_token,
             residents,
@@ -143,9 +157,107 @@ impl AppState {
                 if let Some(v) = persisted.get(&format!("{QUOTA_LIMIT_KEY}{}", a.customer_id)) {
                     inst.quota_per_day = v.parse().ok();
                 }
+                if let Some(v) = persisted.get(&format!("{INSTITUTION_KEY}{}", a.customer_id)) {
+                    // Stored only after validation; a value that no longer parses is skipped.
+                    match crate::admin::institutions::InstitutionPatch::from_json_text(v) {
+                        Ok(patch) => patch.apply(&mut inst),
+                        Err(e) => tracing::warn!(
+                            customer_id = %a.customer_id,
+                            error = %e,
+                            "ignoring a stored institution change"
+                        ),
+                    }
+                }
                 (a.customer_id.clone(), inst)
             })
             .collect()
+    }
+
+    fn overlay_from(persisted: &HashMap<String, String>) -> HashMap<Nik, Resident> {
+        persisted
+            .iter()
+            .filter(|(k, _)| k.starts_with(RESIDENT_KEY))
+            .filter_map(|(k, v)| match serde_json::from_str::<Resident>(v) {
+                Ok(r) => Some((r.nik, r)),
+                Err(e) => {
+                    tracing::warn!(key = %mask_nik(k.trim_start_matches(RESIDENT_KEY)), error = %e, "ignoring a stored overlay resident");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The one place a NIK is resolved: the admin overlay first, then the population.
+    pub fn resident(&self, nik: Nik) -> Result<Option<Resident>, SourceError> {
+        if let Some(r) = self
+            .overlay
+            .read()
+            .map_err(|_| SourceError("overlay map poisoned".into()))?
+            .get(&nik)
+        {
+            return Ok(Some(r.clone()));
+        }
+        self.residents.get(nik)
+    }
+
+    /// Whether `nik` is an overlay resident (created or changed through the admin API).
+    pub fn in_overlay(&self, nik: Nik) -> bool {
+        self.overlay
+            .read()
+            .map(|m| m.contains_key(&nik))
+            .unwrap_or(false)
+    }
+
+    /// Stores a resident in the overlay (persisted first, then visible to the gateway).
+    pub async fn put_overlay(&self, r: Resident) -> Result<(), StoreError> {
+        let value = serde_json::to_string(&r).map_err(|e| StoreError::Encode(e.to_string()))?;
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{RESIDENT_KEY}{}", r.nik),
+                value: Some(value),
+            })
+            .await?;
+        if let Ok(mut m) = self.overlay.write() {
+            m.insert(r.nik, r);
+        }
+        Ok(())
+    }
+
+    fn patches_from(
+        persisted: &HashMap<String, String>,
+    ) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
+        persisted
+            .iter()
+            .filter_map(|(k, v)| {
+                let cid = k.strip_prefix(INSTITUTION_KEY)?;
+                let map = serde_json::from_str(v).ok()?;
+                Some((cid.to_string(), map))
+            })
+            .collect()
+    }
+
+    /// Applies a validated institution change: merges it into what was changed before, persists
+    /// the result, then changes the institution in memory. `None`: no such institution.
+    pub async fn patch_institution(
+        &self,
+        customer_id: &str,
+        delta: &serde_json::Map<String, serde_json::Value>,
+        patch: &crate::admin::institutions::InstitutionPatch,
+    ) -> Result<Option<Institution>, StoreError> {
+        if self.institution(customer_id).is_none() {
+            return Ok(None);
+        }
+        let mut patches = self.patches.lock().await;
+        let mut merged = patches.get(customer_id).cloned().unwrap_or_default();
+        merged.extend(delta.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{INSTITUTION_KEY}{customer_id}"),
+                value: Some(serde_json::Value::Object(merged.clone()).to_string()),
+            })
+            .await?;
+        patches.insert(customer_id.to_string(), merged);
+        Ok(self.update_institution(customer_id, |i| patch.apply(i)))
     }
 
     pub fn writer(&self) -> &Writer {
@@ -267,13 +379,19 @@ impl AppState {
     }
 
     /// Back to the state of a fresh start: empty journal and quota, real time, institutions as
-    /// configured.
+    /// configured, no overlay residents.
     pub async fn reset(&self) -> Result<(), StoreError> {
+        // Held so that a concurrent PATCH cannot re-persist a change the reset drops.
+        let mut patches = self.patches.lock().await;
         self.writer.command(Command::Reset).await?;
+        patches.clear();
         if let Ok(mut q) = self.quota.lock() {
             q.clear();
         }
         self.clock.reset();
+        if let Ok(mut m) = self.overlay.write() {
+            m.clear();
+        }
         if let Ok(mut m) = self.institutions.write() {
             *m = Self::institutions_from(&self.agreements, &self.settings, &HashMap::new());
         }

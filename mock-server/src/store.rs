@@ -31,6 +31,8 @@ pub enum StoreError {
     },
     #[error("the journal writer has stopped")]
     WriterGone,
+    #[error("cannot encode a value for the state database: {0}")]
+    Encode(String),
     #[error("cannot create directory {path}: {source}")]
     Dir {
         path: PathBuf,
@@ -412,6 +414,17 @@ pub struct JournalFilter {
     pub customer_id: Option<String>,
     pub operator: Option<String>,
     pub nik: Option<String>,
+    /// Outcome code as journaled (`01`..`17`, or `ERR`).
+    pub outcome: Option<String>,
+    pub endpoint: Option<String>,
+    /// Rows at or after this instant (UTC, RFC 3339 with microseconds, as journaled).
+    pub since: Option<String>,
+    /// Rows strictly before this instant.
+    pub until: Option<String>,
+    /// Paging forward: rows with a larger id, oldest first (otherwise newest first).
+    pub after_id: Option<i64>,
+    /// Paging backward: rows with a smaller id (newest first).
+    pub before_id: Option<i64>,
 }
 
 /// Reads journal rows, newest first, through a fresh read-only connection (WAL lets it run
@@ -423,14 +436,23 @@ pub fn query_journal(
     let path = state_path(data_dir);
     let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(sql(&path))?;
+    // Forward paging reads oldest first so that the last row's id is the next `after_id`.
+    let order = if filter.after_id.is_some() {
+        "ASC"
+    } else {
+        "DESC"
+    };
     let mut st = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT id, time, wib_day, endpoint, customer_id, operator, nik, outcome, http_status, elements,
                     source, latency_us, fault, detail
              FROM journal
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR operator = ?2) AND (?3 IS NULL OR nik = ?3)
-             ORDER BY id DESC LIMIT ?4",
-        )
+               AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR endpoint = ?5)
+               AND (?6 IS NULL OR time >= ?6) AND (?7 IS NULL OR time < ?7)
+               AND (?8 IS NULL OR id > ?8) AND (?9 IS NULL OR id < ?9)
+             ORDER BY id {order} LIMIT ?10"
+        ))
         .map_err(sql(&path))?;
     let rows = st
         .query_map(
@@ -438,6 +460,12 @@ pub fn query_journal(
                 filter.customer_id,
                 filter.operator,
                 filter.nik,
+                filter.outcome,
+                filter.endpoint,
+                filter.since,
+                filter.until,
+                filter.after_id,
+                filter.before_id,
                 filter.limit
             ],
             |r| {
@@ -464,6 +492,82 @@ pub fn query_journal(
                 })
             },
         )
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// Journal rows of gateway calls counted per institution, operator, WIB day, endpoint and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageCount {
+    pub customer_id: String,
+    pub operator: Option<String>,
+    pub day: String,
+    pub endpoint: String,
+    pub outcome: String,
+    pub count: u64,
+}
+
+/// Counts `CALL_NIK` and `CALL_VERIFY_BY_ELEMEN` rows whose WIB day is within `from..=to`
+/// (`YYYY-MM-DD`), optionally of one institution. Blocking: call from `spawn_blocking`.
+pub fn usage_counts(
+    data_dir: &Path,
+    from: &str,
+    to: &str,
+    customer_id: Option<&str>,
+) -> Result<Vec<UsageCount>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT customer_id, operator, wib_day, endpoint, outcome, COUNT(*) FROM journal
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN') AND customer_id IS NOT NULL
+               AND wib_day >= ?1 AND wib_day <= ?2 AND (?3 IS NULL OR customer_id = ?3)
+             GROUP BY customer_id, operator, wib_day, endpoint, outcome
+             ORDER BY customer_id, wib_day, operator, endpoint, outcome",
+        )
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(params![from, to, customer_id], |r| {
+            Ok(UsageCount {
+                customer_id: r.get(0)?,
+                operator: r.get(1)?,
+                day: r.get(2)?,
+                endpoint: r.get(3)?,
+                outcome: r.get(4)?,
+                count: r.get::<_, i64>(5)?.max(0) as u64,
+            })
+        })
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// A journaled `CALL_NIK` with a NIK: (time, customer id, operator, NIK as sent).
+pub type LookupRow = (String, String, Option<String>, String);
+
+/// The journal's lookups (oldest first, at most `limit`), optionally of one institution and from
+/// an instant on, for the rule-8 detector. Blocking: call from `spawn_blocking`.
+pub fn lookups(
+    data_dir: &Path,
+    customer_id: Option<&str>,
+    since: Option<&str>,
+    limit: u32,
+) -> Result<Vec<LookupRow>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT time, customer_id, operator, nik FROM journal
+             WHERE endpoint = 'CALL_NIK' AND customer_id IS NOT NULL AND nik IS NOT NULL
+               AND (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR time >= ?2)
+             ORDER BY id LIMIT ?3",
+        )
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(params![customer_id, since, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .map_err(sql(&path))?;
     rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
 }

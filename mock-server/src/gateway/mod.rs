@@ -255,7 +255,7 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
     let Ok(nik) = raw_nik.trim().parse::<Nik>() else {
         return counted(fail(Outcome::BadNikFormat, remaining, None));
     };
-    let resident = match state.residents.get(nik) {
+    let resident = match state.resident(nik) {
         Ok(Some(r)) => r,
         Ok(None) => return counted(fail(Outcome::NotFound, remaining, None)),
         Err(e) => {
