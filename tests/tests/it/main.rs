@@ -1,6 +1,7 @@
 //! End-to-end tests of the shipped binaries: real processes, real sockets on 127.0.0.1, real
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
+mod auth;
 mod gateway;
 mod reliability;
 mod support;

@@ -427,7 +427,10 @@ impl MockServer {
 
     /// Every journal row matching `query` (e.g. `customer_id=rsud_3313`), newest first.
     pub fn journal_all(&self, query: &str) -> Vec<Value> {
-        self.journal(&format!("limit=1000000&{query}"))
+        // 10,000 is the admin API's largest page; tests stay below it.
+        let rows = self.journal(&format!("limit=10000&{query}"));
+        assert!(rows.len() < 10_000, "journal larger than one page");
+        rows
     }
 
     /// NIKs of `n` residents of a status in the served population.
