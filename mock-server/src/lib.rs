@@ -8,6 +8,8 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod fixtures;
+#[cfg(test)]
+mod fuzz;
 pub mod gateway;
 pub mod population_db;
 pub mod residents;
