@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod auth;
+mod fuzz;
 mod gateway;
 mod reliability;
 mod support;

@@ -285,7 +285,7 @@ impl Creds {
 /// What a gateway answer says, read from its envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// A record came back (outcome 01 of a lookup): holds its `NIK` as text.
+    /// A record came back (outcome 01): a lookup's `NIK` as text; empty for verdicts.
     Data(String),
     /// A business outcome by its `RESPONSE_CODE` or its `RESPON` text, as its code (`"05"`).
     Code(String),
@@ -307,9 +307,17 @@ impl Answer {
                 None => Answer::Other(body.to_string()),
             };
         }
+        let verdicts = item.as_object().is_some_and(|o| {
+            o.values().all(|v| {
+                v.as_str()
+                    .is_some_and(|s| s.starts_with("Sesuai") || s.starts_with("Tidak Sesuai"))
+            })
+        });
         match item.get("NIK") {
             Some(Value::Number(n)) => Answer::Data(n.to_string()),
-            Some(Value::String(s)) => Answer::Data(s.clone()),
+            Some(Value::String(s)) if !verdicts => Answer::Data(s.clone()),
+            // A verification's verdicts (none when no element was submitted).
+            _ if verdicts => Answer::Data(String::new()),
             _ if item.get("NAMA_LGKP").is_some() => Answer::Data(String::new()),
             _ => Answer::Other(body.to_string()),
         }
