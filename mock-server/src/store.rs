@@ -96,7 +96,7 @@ pub enum Command {
 
 enum Msg {
     Journal {
-        row: JournalRow,
+        row: Box<JournalRow>,
         quota: Option<QuotaCount>,
         ack: oneshot::Sender<Result<(), String>>,
     },
@@ -246,7 +246,7 @@ impl Writer {
     ) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Msg::Journal { row, quota, ack })
+            .send(Msg::Journal { row: Box::new(row), quota, ack })
             .map_err(|_| StoreError::WriterGone)?;
         match done.await {
             Ok(Ok(())) => Ok(()),
