@@ -1,7 +1,9 @@
 //! End-to-end tests of the shipped binaries: real processes, real sockets on 127.0.0.1, real
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
+mod admin;
 mod auth;
+mod fixtures;
 mod fuzz;
 mod gateway;
 mod reliability;

@@ -2,6 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod mock_server;
+
+// adm's server helper lives in `mock_server`; gw's `MockServer` below is the one named here.
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -196,15 +200,15 @@ impl MockServer {
     }
 
     /// Residents of the server's population, through the population reader API.
-    pub fn population(&self) -> mock_server::population_db::PopulationReader {
-        let spec = mock_server::population_db::PopulationSpec {
+    pub fn population(&self) -> ::mock_server::population_db::PopulationReader {
+        let spec = ::mock_server::population_db::PopulationSpec {
             seed: 1,
             size: TEST_POPULATION,
         };
         let path = self
             .data_dir
-            .join(mock_server::population_db::dataset_file_name(spec));
-        mock_server::population_db::PopulationReader::open(&path).expect("population file")
+            .join(::mock_server::population_db::dataset_file_name(spec));
+        ::mock_server::population_db::PopulationReader::open(&path).expect("population file")
     }
 
     /// Sends SIGTERM and waits for a clean exit.
