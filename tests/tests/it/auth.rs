@@ -223,6 +223,22 @@ fn gateway_credentials_never_yield_data() {
     );
 }
 
+/// Every route the router serves: `mock_server::app::ROUTES` plus routes that are served but not
+/// (yet) listed there.
+fn served_routes() -> Vec<(&'static str, &'static str)> {
+    let mut routes: Vec<(&str, &str)> = mock_server::app::ROUTES.to_vec();
+    for extra in [
+        ("POST", "/data_balikan/public/api/store"),
+        ("POST", "/data_balikan/public/api/upload"),
+        ("GET", "/__admin/balikan"),
+    ] {
+        if !routes.contains(&extra) {
+            routes.push(extra);
+        }
+    }
+    routes
+}
+
 /// Fills an OpenAPI-style path template with values that exist.
 fn concrete(path: &str, nik: &str) -> String {
     path.replace("{customer_id}", RSUD.customer_id)
@@ -283,9 +299,8 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
         b.to_string().into_bytes()
     };
 
-    let admin_routes: Vec<(&str, &str)> = mock_server::app::ROUTES
-        .iter()
-        .copied()
+    let admin_routes: Vec<(&str, &str)> = served_routes()
+        .into_iter()
         .filter(|(_, p)| p.starts_with("/__admin"))
         .collect();
     assert!(admin_routes.len() >= 7, "{admin_routes:?}");
@@ -381,7 +396,7 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
 fn every_served_route_is_covered_by_an_auth_table() {
     // A route added to the router without an entry in one of the tables above fails here, so
     // the auth tests grow with the surface.
-    for (method, path) in mock_server::app::ROUTES {
+    for (method, path) in served_routes() {
         let covered = path.starts_with("/__admin")
             || path.starts_with("/dukcapil/get_json/")
             || path.starts_with("/data_balikan/");
@@ -391,14 +406,11 @@ fn every_served_route_is_covered_by_an_auth_table() {
 
 #[test]
 fn balikan_routes_refuse_missing_and_wrong_tokens() {
-    let balikan: Vec<_> = mock_server::app::ROUTES
-        .iter()
+    let balikan: Vec<_> = served_routes()
+        .into_iter()
         .filter(|(_, p)| p.starts_with("/data_balikan/"))
         .collect();
-    if balikan.is_empty() {
-        // Data balikan has not been merged into this build: nothing to refuse yet.
-        return;
-    }
+    assert_eq!(balikan.len(), 2, "{balikan:?}");
     let s = MockServer::start(&[]);
     let client = load_client();
     let nik = s.niks(ResidentStatus::Active, 1).remove(0);
@@ -428,4 +440,27 @@ fn balikan_routes_refuse_missing_and_wrong_tokens() {
             assert_ne!(v["message"], "Success", "{case}: {method} {path}");
         }
     }
+    // Another institution's valid token cannot file data for this one.
+    let (status, v) = s.request(
+        &client,
+        "POST",
+        "/data_balikan/public/api/store",
+        Some(body.to_string().into_bytes()),
+        Some("balikan-dinkes-3313-dummy"),
+    );
+    assert!((400..500).contains(&status), "{status} {v}");
+    assert_ne!(v["message"], "Success");
+    // Nothing was filed by any of the refused requests.
+    let (status, ledger) = s.admin("GET", "/__admin/balikan", None);
+    assert_eq!(status, 200, "{ledger}");
+    assert!(!ledger.to_string().contains("RM-1"), "{ledger}");
+    // The control: the right token is accepted, so the refusals above were about the token.
+    let (status, v) = s.request(
+        &client,
+        "POST",
+        "/data_balikan/public/api/store",
+        Some(body.to_string().into_bytes()),
+        Some("balikan-rsud-3313-dummy"),
+    );
+    assert_eq!((status, &v["message"]), (200, &json!("Success")), "{v}");
 }
