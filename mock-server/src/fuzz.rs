@@ -461,3 +461,263 @@ fn fuzz_fixed_hostile_inputs() {
             .unwrap_or_else(|e| panic!("{shown}: {e}"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Data balikan: store (JSON) and upload (multipart CSV / .xlsx).
+// ---------------------------------------------------------------------------------------------
+
+const STORE: &str = "/data_balikan/public/api/store";
+const UPLOAD: &str = "/data_balikan/public/api/upload";
+const BOUNDARY: &str = "XfuzzBoundaryX";
+const BALIKAN_OUTCOMES: &[&str] = &[
+    "stored",
+    "duplicate",
+    "invalid",
+    "bad_request",
+    "unauthorized",
+    "method",
+];
+
+impl Rig {
+    /// Sends one balikan request; checks the `{"message"}` answer and its journal row.
+    fn check_balikan(
+        &self,
+        uri: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(), TestCaseError> {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", content_type);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let mut req = req.body(Body::from(body)).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                50000,
+            ))));
+        let (status, bytes) = self.rt.block_on(async {
+            let res = crate::app(self.h.state.clone()).oneshot(req).await.unwrap();
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, bytes)
+        });
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        prop_assert!(!status.is_server_error(), "{uri}: HTTP {status}: {text}");
+        prop_assert!(
+            [200u16, 400, 401, 413, 415, 422].contains(&status.as_u16()),
+            "{uri}: HTTP {status}: {text}"
+        );
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| TestCaseError::fail(format!("{uri}: not JSON ({e}): {text}")))?;
+        prop_assert!(v["message"].is_string(), "{}", text);
+        prop_assert_eq!(
+            v["message"] == "Success",
+            status == StatusCode::OK,
+            "{}",
+            text
+        );
+
+        let rows = query_journal(
+            self.h.state.settings.data_dir.as_path(),
+            &JournalFilter {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let row = rows
+            .first()
+            .ok_or_else(|| TestCaseError::fail("no journal row"))?;
+        prop_assert_eq!(row.id, self.last_id.get() + 1, "one row per request");
+        self.last_id.set(row.id);
+        prop_assert_eq!(row.http_status, status.as_u16());
+        let endpoint = if uri == STORE {
+            "balikan_store"
+        } else {
+            "balikan_upload"
+        };
+        prop_assert_eq!(row.endpoint.as_str(), endpoint);
+        prop_assert!(
+            BALIKAN_OUTCOMES.contains(&row.outcome.as_str()),
+            "outcome {}",
+            row.outcome
+        );
+        Ok(())
+    }
+}
+
+fn token() -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![
+        6 => Just(Some("balikan-rsud-3313-dummy")),
+        1 => Just(Some("balikan-dinkes-3313-dummy")),
+        1 => Just(Some("salah")),
+        1 => Just(None),
+    ]
+}
+
+/// A cell value: near-valid (record numbers, blood types, NIKs) or anything.
+fn cell() -> impl Strategy<Value = String> {
+    prop_oneof![
+        2 => "RM-[0-9]{1,8}",
+        1 => prop::sample::select(vec!["A", "B", "AB", "O", "A+", "o", "TIDAK TAHU", "Z", ""])
+            .prop_map(String::from),
+        1 => prop::sample::select(vec![FOUND, DECEASED, INACTIVE, NOT_FOUND, "123", "3313014107890003 "])
+            .prop_map(String::from),
+        2 => "\\PC{0,20}",
+        1 => "[,;\"\r\n =+@-]{0,6}",
+    ]
+}
+
+fn balikan_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec!["NO_RM", "GOL_DARAH", "NO_SURAT_KEMATIAN", "NIK"])
+            .prop_map(String::from),
+        1 => "\\PC{0,10}",
+    ]
+}
+
+/// Submissions in the contract's shape with values, keys and structure changed at random.
+fn store_body() -> impl Strategy<Value = Vec<u8>> {
+    let entry = (
+        prop_oneof![
+            3 => prop::sample::select(vec![FOUND, DECEASED, INACTIVE, NOT_FOUND]).prop_map(|n| json!(n)),
+            1 => json_value(),
+        ],
+        prop::collection::vec((balikan_key(), prop_oneof![3 => cell().prop_map(Value::String), 1 => json_value()]), 0..5),
+    )
+        .prop_map(|(nik, params)| {
+            let param: Map<String, Value> = params.into_iter().collect();
+            json!({"NIK": nik, "param": [param]})
+        });
+    let submission = (
+        prop_oneof![
+            4 => Just(json!("rsud_3313")),
+            1 => Just(json!("dinkes_3313")),
+            1 => json_value(),
+        ],
+        prop::collection::vec(entry, 0..5),
+    )
+        .prop_map(|(id, data)| {
+            json!([{"id_lembaga": id, "nama_lembaga": "RSUD KABUPATEN KARANGANYAR", "data": data}])
+                .to_string()
+                .into_bytes()
+        });
+    prop_oneof![
+        5 => submission,
+        1 => json_value().prop_map(|v| v.to_string().into_bytes()),
+        1 => prop::collection::vec(any::<u8>(), 0..300),
+    ]
+}
+
+fn csv_text() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<bool>(),
+        prop::sample::select(vec![",", ";", "\t"]),
+        prop::collection::vec(balikan_key(), 0..5),
+        prop::collection::vec(prop::collection::vec(cell(), 0..5), 0..6),
+    )
+        .prop_map(|(bom, sep, header, rows)| {
+            let mut s = String::new();
+            if bom {
+                s.push('\u{feff}');
+            }
+            s.push_str(&header.join(sep));
+            for r in rows {
+                s.push('\n');
+                s.push_str(&r.join(sep));
+            }
+            s.into_bytes()
+        })
+}
+
+/// A real .xlsx of near-valid rows, built once.
+fn xlsx(rows: &[Vec<String>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let _ = sheet.write_string(r as u32, c as u16, cell.as_str());
+        }
+    }
+    book.save_to_buffer().unwrap_or_default()
+}
+
+fn workbook() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(prop::collection::vec(cell(), 1..4), 0..4).prop_map(|rows| {
+        let mut all = vec![vec!["NIK".to_string(), "NO_RM".into(), "GOL_DARAH".into()]];
+        all.extend(rows);
+        xlsx(&all)
+    })
+}
+
+fn xlsx_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        // Valid workbooks of arbitrary cells.
+        2 => workbook(),
+        // Valid workbooks with bytes flipped or cut off (a broken zip).
+        2 => (workbook(), prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), any::<bool>())
+            .prop_map(|(mut b, flips, cut)| {
+                if !b.is_empty() {
+                    for (i, byte) in flips {
+                        let at = i.index(b.len());
+                        b[at] = byte;
+                    }
+                    if cut {
+                        b.truncate(b.len() / 2);
+                    }
+                }
+                b
+            }),
+        // Zip magic followed by noise.
+        1 => prop::collection::vec(any::<u8>(), 0..200).prop_map(|t| [b"PK\x03\x04".as_slice(), &t].concat()),
+    ]
+}
+
+fn multipart(file_name: &str, content: &[u8]) -> Vec<u8> {
+    let mut b = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    b.extend_from_slice(content);
+    b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    b
+}
+
+fn upload_body() -> impl Strategy<Value = (String, Vec<u8>)> {
+    let ct = format!("multipart/form-data; boundary={BOUNDARY}");
+    let ct2 = ct.clone();
+    let ct3 = ct.clone();
+    prop_oneof![
+        3 => (prop::sample::select(vec!["data.csv", "data.CSV", "data.txt", "data"]), csv_text())
+            .prop_map(move |(name, csv)| (ct.clone(), multipart(name, &csv))),
+        3 => (prop::sample::select(vec!["data.xlsx", "data.csv", "data"]), xlsx_bytes())
+            .prop_map(move |(name, x)| (ct2.clone(), multipart(name, &x))),
+        // Broken multipart framing, or none.
+        1 => prop::collection::vec(any::<u8>(), 0..300).prop_map(move |raw| (ct3.clone(), raw)),
+        1 => csv_text().prop_map(|csv| ("text/csv".to_string(), csv)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fuzz_balikan_store(token in token(), body in store_body()) {
+        thread_local!(static RIG: Rig = rig());
+        RIG.with(|r| r.check_balikan(STORE, token, "application/json", body))?;
+    }
+
+    #[test]
+    fn fuzz_balikan_upload(token in token(), (ct, body) in upload_body()) {
+        thread_local!(static RIG: Rig = rig());
+        RIG.with(|r| r.check_balikan(UPLOAD, token, &ct, body))?;
+    }
+}
