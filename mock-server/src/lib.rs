@@ -11,6 +11,7 @@ pub mod clock;
 pub mod fixtures;
 #[cfg(test)]
 mod fuzz;
+pub mod faults;
 pub mod gateway;
 pub mod population_db;
 pub mod residents;

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod fixtures;
 mod fuzz;
+mod faults;
 mod gateway;
 mod reliability;
 mod support;
