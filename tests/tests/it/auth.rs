@@ -231,6 +231,11 @@ fn served_routes() -> Vec<(&'static str, &'static str)> {
         ("POST", "/data_balikan/public/api/store"),
         ("POST", "/data_balikan/public/api/upload"),
         ("GET", "/__admin/balikan"),
+        ("GET", "/__admin/faults"),
+        ("POST", "/__admin/faults"),
+        ("DELETE", "/__admin/faults"),
+        ("GET", "/__admin/faults/{id}"),
+        ("DELETE", "/__admin/faults/{id}"),
     ] {
         if !routes.contains(&extra) {
             routes.push(extra);
@@ -245,6 +250,7 @@ fn concrete(path: &str, nik: &str) -> String {
         .replace("{region}", RSUD.region)
         .replace("{method}", "CALL_NIK")
         .replace("{nik}", nik)
+        .replace("{id}", "1")
 }
 
 /// Bearer headers that must all be refused: (name, `Authorization` value or none).
@@ -285,6 +291,8 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
     let clock_before = s.admin("GET", "/__admin/clock", None).1;
     let quota_before = s.quota(RSUD.customer_id);
     let institutions_before = s.admin("GET", "/__admin/institutions", None);
+    let faults_before = s.admin("GET", "/__admin/faults", None);
+    assert_eq!(faults_before.0, 200, "{}", faults_before.1);
 
     let bodies = |path: &str| -> Vec<u8> {
         let b = if path.ends_with("/clock") {
@@ -293,6 +301,8 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
             json!({"used": 0, "limit": 5})
         } else if path.contains("/institutions/") {
             json!({"active": false})
+        } else if path.contains("/faults") {
+            json!({"endpoint": "any", "action": {"status": 500}})
         } else {
             json!({"STATUS": "meninggal", "NAMA_LGKP": "CANARY"})
         };
@@ -375,6 +385,7 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
         s.admin("GET", "/__admin/institutions", None),
         institutions_before
     );
+    assert_eq!(s.admin("GET", "/__admin/faults", None), faults_before);
     let rows = s.journal_all("");
     assert!(
         rows.iter().any(|r| r["operator"] == "before"),

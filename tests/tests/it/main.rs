@@ -3,9 +3,9 @@
 
 mod admin;
 mod auth;
+mod faults;
 mod fixtures;
 mod fuzz;
-mod faults;
 mod gateway;
 mod reliability;
 mod support;
