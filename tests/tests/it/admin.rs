@@ -8,8 +8,8 @@
 use dukcapil_domain::{Catalogue, Nik, Outcome};
 use serde_json::{json, Value};
 
-use crate::support::mock_server::{fixture_niks, Answer};
 use crate::support::mock_server::MockServer;
+use crate::support::mock_server::{fixture_niks, Answer};
 
 const RSUD: &str = "rsud_3313";
 

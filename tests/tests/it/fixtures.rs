@@ -4,8 +4,8 @@
 use dukcapil_domain::{Catalogue, Outcome, DOUBLE_EXACT_LIMIT};
 use serde_json::Value;
 
-use crate::support::mock_server::{fixture_niks, fixtures, shared_data_dir, POPULATION};
 use crate::support::mock_server::MockServer;
+use crate::support::mock_server::{fixture_niks, fixtures, shared_data_dir, POPULATION};
 
 const LISTS: [&str; 8] = [
     "found",
