@@ -8,8 +8,8 @@
 use dukcapil_domain::{Catalogue, Nik, Outcome};
 use serde_json::{json, Value};
 
-use crate::support::mock_server::MockServer;
-use crate::support::mock_server::{fixture_niks, Answer};
+use crate::support::fixture_server::FixtureServer;
+use crate::support::fixture_server::{fixture_niks, Answer};
 
 const RSUD: &str = "rsud_3313";
 
@@ -35,7 +35,7 @@ fn found() -> String {
     fixture_niks("found")[0].clone()
 }
 
-fn patch_rsud(m: &MockServer, body: Value) -> Answer {
+fn patch_rsud(m: &FixtureServer, body: Value) -> Answer {
     let a = m.admin("PATCH", &format!("/institutions/{RSUD}"), Some(body));
     assert_eq!(a.status, 200, "{}", a.text);
     a
@@ -43,7 +43,7 @@ fn patch_rsud(m: &MockServer, body: Value) -> Answer {
 
 #[test]
 fn admin_token_missing_or_wrong_is_401_with_a_json_error() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     for token in [None, Some("wrong")] {
         let a = m.admin_with_token("GET", "/institutions", None, token);
         assert_eq!(a.status, 401, "{}", a.text);
@@ -60,7 +60,7 @@ fn admin_token_missing_or_wrong_is_401_with_a_json_error() {
 
 #[test]
 fn institution_switches_provoke_16_17_04_06_05() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let nik = found();
     let list = m.admin("GET", "/institutions", None);
     let all = list.json["institutions"].as_array().unwrap();
@@ -144,7 +144,7 @@ fn institution_switches_provoke_16_17_04_06_05() {
 
 #[test]
 fn bad_institution_changes_are_4xx_naming_the_field() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let cases = [
         (json!({"active": "yes"}), "active"),
         (json!({"user_active": 1}), "user_active"),
@@ -184,7 +184,7 @@ fn bad_institution_changes_are_4xx_naming_the_field() {
     let res = m
         .client()
         .patch(m.url(&format!("/__admin/institutions/{RSUD}")))
-        .bearer_auth(crate::support::mock_server::ADMIN_TOKEN)
+        .bearer_auth(crate::support::fixture_server::ADMIN_TOKEN)
         .header("content-type", "application/json")
         .body("{\"active\": tru")
         .send()
@@ -196,7 +196,7 @@ fn bad_institution_changes_are_4xx_naming_the_field() {
 
 #[test]
 fn institution_changes_survive_a_restart_and_reset_drops_them() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let nik = found();
     patch_rsud(&m, json!({"active": false, "ip_user": "127.0.0.1"}));
     patch_rsud(&m, json!({"user_active": false}));
@@ -224,7 +224,7 @@ fn institution_changes_survive_a_restart_and_reset_drops_them() {
 
 #[test]
 fn canary_residents_are_seen_by_lookup_and_verify_survive_restart_and_reset() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let a = m.admin(
         "POST",
         "/residents",
@@ -372,7 +372,7 @@ fn canary_residents_are_seen_by_lookup_and_verify_survive_restart_and_reset() {
 
 #[test]
 fn journal_filters_and_pages() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let nik = found();
     let missing = fixture_niks("not_found")[0].clone();
     for i in 0..5 {
@@ -438,7 +438,7 @@ fn journal_filters_and_pages() {
 
 #[test]
 fn usage_report_counts_per_institution_operator_and_day() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let nik = found();
     let missing = fixture_niks("not_found")[0].clone();
     m.admin(
@@ -533,7 +533,7 @@ fn usage_report_counts_per_institution_operator_and_day() {
 
 #[test]
 fn detector_flags_a_sequential_run_made_through_the_gateway() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let base: u64 = fixture_niks("found")[1].parse().unwrap();
     // Operator "pencari" walks four consecutive NIKs; "loket" looks up unrelated residents.
     for i in 0..4 {
@@ -586,7 +586,7 @@ fn detector_flags_a_sequential_run_made_through_the_gateway() {
 
 #[test]
 fn openapi_document_parses_and_lists_every_route() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let a = m.admin("GET", "/openapi.json", None);
     assert_eq!(a.status, 200);
     let doc = &a.json;

@@ -4,8 +4,8 @@
 use dukcapil_domain::{Catalogue, Outcome, DOUBLE_EXACT_LIMIT};
 use serde_json::Value;
 
-use crate::support::mock_server::MockServer;
-use crate::support::mock_server::{fixture_niks, fixtures, shared_data_dir, POPULATION};
+use crate::support::fixture_server::FixtureServer;
+use crate::support::fixture_server::{fixture_niks, fixtures, shared_data_dir, POPULATION};
 
 const LISTS: [&str; 8] = [
     "found",
@@ -102,7 +102,7 @@ fn json_has_the_promised_shape_and_is_deterministic() {
 
 #[test]
 fn every_listed_nik_gives_its_outcome_through_call_nik() {
-    let m = MockServer::start();
+    let m = FixtureServer::start();
     let expect = [
         ("found", Outcome::Found),
         ("deceased", Outcome::Deceased),

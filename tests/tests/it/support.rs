@@ -2,9 +2,8 @@
 
 #![allow(dead_code)]
 
-pub mod mock_server;
-
-// adm's server helper lives in `mock_server`; gw's `MockServer` below is the one named here.
+/// Servers seeded with the shared fixtures population (admin and fixtures tests).
+pub mod fixture_server;
 
 use std::path::PathBuf;
 use std::process::Command;

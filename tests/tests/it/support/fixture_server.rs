@@ -1,8 +1,9 @@
 //! A real `mock-server serve` process on 127.0.0.1 (port 0) with its own data directory, and
 //! fluent helpers for the gateway and the admin API.
 //!
-//! The population is generated once per test process (by `mock-server fixtures`, which also
-//! yields the fixtures document) and copied into each server's data directory.
+//! Unlike [`super::MockServer`] (a fresh small population per server), a `FixtureServer` uses
+//! the 10,000-resident population of `mock-server fixtures`, generated once per test process and
+//! copied into each server's data directory, so that the fixtures document's NIKs apply.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -65,7 +66,7 @@ pub fn seed_data_dir(dir: &Path) {
 
 /// A running server. Killed when dropped.
 #[derive(Debug)]
-pub struct MockServer {
+pub struct FixtureServer {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
@@ -90,14 +91,14 @@ impl Answer {
     }
 }
 
-impl MockServer {
+impl FixtureServer {
     /// A server on a fresh data directory with the shared population.
-    pub fn start() -> MockServer {
+    pub fn start() -> FixtureServer {
         Self::start_with(&[])
     }
 
     /// Same, with extra `serve` flags.
-    pub fn start_with(extra: &[&str]) -> MockServer {
+    pub fn start_with(extra: &[&str]) -> FixtureServer {
         let tmp = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
         seed_data_dir(tmp.path());
         let dir = tmp.path().to_path_buf();
@@ -112,7 +113,7 @@ impl MockServer {
         data_dir: PathBuf,
         extra: Vec<String>,
         tmp: Option<std::sync::Arc<tempfile::TempDir>>,
-    ) -> MockServer {
+    ) -> FixtureServer {
         let mut child = super::command("mock-server")
             .args([
                 "serve",
@@ -150,7 +151,7 @@ impl MockServer {
                 panic!("mock-server did not print its address within 60 s");
             }
         };
-        MockServer {
+        FixtureServer {
             child,
             base,
             data_dir,
@@ -165,7 +166,7 @@ impl MockServer {
 
     /// Kills the process (no graceful shutdown: answered requests must already be durable) and
     /// starts a new one on the same data directory and flags.
-    pub fn restart(mut self) -> MockServer {
+    pub fn restart(mut self) -> FixtureServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let tmp = self._tmp.take();
@@ -257,7 +258,7 @@ impl MockServer {
     }
 }
 
-impl Drop for MockServer {
+impl Drop for FixtureServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
