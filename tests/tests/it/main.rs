@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod balikan;
 mod faults;
 mod fixtures;
 mod fuzz;
