@@ -10,6 +10,8 @@ pub mod cli;
 pub mod clock;
 pub mod faults;
 pub mod fixtures;
+#[cfg(test)]
+mod fuzz;
 pub mod gateway;
 pub mod population_db;
 pub mod residents;

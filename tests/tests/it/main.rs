@@ -1,11 +1,14 @@
 //! End-to-end tests of the shipped binaries: real processes, real sockets on 127.0.0.1, real
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
+mod admin;
+mod auth;
 mod balikan;
 mod faults;
-mod admin;
 mod fixtures;
+mod fuzz;
 mod gateway;
 mod poc_documents;
+mod reliability;
 mod residents;
 mod support;

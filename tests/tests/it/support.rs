@@ -43,7 +43,8 @@ pub const TEST_POPULATION: u64 = 2_000;
 /// SIGTERM by [`MockServer::stop`], killed on drop.
 #[derive(Debug)]
 pub struct MockServer {
-    child: std::process::Child,
+    /// Shared so that [`KillSwitch`] can SIGKILL it from another thread at an exact moment.
+    child: std::sync::Arc<std::sync::Mutex<std::process::Child>>,
     /// `http://127.0.0.1:PORT` (or `https://`).
     pub base: String,
     pub data_dir: PathBuf,
@@ -119,7 +120,7 @@ impl MockServer {
             }
         };
         MockServer {
-            child,
+            child: std::sync::Arc::new(std::sync::Mutex::new(child)),
             base,
             data_dir: data_dir.to_path_buf(),
             output,
@@ -198,32 +199,261 @@ impl MockServer {
     }
 
     /// Residents of the server's population, through the population reader API.
-    pub fn population(&self) -> mock_server::population_db::PopulationReader {
-        let spec = mock_server::population_db::PopulationSpec {
+    pub fn population(&self) -> ::mock_server::population_db::PopulationReader {
+        let spec = ::mock_server::population_db::PopulationSpec {
             seed: 1,
             size: TEST_POPULATION,
         };
         let path = self
             .data_dir
-            .join(mock_server::population_db::dataset_file_name(spec));
-        mock_server::population_db::PopulationReader::open(&path).expect("population file")
+            .join(::mock_server::population_db::dataset_file_name(spec));
+        ::mock_server::population_db::PopulationReader::open(&path).expect("population file")
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
         let _ = Command::new("kill")
             .arg("-TERM")
-            .arg(self.child.id().to_string())
+            .arg(child.id().to_string())
             .status();
-        self.child.wait().expect("wait for mock-server")
+        child.wait().expect("wait for mock-server")
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+        KillSwitch(self.child.clone()).kill();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load, crash and authentication helpers (reliability, auth and fuzz tests).
+// ---------------------------------------------------------------------------------------------
+
+use serde_json::{json, Value};
+
+/// SIGKILLs a [`MockServer`]'s process from any thread.
+#[derive(Debug, Clone)]
+pub struct KillSwitch(std::sync::Arc<std::sync::Mutex<std::process::Child>>);
+
+impl KillSwitch {
+    /// SIGKILL (`Child::kill` on Unix) if still running, then reaps the process. Idempotent.
+    pub fn kill(&self) {
+        let mut child = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(None) = child.try_wait() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
+    }
+}
+
+/// Credentials of one fixture institution (the embedded agreements).
+#[derive(Debug, Clone, Copy)]
+pub struct Creds {
+    pub customer_id: &'static str,
+    pub user_id: &'static str,
+    pub password: &'static str,
+    pub region: &'static str,
+}
+
+/// RSUD Karanganyar: quota 1,000/day, region 33-13, registered for 127.0.0.1.
+pub const RSUD: Creds = Creds {
+    customer_id: "rsud_3313",
+    user_id: "rsud_3313",
+    password: "dummy-rsud-3313",
+    region: "33-13",
+};
+
+/// Dinkes Karanganyar (another institution of the same region).
+pub const DINKES: Creds = Creds {
+    customer_id: "dinkes_3313",
+    user_id: "dinkes_3313",
+    password: "dummy-dinkes-3313",
+    region: "33-13",
+};
+
+impl Creds {
+    /// A well-formed lookup body from 127.0.0.1 with an operator marker.
+    pub fn body(&self, nik: &str, operator: &str) -> Value {
+        json!({"nik": nik, "user_id": self.user_id, "password": self.password,
+               "ip_user": "127.0.0.1", "User_ID": operator})
+    }
+
+    pub fn lookup_path(&self) -> String {
+        format!("/dukcapil/get_json/{}/CALL_NIK", self.customer_id)
+    }
+}
+
+/// What a gateway answer says, read from its envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A record came back (outcome 01): a lookup's `NIK` as text; empty for verdicts.
+    Data(String),
+    /// A business outcome by its `RESPONSE_CODE` or its `RESPON` text, as its code (`"05"`).
+    Code(String),
+    /// Anything else (not the envelope, unknown text): the raw body.
+    Other(String),
+}
+
+impl Answer {
+    pub fn of(body: &Value) -> Answer {
+        let Some(item) = body.pointer("/content/0") else {
+            return Answer::Other(body.to_string());
+        };
+        if let Some(code) = item.get("RESPONSE_CODE").and_then(Value::as_str) {
+            return Answer::Code(code.to_string());
+        }
+        if let Some(text) = item.get("RESPON").and_then(Value::as_str) {
+            return match dukcapil_domain::Outcome::from_text(text) {
+                Some(o) => Answer::Code(o.code().to_string()),
+                None => Answer::Other(body.to_string()),
+            };
+        }
+        let verdicts = item.as_object().is_some_and(|o| {
+            o.values().all(|v| {
+                v.as_str()
+                    .is_some_and(|s| s.starts_with("Sesuai") || s.starts_with("Tidak Sesuai"))
+            })
+        });
+        match item.get("NIK") {
+            Some(Value::Number(n)) => Answer::Data(n.to_string()),
+            Some(Value::String(s)) if !verdicts => Answer::Data(s.clone()),
+            // A verification's verdicts (none when no element was submitted).
+            _ if verdicts => Answer::Data(String::new()),
+            _ if item.get("NAMA_LGKP").is_some() => Answer::Data(String::new()),
+            _ => Answer::Other(body.to_string()),
+        }
+    }
+
+    pub fn code(code: &str) -> Answer {
+        Answer::Code(code.to_string())
+    }
+
+    pub fn is_data(&self) -> bool {
+        matches!(self, Answer::Data(_))
+    }
+}
+
+/// A client for many requests (one connection pool; `MockServer::client` builds a new one).
+pub fn load_client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+fn read_answer(res: reqwest::blocking::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let bytes = res.bytes().map(|b| b.to_vec()).unwrap_or_default();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
+}
+
+impl MockServer {
+    /// A handle that SIGKILLs this server from any thread.
+    pub fn kill_switch(&self) -> KillSwitch {
+        KillSwitch(self.child.clone())
+    }
+
+    /// SIGKILLs the server and starts it again on the same data directory (a new port).
+    pub fn crash_and_restart(mut self, extra: &[&str]) -> MockServer {
+        self.kill_switch().kill();
+        let mut next = MockServer::start_in(&self.data_dir, extra);
+        next._tmp = self._tmp.take();
+        next
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.child
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .try_wait(),
+            Ok(None)
+        )
+    }
+
+    /// A `CALL_NIK` lookup of `nik` by `creds` with an operator marker, through `client`.
+    pub fn lookup(
+        &self,
+        client: &reqwest::blocking::Client,
+        creds: &Creds,
+        nik: &str,
+        operator: &str,
+    ) -> Answer {
+        let res = client
+            .post(self.url(&creds.lookup_path()))
+            .json(&creds.body(nik, operator))
+            .send()
+            .expect("gateway answers");
+        let (status, body) = read_answer(res);
+        assert_eq!(status, 200, "{body}");
+        Answer::of(&body)
+    }
+
+    /// Any request with any (or no) bearer token; status and body (JSON, or the text as a string).
+    pub fn request(
+        &self,
+        client: &reqwest::blocking::Client,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        read_answer(req.send().expect("server answers"))
+    }
+
+    /// Sets the mock's clock to an RFC 3339 instant.
+    pub fn set_clock(&self, instant: &str) {
+        let (status, body) = self.admin("POST", "/__admin/clock", Some(json!({ "set": instant })));
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Sets an institution's daily limit (`None`: unlimited).
+    pub fn set_quota_limit(&self, customer_id: &str, limit: Option<u32>) {
+        let (status, body) = self.admin(
+            "PUT",
+            &format!("/__admin/quota/{customer_id}"),
+            Some(json!({ "limit": limit })),
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// `GET /__admin/quota/{customer_id}`.
+    pub fn quota(&self, customer_id: &str) -> Value {
+        let (status, body) = self.admin("GET", &format!("/__admin/quota/{customer_id}"), None);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Every journal row matching `query` (e.g. `customer_id=rsud_3313`), newest first.
+    pub fn journal_all(&self, query: &str) -> Vec<Value> {
+        // 10,000 is the admin API's largest page; tests stay below it.
+        let rows = self.journal(&format!("limit=10000&{query}"));
+        assert!(rows.len() < 10_000, "journal larger than one page");
+        rows
+    }
+
+    /// NIKs of `n` residents of a status in the served population.
+    pub fn niks(&self, status: dukcapil_domain::ResidentStatus, n: usize) -> Vec<String> {
+        let found: Vec<String> = self
+            .population()
+            .sample_by_status(status, n)
+            .expect("sample")
+            .into_iter()
+            .map(|r| r.nik.to_string())
+            .collect();
+        assert_eq!(found.len(), n, "population too small for {n} {status:?}");
+        found
     }
 }
