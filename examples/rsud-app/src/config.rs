@@ -140,8 +140,7 @@ impl FromIterator<Defect> for Defects {
 }
 
 /// Institutional credentials issued by Disdukcapil.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub user_id: String,
     pub password: String,
@@ -156,6 +155,38 @@ impl fmt::Debug for Credentials {
             .field("user_id", &self.user_id)
             .field("ip_user", &self.ip_user)
             .finish_non_exhaustive()
+    }
+}
+
+/// Configured credentials; each one left out falls back to the agreement profile's dummy
+/// credentials (what Disdukcapil issues for the test environment).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialsConfig {
+    pub user_id: Option<String>,
+    pub password: Option<String>,
+    pub ip_user: Option<String>,
+    pub balikan_token: Option<String>,
+}
+
+impl fmt::Debug for CredentialsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsConfig")
+            .field("user_id", &self.user_id)
+            .field("ip_user", &self.ip_user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialsConfig {
+    pub fn resolve(&self, dummy: &dukcapil_domain::DummyCredentials) -> Credentials {
+        let or = |v: &Option<String>, d: &String| v.clone().unwrap_or_else(|| d.clone());
+        Credentials {
+            user_id: or(&self.user_id, &dummy.user_id),
+            password: or(&self.password, &dummy.password),
+            ip_user: or(&self.ip_user, &dummy.ip_user),
+            balikan_token: or(&self.balikan_token, &dummy.balikan_token),
+        }
     }
 }
 
@@ -185,7 +216,7 @@ struct ConfigFile {
     agreement: Option<String>,
     timeout_ms: Option<u64>,
     retries: Option<u32>,
-    credentials: Option<Credentials>,
+    credentials: Option<CredentialsConfig>,
     #[serde(default)]
     operators: Vec<OperatorSeed>,
     #[serde(default)]
@@ -203,8 +234,7 @@ pub struct Config {
     pub timeout_ms: u64,
     /// Extra attempts after the first on a transport fault.
     pub retries: u32,
-    /// `None`: the agreement profile's dummy credentials.
-    pub credentials: Option<Credentials>,
+    pub credentials: CredentialsConfig,
     pub operators: Vec<OperatorSeed>,
     pub defects: Defects,
 }
@@ -287,26 +317,16 @@ impl Config {
             })?;
             defects.0.extend(extra.0);
         }
-        let mut credentials = file.credentials;
-        let overrides = [
-            env("RSUD_APP_USER_ID"),
-            env("RSUD_APP_PASSWORD"),
-            env("RSUD_APP_IP_USER"),
-            env("RSUD_APP_BALIKAN_TOKEN"),
-        ];
-        if overrides.iter().any(Option::is_some) {
-            let base = credentials.clone();
-            let pick = |o: &Option<String>, f: fn(&Credentials) -> &String| {
-                o.clone()
-                    .or_else(|| base.as_ref().map(|c| f(c).clone()))
-                    .unwrap_or_default()
-            };
-            credentials = Some(Credentials {
-                user_id: pick(&overrides[0], |c| &c.user_id),
-                password: pick(&overrides[1], |c| &c.password),
-                ip_user: pick(&overrides[2], |c| &c.ip_user),
-                balikan_token: pick(&overrides[3], |c| &c.balikan_token),
-            });
+        let mut credentials = file.credentials.unwrap_or_default();
+        for (name, slot) in [
+            ("RSUD_APP_USER_ID", &mut credentials.user_id),
+            ("RSUD_APP_PASSWORD", &mut credentials.password),
+            ("RSUD_APP_IP_USER", &mut credentials.ip_user),
+            ("RSUD_APP_BALIKAN_TOKEN", &mut credentials.balikan_token),
+        ] {
+            if let Some(v) = env(name) {
+                *slot = Some(v);
+            }
         }
         let mut operators = file.operators;
         if let Some(list) = env("RSUD_APP_OPERATORS") {
@@ -405,10 +425,30 @@ mod tests {
             d,
             vec![Defect::DoubleCall, Defect::FloatNik, Defect::LogPassword]
         );
-        let c = cfg.credentials.unwrap();
+        let dummy = dukcapil_domain::DummyCredentials {
+            user_id: "d".into(),
+            password: "d".into(),
+            ip_user: "d".into(),
+            balikan_token: "dummy-token".into(),
+        };
+        let c = cfg.credentials.resolve(&dummy);
         assert_eq!(
-            (c.user_id.as_str(), c.password.as_str()),
-            ("rsud_3313", "from-env")
+            (
+                c.user_id.as_str(),
+                c.password.as_str(),
+                c.balikan_token.as_str()
+            ),
+            ("rsud_3313", "from-env", "t")
+        );
+        let partial = Config::build(ConfigFile::default(), |k| {
+            (k == "RSUD_APP_PASSWORD").then(|| "p".to_string())
+        })
+        .unwrap()
+        .credentials
+        .resolve(&dummy);
+        assert_eq!(
+            (partial.user_id.as_str(), partial.password.as_str()),
+            ("d", "p")
         );
         assert_eq!(cfg.operators.len(), 2);
         assert_eq!(cfg.operators[0].password, "new");

@@ -92,9 +92,15 @@ pub async fn serve(config: config::Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, agreement = %app.agreement.id, gateway = %app.config.gateway_url, ?defects, "rsud-app started");
-    println!("listening on http://{addr}");
-    if !defects.is_empty() {
-        println!("defects: {}", defects.join(","));
+    {
+        use std::io::Write;
+        // Whoever started us may have closed stdout after reading the address: not fatal.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        if !defects.is_empty() {
+            let _ = writeln!(out, "defects: {}", defects.join(","));
+        }
+        let _ = out.flush();
     }
     axum::serve(listener, web::router(app))
         .with_graceful_shutdown(async {

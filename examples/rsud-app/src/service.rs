@@ -237,15 +237,7 @@ impl App {
             .into_iter()
             .find(|a| a.id == config.agreement)
             .ok_or_else(|| AppError::UnknownAgreement(config.agreement.clone()))?;
-        let creds = config
-            .credentials
-            .clone()
-            .unwrap_or_else(|| crate::config::Credentials {
-                user_id: agreement.credentials.user_id.clone(),
-                password: agreement.credentials.password.clone(),
-                ip_user: agreement.credentials.ip_user.clone(),
-                balikan_token: agreement.credentials.balikan_token.clone(),
-            });
+        let creds = config.credentials.resolve(&agreement.credentials);
         let gateway = Gateway::new(
             &config.gateway_url,
             &agreement,
