@@ -1,0 +1,40 @@
+//! `poc-runner`: plays PoC scenarios against an agency application, judges the agreement's rules
+//! on what reached the mock gateway, and writes a signed result that any official can verify.
+//!
+//! This crate holds the parts that need no running mock: scenario packs and target files
+//! ([`scenario`], [`target`]), the check evaluators ([`checks`], [`detector`], [`storage`]), and
+//! the signed result documents ([`result`]). The session driver comes later.
+
+pub mod checks;
+pub mod cli;
+pub mod detector;
+pub mod example;
+pub mod file_error;
+pub mod journal;
+pub mod result;
+pub mod scenario;
+pub mod storage;
+pub mod target;
+
+pub use cli::{run, ExitCode};
+
+use serde::{Deserialize, Serialize};
+
+/// Language of the result letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Bahasa Indonesia (default).
+    #[default]
+    Id,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::En => "en",
+        }
+    }
+}

@@ -1,1 +1,10 @@
-fn main() {}
+fn main() {
+    let code = match poc_runner::run(std::env::args_os()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code as i32);
+}

@@ -2,3 +2,4 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod support;
+mod poc_documents;

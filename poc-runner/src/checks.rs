@@ -1,0 +1,946 @@
+//! Check outcomes, the verdict, and the pure evaluators that judge a recorded session.
+//!
+//! A failed check is a value ([`CheckOutcome::Fail`] with evidence), never an `Err`.
+//!
+//! Verdict precedence: `LULUS` only when at least one check passed, no check failed and no check
+//! needs review; any `Fail` or `NeedsReview` makes it `TIDAK LULUS`. `Skipped` (not applicable to
+//! the agreement, or not exercised by the driver) neither blocks nor counts as a pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, FixedOffset};
+use dukcapil_domain::{mask_nik, Catalogue, Field, FieldSet, Outcome};
+use serde::{Deserialize, Serialize};
+
+use crate::detector::{self, DetectorConfig, Lookup, Pattern};
+use crate::journal::{Action, ActionKind, JournalRow};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    Pass,
+    Fail,
+    Skipped,
+    NeedsReview,
+}
+
+impl CheckOutcome {
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        use crate::Lang::*;
+        match (self, lang) {
+            (CheckOutcome::Pass, Id) => "Lulus",
+            (CheckOutcome::Fail, Id) => "Gagal",
+            (CheckOutcome::Skipped, Id) => "Dilewati",
+            (CheckOutcome::NeedsReview, Id) => "Perlu ditinjau",
+            (CheckOutcome::Pass, En) => "Pass",
+            (CheckOutcome::Fail, En) => "Fail",
+            (CheckOutcome::Skipped, En) => "Skipped",
+            (CheckOutcome::NeedsReview, En) => "Needs review",
+        }
+    }
+}
+
+/// What an evaluator concludes: an outcome and the evidence for it (masked NIKs, counts, places).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub outcome: CheckOutcome,
+    pub evidence: Vec<String>,
+}
+
+impl Evaluation {
+    fn new(outcome: CheckOutcome, evidence: Vec<String>) -> Self {
+        Evaluation { outcome, evidence }
+    }
+    fn pass(evidence: impl Into<String>) -> Self {
+        Evaluation::new(CheckOutcome::Pass, vec![evidence.into()])
+    }
+    pub fn skipped(reason: impl Into<String>) -> Self {
+        Evaluation::new(CheckOutcome::Skipped, vec![reason.into()])
+    }
+    fn review(reason: impl Into<String>) -> Self {
+        Evaluation::new(CheckOutcome::NeedsReview, vec![reason.into()])
+    }
+    /// Fail when `problems` is non-empty, else pass with `ok`.
+    fn judge(problems: Vec<String>, ok: impl Into<String>) -> Self {
+        if problems.is_empty() {
+            Evaluation::pass(ok)
+        } else {
+            Evaluation::new(CheckOutcome::Fail, problems)
+        }
+    }
+}
+
+/// One judged check of one test, as the result document lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub test_id: String,
+    /// The check kind (`user_id_propagation`, ...).
+    pub check: String,
+    pub requirement: String,
+    pub title_id: String,
+    pub title_en: String,
+    pub outcome: CheckOutcome,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Verdict {
+    #[serde(rename = "LULUS")]
+    Lulus,
+    #[serde(rename = "TIDAK LULUS")]
+    TidakLulus,
+}
+
+impl Verdict {
+    /// See the module documentation for the precedence.
+    pub fn of(results: &[CheckResult]) -> Verdict {
+        let blocked = results
+            .iter()
+            .any(|r| matches!(r.outcome, CheckOutcome::Fail | CheckOutcome::NeedsReview));
+        let passed = results.iter().any(|r| r.outcome == CheckOutcome::Pass);
+        if passed && !blocked {
+            Verdict::Lulus
+        } else {
+            Verdict::TidakLulus
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Lulus => "LULUS",
+            Verdict::TidakLulus => "TIDAK LULUS",
+        }
+    }
+}
+
+/// How long around an action a mock request still belongs to it.
+pub const DEFAULT_SLACK_MS: i64 = 1_500;
+
+fn masked(nik: &str) -> String {
+    mask_nik(nik)
+}
+
+/// The action a lookup row answers: same NIK, inside the window.
+fn action_of<'a>(row: &JournalRow, actions: &'a [Action], slack_ms: i64) -> Option<&'a Action> {
+    actions.iter().find(|a| {
+        matches!(&a.kind, ActionKind::Lookup { nik } if *nik == row.nik_raw)
+            && a.covers(row, slack_ms)
+    })
+}
+
+/// An operator of the application and the `User_ID` value it must produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorIdentity {
+    pub username: String,
+    /// The value expected in `User_ID` (usually the username).
+    pub user_id: String,
+}
+
+/// *User_ID propagation* (digest rule 4, Juknis RSUD 2.p): every lookup carries the acting
+/// operator's value; distinct operators give distinct values; missing, empty, constant or
+/// institutional values fail.
+pub fn user_id_propagation(
+    rows: &[JournalRow],
+    actions: &[Action],
+    operators: &[OperatorIdentity],
+    institutional: &[&str],
+    min_distinct_operators: usize,
+    slack_ms: i64,
+) -> Evaluation {
+    let lookups: Vec<&JournalRow> = rows.iter().filter(|r| r.is_lookup()).collect();
+    if lookups.is_empty() {
+        return Evaluation::new(
+            CheckOutcome::Fail,
+            vec!["no lookup reached the mock during the test".into()],
+        );
+    }
+    let mut problems = Vec::new();
+    let mut values_by_operator: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for row in &lookups {
+        let when = row.time.to_rfc3339();
+        let nik = masked(&row.nik_raw);
+        let Some(value) = row.operator.as_deref() else {
+            problems.push(format!("{when} {nik}: User_ID missing"));
+            continue;
+        };
+        if value.trim().is_empty() {
+            problems.push(format!("{when} {nik}: User_ID empty"));
+            continue;
+        }
+        if institutional
+            .iter()
+            .any(|i| i.eq_ignore_ascii_case(value.trim()))
+        {
+            problems.push(format!(
+                "{when} {nik}: User_ID `{value}` is the institutional account, not an operator"
+            ));
+            continue;
+        }
+        if let Some(action) = action_of(row, actions, slack_ms) {
+            let expected = operators
+                .iter()
+                .find(|o| o.username == action.operator)
+                .map_or(action.operator.as_str(), |o| o.user_id.as_str());
+            if value != expected {
+                problems.push(format!("{when} {nik}: User_ID `{value}` but operator `{}` acted (expected `{expected}`)", action.operator));
+            }
+            values_by_operator
+                .entry(action.operator.as_str())
+                .or_default()
+                .insert(value);
+        }
+    }
+    let acting = values_by_operator.len();
+    let distinct_values: BTreeSet<&str> = values_by_operator.values().flatten().copied().collect();
+    if acting >= 2 && distinct_values.len() < acting {
+        problems.push(format!(
+            "{acting} operators acted but User_ID took only {} distinct value(s): constant User_ID",
+            distinct_values.len()
+        ));
+    }
+    if problems.is_empty() && acting < min_distinct_operators {
+        return Evaluation::review(format!(
+            "only {acting} operator(s) could be tied to lookups; {min_distinct_operators} needed to judge distinct values"
+        ));
+    }
+    Evaluation::judge(
+        problems,
+        format!(
+            "{} lookups, {acting} operators, each with its own User_ID",
+            lookups.len()
+        ),
+    )
+}
+
+/// *One action, one request*: each lookup action reaches the mock exactly once (plus at most
+/// `max_retries` repeats when a fault was injected); no lookup happens that no action asked for.
+pub fn one_action_one_request(
+    rows: &[JournalRow],
+    actions: &[Action],
+    max_retries: u32,
+    slack_ms: i64,
+) -> Evaluation {
+    let mut problems = Vec::new();
+    let lookups: Vec<&JournalRow> = rows.iter().filter(|r| r.is_lookup()).collect();
+    let mut claimed = vec![false; lookups.len()];
+    for a in actions {
+        let ActionKind::Lookup { nik } = &a.kind else {
+            continue;
+        };
+        let mine: Vec<usize> = (0..lookups.len())
+            .filter(|&i| lookups[i].nik_raw == *nik && a.covers(lookups[i], slack_ms))
+            .collect();
+        for &i in &mine {
+            claimed[i] = true;
+        }
+        let allowed = 1 + if a.fault_injected {
+            max_retries as usize
+        } else {
+            0
+        };
+        let when = a.started.to_rfc3339();
+        if mine.is_empty() {
+            problems.push(format!(
+                "{when} lookup of {} by `{}` sent no request to the mock",
+                masked(nik),
+                a.operator
+            ));
+        } else if mine.len() > allowed {
+            problems.push(format!(
+                "{when} lookup of {} by `{}` sent {} requests (allowed {allowed})",
+                masked(nik),
+                a.operator,
+                mine.len()
+            ));
+        }
+    }
+    for (i, row) in lookups.iter().enumerate() {
+        if !claimed[i] {
+            problems.push(format!(
+                "{} lookup of {} that no operator action asked for",
+                row.time.to_rfc3339(),
+                masked(&row.nik_raw)
+            ));
+        }
+    }
+    let n = actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Lookup { .. }))
+        .count();
+    Evaluation::judge(
+        problems,
+        format!("{n} lookup actions, {} requests, one each", lookups.len()),
+    )
+}
+
+/// WIB (UTC+7): the quota day is the local day (digest rule 7).
+pub fn wib() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
+}
+
+/// *Quota*: after a `05` answer, no more lookups by that institution on that local day; and when
+/// the application's screen after the refusal was captured, it says why (mentions the quota).
+pub fn quota(rows: &[JournalRow], screen_after_refusal: Option<&str>) -> Evaluation {
+    let tz = wib();
+    let mut exhausted: BTreeMap<(String, i32, u32), chrono::DateTime<chrono::Utc>> =
+        BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut refusals = 0;
+    for row in rows.iter().filter(|r| r.is_lookup()) {
+        let local = row.time.with_timezone(&tz);
+        let key = (row.customer_id.clone(), local.year(), local.ordinal());
+        if let Some(since) = exhausted.get(&key) {
+            problems.push(format!(
+                "{} lookup of {} after the quota was used up at {} (same day, WIB)",
+                row.time.to_rfc3339(),
+                masked(&row.nik_raw),
+                since.to_rfc3339()
+            ));
+        } else if row.outcome == Outcome::QuotaExhausted.code() {
+            refusals += 1;
+            exhausted.insert(key, row.time);
+        }
+    }
+    if refusals == 0 {
+        return Evaluation::review(
+            "the mock never answered 05 during the test: the quota was not exercised",
+        );
+    }
+    if let Some(screen) = screen_after_refusal {
+        if !screen.to_lowercase().contains("kuota") && !screen.to_lowercase().contains("quota") {
+            problems.push("after the 05 answer the application did not tell the operator the quota is used up".into());
+        }
+    }
+    Evaluation::judge(
+        problems,
+        format!("{refusals} quota refusal(s); no call afterwards on the same day"),
+    )
+}
+
+/// *No sequential or patterned lookups* (digest rule 8).
+pub fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evaluation {
+    let lookups: Vec<&JournalRow> = rows.iter().filter(|r| r.is_lookup()).collect();
+    let points: Vec<(usize, Lookup)> = lookups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.nik_raw.trim().parse::<u64>().ok().map(|nik| {
+                (
+                    i,
+                    Lookup {
+                        at_ms: r.time.timestamp_millis(),
+                        nik,
+                    },
+                )
+            })
+        })
+        .collect();
+    let input: Vec<Lookup> = points.iter().map(|p| p.1).collect();
+    let findings = detector::detect(&input, cfg);
+    let problems = findings
+        .iter()
+        .map(|f| {
+            let niks: Vec<String> = f
+                .indices
+                .iter()
+                .map(|&i| masked(&lookups[points[i].0].nik_raw))
+                .collect();
+            let what = match &f.pattern {
+                Pattern::Consecutive => "consecutive NIKs".to_string(),
+                Pattern::ConstantStride { stride } => format!("NIKs a constant {stride} apart"),
+                Pattern::Burst { window_ms } => {
+                    format!("{} lookups within {} s", f.indices.len(), window_ms / 1000)
+                }
+            };
+            format!("{what}: {}", niks.join(", "))
+        })
+        .collect();
+    Evaluation::judge(
+        problems,
+        format!(
+            "{} lookups, no sequential, patterned or rapid-fire series",
+            lookups.len()
+        ),
+    )
+}
+
+/// Something the application produced: a page, an API answer, an export, a log file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedOutput {
+    /// Where it came from (`lookup T-FIELD-01 op1`, `export.csv`, ...).
+    pub label: String,
+    pub text: String,
+}
+
+/// *Field limits*: no canary value of a field outside `granted` appears in any output; every
+/// granted edge value appears exactly (not truncated, trimmed or rounded).
+///
+/// `canary` holds the canary resident's value for every field, each carrying a unique marker, so
+/// finding a value means the element was shown.
+pub fn field_limits(
+    granted: FieldSet,
+    canary: &[(Field, String)],
+    edge_fields: &[Field],
+    outputs: &[CapturedOutput],
+) -> Evaluation {
+    if outputs.is_empty() {
+        return Evaluation::review("no application output was captured for the canary resident");
+    }
+    let mut problems = Vec::new();
+    for (field, value) in canary {
+        if value.trim().is_empty() {
+            continue;
+        }
+        let shown: Vec<&str> = outputs
+            .iter()
+            .filter(|o| o.text.contains(value.as_str()))
+            .map(|o| o.label.as_str())
+            .collect();
+        if !granted.contains(*field) && !shown.is_empty() {
+            problems.push(format!(
+                "{field} is outside the agreement but shown in: {}",
+                shown.join(", ")
+            ));
+        }
+        if granted.contains(*field) && edge_fields.contains(field) && shown.is_empty() {
+            problems.push(format!("{field} edge value {value:?} does not appear exactly in any output (truncated, trimmed or rounded?)"));
+        }
+    }
+    let edges = edge_fields.iter().filter(|f| granted.contains(**f)).count();
+    Evaluation::judge(
+        problems,
+        format!(
+            "{} outputs: no element outside the grant; {edges} edge value(s) exact",
+            outputs.len()
+        ),
+    )
+}
+
+/// *Secret hygiene*: the institutional password occurs in no output, log or stored file.
+/// The evidence names places, never the password.
+pub fn secret_hygiene(password: &str, sources: &[(String, Vec<u8>)]) -> Evaluation {
+    if password.is_empty() {
+        return Evaluation::review("the target file gives no institutional password to search for");
+    }
+    let needle = password.as_bytes();
+    let problems: Vec<String> = sources
+        .iter()
+        .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
+        .map(|(label, _)| format!("the institutional password appears in {label}"))
+        .collect();
+    Evaluation::judge(
+        problems,
+        format!("password found in none of {} sources", sources.len()),
+    )
+}
+
+/// *Non-retention*: no canary found in storage ([`crate::storage::ScanReport`]); optionally a
+/// repeated lookup after the mock changed the resident shows the new value, and with the mock
+/// unreachable the application shows no resident data.
+pub fn non_retention(
+    scan: Option<&crate::storage::ScanReport>,
+    after_change: Option<(&str, &str, &CapturedOutput)>,
+    while_unreachable: Option<(&[String], &CapturedOutput)>,
+) -> Evaluation {
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(scan) = scan {
+        for hit in &scan.hits {
+            problems.push(format!("canary {} found in {}", hit.marker, hit.place));
+        }
+        if !scan.errors.is_empty() && scan.hits.is_empty() {
+            let mut e = Evaluation::review("some storage could not be scanned");
+            e.evidence.extend(scan.errors.iter().cloned());
+            return e;
+        }
+        problems.extend(scan.errors.iter().cloned());
+        notes.push(format!("{} storage places scanned", scan.scanned.len()));
+    }
+    if let Some((old, new, out)) = after_change {
+        if out.text.contains(old) && !out.text.contains(new) {
+            problems.push(format!(
+                "{}: shows the old value after the mock changed it (cache)",
+                out.label
+            ));
+        } else if !out.text.contains(new) {
+            problems.push(format!(
+                "{}: the new value does not appear after the mock changed it",
+                out.label
+            ));
+        }
+    }
+    if let Some((values, out)) = while_unreachable {
+        let leaked: Vec<&String> = values
+            .iter()
+            .filter(|v| !v.trim().is_empty() && out.text.contains(v.as_str()))
+            .collect();
+        if !leaked.is_empty() {
+            problems.push(format!(
+                "{}: shows {} resident value(s) while the mock is unreachable",
+                out.label,
+                leaked.len()
+            ));
+        }
+    }
+    if scan.is_none() && after_change.is_none() && while_unreachable.is_none() {
+        return Evaluation::skipped("nothing to judge: no scan and no observation");
+    }
+    Evaluation::judge(
+        problems,
+        if notes.is_empty() {
+            "no retained resident data".to_string()
+        } else {
+            notes.join("; ")
+        },
+    )
+}
+
+/// *Data balikan*: each service event on a looked-up NIK is followed within `within_secs` by an
+/// accepted balikan row (outcome `01`) carrying every required key; no balikan for NIKs that
+/// were never looked up.
+pub fn balikan(
+    rows: &[JournalRow],
+    actions: &[Action],
+    required: &[&str],
+    within_secs: i64,
+    none_without_lookup: bool,
+) -> Evaluation {
+    let looked_up: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.is_lookup() && r.outcome == Outcome::Found.code())
+        .map(|r| r.nik_raw.as_str())
+        .collect();
+    let mut problems = Vec::new();
+    let mut events = 0;
+    for a in actions {
+        let ActionKind::ServiceEvent { event, nik } = &a.kind else {
+            continue;
+        };
+        if !looked_up.contains(nik.as_str()) {
+            continue;
+        }
+        events += 1;
+        let deadline = a.finished + chrono::Duration::seconds(within_secs);
+        let sent: Vec<&JournalRow> = rows
+            .iter()
+            .filter(|r| {
+                r.is_balikan() && r.nik_raw == *nik && r.time >= a.started && r.time <= deadline
+            })
+            .collect();
+        let accepted: Vec<&&JournalRow> = sent
+            .iter()
+            .filter(|r| r.outcome == Outcome::Found.code())
+            .collect();
+        if accepted.is_empty() {
+            let why = if sent.is_empty() {
+                "none sent".to_string()
+            } else {
+                format!("{} sent, all rejected", sent.len())
+            };
+            problems.push(format!(
+                "{event} on {}: no accepted balikan within {within_secs} s ({why})",
+                masked(nik)
+            ));
+            continue;
+        }
+        let keys: BTreeSet<&str> = accepted
+            .iter()
+            .flat_map(|r| r.elements.iter().map(String::as_str))
+            .collect();
+        let missing: Vec<&&str> = required.iter().filter(|k| !keys.contains(**k)).collect();
+        if !missing.is_empty() {
+            problems.push(format!(
+                "{event} on {}: balikan lacks required {missing:?}",
+                masked(nik)
+            ));
+        }
+    }
+    if none_without_lookup {
+        for r in rows
+            .iter()
+            .filter(|r| r.is_balikan() && !looked_up.contains(r.nik_raw.as_str()))
+        {
+            problems.push(format!(
+                "{} balikan for {} which was never looked up",
+                r.time.to_rfc3339(),
+                masked(&r.nik_raw)
+            ));
+        }
+    }
+    if events == 0 && problems.is_empty() {
+        return Evaluation::review("no service event on a looked-up NIK happened during the test");
+    }
+    Evaluation::judge(
+        problems,
+        format!("{events} service event(s), each followed by valid balikan"),
+    )
+}
+
+/// What the application did with one business outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutcomeObservation {
+    pub outcome: Outcome,
+    /// The target's recogniser said the answer presents a resident.
+    pub presented_resident: bool,
+    pub screen: CapturedOutput,
+}
+
+/// *Outcome handling*, business part: never present a non-found outcome as data; tell the
+/// operator. A screen that neither presents data nor carries the gateway's text needs a person.
+pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
+    let mut problems = Vec::new();
+    let mut review = Vec::new();
+    for o in observations {
+        let code = o.outcome.code();
+        if o.outcome != Outcome::Found && o.presented_resident {
+            problems.push(format!(
+                "{code}: {} presents the answer as found data",
+                o.screen.label
+            ));
+            continue;
+        }
+        let shown = o.screen.text.to_lowercase();
+        let told = [Catalogue::Gateway, Catalogue::Juknis]
+            .iter()
+            .any(|c| shown.contains(&o.outcome.text(*c).to_lowercase()));
+        if o.outcome != Outcome::Found && !told {
+            review.push(format!(
+                "{code}: {} does not carry the gateway's text; confirm the operator is told",
+                o.screen.label
+            ));
+        }
+    }
+    if observations.is_empty() {
+        return Evaluation::skipped("no outcome was exercised");
+    }
+    if problems.is_empty() && !review.is_empty() {
+        return Evaluation::new(CheckOutcome::NeedsReview, review);
+    }
+    problems.extend(review);
+    Evaluation::judge(
+        problems,
+        format!(
+            "{} outcomes handled without presenting data",
+            observations.len()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::sample::{lookup, row};
+
+    const A: &str = "3313014107890003";
+    const B: &str = "3313025502910007";
+    const C: &str = "3313106612850001";
+
+    fn ops() -> Vec<OperatorIdentity> {
+        ["petugas.a", "petugas.b"]
+            .iter()
+            .map(|u| OperatorIdentity {
+                username: u.to_string(),
+                user_id: u.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn user_id_passes_when_each_operator_sends_its_own() {
+        let rows = vec![
+            row(0, Some("petugas.a"), A, "01"),
+            row(10, Some("petugas.b"), B, "01"),
+        ];
+        let actions = vec![lookup(0, "petugas.a", A), lookup(10, "petugas.b", B)];
+        let e = user_id_propagation(&rows, &actions, &ops(), &["rsud_3313"], 2, DEFAULT_SLACK_MS);
+        assert_eq!(e.outcome, CheckOutcome::Pass, "{e:?}");
+    }
+
+    #[test]
+    fn user_id_fails_missing_empty_institutional_constant_and_wrong() {
+        let actions = vec![lookup(0, "petugas.a", A), lookup(10, "petugas.b", B)];
+        let judge = |rows: Vec<JournalRow>| {
+            user_id_propagation(&rows, &actions, &ops(), &["rsud_3313"], 2, DEFAULT_SLACK_MS)
+        };
+        let e = judge(vec![
+            row(0, None, A, "01"),
+            row(10, Some("petugas.b"), B, "01"),
+        ]);
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert!(
+            e.evidence[0].contains("missing") && e.evidence[0].contains("3313**********03"),
+            "{e:?}"
+        );
+        let e = judge(vec![
+            row(0, Some("  "), A, "01"),
+            row(10, Some("petugas.b"), B, "01"),
+        ]);
+        assert!(e.evidence[0].contains("empty"), "{e:?}");
+        let e = judge(vec![
+            row(0, Some("RSUD_3313"), A, "01"),
+            row(10, Some("petugas.b"), B, "01"),
+        ]);
+        assert!(e.evidence[0].contains("institutional"), "{e:?}");
+        let e = judge(vec![
+            row(0, Some("admin"), A, "01"),
+            row(10, Some("admin"), B, "01"),
+        ]);
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert!(e.evidence.iter().any(|x| x.contains("constant")), "{e:?}");
+        let e = judge(vec![
+            row(0, Some("petugas.b"), A, "01"),
+            row(10, Some("petugas.a"), B, "01"),
+        ]);
+        assert!(
+            e.evidence[0].contains("but operator `petugas.a` acted"),
+            "{e:?}"
+        );
+        assert_eq!(judge(vec![]).outcome, CheckOutcome::Fail);
+    }
+
+    #[test]
+    fn user_id_with_one_operator_needs_review() {
+        let rows = vec![row(0, Some("petugas.a"), A, "01")];
+        let e = user_id_propagation(
+            &rows,
+            &[lookup(0, "petugas.a", A)],
+            &ops(),
+            &[],
+            2,
+            DEFAULT_SLACK_MS,
+        );
+        assert_eq!(e.outcome, CheckOutcome::NeedsReview);
+    }
+
+    #[test]
+    fn one_action_one_request_catches_duplicates_misses_and_unasked() {
+        let actions = vec![lookup(0, "petugas.a", A), lookup(10, "petugas.a", B)];
+        let ok = vec![
+            row(1, Some("petugas.a"), A, "01"),
+            row(11, Some("petugas.a"), B, "01"),
+        ];
+        assert_eq!(
+            one_action_one_request(&ok, &actions, 0, DEFAULT_SLACK_MS).outcome,
+            CheckOutcome::Pass
+        );
+        let dup = vec![
+            row(1, Some("petugas.a"), A, "01"),
+            row(2, Some("petugas.a"), A, "01"),
+            row(11, Some("petugas.a"), B, "01"),
+        ];
+        let e = one_action_one_request(&dup, &actions, 0, DEFAULT_SLACK_MS);
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert!(
+            e.evidence[0].contains("sent 2 requests (allowed 1)"),
+            "{e:?}"
+        );
+        // With a fault injected, bounded retries are fine.
+        let mut faulty = actions.clone();
+        faulty[0].fault_injected = true;
+        assert_eq!(
+            one_action_one_request(&dup, &faulty, 2, DEFAULT_SLACK_MS).outcome,
+            CheckOutcome::Pass
+        );
+        let e = one_action_one_request(
+            &[
+                row(1, Some("petugas.a"), A, "01"),
+                row(30, Some("petugas.a"), C, "01"),
+            ],
+            &actions,
+            0,
+            DEFAULT_SLACK_MS,
+        );
+        assert_eq!(e.evidence.len(), 2, "{e:?}");
+        assert!(
+            e.evidence[0].contains("sent no request")
+                && e.evidence[1].contains("no operator action asked for"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn quota_stops_for_the_local_day_only() {
+        let rows = vec![row(0, Some("a"), A, "01"), row(10, Some("a"), B, "05")];
+        assert_eq!(
+            quota(&rows, Some("Kuota akses hari ini telah habis")).outcome,
+            CheckOutcome::Pass
+        );
+        let mut more = rows.clone();
+        more.push(row(20, Some("a"), C, "05"));
+        let e = quota(&more, None);
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert!(
+            e.evidence[0].contains("after the quota was used up"),
+            "{e:?}"
+        );
+        // 17:00 UTC is midnight WIB: a new day, calling again is allowed.
+        let next_day = row(16 * 3600, Some("a"), C, "01");
+        let mut later = rows.clone();
+        later.push(next_day);
+        assert_eq!(quota(&later, None).outcome, CheckOutcome::Pass);
+        assert_eq!(
+            quota(&rows, Some("Terjadi kesalahan")).outcome,
+            CheckOutcome::Fail
+        );
+        assert_eq!(quota(&rows[..1], None).outcome, CheckOutcome::NeedsReview);
+    }
+
+    #[test]
+    fn sequential_lookups_fail_with_masked_evidence() {
+        let rows: Vec<JournalRow> = ["3313014107890003", "3313014107890004", "3313014107890005"]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| row(i as i64 * 60, Some("a"), n, "01"))
+            .collect();
+        let e = no_sequential_lookups(&rows, &DetectorConfig::default());
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert!(
+            e.evidence[0].starts_with("consecutive NIKs: 3313**********03"),
+            "{e:?}"
+        );
+        let spread = vec![
+            row(0, Some("a"), A, "01"),
+            row(60, Some("a"), B, "01"),
+            row(120, Some("a"), C, "01"),
+            row(130, Some("a"), "not-a-nik", "15"),
+        ];
+        assert_eq!(
+            no_sequential_lookups(&spread, &DetectorConfig::default()).outcome,
+            CheckOutcome::Pass
+        );
+    }
+
+    fn out(label: &str, text: &str) -> CapturedOutput {
+        CapturedOutput {
+            label: label.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn field_limits_outside_grant_and_edge_values() {
+        let granted: FieldSet = [Field::Nik, Field::NamaLgkp].into_iter().collect();
+        let canary = vec![
+            (Field::Nik, "9201014107890003".to_string()),
+            (Field::NamaLgkp, "SRI O'NEIL QX7 ".to_string()),
+            (Field::Agama, "ISLAM-QX7A".to_string()),
+        ];
+        let edge = [Field::Nik, Field::NamaLgkp];
+        let good = out("page", "<td>9201014107890003</td><td>SRI O'NEIL QX7 </td>");
+        assert_eq!(
+            field_limits(granted, &canary, &edge, &[good]).outcome,
+            CheckOutcome::Pass
+        );
+        let leak = out("page", "9201014107890003 SRI O'NEIL QX7  ISLAM-QX7A");
+        let e = field_limits(granted, &canary, &edge, &[leak]);
+        assert_eq!(
+            e.evidence,
+            vec!["AGAMA is outside the agreement but shown in: page"]
+        );
+        // Rounded through a double and trimmed.
+        let rounded = out("page", "9201014107890004 SRI O'NEIL QX7");
+        let e = field_limits(granted, &canary, &edge, &[rounded]);
+        assert_eq!(e.evidence.len(), 2, "{e:?}");
+        assert_eq!(
+            field_limits(granted, &canary, &edge, &[]).outcome,
+            CheckOutcome::NeedsReview
+        );
+    }
+
+    #[test]
+    fn secret_hygiene_names_places_not_the_password() {
+        let sources = vec![
+            (
+                "app.log".to_string(),
+                b"login ok user=rsud pass=S3cret!x".to_vec(),
+            ),
+            ("page".to_string(), b"hello".to_vec()),
+        ];
+        let e = secret_hygiene("S3cret!x", &sources);
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert_eq!(
+            e.evidence,
+            vec!["the institutional password appears in app.log"]
+        );
+        assert_eq!(
+            secret_hygiene("S3cret!x", &sources[1..]).outcome,
+            CheckOutcome::Pass
+        );
+    }
+
+    #[test]
+    fn balikan_required_keys_deadline_and_unlooked() {
+        let mut ev = lookup(20, "a", A);
+        ev.kind = ActionKind::ServiceEvent {
+            event: "register_patient".into(),
+            nik: A.into(),
+        };
+        let mut bal = row(30, None, A, "01");
+        bal.endpoint = "/data_balikan/public/api/store".into();
+        bal.elements = vec!["NO_RM".into(), "GOL_DARAH".into()];
+        let rows = vec![row(0, Some("a"), A, "01"), bal.clone()];
+        assert_eq!(
+            balikan(&rows, &[ev.clone()], &["NO_RM"], 60, true).outcome,
+            CheckOutcome::Pass
+        );
+        let e = balikan(
+            &rows,
+            &[ev.clone()],
+            &["NO_RM", "NO_SURAT_KEMATIAN"],
+            60,
+            true,
+        );
+        assert!(e.evidence[0].contains("NO_SURAT_KEMATIAN"), "{e:?}");
+        assert_eq!(
+            balikan(&rows, &[ev.clone()], &["NO_RM"], 5, true).outcome,
+            CheckOutcome::Fail
+        );
+        let mut stray = bal.clone();
+        stray.nik_raw = B.into();
+        let e = balikan(&[rows[0].clone(), bal, stray], &[ev], &["NO_RM"], 60, true);
+        assert!(e.evidence[0].contains("never looked up"), "{e:?}");
+    }
+
+    #[test]
+    fn outcomes_never_presented_as_data() {
+        let o = |outcome, presented, text: &str| OutcomeObservation {
+            outcome,
+            presented_resident: presented,
+            screen: out("screen", text),
+        };
+        let good = [o(
+            Outcome::Deceased,
+            false,
+            "Data Ditemukan, Meninggal Dunia",
+        )];
+        assert_eq!(outcome_handling(&good).outcome, CheckOutcome::Pass);
+        assert_eq!(
+            outcome_handling(&[o(Outcome::Deceased, true, "SRI LESTARI")]).outcome,
+            CheckOutcome::Fail
+        );
+        assert_eq!(
+            outcome_handling(&[o(Outcome::NotFound, false, "Pasien baru")]).outcome,
+            CheckOutcome::NeedsReview
+        );
+    }
+
+    #[test]
+    fn verdict_precedence() {
+        let r = |outcome| CheckResult {
+            test_id: "T".into(),
+            check: "quota".into(),
+            requirement: "R-QUOTA".into(),
+            title_id: String::new(),
+            title_en: String::new(),
+            outcome,
+            evidence: vec![],
+        };
+        use CheckOutcome::*;
+        assert_eq!(Verdict::of(&[r(Pass), r(Skipped)]), Verdict::Lulus);
+        assert_eq!(Verdict::of(&[r(Pass), r(NeedsReview)]), Verdict::TidakLulus);
+        assert_eq!(Verdict::of(&[r(Pass), r(Fail)]), Verdict::TidakLulus);
+        assert_eq!(Verdict::of(&[r(Skipped)]), Verdict::TidakLulus);
+        assert_eq!(Verdict::of(&[]), Verdict::TidakLulus);
+    }
+}

@@ -1,0 +1,633 @@
+//! The signed result: `poc-result.json` (canonical record), `poc-result.html` (the letter),
+//! `poc-result.junit.xml` (CI) and `poc-result.json.sig` (SSHSIG, Ed25519, namespace
+//! `dukcapil-poc`), written atomically; and their verification.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
+
+use crate::checks::{CheckOutcome, CheckResult, Verdict};
+use crate::journal::{first_broken_link, hash_chain, JournalRow};
+use crate::scenario::{sha256_hex, Requirements};
+use crate::Lang;
+
+pub const NAMESPACE: &str = "dukcapil-poc";
+pub const FORMAT: &str = "dukcapil-poc-result/1";
+pub const JSON_FILE: &str = "poc-result.json";
+pub const HTML_FILE: &str = "poc-result.html";
+pub const JUNIT_FILE: &str = "poc-result.junit.xml";
+pub const SIG_FILE: &str = "poc-result.json.sig";
+
+/// What a finished session hands over to be written up.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub assessor: String,
+    pub application: ApplicationInfo,
+    pub agreement: AgreementInfo,
+    pub scenario: ScenarioInfo,
+    pub mock_dataset: DatasetInfo,
+    pub checks: Vec<CheckResult>,
+    pub journal: Vec<JournalRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationInfo {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgreementInfo {
+    pub id: String,
+    pub institution: String,
+    pub customer_id: String,
+    /// Granted wire keys.
+    pub granted: Vec<String>,
+    pub quota_per_day: Option<u32>,
+}
+
+impl AgreementInfo {
+    pub fn of(a: &dukcapil_domain::Agreement) -> Self {
+        AgreementInfo {
+            id: a.id.clone(),
+            institution: a.institution.clone(),
+            customer_id: a.customer_id.clone(),
+            granted: a
+                .granted
+                .wire_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            quota_per_day: a.quota_per_day,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub id: String,
+    pub version: String,
+    /// SHA-256 of the pack file's bytes.
+    pub sha256: String,
+    pub requirements_id: String,
+    pub requirements_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub seed: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub assessor: String,
+    pub lang: Lang,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerInfo {
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub needs_review: usize,
+    pub skipped: usize,
+}
+
+impl Summary {
+    pub fn of(checks: &[CheckResult]) -> Summary {
+        let n = |o| checks.iter().filter(|c| c.outcome == o).count();
+        Summary {
+            pass: n(CheckOutcome::Pass),
+            fail: n(CheckOutcome::Fail),
+            needs_review: n(CheckOutcome::NeedsReview),
+            skipped: n(CheckOutcome::Skipped),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalChain {
+    pub genesis: String,
+    pub rows: Vec<JournalRow>,
+    /// `links[i] = sha256(links[i-1] || canonical_json(rows[i]))` (raw bytes), `links[-1] = genesis`.
+    pub links: Vec<String>,
+    /// The last link (the genesis when there are no rows).
+    pub head: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerInfo {
+    /// `SHA256:...` as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    /// OpenSSH public key line.
+    pub public_key: String,
+}
+
+/// The canonical record, as `poc-result.json` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PocResult {
+    pub format: String,
+    pub session: SessionInfo,
+    pub application: ApplicationInfo,
+    pub agreement: AgreementInfo,
+    pub scenario: ScenarioInfo,
+    pub runner: RunnerInfo,
+    pub mock_dataset: DatasetInfo,
+    pub checks: Vec<CheckResult>,
+    pub summary: Summary,
+    pub verdict: Verdict,
+    pub journal: JournalChain,
+    pub html_sha256: String,
+    pub signer: SignerInfo,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error(
+        "output directory {0} already exists and is not empty; choose another --out or remove it"
+    )]
+    OutExists(PathBuf),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("signing failed: {0}")]
+    Sign(#[source] ssh_key::Error),
+    #[error("cannot render the result letter: {0}")]
+    Render(String),
+}
+
+/// The bytes of all four files, before anything touches the disk.
+#[derive(Debug, Clone)]
+pub struct Documents {
+    pub result: PocResult,
+    pub json: Vec<u8>,
+    pub html: String,
+    pub junit: String,
+    pub signature: String,
+}
+
+/// Builds and signs the documents in memory. A signing failure leaves nothing behind.
+pub fn build_documents(
+    session: &SessionRecord,
+    key: &PrivateKey,
+    lang: Lang,
+    runner_version: &str,
+    requirements: Option<&Requirements>,
+) -> Result<Documents, ResultError> {
+    let public = key.public_key();
+    let links = hash_chain(&session.journal);
+    let genesis = hex::encode(crate::journal::GENESIS);
+    let mut result = PocResult {
+        format: FORMAT.into(),
+        session: SessionInfo {
+            id: session.session_id.clone(),
+            started_at: session.started_at,
+            finished_at: session.finished_at,
+            assessor: session.assessor.clone(),
+            lang,
+        },
+        application: session.application.clone(),
+        agreement: session.agreement.clone(),
+        scenario: session.scenario.clone(),
+        runner: RunnerInfo {
+            version: runner_version.into(),
+        },
+        mock_dataset: session.mock_dataset.clone(),
+        checks: session.checks.clone(),
+        summary: Summary::of(&session.checks),
+        verdict: Verdict::of(&session.checks),
+        journal: JournalChain {
+            head: links.last().cloned().unwrap_or_else(|| genesis.clone()),
+            genesis,
+            rows: session.journal.clone(),
+            links,
+        },
+        html_sha256: String::new(),
+        signer: SignerInfo {
+            fingerprint: public.fingerprint(HashAlg::Sha256).to_string(),
+            public_key: public.to_openssh().map_err(ResultError::Sign)?,
+        },
+    };
+    let html = render_html(&result, lang, requirements)?;
+    result.html_sha256 = sha256_hex(html.as_bytes());
+    let mut json =
+        serde_json::to_vec_pretty(&result).map_err(|e| ResultError::Render(e.to_string()))?;
+    json.push(b'\n');
+    let sig = key
+        .sign(NAMESPACE, HashAlg::Sha512, &json)
+        .map_err(ResultError::Sign)?;
+    let signature = sig.to_pem(LineEnding::LF).map_err(ResultError::Sign)?;
+    let junit = render_junit(&result);
+    Ok(Documents {
+        result,
+        json,
+        html,
+        junit,
+        signature,
+    })
+}
+
+/// Writes the four files into `out` atomically: into a temporary sibling directory first, then
+/// one rename. An interrupted run leaves either nothing or the complete, signed set.
+pub fn write_documents(docs: &Documents, out: &Path) -> Result<(), ResultError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ResultError::Io { path, source }
+    };
+    if out.exists() {
+        let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
+        if !empty {
+            return Err(ResultError::OutExists(out.to_path_buf()));
+        }
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".poc-result.")
+        .tempdir_in(&parent)
+        .map_err(io(&parent))?;
+    let files: [(&str, &[u8]); 4] = [
+        (HTML_FILE, docs.html.as_bytes()),
+        (JUNIT_FILE, docs.junit.as_bytes()),
+        (JSON_FILE, &docs.json),
+        (SIG_FILE, docs.signature.as_bytes()),
+    ];
+    for (name, bytes) in files {
+        let path = tmp.path().join(name);
+        let mut f = std::fs::File::create(&path).map_err(io(&path))?;
+        f.write_all(bytes).map_err(io(&path))?;
+        f.sync_all().map_err(io(&path))?;
+    }
+    if out.exists() {
+        std::fs::remove_dir(out).map_err(io(out))?;
+    }
+    // `tmp` removes itself on drop if the rename fails.
+    std::fs::rename(tmp.path(), out).map_err(io(out))?;
+    let _ = tmp.keep();
+    if let Ok(d) = std::fs::File::open(&parent) {
+        let _ = d.sync_all(); // best effort: make the rename durable
+    }
+    Ok(())
+}
+
+fn strings(lang: Lang) -> serde_json::Value {
+    match lang {
+        Lang::Id => serde_json::json!({
+            "title": "Surat Hasil Proof of Concept",
+            "subtitle": "Uji aplikasi pengguna akses data kependudukan terhadap Juknis dan PKS",
+            "session": "Sesi", "parties": "Para pihak", "tester": "Penguji",
+            "tester_name": "Dinas Kependudukan dan Pencatatan Sipil (Disdukcapil)", "assessor": "Petugas penguji",
+            "institution": "Instansi pengguna", "scope": "Ruang lingkup", "application": "Aplikasi", "version": "versi",
+            "agreement": "Profil PKS", "elements": "Elemen data yang diberikan", "quota": "Kuota per hari",
+            "unlimited": "tidak dibatasi", "scenario": "Paket skenario", "dataset": "Data dummy mock",
+            "time": "Waktu pengujian", "runner": "Perangkat uji", "journal": "Jurnal permintaan", "rows": "baris",
+            "chain_head": "Ujung rantai hash", "checks": "Hasil pemeriksaan", "test": "Uji", "requirement": "Ketentuan",
+            "check": "Pemeriksaan dan bukti", "outcome": "Hasil", "summary": "Ringkasan", "n_pass": "lulus",
+            "n_fail": "gagal", "n_review": "perlu ditinjau", "n_skipped": "dilewati", "verdict": "Kesimpulan",
+            "precedence": "LULUS hanya bila tidak ada pemeriksaan yang gagal atau perlu ditinjau dan sekurang-kurangnya satu pemeriksaan lulus; pemeriksaan yang dilewati tidak berlaku untuk PKS ini.",
+            "signed_by": "Ditandatangani secara elektronik oleh", "key": "Sidik jari kunci penanda tangan (Ed25519)",
+            "verify_hint": "Periksa dengan: poc-runner verify DIREKTORI, atau ssh-keygen -Y verify -n dukcapil-poc"
+        }),
+        Lang::En => serde_json::json!({
+            "title": "Proof of Concept Result Letter",
+            "subtitle": "Test of a population-data client application against the Juknis and the agreement",
+            "session": "Session", "parties": "Parties", "tester": "Tester",
+            "tester_name": "Population and Civil Registration Office (Disdukcapil)", "assessor": "Assessor",
+            "institution": "User institution", "scope": "Scope", "application": "Application", "version": "version",
+            "agreement": "Agreement profile", "elements": "Granted data elements", "quota": "Quota per day",
+            "unlimited": "unlimited", "scenario": "Scenario pack", "dataset": "Mock dummy data",
+            "time": "Test time", "runner": "Test tool", "journal": "Request journal", "rows": "rows",
+            "chain_head": "Hash chain head", "checks": "Checks", "test": "Test", "requirement": "Requirement",
+            "check": "Check and evidence", "outcome": "Outcome", "summary": "Summary", "n_pass": "passed",
+            "n_fail": "failed", "n_review": "need review", "n_skipped": "skipped", "verdict": "Verdict",
+            "precedence": "LULUS (passed) only when no check failed or needs review and at least one check passed; skipped checks do not apply to this agreement.",
+            "signed_by": "Electronically signed by", "key": "Signing key fingerprint (Ed25519)",
+            "verify_hint": "Verify with: poc-runner verify DIR, or ssh-keygen -Y verify -n dukcapil-poc"
+        }),
+    }
+}
+
+/// Renders the result letter. Times are shown in WIB, the local time of the parties.
+pub fn render_html(
+    r: &PocResult,
+    lang: Lang,
+    requirements: Option<&Requirements>,
+) -> Result<String, ResultError> {
+    let mut tera = tera::Tera::default();
+    tera.add_raw_template(
+        "poc-result.html",
+        include_str!("../../templates/poc-result.html.tera"),
+    )
+    .map_err(|e| ResultError::Render(format!("{e:?}")))?;
+    let wib = crate::checks::wib();
+    let fmt = |t: DateTime<Utc>| {
+        t.with_timezone(&wib)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let checks: Vec<serde_json::Value> = r
+        .checks
+        .iter()
+        .map(|c| {
+            let clauses = requirements
+                .and_then(|q| q.by_id.get(&c.requirement))
+                .map(|q| q.clauses.join("; "))
+                .unwrap_or_default();
+            serde_json::json!({
+                "test_id": c.test_id,
+                "requirement": c.requirement,
+                "clauses": clauses,
+                "title": match lang { Lang::Id => &c.title_id, Lang::En => &c.title_en },
+                "evidence": c.evidence,
+                "outcome": c.outcome,
+                "label": c.outcome.label(lang),
+            })
+        })
+        .collect();
+    let mut ctx = tera::Context::new();
+    ctx.insert("r", r);
+    ctx.insert("t", &strings(lang));
+    ctx.insert("lang", lang.code());
+    ctx.insert("checks", &checks);
+    ctx.insert("started", &fmt(r.session.started_at));
+    ctx.insert("finished", &fmt(r.session.finished_at));
+    tera.render("poc-result.html", &ctx).map_err(|e| {
+        let mut msg = e.to_string();
+        let mut s = std::error::Error::source(&e);
+        while let Some(inner) = s {
+            msg.push_str(&format!(": {inner}"));
+            s = inner.source();
+        }
+        ResultError::Render(msg)
+    })
+}
+
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML: one testcase per check; `needs_review` is reported as a failure of type
+/// `needs_review` so CI stops, like the verdict does.
+pub fn render_junit(r: &PocResult) -> String {
+    let s = &r.summary;
+    let failures = s.fail + s.needs_review;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"poc-runner\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\">\n",
+        r.checks.len(),
+        s.skipped
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{}\" timestamp=\"{}\">\n",
+        xml(&r.scenario.id),
+        r.checks.len(),
+        s.skipped,
+        r.session.started_at.format("%Y-%m-%dT%H:%M:%S")
+    ));
+    for c in &r.checks {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{} [{}]\">",
+            xml(&c.test_id),
+            xml(&c.check),
+            xml(&c.requirement)
+        ));
+        let evidence = xml(&c.evidence.join("\n"));
+        match c.outcome {
+            CheckOutcome::Pass => {}
+            CheckOutcome::Skipped => out.push_str(&format!(
+                "<skipped message=\"{}\"/>",
+                xml(c.evidence.first().map_or("", String::as_str))
+            )),
+            CheckOutcome::Fail | CheckOutcome::NeedsReview => {
+                let kind = if c.outcome == CheckOutcome::Fail {
+                    "fail"
+                } else {
+                    "needs_review"
+                };
+                out.push_str(&format!(
+                    "<failure type=\"{kind}\" message=\"{}\">{evidence}</failure>",
+                    xml(&c.title_en)
+                ));
+            }
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// One line of `verify`'s report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyItem {
+    pub what: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Checks a result directory: signature over the JSON bytes, the HTML's hash, the journal's hash
+/// chain, the summary and verdict against the checks. `trusted`: the assessor's public key; when
+/// absent the key recorded in the document is used (and the report says so).
+pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyItem>, ResultError> {
+    let read = |name: &str| {
+        let p = dir.join(name);
+        std::fs::read(&p).map_err(|source| ResultError::Io { path: p, source })
+    };
+    let json = read(JSON_FILE)?;
+    let sig_bytes = read(SIG_FILE)?;
+    let html = read(HTML_FILE)?;
+    let mut items = Vec::new();
+    let mut push = |what, ok, detail: String| items.push(VerifyItem { what, ok, detail });
+
+    let parsed: Result<PocResult, String> =
+        serde_json::from_slice(&json).map_err(|e| e.to_string());
+    let embedded_key = parsed
+        .as_ref()
+        .ok()
+        .and_then(|r| PublicKey::from_openssh(&r.signer.public_key).ok());
+    let key = trusted.cloned().or(embedded_key.clone());
+    match (SshSig::from_pem(&sig_bytes), key) {
+        (Err(e), _) => push(
+            "signature",
+            false,
+            format!("{SIG_FILE} is not an SSH signature: {e}"),
+        ),
+        (Ok(_), None) => push(
+            "signature",
+            false,
+            "no public key: the document's signer key is unreadable and none was given".into(),
+        ),
+        (Ok(sig), Some(key)) => {
+            let fp = key.fingerprint(HashAlg::Sha256);
+            match key.verify(NAMESPACE, &json, &sig) {
+                Ok(()) => {
+                    let whose = if trusted.is_some() {
+                        "the trusted key"
+                    } else {
+                        "the key recorded in the document (compare its fingerprint with the assessor's)"
+                    };
+                    push(
+                        "signature",
+                        true,
+                        format!("valid, namespace {NAMESPACE}, {whose} {fp}"),
+                    )
+                }
+                Err(e) => push(
+                    "signature",
+                    false,
+                    format!("does not verify with key {fp}: {e}"),
+                ),
+            }
+        }
+    }
+    let r = match parsed {
+        Ok(r) => r,
+        Err(e) => {
+            push(
+                "document",
+                false,
+                format!("{JSON_FILE} is not a result document: {e}"),
+            );
+            return Ok(items);
+        }
+    };
+    if let (Some(t), Some(e)) = (trusted, &embedded_key) {
+        let same = t.key_data() == e.key_data();
+        push(
+            "signer",
+            same,
+            if same {
+                "the document names the trusted key".into()
+            } else {
+                format!(
+                    "the document names key {} instead",
+                    e.fingerprint(HashAlg::Sha256)
+                )
+            },
+        );
+    }
+    let html_hash = sha256_hex(&html);
+    push(
+        "html",
+        html_hash == r.html_sha256,
+        if html_hash == r.html_sha256 {
+            format!("{HTML_FILE} SHA-256 matches")
+        } else {
+            format!(
+                "{HTML_FILE} SHA-256 is {html_hash}, the document records {}",
+                r.html_sha256
+            )
+        },
+    );
+    let broken = first_broken_link(&r.journal.rows, &r.journal.links);
+    let head_ok = r
+        .journal
+        .links
+        .last()
+        .map_or(r.journal.head == r.journal.genesis, |l| {
+            *l == r.journal.head
+        });
+    let genesis_ok = r.journal.genesis == hex::encode(crate::journal::GENESIS);
+    let chain_ok = broken.is_none() && head_ok && genesis_ok;
+    push(
+        "journal",
+        chain_ok,
+        match broken {
+            Some(i) => format!("hash chain broken at journal row {i}"),
+            None if !head_ok || !genesis_ok => {
+                "hash chain head or genesis does not match the links".into()
+            }
+            None => format!("hash chain over {} rows intact", r.journal.rows.len()),
+        },
+    );
+    let summary_ok = Summary::of(&r.checks) == r.summary;
+    let verdict_ok = Verdict::of(&r.checks) == r.verdict;
+    push(
+        "verdict",
+        summary_ok && verdict_ok,
+        if summary_ok && verdict_ok {
+            format!("{} follows from the checks", r.verdict.as_str())
+        } else {
+            "summary or verdict does not follow from the checks".into()
+        },
+    );
+    Ok(items)
+}
+
+/// Creates an Ed25519 key pair: `path` (OpenSSH private key, mode 0600) and `path.pub`.
+pub fn keygen(path: &Path, comment: &str) -> Result<PublicKey, ResultError> {
+    let mut key = PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519)
+        .map_err(ResultError::Sign)?;
+    key.set_comment(comment);
+    let pub_path = PathBuf::from(format!("{}.pub", path.display()));
+    for p in [path, pub_path.as_path()] {
+        if p.exists() {
+            return Err(ResultError::Io {
+                path: p.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "refusing to overwrite an existing key",
+                ),
+            });
+        }
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| ResultError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    key.write_openssh_file(path, LineEnding::LF)
+        .map_err(ResultError::Sign)?;
+    key.public_key()
+        .write_openssh_file(&pub_path)
+        .map_err(ResultError::Sign)?;
+    Ok(key.public_key().clone())
+}
+
+pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
+    let key = PrivateKey::read_openssh_file(path).map_err(ResultError::Sign)?;
+    if key.is_encrypted() {
+        return Err(ResultError::Sign(ssh_key::Error::Encrypted));
+    }
+    if key.algorithm() != ssh_key::Algorithm::Ed25519 {
+        return Err(ResultError::Sign(ssh_key::Error::AlgorithmUnknown));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests;

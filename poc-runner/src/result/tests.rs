@@ -1,0 +1,132 @@
+use super::*;
+use crate::example;
+
+fn docs(passing: bool, lang: Lang) -> Documents {
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/requirements.toml");
+    let requirements = Requirements::load(&catalogue).unwrap();
+    build_documents(
+        &example::session(passing),
+        &example::fixed_key(),
+        lang,
+        "0.0.0-test",
+        Some(&requirements),
+    )
+    .unwrap()
+}
+
+#[test]
+fn json_snapshot() {
+    let d = docs(false, Lang::Id);
+    let value: serde_json::Value = serde_json::from_slice(&d.json).unwrap();
+    insta::assert_json_snapshot!("poc_result_json", value, {
+        ".session.id" => "[session-id]",
+        ".session.started_at" => "[time]",
+        ".session.finished_at" => "[time]",
+        ".runner.version" => "[version]",
+        ".html_sha256" => "[sha256]",
+    });
+}
+
+#[test]
+fn html_snapshots_in_both_languages() {
+    for (lang, name) in [
+        (Lang::Id, "poc_result_html_id"),
+        (Lang::En, "poc_result_html_en"),
+    ] {
+        let html = docs(false, lang).html.replace("0.0.0-test", "[version]");
+        insta::assert_snapshot!(name, html);
+    }
+}
+
+#[test]
+fn html_escapes_evidence_and_letter_has_parts() {
+    let d = docs(false, Lang::Id);
+    assert!(
+        d.html.contains("&lt;petugas.igd02&gt; &amp; export"),
+        "evidence must be escaped"
+    );
+    assert!(!d.html.contains("<petugas.igd02>"));
+    assert!(d.html.contains("@page { size: A4"));
+    assert!(d.html.contains("Kesimpulan: TIDAK LULUS"));
+    assert!(d.html.contains(&d.result.signer.fingerprint));
+    assert_eq!(d.result.html_sha256, sha256_hex(d.html.as_bytes()));
+    let en = docs(true, Lang::En);
+    assert!(en.html.contains("Verdict: LULUS"));
+}
+
+#[test]
+fn junit_counts_and_escapes() {
+    let d = docs(false, Lang::Id);
+    assert!(
+        d.junit.contains("tests=\"6\" failures=\"2\" skipped=\"1\""),
+        "{}",
+        d.junit
+    );
+    assert!(d.junit.contains("<failure type=\"needs_review\""));
+    assert!(d.junit.contains("&lt;petugas.igd02&gt; &amp; export"));
+}
+
+#[test]
+fn signature_verifies_and_detects_tampering() {
+    let d = docs(true, Lang::Id);
+    let sig = SshSig::from_pem(&d.signature).unwrap();
+    let key = example::fixed_key();
+    key.public_key().verify(NAMESPACE, &d.json, &sig).unwrap();
+    let mut bad = d.json.clone();
+    bad[10] ^= 1;
+    assert!(key.public_key().verify(NAMESPACE, &bad, &sig).is_err());
+    assert!(key.public_key().verify("other", &d.json, &sig).is_err());
+}
+
+#[test]
+fn written_directory_verifies_and_refuses_to_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("hasil");
+    let d = docs(true, Lang::Id);
+    write_documents(&d, &out).unwrap();
+    let items = verify_dir(&out, Some(example::fixed_key().public_key())).unwrap();
+    assert!(items.iter().all(|i| i.ok), "{items:?}");
+    assert_eq!(items.len(), 5);
+    // No temporary directory is left beside the result.
+    let names: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("hasil")]);
+    assert!(matches!(
+        write_documents(&d, &out),
+        Err(ResultError::OutExists(_))
+    ));
+}
+
+#[test]
+fn verify_names_each_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let key = example::fixed_key();
+    // A journal row changed and re-signed: only the chain can tell.
+    let mut d = docs(true, Lang::Id);
+    d.result.journal.rows[1].operator = Some("petugas.pendaftaran01".into());
+    d.json = serde_json::to_vec_pretty(&d.result).unwrap();
+    d.signature = key
+        .sign(NAMESPACE, HashAlg::Sha512, &d.json)
+        .unwrap()
+        .to_pem(LineEnding::LF)
+        .unwrap();
+    write_documents(&d, &out).unwrap();
+    let items = verify_dir(&out, None).unwrap();
+    let failed: Vec<_> = items
+        .iter()
+        .filter(|i| !i.ok)
+        .map(|i| (i.what, i.detail.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![("journal", "hash chain broken at journal row 1")]
+    );
+    // Another key: the signature fails against the trusted key.
+    let other = PrivateKey::from(ssh_key::private::Ed25519Keypair::from_seed(&[9u8; 32]));
+    let items = verify_dir(&out, Some(other.public_key())).unwrap();
+    assert!(items.iter().any(|i| i.what == "signature" && !i.ok));
+    assert!(items.iter().any(|i| i.what == "signer" && !i.ok));
+}

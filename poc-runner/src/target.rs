@@ -1,0 +1,438 @@
+//! The target file: the application under test, its operators, how to drive it (HTTP templates
+//! or manual instructions) and where it keeps data. Validated completely before a session runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::file_error::{FileError, FileErrors, Source};
+use crate::storage::StorageLocation;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    pub name: String,
+    pub version: String,
+    pub build: String,
+    /// An agreement profile id (`rsud-karanganyar`, ...).
+    pub agreement: Spanned<String>,
+    pub mock_credentials: MockCredentials,
+    pub operators: Vec<Operator>,
+    pub driver: Driver,
+    #[serde(default)]
+    pub storage: Vec<StorageLocation>,
+}
+
+/// The gateway credentials the application is configured with (pointing at the mock).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockCredentials {
+    pub user_id: String,
+    pub password: String,
+    pub ip_user: String,
+    #[serde(default)]
+    pub balikan_token: Option<String>,
+}
+
+/// An operator account of the application.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operator {
+    pub username: Spanned<String>,
+    pub password: String,
+    /// The value this operator's lookups must carry in `User_ID`; defaults to the username.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+impl Operator {
+    pub fn expected_user_id(&self) -> &str {
+        self.user_id.as_deref().unwrap_or(self.username.get_ref())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Driver {
+    Http(Box<HttpDriver>),
+    Manual(ManualDriver),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpDriver {
+    pub base_url: Spanned<String>,
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    pub login: RequestTemplate,
+    pub lookup: RequestTemplate,
+    /// How to tell that an answer presents a resident (applications differ).
+    pub presents_resident: Recogniser,
+    /// Service events that owe data balikan, by name (`register_patient`, `record_death`...).
+    #[serde(default)]
+    pub events: BTreeMap<String, RequestTemplate>,
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// One templated request (tera). Variables: `operator.username`, `operator.password`, `nik`,
+/// `token` (captured at login), `values.<key>` (service-event values).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestTemplate {
+    pub method: Method,
+    pub path: Spanned<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+    /// A JSON body template.
+    #[serde(default)]
+    pub json: Option<Spanned<String>>,
+    /// A form-encoded body: field → template.
+    #[serde(default)]
+    pub form: Option<BTreeMap<String, Spanned<String>>>,
+    /// What to keep from the answer (login: the session).
+    #[serde(default)]
+    pub capture: Option<Capture>,
+    /// The part of the answer that is the application's output.
+    #[serde(default)]
+    pub extract: Option<Extract>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Capture {
+    /// A session cookie by name, sent back on later requests.
+    Cookie(String),
+    /// A token from the JSON answer, sent back in `header` as `prefix + token`.
+    Token {
+        json_pointer: Spanned<String>,
+        header: String,
+        #[serde(default)]
+        prefix: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Extract {
+    JsonPointer(Spanned<String>),
+    /// A CSS selector; the text of every match.
+    Html(Spanned<String>),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Recogniser {
+    /// The pointer resolves to a non-null, non-empty value.
+    JsonPointer(Spanned<String>),
+    /// The selector matches at least one element.
+    Html(Spanned<String>),
+    /// The answer's text contains this.
+    Contains(String),
+}
+
+/// Instructions in Bahasa Indonesia for the engineer at the application's screen.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualDriver {
+    /// Step kind or event name → instruction (`login`, `lookup`, `register_patient`...).
+    pub instructions: BTreeMap<String, Spanned<String>>,
+}
+
+/// A validated target with storage paths resolved against the file's folder.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub path: PathBuf,
+    pub file: TargetFile,
+    pub agreement: dukcapil_domain::Agreement,
+}
+
+impl Target {
+    pub fn load(path: &Path) -> Result<Target, FileErrors> {
+        let src = Source::read(path)?;
+        Target::from_source(&src)
+    }
+
+    pub fn from_source(src: &Source) -> Result<Target, FileErrors> {
+        let mut file: TargetFile = src.parse()?;
+        let mut errors = Vec::new();
+        let agreements = dukcapil_domain::Agreement::embedded();
+        let agreement = agreements
+            .iter()
+            .find(|a| a.id == *file.agreement.get_ref())
+            .cloned();
+        if agreement.is_none() {
+            let ids: Vec<_> = agreements.iter().map(|a| a.id.as_str()).collect();
+            errors.push(src.error_at(
+                file.agreement.span(),
+                "agreement",
+                format!(
+                    "expected one of {}, found unknown agreement `{}`",
+                    ids.join(", "),
+                    file.agreement.get_ref()
+                ),
+            ));
+        }
+        if file.operators.len() < 2 {
+            errors.push(src.error(
+                Some("operators"),
+                "expected at least two [[operators]] (User_ID must differ between operators)",
+            ));
+        }
+        let mut names = BTreeSet::new();
+        for o in &file.operators {
+            if o.username.get_ref().trim().is_empty() {
+                errors.push(src.error_at(
+                    o.username.span(),
+                    "operators.username",
+                    "expected a non-empty username",
+                ));
+            } else if !names.insert(o.username.get_ref().clone()) {
+                errors.push(src.error_at(
+                    o.username.span(),
+                    "operators.username",
+                    format!("duplicate operator `{}`", o.username.get_ref()),
+                ));
+            }
+        }
+        match &file.driver {
+            Driver::Http(h) => validate_http(src, h, &mut errors),
+            Driver::Manual(m) => {
+                if !m.instructions.contains_key("lookup") {
+                    errors.push(src.error(
+                        Some("driver.manual.instructions"),
+                        "expected an instruction for `lookup`",
+                    ));
+                }
+                for (k, v) in &m.instructions {
+                    if v.get_ref().trim().is_empty() {
+                        errors.push(src.error_at(
+                            v.span(),
+                            format!("driver.manual.instructions.{k}"),
+                            "expected a non-empty instruction",
+                        ));
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            errors.sort_by_key(|e| (e.line, e.column));
+            return Err(FileErrors(errors));
+        }
+        let base = src.path.parent().unwrap_or(Path::new("."));
+        for loc in &mut file.storage {
+            let (StorageLocation::File(p)
+            | StorageLocation::Folder(p)
+            | StorageLocation::Log(p)
+            | StorageLocation::Sqlite(p)) = loc;
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(Target {
+            path: src.path.clone(),
+            file,
+            agreement: agreement.expect("checked above"),
+        })
+    }
+
+    /// Every secret the target file holds (searched for by secret hygiene, kept out of results).
+    pub fn institutional_password(&self) -> &str {
+        &self.file.mock_credentials.password
+    }
+}
+
+fn validate_http(src: &Source, h: &HttpDriver, errors: &mut Vec<FileError>) {
+    let url = h.base_url.get_ref();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len()
+    {
+        errors.push(src.error_at(
+            h.base_url.span(),
+            "driver.http.base_url",
+            format!("expected an http:// or https:// URL, found `{url}`"),
+        ));
+    }
+    if h.timeout_ms == 0 {
+        errors.push(src.error(
+            Some("driver.http.timeout_ms"),
+            "expected a timeout above 0 ms",
+        ));
+    }
+    let mut tera = tera::Tera::default();
+    validate_request(src, &mut tera, "driver.http.login", &h.login, errors);
+    validate_request(src, &mut tera, "driver.http.lookup", &h.lookup, errors);
+    for (name, r) in &h.events {
+        validate_request(
+            src,
+            &mut tera,
+            &format!("driver.http.events.{name}"),
+            r,
+            errors,
+        );
+    }
+    match &h.presents_resident {
+        Recogniser::JsonPointer(p) => {
+            validate_pointer(src, "driver.http.presents_resident.json_pointer", p, errors)
+        }
+        Recogniser::Html(s) => {
+            validate_selector(src, "driver.http.presents_resident.html", s, errors)
+        }
+        Recogniser::Contains(s) if s.is_empty() => errors.push(src.error(
+            Some("driver.http.presents_resident.contains"),
+            "expected a non-empty text",
+        )),
+        Recogniser::Contains(_) => {}
+    }
+    if h.login.capture.is_none() {
+        errors.push(src.error(Some("driver.http.login.capture"), "expected how to capture the session: { cookie = \"NAME\" } or { token = { json_pointer = \"/token\", header = \"Authorization\", prefix = \"Bearer \" } }"));
+    }
+}
+
+fn validate_request(
+    src: &Source,
+    tera: &mut tera::Tera,
+    key: &str,
+    r: &RequestTemplate,
+    errors: &mut Vec<FileError>,
+) {
+    let mut template = |k: String, t: &Spanned<String>, errors: &mut Vec<FileError>| {
+        if let Err(e) = tera.add_raw_template(&k, t.get_ref()) {
+            // tera's own message names the position inside the template.
+            let detail =
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            errors.push(src.error_at(
+                t.span(),
+                k,
+                format!("expected a valid tera template: {}", detail.trim()),
+            ));
+        }
+    };
+    if !r.path.get_ref().starts_with('/') {
+        errors.push(src.error_at(
+            r.path.span(),
+            format!("{key}.path"),
+            format!(
+                "expected a path starting with `/`, found `{}`",
+                r.path.get_ref()
+            ),
+        ));
+    }
+    template(format!("{key}.path"), &r.path, errors);
+    for (h, v) in &r.headers {
+        template(format!("{key}.headers.{h}"), v, errors);
+    }
+    if let Some(j) = &r.json {
+        template(format!("{key}.json"), j, errors);
+    }
+    if let Some(f) = &r.form {
+        for (k, v) in f {
+            template(format!("{key}.form.{k}"), v, errors);
+        }
+    }
+    if r.json.is_some() && r.form.is_some() {
+        errors.push(src.error(
+            Some(key),
+            "expected either `json` or `form` as the body, not both",
+        ));
+    }
+    if let Some(Capture::Token { json_pointer, .. }) = &r.capture {
+        validate_pointer(
+            src,
+            &format!("{key}.capture.token.json_pointer"),
+            json_pointer,
+            errors,
+        );
+    }
+    match &r.extract {
+        Some(Extract::JsonPointer(p)) => {
+            validate_pointer(src, &format!("{key}.extract.json_pointer"), p, errors)
+        }
+        Some(Extract::Html(s)) => validate_selector(src, &format!("{key}.extract.html"), s, errors),
+        None => {}
+    }
+}
+
+fn validate_pointer(src: &Source, key: &str, p: &Spanned<String>, errors: &mut Vec<FileError>) {
+    let v = p.get_ref();
+    if !v.is_empty() && !v.starts_with('/') {
+        errors.push(src.error_at(
+            p.span(),
+            key,
+            format!("expected a JSON pointer (RFC 6901) such as `/data/nik`, found `{v}`"),
+        ));
+    }
+}
+
+fn validate_selector(src: &Source, key: &str, s: &Spanned<String>, errors: &mut Vec<FileError>) {
+    if let Err(e) = scraper::Selector::parse(s.get_ref()) {
+        errors.push(src.error_at(s.span(), key, format!("expected a CSS selector: {e:?}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../scenarios/targets/example.toml");
+
+    #[test]
+    fn shipped_example_is_valid() {
+        let t =
+            Target::from_source(&Source::new("scenarios/targets/example.toml", EXAMPLE)).unwrap();
+        assert_eq!(t.agreement.id, "rsud-karanganyar");
+        assert_eq!(t.file.operators.len(), 2);
+        assert!(matches!(t.file.driver, Driver::Http(_)));
+        assert!(t.file.storage.iter().any(
+            |s| matches!(s, StorageLocation::Sqlite(p) if p.starts_with("scenarios/targets"))
+        ));
+    }
+
+    fn err(from: &str, to: &str) -> String {
+        assert!(EXAMPLE.contains(from), "{from}");
+        Target::from_source(&Source::new("t.toml", EXAMPLE.replacen(from, to, 1)))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn mistakes_are_positioned_with_key_and_expectation() {
+        let e = err(
+            "agreement = \"rsud-karanganyar\"",
+            "agreement = \"rsud-solo\"",
+        );
+        assert!(
+            e.starts_with("t.toml:") && e.contains("key `agreement`: expected one of"),
+            "{e}"
+        );
+        let e = err("timeout_ms = 10000", "timeout_ms = \"ten\"");
+        assert!(e.contains("key `driver.http.timeout_ms`"), "{e}");
+        let e = err("html = \"table#hasil td\"", "html = \"table##\"");
+        assert!(
+            e.contains("driver.http.lookup.extract.html`: expected a CSS selector"),
+            "{e}"
+        );
+        let e = err("{{ nik }}", "{{ nik ");
+        assert!(
+            e.contains("driver.http.lookup.json`: expected a valid tera template"),
+            "{e}"
+        );
+        let e = err("method = \"POST\"", "method = \"FETCH\"");
+        assert!(e.contains("unknown variant `FETCH`"), "{e}");
+        let e = err("[[storage]]\nsqlite", "[[storage]]\nmongodb");
+        assert!(e.contains("unknown variant `mongodb`"), "{e}");
+    }
+}
