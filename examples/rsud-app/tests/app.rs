@@ -213,7 +213,6 @@ fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
 struct Mock {
     child: std::process::Child,
     url: String,
-    bin: String,
     dir: tempfile::TempDir,
 }
 
@@ -242,40 +241,32 @@ impl Mock {
             }
         }
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        Mock {
-            child,
-            url,
-            bin,
-            dir,
-        }
+        Mock { child, url, dir }
     }
 
-    /// A NIK of an active resident of the mock's population.
+    /// A NIK of an active resident: read from the population file the mock generated in
+    /// its data dir (`mock-server residents` is not implemented yet).
     fn active_nik(&self) -> String {
-        let out = std::process::Command::new(&self.bin)
-            .args([
-                "residents",
-                "--population",
-                "300",
-                "--status",
-                "active",
-                "--limit",
-                "1",
-                "--format",
-                "json",
-            ])
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .output()
+        let file = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("population-")
+            })
+            .expect("population file in the mock's data dir");
+        let conn = rusqlite::Connection::open(file).unwrap();
+        let nik: i64 = conn
+            .query_row(
+                "SELECT nik FROM resident WHERE status = 0 LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        let first = v.as_array().and_then(|a| a.first()).cloned().unwrap_or(v);
-        match &first["NIK"] {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => format!("{n:0>16}"),
-            other => panic!("no NIK in {other}"),
-        }
+        format!("{nik:016}")
     }
 
     fn admin(&self) -> Client {
