@@ -17,6 +17,7 @@ pub use agreement::{
 pub use element::{Element, Field, FieldSet, UnknownName};
 pub use nik::{mask_nik, IdNumberError, Nik, NikInfo, NoKk, DOUBLE_EXACT_LIMIT};
 pub use outcome::{Catalogue, Outcome};
+pub use population::{generate, PopulationSpec, REFERENCE_DATE};
 pub use reference::Reference;
 pub use resident::{
     DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, Sex, WireFlavour,

@@ -13,7 +13,11 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "mock-server", version, about = "Dukcapil gateway simulator with a seeded dummy population")]
+#[command(
+    name = "mock-server",
+    version,
+    about = "Dukcapil gateway simulator with a seeded dummy population"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +45,16 @@ pub struct DatasetArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serves the mock gateway (HTTP on 127.0.0.1:8000 by default).
+    Serve(crate::settings::ServeArgs),
+    /// Prints the institutions and the fixture residents (NIKs per outcome) for the same settings
+    /// as `serve`.
+    Fixtures {
+        #[command(flatten)]
+        serve: crate::settings::ServeArgs,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Lists residents of the dummy population (generating it first if needed).
     Residents {
         #[command(flatten)]
@@ -57,7 +71,8 @@ pub enum Command {
 }
 
 fn parse_status(s: &str) -> Result<dukcapil_domain::ResidentStatus, String> {
-    s.parse().map_err(|e: dukcapil_domain::UnknownName| e.to_string())
+    s.parse()
+        .map_err(|e: dukcapil_domain::UnknownName| e.to_string())
 }
 
 /// Parses the arguments, runs, prints `{e:#}` on failure and maps it to an exit code.
@@ -74,6 +89,23 @@ pub fn main() -> ExitCode {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve(args) => {
+            let settings = crate::settings::Settings::resolve(&args)?;
+            init_tracing();
+            crate::serve::run(settings)
+        }
+        Command::Fixtures { serve, format } => crate::fixtures::run(&serve, format),
         Command::Residents { .. } => anyhow::bail!("not yet implemented"),
     }
+}
+
+/// Logs to stdout; `RUST_LOG` overrides the default `info` level.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .try_init();
 }

@@ -1,0 +1,647 @@
+//! The state database `DATA_DIR/state.sqlite` (journal, quota usage, persisted settings), kept
+//! apart from the population file so that commits do not drop the readers' page cache.
+//!
+//! One writer thread owns the only write connection. It batches rows with a self-tuning group
+//! commit: after the first message it keeps draining the channel while messages still arrive
+//! (polling every 50 µs, at most 1 ms), then commits once and acknowledges every message of the
+//! batch. A request is answered only after that acknowledgement, so nothing answered is lost.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+/// Longest a batch keeps collecting after its first message.
+const MAX_BATCH_WAIT: Duration = Duration::from_millis(1);
+/// Pause between two drains of the channel while a batch is open.
+const POLL: Duration = Duration::from_micros(50);
+const MAX_BATCH: usize = 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the journal writer has stopped")]
+    WriterGone,
+    #[error("cannot encode a value for the state database: {0}")]
+    Encode(String),
+    #[error("cannot create directory {path}: {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One journal row: what was asked, by whom, and what was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JournalRow {
+    /// Assigned by the database; 0 before insertion.
+    pub id: i64,
+    /// UTC, RFC 3339 with microseconds.
+    pub time: String,
+    /// The WIB day (quota day) of `time`.
+    pub wib_day: String,
+    /// `CALL_NIK`, `CALL_VERIFY_BY_ELEMEN`, or the request path when it matched no endpoint.
+    pub endpoint: String,
+    /// The customer id as sent in the path.
+    pub customer_id: Option<String>,
+    /// The operator field (User_ID) as sent; `None` when absent.
+    pub operator: Option<String>,
+    /// The NIK as sent (raw, possibly invalid).
+    pub nik: Option<String>,
+    /// The outcome code (`01`..`17`).
+    pub outcome: String,
+    pub http_status: u16,
+    /// Wire keys returned (or verified).
+    pub elements: Vec<String>,
+    /// Source IP address of the connection.
+    pub source: Option<String>,
+    pub latency_us: i64,
+    /// Fault injected into the answer, if any (filled by fault injection).
+    pub fault: Option<String>,
+    /// Why a request was rejected (bad JSON, unknown method, ...), for the reader of the journal.
+    pub detail: Option<String>,
+}
+
+/// Quota usage to add along with a journal row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaCount {
+    pub customer_id: String,
+    pub day: NaiveDate,
+}
+
+/// Non-journal writes, serialised through the writer to keep one writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SetQuotaUsed {
+        customer_id: String,
+        day: NaiveDate,
+        used: u32,
+    },
+    SetSetting {
+        key: String,
+        value: Option<String>,
+    },
+    /// Empties journal and quota usage and every persisted setting.
+    Reset,
+}
+
+enum Msg {
+    Journal {
+        row: JournalRow,
+        quota: Option<QuotaCount>,
+        ack: oneshot::Sender<Result<(), String>>,
+    },
+    Command {
+        cmd: Command,
+        ack: oneshot::Sender<Result<(), String>>,
+    },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// What the state database holds at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loaded {
+    pub quota_used: HashMap<(String, NaiveDate), u32>,
+    pub settings: HashMap<String, String>,
+}
+
+/// Sends writes to the writer thread. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Journal { .. } => "Journal",
+            Msg::Command { .. } => "Command",
+            Msg::Shutdown(_) => "Shutdown",
+        })
+    }
+}
+
+/// The writer thread; `shutdown` drains and joins it.
+#[derive(Debug)]
+pub struct WriterThread {
+    writer: Writer,
+    join: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn state_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("state.sqlite")
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(sql(path))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         PRAGMA synchronous=NORMAL;
+         PRAGMA busy_timeout=5000;
+         CREATE TABLE IF NOT EXISTS journal(
+             id INTEGER PRIMARY KEY AUTOINCREMENT,
+             time TEXT NOT NULL, wib_day TEXT NOT NULL, endpoint TEXT NOT NULL,
+             customer_id TEXT, operator TEXT, nik TEXT, outcome TEXT NOT NULL,
+             http_status INTEGER NOT NULL, elements TEXT NOT NULL, source TEXT,
+             latency_us INTEGER NOT NULL, fault TEXT, detail TEXT);
+         CREATE TABLE IF NOT EXISTS quota_usage(
+             customer_id TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
+             PRIMARY KEY(customer_id, day));
+         CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )
+    .map_err(sql(path))?;
+    Ok(conn)
+}
+
+/// Opens (creating) the state database, reads what it holds and starts the writer thread.
+pub fn open(data_dir: &Path, journal_cap: u64) -> Result<(WriterThread, Loaded), StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Dir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    let path = state_path(data_dir);
+    let conn = open_rw(&path)?;
+    let loaded = load(&conn).map_err(sql(&path))?;
+    let (tx, rx) = mpsc::channel();
+    let join = std::thread::Builder::new()
+        .name("journal-writer".into())
+        .spawn(move || writer_loop(conn, rx, journal_cap.max(1), path))
+        .map_err(|source| StoreError::Dir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+    Ok((
+        WriterThread {
+            writer: Writer { tx },
+            join: Some(join),
+        },
+        loaded,
+    ))
+}
+
+fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
+    let mut loaded = Loaded::default();
+    let mut st = conn.prepare("SELECT customer_id, day, used FROM quota_usage")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (cid, day, used) = row?;
+        if let Ok(day) = day.parse::<NaiveDate>() {
+            loaded.quota_used.insert((cid, day), used);
+        }
+    }
+    let mut st = conn.prepare("SELECT key, value FROM settings")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (k, v) = row?;
+        loaded.settings.insert(k, v);
+    }
+    Ok(loaded)
+}
+
+impl WriterThread {
+    pub fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    /// Commits everything queued so far, then stops the thread.
+    pub async fn shutdown(mut self) {
+        let (ack, done) = oneshot::channel();
+        if self.writer.tx.send(Msg::Shutdown(ack)).is_ok() {
+            let _ = done.await;
+        }
+        if let Some(join) = self.join.take() {
+            let _ = tokio::task::spawn_blocking(move || join.join()).await;
+        }
+    }
+}
+
+impl Writer {
+    /// Queues a journal row (and a quota count) and waits until it is committed.
+    pub async fn journal(
+        &self,
+        row: JournalRow,
+        quota: Option<QuotaCount>,
+    ) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Journal { row, quota, ack })
+            .map_err(|_| StoreError::WriterGone)?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Sqlite {
+                path: PathBuf::from("state.sqlite"),
+                source: rusqlite::Error::ToSqlConversionFailure(e.into()),
+            }),
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+
+    /// Runs a command in the writer and waits until it is committed.
+    pub async fn command(&self, cmd: Command) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Command { cmd, ack })
+            .map_err(|_| StoreError::WriterGone)?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Sqlite {
+                path: PathBuf::from("state.sqlite"),
+                source: rusqlite::Error::ToSqlConversionFailure(e.into()),
+            }),
+            Err(_) => Err(StoreError::WriterGone),
+        }
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: PathBuf) {
+    let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = match rx.recv() {
+            Ok(m) => m,
+            Err(_) => return,
+        };
+        batch.push(first);
+        let opened = Instant::now();
+        // Self-tuning group commit: keep collecting while rows keep arriving.
+        loop {
+            let before = batch.len();
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() == before
+                || batch.len() >= MAX_BATCH
+                || opened.elapsed() >= MAX_BATCH_WAIT
+            {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        let result = commit(&mut conn, &batch, cap).map_err(|e| {
+            tracing::error!(path = %path.display(), error = %e, "journal commit failed");
+            e.to_string()
+        });
+        let mut stop = None;
+        for m in batch.drain(..) {
+            match m {
+                Msg::Journal { ack, .. } | Msg::Command { ack, .. } => {
+                    let _ = ack.send(result.clone());
+                }
+                Msg::Shutdown(ack) => stop = Some(ack),
+            }
+        }
+        if let Some(ack) = stop {
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+            let _ = ack.send(());
+            return;
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let mut journaled = false;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO journal(time, wib_day, endpoint, customer_id, operator, nik, outcome, http_status,
+                                 elements, source, latency_us, fault, detail)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let mut count = tx.prepare_cached(
+            "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, 1)
+             ON CONFLICT(customer_id, day) DO UPDATE SET used = used + 1",
+        )?;
+        for m in batch {
+            match m {
+                Msg::Journal { row, quota, .. } => {
+                    journaled = true;
+                    insert.execute(params![
+                        row.time,
+                        row.wib_day,
+                        row.endpoint,
+                        row.customer_id,
+                        row.operator,
+                        row.nik,
+                        row.outcome,
+                        row.http_status,
+                        row.elements.join(","),
+                        row.source,
+                        row.latency_us,
+                        row.fault,
+                        row.detail,
+                    ])?;
+                    if let Some(q) = quota {
+                        count.execute(params![q.customer_id, q.day.to_string()])?;
+                    }
+                }
+                Msg::Command { cmd, .. } => run_command(&tx, cmd)?,
+                Msg::Shutdown(_) => {}
+            }
+        }
+    }
+    if journaled {
+        // Rows are numbered without reuse (AUTOINCREMENT), so the cap is one range delete.
+        tx.execute(
+            "DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?1",
+            params![i64::try_from(cap).unwrap_or(i64::MAX)],
+        )?;
+    }
+    tx.commit()
+}
+
+fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Result<()> {
+    match cmd {
+        Command::SetQuotaUsed {
+            customer_id,
+            day,
+            used,
+        } => {
+            tx.execute(
+                "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(customer_id, day) DO UPDATE SET used = excluded.used",
+                params![customer_id, day.to_string(), used],
+            )?;
+        }
+        Command::SetSetting {
+            key,
+            value: Some(v),
+        } => {
+            tx.execute(
+                "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?;
+        }
+        Command::SetSetting { key, value: None } => {
+            tx.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+        }
+        Command::Reset => {
+            tx.execute_batch(
+                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings;",
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Filters of a journal query; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalFilter {
+    pub limit: u32,
+    pub customer_id: Option<String>,
+    pub operator: Option<String>,
+    pub nik: Option<String>,
+    /// Outcome code as journaled (`01`..`17`, or `ERR`).
+    pub outcome: Option<String>,
+    pub endpoint: Option<String>,
+    /// Rows at or after this instant (UTC, RFC 3339 with microseconds, as journaled).
+    pub since: Option<String>,
+    /// Rows strictly before this instant.
+    pub until: Option<String>,
+    /// Paging forward: rows with a larger id, oldest first (otherwise newest first).
+    pub after_id: Option<i64>,
+    /// Paging backward: rows with a smaller id (newest first).
+    pub before_id: Option<i64>,
+}
+
+/// Reads journal rows, newest first, through a fresh read-only connection (WAL lets it run
+/// beside the writer). Blocking: call from `spawn_blocking`.
+pub fn query_journal(
+    data_dir: &Path,
+    filter: &JournalFilter,
+) -> Result<Vec<JournalRow>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    // Forward paging reads oldest first so that the last row's id is the next `after_id`.
+    let order = if filter.after_id.is_some() {
+        "ASC"
+    } else {
+        "DESC"
+    };
+    let mut st = conn
+        .prepare_cached(&format!(
+            "SELECT id, time, wib_day, endpoint, customer_id, operator, nik, outcome, http_status, elements,
+                    source, latency_us, fault, detail
+             FROM journal
+             WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR operator = ?2) AND (?3 IS NULL OR nik = ?3)
+               AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR endpoint = ?5)
+               AND (?6 IS NULL OR time >= ?6) AND (?7 IS NULL OR time < ?7)
+               AND (?8 IS NULL OR id > ?8) AND (?9 IS NULL OR id < ?9)
+             ORDER BY id {order} LIMIT ?10"
+        ))
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(
+            params![
+                filter.customer_id,
+                filter.operator,
+                filter.nik,
+                filter.outcome,
+                filter.endpoint,
+                filter.since,
+                filter.until,
+                filter.after_id,
+                filter.before_id,
+                filter.limit
+            ],
+            |r| {
+                let elements: String = r.get(9)?;
+                Ok(JournalRow {
+                    id: r.get(0)?,
+                    time: r.get(1)?,
+                    wib_day: r.get(2)?,
+                    endpoint: r.get(3)?,
+                    customer_id: r.get(4)?,
+                    operator: r.get(5)?,
+                    nik: r.get(6)?,
+                    outcome: r.get(7)?,
+                    http_status: r.get(8)?,
+                    elements: if elements.is_empty() {
+                        vec![]
+                    } else {
+                        elements.split(',').map(String::from).collect()
+                    },
+                    source: r.get(10)?,
+                    latency_us: r.get(11)?,
+                    fault: r.get(12)?,
+                    detail: r.get(13)?,
+                })
+            },
+        )
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// Journal rows of gateway calls counted per institution, operator, WIB day, endpoint and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageCount {
+    pub customer_id: String,
+    pub operator: Option<String>,
+    pub day: String,
+    pub endpoint: String,
+    pub outcome: String,
+    pub count: u64,
+}
+
+/// Counts `CALL_NIK` and `CALL_VERIFY_BY_ELEMEN` rows whose WIB day is within `from..=to`
+/// (`YYYY-MM-DD`), optionally of one institution. Blocking: call from `spawn_blocking`.
+pub fn usage_counts(
+    data_dir: &Path,
+    from: &str,
+    to: &str,
+    customer_id: Option<&str>,
+) -> Result<Vec<UsageCount>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT customer_id, operator, wib_day, endpoint, outcome, COUNT(*) FROM journal
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN') AND customer_id IS NOT NULL
+               AND wib_day >= ?1 AND wib_day <= ?2 AND (?3 IS NULL OR customer_id = ?3)
+             GROUP BY customer_id, operator, wib_day, endpoint, outcome
+             ORDER BY customer_id, wib_day, operator, endpoint, outcome",
+        )
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(params![from, to, customer_id], |r| {
+            Ok(UsageCount {
+                customer_id: r.get(0)?,
+                operator: r.get(1)?,
+                day: r.get(2)?,
+                endpoint: r.get(3)?,
+                outcome: r.get(4)?,
+                count: r.get::<_, i64>(5)?.max(0) as u64,
+            })
+        })
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// A journaled `CALL_NIK` with a NIK: (time, customer id, operator, NIK as sent).
+pub type LookupRow = (String, String, Option<String>, String);
+
+/// The journal's lookups (oldest first, at most `limit`), optionally of one institution and from
+/// an instant on, for the rule-8 detector. Blocking: call from `spawn_blocking`.
+pub fn lookups(
+    data_dir: &Path,
+    customer_id: Option<&str>,
+    since: Option<&str>,
+    limit: u32,
+) -> Result<Vec<LookupRow>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT time, customer_id, operator, nik FROM journal
+             WHERE endpoint = 'CALL_NIK' AND customer_id IS NOT NULL AND nik IS NOT NULL
+               AND (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR time >= ?2)
+             ORDER BY id LIMIT ?3",
+        )
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(params![customer_id, since, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// Number of journal rows (for tests and the admin surface).
+pub fn journal_count(data_dir: &Path) -> Result<u64, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    conn.query_row("SELECT COUNT(*) FROM journal", [], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|c| c.map_or(0, |n| n.max(0) as u64))
+        .map_err(sql(&path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(nik: &str) -> JournalRow {
+        JournalRow {
+            id: 0,
+            time: "2026-01-01T00:00:00Z".into(),
+            wib_day: "2026-01-01".into(),
+            endpoint: "CALL_NIK".into(),
+            customer_id: Some("rsud_3313".into()),
+            operator: None,
+            nik: Some(nik.into()),
+            outcome: "01".into(),
+            http_status: 200,
+            elements: vec!["NIK".into(), "NAMA_LGKP".into()],
+            source: Some("127.0.0.1".into()),
+            latency_us: 10,
+            fault: None,
+            detail: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn cap_drops_oldest_and_quota_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let (w, loaded) = open(dir.path(), 3).unwrap();
+        assert!(loaded.quota_used.is_empty());
+        let writer = w.writer();
+        let mut tasks = Vec::new();
+        for i in 0..5 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let q = QuotaCount {
+                    customer_id: "rsud_3313".into(),
+                    day,
+                };
+                writer
+                    .journal(row(&format!("nik{i}")), Some(q))
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        w.shutdown().await;
+        let rows = query_journal(
+            dir.path(),
+            &JournalFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
+        let (_w, loaded) = open(dir.path(), 3).unwrap();
+        assert_eq!(loaded.quota_used[&("rsud_3313".to_string(), day)], 5);
+    }
+}
