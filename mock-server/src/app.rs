@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(crate::gateway::routes())
+        .merge(crate::balikan::routes())
         .nest("/__admin", crate::admin::routes(state.clone()))
         .fallback(crate::gateway::not_found)
         .with_state(state)

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod balikan;
 pub mod cli;
 pub mod clock;
 pub mod fixtures;

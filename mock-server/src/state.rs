@@ -98,6 +98,8 @@ pub struct Inner {
     /// Each institution's admin changes so far, as persisted (merged on every PATCH). An async
     /// mutex: held across the commit so two PATCHes cannot persist out of order.
     patches: tokio::sync::Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
+    /// Data-balikan intake state (its ledger lives in the state database).
+    pub balikan: crate::balikan::Balikan,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +143,7 @@ impl AppState {
             residents,
             writer,
             agreements,
+            balikan: crate::balikan::Balikan::default(),
         };
         AppState(Arc::new(inner))
     }

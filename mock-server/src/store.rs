@@ -90,13 +90,15 @@ pub enum Command {
         key: String,
         value: Option<String>,
     },
-    /// Empties journal and quota usage and every persisted setting.
+    /// Empties journal and quota usage and every persisted setting (and the balikan ledger).
     Reset,
+    /// Appends data-balikan ledger entries (see `crate::balikan::ledger`).
+    BalikanInsert(Vec<crate::balikan::ledger::NewEntry>),
 }
 
 enum Msg {
     Journal {
-        row: JournalRow,
+        row: Box<JournalRow>,
         quota: Option<QuotaCount>,
         ack: oneshot::Sender<Result<(), String>>,
     },
@@ -166,6 +168,8 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
          CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     )
     .map_err(sql(path))?;
+    conn.execute_batch(crate::balikan::ledger::SCHEMA)
+        .map_err(sql(path))?;
     Ok(conn)
 }
 
@@ -246,7 +250,7 @@ impl Writer {
     ) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Msg::Journal { row, quota, ack })
+            .send(Msg::Journal { row: Box::new(row), quota, ack })
             .map_err(|_| StoreError::WriterGone)?;
         match done.await {
             Ok(Ok(())) => Ok(()),
@@ -402,7 +406,9 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
             tx.execute_batch(
                 "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings;",
             )?;
+            crate::balikan::ledger::clear(tx)?;
         }
+        Command::BalikanInsert(entries) => crate::balikan::ledger::insert(tx, entries)?,
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the shipped binaries: real processes, real sockets on 127.0.0.1, real
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
+mod gateway;
 mod support;
 mod poc_documents;
