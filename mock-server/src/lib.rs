@@ -8,6 +8,7 @@ pub mod app;
 pub mod balikan;
 pub mod cli;
 pub mod clock;
+pub mod faults;
 pub mod fixtures;
 pub mod gateway;
 pub mod population_db;
