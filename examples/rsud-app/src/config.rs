@@ -266,7 +266,20 @@ impl Config {
                     path: p.to_path_buf(),
                     source,
                 })?;
-                Self::parse_file(&text, p)?
+                let mut file = Self::parse_file(&text, p)?;
+                // Paths in the file are relative to the file, like the PoC target file's
+                // storage paths, so the two can sit side by side; env paths stay relative to
+                // the working directory.
+                let base = p.parent().unwrap_or(Path::new(""));
+                for path in [&mut file.database, &mut file.log_file]
+                    .into_iter()
+                    .flatten()
+                {
+                    if path.is_relative() {
+                        *path = base.join(&*path);
+                    }
+                }
+                file
             }
             None => ConfigFile::default(),
         };

@@ -69,6 +69,12 @@ pub fn main() -> std::process::ExitCode {
 }
 
 pub async fn serve(config: config::Config) -> anyhow::Result<()> {
+    for p in [&config.log_file, &config.database] {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create folder {}", dir.display()))?;
+        }
+    }
     let log = OpenOptions::new()
         .create(true)
         .append(true)
