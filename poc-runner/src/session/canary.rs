@@ -86,13 +86,16 @@ impl Factory {
 
     fn nik(&mut self, district: u32, birth: NaiveDate, sex: Sex) -> String {
         let mut r = rand::thread_rng();
-        loop {
+        // Districts come from the reference data; a bad one falls back to Jatipuro (331301).
+        for attempt in 0..200 {
+            let d = if attempt < 100 { district } else { 331301 };
             let serial: u16 = r.gen_range(1000..9999);
-            let n = Nik::from_parts(district, birth, sex, serial).to_string();
+            let n = Nik::from_parts(d, birth, sex, serial).to_string();
             if n.parse::<Nik>().is_ok() && self.used.insert(n.clone()) {
                 return n;
             }
         }
+        Nik::from_parts(331301, birth, sex, 9999).to_string()
     }
 
     pub fn make(&mut self, input: &ResidentInput) -> Canary {
@@ -119,7 +122,7 @@ impl Factory {
         .unwrap_or_default();
         // Papua (91xx) NIKs are above 2^53; Karanganyar (3313) otherwise.
         let district = if edge(EdgeValue::NikAbove2e53) {
-            910101
+            910301
         } else {
             331301 + r.gen_range(0..9)
         };
