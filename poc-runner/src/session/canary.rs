@@ -127,6 +127,10 @@ impl Factory {
             331301 + r.gen_range(0..9)
         };
         let mut nik = self.nik(district, birth, sex);
+        // Between 2^53 and 2^54 doubles hold only even integers: an odd NIK is always corrupted.
+        while edge(EdgeValue::NikAbove2e53) && nik.ends_with(['0', '2', '4', '6', '8']) {
+            nik = self.nik(district, birth, sex);
+        }
         if input.status == ResidentState::Malformed {
             // Fifteen digits: the Dukcapil format wants sixteen.
             nik.truncate(15);
@@ -207,6 +211,7 @@ mod tests {
         ));
         let nik: Nik = c.nik.parse().unwrap();
         assert!(nik.exceeds_double_precision());
+        assert_ne!(nik.value() as f64 as u64, nik.value(), "a double must corrupt it");
         assert!(c.value("TGL_LHR").unwrap().ends_with("-02-29"));
         assert!(c.value("NAMA_LGKP").unwrap().contains('\''));
         let m = f.make(&input(vec![], ResidentState::Malformed));

@@ -849,7 +849,11 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     obs.push(checks::OutcomeObservation {
                         outcome,
                         presented_resident: l.presented,
-                        screen: self.outputs[l.output].clone(),
+                        // The whole answer: the message is outside what `extract` keeps.
+                        screen: CapturedOutput {
+                            label: self.outputs[l.output].label.clone(),
+                            text: l.answer.body.clone(),
+                        },
                     });
                 }
                 checks::outcome_handling(&obs)
@@ -863,7 +867,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     self.lookups
                         .iter()
                         .find(|l| self.actions[l.action].finished + chrono::Duration::milliseconds(SLACK_MS) >= t)
-                        .map(|l| self.outputs[l.output].text.as_str())
+                        .map(|l| l.answer.body.as_str())
                 });
                 checks::quota(rows, screen)
             }

@@ -4,3 +4,5 @@
 mod gateway;
 mod support;
 mod poc_documents;
+mod poc_session;
+mod regression;
