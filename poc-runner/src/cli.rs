@@ -281,7 +281,9 @@ fn check_out(out: &Path) -> Result<(), CliError> {
 /// A key for this result only: the document carries its public half, so `verify` and
 /// `ssh-keygen -Y verify` still work; who signed is then only as trustworthy as the channel.
 fn ephemeral_key() -> Result<ssh_key::PrivateKey, CliError> {
-    eprintln!("poc-runner: no --key given: signing with a one-off key (its public key is in the result)");
+    eprintln!(
+        "poc-runner: no --key given: signing with a one-off key (its public key is in the result)"
+    );
     let dir = tempfile::tempdir()
         .map_err(|e| CliError::Usage(format!("cannot create a temporary key: {e}")))?;
     let path = dir.path().join("key");

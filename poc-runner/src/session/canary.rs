@@ -117,7 +117,11 @@ impl Factory {
         let birth = if edge(EdgeValue::LeapDayBirth) {
             NaiveDate::from_ymd_opt([1988, 1992, 1996][r.gen_range(0..3)], 2, 29)
         } else {
-            NaiveDate::from_ymd_opt(r.gen_range(1955..2004), r.gen_range(1..13), r.gen_range(1..29))
+            NaiveDate::from_ymd_opt(
+                r.gen_range(1955..2004),
+                r.gen_range(1..13),
+                r.gen_range(1..29),
+            )
         }
         .unwrap_or_default();
         // Papua (91xx) NIKs are above 2^53; Karanganyar (3313) otherwise.
@@ -154,10 +158,13 @@ impl Factory {
             (Field::Nik, nik.clone()),
             (Field::NamaLgkp, name),
             (Field::TmptLhr, t("KARANGANYAR")),
-            (Field::JenisKlmin, match sex {
-                Sex::Female => "PEREMPUAN".into(),
-                Sex::Male => "LAKI-LAKI".into(),
-            }),
+            (
+                Field::JenisKlmin,
+                match sex {
+                    Sex::Female => "PEREMPUAN".into(),
+                    Sex::Male => "LAKI-LAKI".into(),
+                },
+            ),
             (Field::TglLhr, birth.format("%Y-%m-%d").to_string()),
             (Field::StatusKawin, t("KAWIN")),
             (Field::JenisPkrjn, t("WIRASWASTA")),
@@ -206,12 +213,20 @@ mod tests {
         assert!(name.chars().count() >= 59, "{name:?}");
         assert!(name.ends_with(' ') && c.marked(&name));
         let c = f.make(&input(
-            vec![EdgeValue::NikAbove2e53, EdgeValue::LeapDayBirth, EdgeValue::Apostrophe],
+            vec![
+                EdgeValue::NikAbove2e53,
+                EdgeValue::LeapDayBirth,
+                EdgeValue::Apostrophe,
+            ],
             ResidentState::Active,
         ));
         let nik: Nik = c.nik.parse().unwrap();
         assert!(nik.exceeds_double_precision());
-        assert_ne!(nik.value() as f64 as u64, nik.value(), "a double must corrupt it");
+        assert_ne!(
+            nik.value() as f64 as u64,
+            nik.value(),
+            "a double must corrupt it"
+        );
         assert!(c.value("TGL_LHR").unwrap().ends_with("-02-29"));
         assert!(c.value("NAMA_LGKP").unwrap().contains('\''));
         let m = f.make(&input(vec![], ResidentState::Malformed));

@@ -125,11 +125,7 @@ impl<'a> Driver<'a> {
         }
         if let Some(j) = &t.json {
             match render(j.get_ref()) {
-                Ok(body) => {
-                    req = req
-                        .header("Content-Type", "application/json")
-                        .body(body)
-                }
+                Ok(body) => req = req.header("Content-Type", "application/json").body(body),
                 Err(e) => return fail(format!("template: {e}")),
             }
         } else if let Some(form) = &t.form {

@@ -91,8 +91,7 @@ impl Progress {
     fn new(total: usize, on: bool) -> Progress {
         let bar = (on && std::io::stderr().is_terminal()).then(|| {
             let b = indicatif::ProgressBar::new(total as u64);
-            if let Ok(style) =
-                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             {
                 b.set_style(style);
             }
@@ -161,7 +160,13 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
     let target_dir = target
         .path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
         .unwrap_or_else(|| PathBuf::from("."));
     let app = match &target.file.app {
         Some(spec) => Some(procs::App::start(spec, &target_dir, &mock.url)?),
@@ -172,7 +177,10 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
         .and_then(|a| a.url.clone())
         .unwrap_or_else(|| http_spec.base_url.get_ref().clone());
     let mut driver = http::Driver::new(http_spec, &base).map_err(SessionError::Start)?;
-    wait_reachable(&driver, app.is_some() && app.as_ref().is_some_and(|a| a.url.is_none()))?;
+    wait_reachable(
+        &driver,
+        app.is_some() && app.as_ref().is_some_and(|a| a.url.is_none()),
+    )?;
 
     let agreement = &target.agreement;
     let overrides = pack.override_for(&agreement.id);
@@ -286,7 +294,11 @@ struct TestRun<'a, 'd> {
     extra_elements: Option<bool>,
 }
 
-fn op_slot<'t>(target: &'t Target, test: &TestCase, slot: &str) -> Option<&'t crate::target::Operator> {
+fn op_slot<'t>(
+    target: &'t Target,
+    test: &TestCase,
+    slot: &str,
+) -> Option<&'t crate::target::Operator> {
     let idx = test
         .inputs
         .operators
@@ -438,11 +450,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 let a = self.driver.lookup(&u, &p, &nik);
                 let finished = self.now();
                 let presented = a.status.is_some() && self.driver.presents_resident(&a.body);
-                let label = format!(
-                    "{} lookup #{} by {u}",
-                    self.tid(),
-                    self.lookups.len() + 1
-                );
+                let label = format!("{} lookup #{} by {u}", self.tid(), self.lookups.len() + 1);
                 self.outputs.push(CapturedOutput {
                     label: label.clone(),
                     text: self.driver.output_text(&a.body),
@@ -662,7 +670,11 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 &format!("/journal?after_id={after}&limit=10000"),
                 None,
             )?;
-            let page = v.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
+            let page = v
+                .get("rows")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for r in &page {
                 if let Some(row) = convert_row(r) {
                     rows.push(row);
@@ -751,15 +763,24 @@ impl<'a, 'd> TestRun<'a, 'd> {
                             .values()
                             .any(|c| c.nik == *nik && c.state == ResidentState::Malformed);
                         !malformed
-                            || rows
-                                .iter()
-                                .any(|r| r.is_lookup() && r.nik_raw == *nik && a.covers(r, SLACK_MS))
+                            || rows.iter().any(|r| {
+                                r.is_lookup() && r.nik_raw == *nik && a.covers(r, SLACK_MS)
+                            })
                     })
                     .cloned()
                     .collect();
-                if !self.faults_supported && self.lookups.iter().any(|l| l.fault.is_none()) && self.test.steps.iter().any(|s| matches!(s, Step::InjectFault{..})) {
-                    let mut e = checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS);
-                    e.evidence.push("the mock has no fault injection: faults were not injected".into());
+                if !self.faults_supported
+                    && self.lookups.iter().any(|l| l.fault.is_none())
+                    && self
+                        .test
+                        .steps
+                        .iter()
+                        .any(|s| matches!(s, Step::InjectFault { .. }))
+                {
+                    let mut e =
+                        checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS);
+                    e.evidence
+                        .push("the mock has no fault injection: faults were not injected".into());
                     return e;
                 }
                 checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS)
@@ -770,26 +791,30 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 no_data_when_unreachable,
             } => {
                 let scan = if *scan_storage {
-                    Some(
-                        self.scan
-                            .clone()
-                            .unwrap_or_else(|| storage::scan(&self.target.file.storage, &self.markers())),
-                    )
+                    Some(self.scan.clone().unwrap_or_else(|| {
+                        storage::scan(&self.target.file.storage, &self.markers())
+                    }))
                 } else {
                     None
                 };
                 let after = if *fresh_after_change {
-                    self.lookups
-                        .iter()
-                        .rev()
-                        .find_map(|l| l.after_mutation.as_ref().map(|m| (m, &self.outputs[l.output])))
+                    self.lookups.iter().rev().find_map(|l| {
+                        l.after_mutation
+                            .as_ref()
+                            .map(|m| (m, &self.outputs[l.output]))
+                    })
                 } else {
                     None
                 };
                 let values: Vec<String> = self
                     .residents
                     .values()
-                    .flat_map(|c| c.values.iter().filter(|(f, _)| *f != Field::Nik).map(|(_, v)| v.clone()))
+                    .flat_map(|c| {
+                        c.values
+                            .iter()
+                            .filter(|(f, _)| *f != Field::Nik)
+                            .map(|(_, v)| v.clone())
+                    })
                     .filter(|v| v.len() >= 6)
                     .collect();
                 let unreachable = if *no_data_when_unreachable {
@@ -866,7 +891,11 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 let screen = refused_at.and_then(|t| {
                     self.lookups
                         .iter()
-                        .find(|l| self.actions[l.action].finished + chrono::Duration::milliseconds(SLACK_MS) >= t)
+                        .find(|l| {
+                            self.actions[l.action].finished
+                                + chrono::Duration::milliseconds(SLACK_MS)
+                                >= t
+                        })
                         .map(|l| l.answer.body.as_str())
                 });
                 checks::quota(rows, screen)
@@ -887,7 +916,9 @@ impl<'a, 'd> TestRun<'a, 'd> {
     /// hang, no 5xx of its own), retries stay bounded, and a lookup afterwards still works.
     fn transport(&self, rows: &[JournalRow], max_retries: u32) -> Evaluation {
         if !self.faults_supported {
-            return Evaluation::skipped("the mock has no fault injection: transport faults were not exercised");
+            return Evaluation::skipped(
+                "the mock has no fault injection: transport faults were not exercised",
+            );
         }
         let mut problems = Vec::new();
         let mut exercised = 0;
@@ -980,7 +1011,9 @@ fn storage_bytes(locs: &[StorageLocation]) -> Vec<(String, Vec<u8>)> {
 /// The mock's journal row in the runner's form (endpoints as request paths).
 pub fn convert_row(v: &Value) -> Option<JournalRow> {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let time = DateTime::parse_from_rfc3339(&s("time")?).ok()?.with_timezone(&Utc);
+    let time = DateTime::parse_from_rfc3339(&s("time")?)
+        .ok()?
+        .with_timezone(&Utc);
     let customer = s("customer_id").unwrap_or_default();
     let raw_endpoint = s("endpoint").unwrap_or_default();
     let endpoint = match raw_endpoint.as_str() {
@@ -1009,7 +1042,11 @@ pub fn convert_row(v: &Value) -> Option<JournalRow> {
         elements: v
             .get("elements")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         source: s("source").unwrap_or_default(),
         latency_us: v.get("latency_us").and_then(Value::as_u64).unwrap_or(0),

@@ -167,16 +167,13 @@ impl Mock {
         body: Option<&Value>,
     ) -> Result<(u16, Value), SessionError> {
         let url = format!("{}/__admin{path}", self.url);
-        let mut req = self
-            .client
-            .request(method, &url)
-            .bearer_auth(&self.token);
+        let mut req = self.client.request(method, &url).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(b);
         }
-        let resp = req
-            .send()
-            .map_err(|e| SessionError::Unreachable(format!("the mock at {} did not answer: {e}", self.url)))?;
+        let resp = req.send().map_err(|e| {
+            SessionError::Unreachable(format!("the mock at {} did not answer: {e}", self.url))
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().unwrap_or_default();
         let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -227,7 +224,8 @@ impl App {
         ctx.insert("target_dir", &target_dir.display().to_string());
         let program = spec.command.first().map(String::as_str).unwrap_or("");
         let mut cmd = Command::new(sibling(program));
-        cmd.args(spec.command.iter().skip(1)).current_dir(target_dir);
+        cmd.args(spec.command.iter().skip(1))
+            .current_dir(target_dir);
         for (k, v) in &spec.env {
             let value = tera::Tera::one_off(v, &ctx, false)
                 .map_err(|e| SessionError::Usage(format!("[app] env {k}: {e}")))?;
@@ -236,8 +234,12 @@ impl App {
         let timeout = Duration::from_millis(spec.startup_timeout_ms);
         match &spec.ready_prefix {
             Some(prefix) => {
-                let (proc, url) =
-                    Owned::spawn_until(cmd, &format!("the application ({program})"), prefix, timeout)?;
+                let (proc, url) = Owned::spawn_until(
+                    cmd,
+                    &format!("the application ({program})"),
+                    prefix,
+                    timeout,
+                )?;
                 Ok(App {
                     _proc: proc,
                     url: Some(url.trim_end_matches('/').to_string()),

@@ -2,7 +2,7 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod gateway;
-mod support;
 mod poc_documents;
 mod poc_session;
 mod regression;
+mod support;

@@ -114,7 +114,9 @@ fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() 
     assert!(passed >= 12, "{checks:?}");
     // The journal of the session is in the result, chained.
     assert!(
-        r["journal"]["rows"].as_array().is_some_and(|a| a.len() >= 20),
+        r["journal"]["rows"]
+            .as_array()
+            .is_some_and(|a| a.len() >= 20),
         "{}",
         r["journal"]
     );
@@ -160,8 +162,7 @@ fn unreachable_application_exits_3_naming_the_url_and_writes_nothing() {
     let text = poc_runner::cli::DEMO_TARGET;
     let start = text.find("[app]").expect("[app] section");
     let end = text.find("[driver.http]").expect("driver section");
-    let text = format!("{}{}", &text[..start], &text[end..])
-        .replace("http://127.0.0.1:8080", &url);
+    let text = format!("{}{}", &text[..start], &text[end..]).replace("http://127.0.0.1:8080", &url);
     let target = dir.path().join("target.toml");
     std::fs::write(&target, text).expect("write target");
     let out = support::command("poc-runner")
