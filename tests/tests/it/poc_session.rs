@@ -160,8 +160,8 @@ fn unreachable_application_exits_3_naming_the_url_and_writes_nothing() {
         .port();
     let url = format!("http://127.0.0.1:{port}");
     let text = poc_runner::cli::DEMO_TARGET;
-    let start = text.find("[app]").expect("[app] section");
-    let end = text.find("[driver.http]").expect("driver section");
+    let start = text.find("\n[app]").expect("[app] section");
+    let end = text.find("\n[driver.http]").expect("driver section");
     let text = format!("{}{}", &text[..start], &text[end..]).replace("http://127.0.0.1:8080", &url);
     let target = dir.path().join("target.toml");
     std::fs::write(&target, text).expect("write target");
