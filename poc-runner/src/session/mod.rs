@@ -211,7 +211,7 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
                 .iter()
                 .map(|c| result_of(t, c, run.evaluate(c, &rows, &all_outputs)))
                 .collect();
-            all_outputs.extend(run.raw_outputs.drain(..));
+            all_outputs.append(&mut run.raw_outputs);
             journal.extend(rows);
             evals
         };
@@ -901,7 +901,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 checks::quota(rows, screen)
             }
             CheckSpec::NoSequentialLookups { detector } => {
-                checks::no_sequential_lookups(rows, &detector.clone().unwrap_or_default())
+                checks::no_sequential_lookups(rows, &detector.unwrap_or_default())
             }
             CheckSpec::SecretHygiene {} => {
                 let mut sources: Vec<(String, Vec<u8>)> = earlier_outputs.to_vec();
