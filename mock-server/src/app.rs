@@ -35,3 +35,48 @@ pub fn app(state: AppState) -> Router {
         .fallback(crate::gateway::not_found)
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use serde_json::{json, Value};
+
+    use super::ROUTES;
+    use crate::gateway::tests::{harness, FOUND};
+
+    /// Each listed route is served by the router (neither the 404 fallback nor 405).
+    #[tokio::test]
+    async fn every_listed_route_is_served() {
+        let h = harness();
+        for (method, path) in ROUTES {
+            let uri = path
+                .replace("{customer_id}", "rsud_3313")
+                .replace("{method}", "CALL_NIK")
+                .replace("{region}", "33-13")
+                .replace("{nik}", FOUND);
+            let body = if method == &"PATCH" || method == &"PUT" {
+                json!({})
+            } else {
+                Value::Null
+            };
+            let (status, v) = h.admin(method, &uri, body).await;
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {uri}: {status} {v}"
+            );
+        }
+    }
+
+    /// The OpenAPI document parses, is 3.1, and documents every listed route.
+    #[test]
+    fn openapi_documents_every_listed_route() {
+        let doc: Value = serde_json::from_str(crate::admin::OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.1.0");
+        for (method, path) in ROUTES {
+            assert!(
+                doc["paths"][path][method.to_ascii_lowercase()].is_object(),
+                "{method} {path} missing from admin/openapi.json"
+            );
+        }
+    }
+}

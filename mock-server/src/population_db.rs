@@ -425,13 +425,12 @@ fn write_into(
             let mut batch = Vec::with_capacity(BATCH);
             for r in generate(spec) {
                 batch.push(r);
-                if batch.len() == BATCH {
-                    if tx
+                if batch.len() == BATCH
+                    && tx
                         .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
                         .is_err()
-                    {
-                        return;
-                    }
+                {
+                    return;
                 }
             }
             if !batch.is_empty() {

@@ -1,5 +1,28 @@
 //! Settings of `mock-server serve`: flags > `MOCK_*` environment variables > TOML file > defaults.
 //! The embedded defaults need no file at all.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8000"      # MOCK_LISTEN / --listen
+//! data_dir = "./mock-data"
+//! tls = false
+//! seed = 1
+//! population = 10000
+//! catalogue = "gateway"          # or "juknis"
+//! id_numbers = "number"          # or "string"
+//! date_format = "YYYY-MM-DD"     # or "DD-MM-YYYY", "DD.MM.YYYY"
+//! strict_operator = false
+//! admin_token = "secret"         # default: random, printed at start
+//! admin_remote = false
+//! journal_cap = 1000000
+//! # agreements = "fixtures/agreements"
+//!
+//! [institutions.rsud_3313]       # per customer id, all optional
+//! active = true                  # false: outcome 16
+//! user_active = true             # false: outcome 17
+//! ip_user = "127.0.0.1"
+//! quota_per_day = 1000
+//! access_hours = "07:00-16:00"   # WIB; outside: outcome 06
+//! ```
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

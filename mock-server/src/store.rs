@@ -250,7 +250,11 @@ impl Writer {
     ) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
         self.tx
-            .send(Msg::Journal { row: Box::new(row), quota, ack })
+            .send(Msg::Journal {
+                row: Box::new(row),
+                quota,
+                ack,
+            })
             .map_err(|_| StoreError::WriterGone)?;
         match done.await {
             Ok(Ok(())) => Ok(()),

@@ -1,6 +1,8 @@
 //! End-to-end tests of the shipped binaries: real processes, real sockets on 127.0.0.1, real
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
+mod admin;
+mod fixtures;
 mod gateway;
 mod poc_documents;
 mod poc_session;

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+/// Servers seeded with the shared fixtures population (admin and fixtures tests).
+pub mod fixture_server;
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -1,0 +1,652 @@
+//! The admin API over real sockets: auth, institutions and users (04, 05, 06, 16, 17), canary
+//! residents seen by CALL_NIK and verification, reset, persistence across a restart, journal
+//! filters, the usage report, the rule-8 detector and the OpenAPI document.
+//!
+//! Not tested here: refusal of non-loopback callers (403) needs a second interface; the guard is
+//! covered by the handler tests and documented in the README.
+
+use dukcapil_domain::{Catalogue, Nik, Outcome};
+use serde_json::{json, Value};
+
+use crate::support::fixture_server::FixtureServer;
+use crate::support::fixture_server::{fixture_niks, Answer};
+
+const RSUD: &str = "rsud_3313";
+
+fn text(o: Outcome) -> &'static str {
+    o.text(Catalogue::Gateway)
+}
+
+/// Asserts a lookup's outcome: `Found` means a record came back, anything else its RESPON text.
+fn assert_outcome(a: &Answer, o: Outcome) {
+    assert_eq!(a.status, 200, "{}", a.text);
+    if o == Outcome::Found {
+        assert!(
+            a.json["content"][0]["NIK"].is_number(),
+            "expected a record, got {}",
+            a.text
+        );
+    } else {
+        assert_eq!(a.respon(), Some(text(o)), "{}", a.text);
+    }
+}
+
+fn found() -> String {
+    fixture_niks("found")[0].clone()
+}
+
+fn patch_rsud(m: &FixtureServer, body: Value) -> Answer {
+    let a = m.admin("PATCH", &format!("/institutions/{RSUD}"), Some(body));
+    assert_eq!(a.status, 200, "{}", a.text);
+    a
+}
+
+#[test]
+fn admin_token_missing_or_wrong_is_401_with_a_json_error() {
+    let m = FixtureServer::start();
+    for token in [None, Some("wrong")] {
+        let a = m.admin_with_token("GET", "/institutions", None, token);
+        assert_eq!(a.status, 401, "{}", a.text);
+        assert!(
+            a.json["error"].as_str().unwrap().contains("token"),
+            "{}",
+            a.text
+        );
+    }
+    let a = m.admin("GET", "/no-such-thing", None);
+    assert_eq!(a.status, 404);
+    assert!(a.json["error"].is_string());
+}
+
+#[test]
+fn institution_switches_provoke_16_17_04_06_05() {
+    let m = FixtureServer::start();
+    let nik = found();
+    let list = m.admin("GET", "/institutions", None);
+    let all = list.json["institutions"].as_array().unwrap();
+    assert_eq!(all.len(), 5, "{}", list.text);
+    assert!(all
+        .iter()
+        .all(|i| i["ip_user"] == "127.0.0.1" && i["active"] == true));
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+
+    let a = patch_rsud(&m, json!({"active": false}));
+    assert_eq!(a.json["active"], false);
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::InstitutionInactive);
+    // Verification answers the code in its own shape.
+    let v = m.verify(RSUD, &nik, json!({"NAMA_LGKP": "X"}));
+    assert_eq!(v.json["content"][0]["RESPONSE_CODE"], "16", "{}", v.text);
+    patch_rsud(&m, json!({"active": true}));
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+
+    patch_rsud(&m, json!({"user_active": false}));
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::UserIdInactive);
+    patch_rsud(&m, json!({"user_active": true}));
+
+    patch_rsud(&m, json!({"ip_user": "10.20.30.40"}));
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::IpMismatch);
+    patch_rsud(&m, json!({"ip_user": "127.0.0.1"}));
+
+    patch_rsud(
+        &m,
+        json!({"term": {"start": "2020-01-01", "end": "2020-12-31"}}),
+    );
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::InstitutionInactive);
+    patch_rsud(
+        &m,
+        json!({"term": {"start": "2025-01-01", "end": "2030-12-31"}}),
+    );
+
+    // 19:00 WIB is outside 07:00-16:00; 09:00 WIB is inside.
+    let clock = m.admin(
+        "POST",
+        "/clock",
+        Some(json!({"set": "2026-03-02T12:00:00Z"})),
+    );
+    assert_eq!(clock.status, 200, "{}", clock.text);
+    let a = patch_rsud(
+        &m,
+        json!({"access_hours": {"start": "07:00", "end": "16:00"}}),
+    );
+    assert_eq!(
+        a.json["access_hours"],
+        json!({"start": "07:00", "end": "16:00"})
+    );
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::OutsideServiceHours);
+    m.admin(
+        "POST",
+        "/clock",
+        Some(json!({"set": "2026-03-02T02:00:00Z"})),
+    );
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+    patch_rsud(&m, json!({"access_hours": null}));
+
+    // A quota of 2 on a fresh day: two answers, then 05.
+    m.admin(
+        "POST",
+        "/clock",
+        Some(json!({"set": "2026-03-05T02:00:00Z"})),
+    );
+    let a = patch_rsud(&m, json!({"quota_per_day": 2}));
+    assert_eq!(
+        (
+            a.json["quota_per_day"].as_u64(),
+            a.json["quota_used_today"].as_u64()
+        ),
+        (Some(2), Some(0))
+    );
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::QuotaExhausted);
+    patch_rsud(&m, json!({"quota_per_day": null}));
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+}
+
+#[test]
+fn bad_institution_changes_are_4xx_naming_the_field() {
+    let m = FixtureServer::start();
+    let cases = [
+        (json!({"active": "yes"}), "active"),
+        (json!({"user_active": 1}), "user_active"),
+        (json!({"ip_user": "not-an-ip"}), "ip_user"),
+        (
+            json!({"term": {"start": "2020-13-01", "end": "2021-01-01"}}),
+            "term.start",
+        ),
+        (
+            json!({"term": {"start": "2022-01-01", "end": "2021-01-01"}}),
+            "term.start",
+        ),
+        (
+            json!({"access_hours": {"start": "7", "end": "16:00"}}),
+            "access_hours.start",
+        ),
+        (json!({"quota_per_day": -1}), "quota_per_day"),
+        (json!({"colour": "red"}), "colour"),
+    ];
+    for (body, field) in cases {
+        let a = m.admin(
+            "PATCH",
+            &format!("/institutions/{RSUD}"),
+            Some(body.clone()),
+        );
+        assert_eq!(a.status, 400, "{body}: {}", a.text);
+        let e = a.json["error"].as_str().unwrap_or_default();
+        assert!(e.contains(field), "{body}: {e}");
+    }
+    let a = m.admin(
+        "PATCH",
+        "/institutions/nobody",
+        Some(json!({"active": false})),
+    );
+    assert_eq!(a.status, 404, "{}", a.text);
+    // Malformed JSON: 400, not 5xx.
+    let res = m
+        .client()
+        .patch(m.url(&format!("/__admin/institutions/{RSUD}")))
+        .bearer_auth(crate::support::fixture_server::ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{\"active\": tru")
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    // Nothing changed.
+    assert_outcome(&m.call_nik(RSUD, &found(), "op"), Outcome::Found);
+}
+
+#[test]
+fn institution_changes_survive_a_restart_and_reset_drops_them() {
+    let m = FixtureServer::start();
+    let nik = found();
+    patch_rsud(&m, json!({"active": false, "ip_user": "127.0.0.1"}));
+    patch_rsud(&m, json!({"user_active": false}));
+    let m = m.restart();
+    let list = m.admin("GET", "/institutions", None);
+    let rsud = list.json["institutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["customer_id"] == RSUD)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (rsud["active"].clone(), rsud["user_active"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::InstitutionInactive);
+    let r = m.admin("POST", "/reset", None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+    // And the reset itself is durable.
+    let m = m.restart();
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Found);
+}
+
+#[test]
+fn canary_residents_are_seen_by_lookup_and_verify_survive_restart_and_reset() {
+    let m = FixtureServer::start();
+    let a = m.admin(
+        "POST",
+        "/residents",
+        Some(json!({"NAMA_LGKP": "CANARY SATU", "TGL_LHR": "17-05-1990", "JENIS_KLMIN": "PEREMPUAN"})),
+    );
+    assert_eq!(a.status, 201, "{}", a.text);
+    let rec = &a.json["residents"][0];
+    let nik = rec["NIK"].as_str().unwrap().to_string();
+    // Generated valid, consistent with the given birth date and sex (women: day + 40).
+    let parsed: Nik = nik.parse().expect("valid NIK");
+    assert_eq!(&nik[6..12], "570590", "{nik}");
+    assert_eq!(parsed.sex(), dukcapil_domain::Sex::Female);
+    assert_eq!(rec["TGL_LHR"], "1990-05-17");
+    assert_eq!(rec["STATUS"], "active");
+    assert!(
+        rec["NAMA_LGKP_IBU"].as_str().is_some_and(|s| !s.is_empty()),
+        "{rec}"
+    );
+
+    let look = m.call_nik(RSUD, &nik, "op");
+    assert_outcome(&look, Outcome::Found);
+    assert_eq!(look.json["content"][0]["NAMA_LGKP"], "CANARY SATU");
+    let v = m.verify(
+        RSUD,
+        &nik,
+        json!({"NAMA_LGKP": "canary satu", "TGL_LHR": "17-05-1990"}),
+    );
+    assert_eq!(
+        v.json["content"][0]["NAMA_LGKP"], "Sesuai (100)",
+        "{}",
+        v.text
+    );
+    assert_eq!(v.json["content"][0]["TGL_LHR"], "Sesuai", "{}", v.text);
+
+    // Several at once, with a given NIK; NIKs are unique.
+    let given = "3313014107890003";
+    let a = m.admin("POST", "/residents", Some(json!([{"NIK": given}, {}, {}])));
+    assert_eq!(a.status, 201, "{}", a.text);
+    let made: Vec<&str> = a.json["residents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["NIK"].as_str().unwrap())
+        .collect();
+    assert_eq!(made[0], given);
+    assert_eq!(a.json["residents"][0]["TGL_LHR"], "1989-07-01");
+    assert_eq!(a.json["residents"][0]["JENIS_KLMIN"], "PEREMPUAN");
+    // A given NIK places the resident in its kecamatan (33.13.01, Jatipuro).
+    let r0 = &a.json["residents"][0];
+    assert_eq!(
+        (
+            r0["NO_PROP"].as_u64(),
+            r0["NO_KAB"].as_u64(),
+            r0["NO_KEC"].as_u64()
+        ),
+        (Some(33), Some(13), Some(1))
+    );
+    assert!(made[1] != made[2] && made[1] != given);
+    // An existing NIK, a bad key, a bad NIK, a bad value: 4xx naming what is wrong.
+    assert_eq!(
+        m.admin("POST", "/residents", Some(json!({"NIK": given})))
+            .status,
+        409
+    );
+    for (body, word) in [
+        (json!({"FAVOURITE_FOOD": "x"}), "FAVOURITE_FOOD"),
+        (json!({"NIK": "12345"}), "NIK"),
+        (json!({"NO_RT": "abc"}), "NO_RT"),
+        (json!({"STATUS": "gone"}), "STATUS"),
+        (json!("just a string"), "object"),
+    ] {
+        let a = m.admin("POST", "/residents", Some(body.clone()));
+        assert_eq!(a.status, 400, "{body}: {}", a.text);
+        assert!(
+            a.json["error"].as_str().unwrap_or_default().contains(word),
+            "{body}: {}",
+            a.text
+        );
+    }
+
+    // Status and value changes, on a canary and on a population resident.
+    let p = m.admin(
+        "PATCH",
+        &format!("/residents/{nik}"),
+        Some(json!({"STATUS": "deceased"})),
+    );
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Deceased);
+    let pop = found();
+    let before = m.admin("GET", &format!("/residents/{pop}"), None);
+    assert_eq!(before.json["source"], "population");
+    let p = m.admin(
+        "PATCH",
+        &format!("/residents/{pop}"),
+        Some(json!({"NAMA_LGKP": "NAMA BARU", "ALAMAT": "JL. CANARY 1"})),
+    );
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert_eq!(p.json["source"], "overlay");
+    assert_eq!(p.json["NO_KK"], before.json["NO_KK"]);
+    let look = m.call_nik(RSUD, &pop, "op");
+    assert_eq!(
+        look.json["content"][0]["NAMA_LGKP"], "NAMA BARU",
+        "{}",
+        look.text
+    );
+    assert_eq!(
+        m.admin(
+            "PATCH",
+            &format!("/residents/{pop}"),
+            Some(json!({"NIK": "3313014107890004"}))
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        m.admin("GET", "/residents/3313014107899999", None).status,
+        404
+    );
+    assert_eq!(m.admin("GET", "/residents/12ab", None).status, 400);
+
+    let m = m.restart();
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::Deceased);
+    assert_eq!(
+        m.call_nik(RSUD, &pop, "op").json["content"][0]["NAMA_LGKP"],
+        "NAMA BARU"
+    );
+    assert_eq!(
+        m.admin("GET", &format!("/residents/{given}"), None).json["source"],
+        "overlay"
+    );
+
+    assert_eq!(m.admin("POST", "/reset", None).status, 200);
+    assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::NotFound);
+    assert_eq!(
+        m.admin("GET", &format!("/residents/{nik}"), None).status,
+        404
+    );
+    let look = m.call_nik(RSUD, &pop, "op");
+    assert_ne!(look.json["content"][0]["NAMA_LGKP"], "NAMA BARU");
+    assert_eq!(
+        m.admin("GET", &format!("/residents/{pop}"), None).json["source"],
+        "population"
+    );
+}
+
+#[test]
+fn journal_filters_and_pages() {
+    let m = FixtureServer::start();
+    let nik = found();
+    let missing = fixture_niks("not_found")[0].clone();
+    for i in 0..5 {
+        m.call_nik(RSUD, &nik, &format!("op{}", i % 2));
+    }
+    m.call_nik(RSUD, &missing, "op9");
+    m.call_nik("dev", &nik, "dev-op");
+    let all = m.admin("GET", "/journal?limit=100", None);
+    let rows = all.json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 7, "{}", all.text);
+    // Newest first.
+    assert!(rows[0]["id"].as_i64() > rows[6]["id"].as_i64());
+
+    let q = |query: &str| -> Vec<Value> {
+        let a = m.admin("GET", &format!("/journal?{query}"), None);
+        assert_eq!(a.status, 200, "{query}: {}", a.text);
+        a.json["rows"].as_array().unwrap().clone()
+    };
+    assert_eq!(q("operator=op0").len(), 3);
+    assert_eq!(q(&format!("customer_id={RSUD}")).len(), 6);
+    assert_eq!(q("outcome=13").len(), 1);
+    assert_eq!(q(&format!("nik={missing}"))[0]["operator"], "op9");
+    assert_eq!(q("outcome=01&customer_id=dev").len(), 1);
+    let first_time = rows[6]["time"].as_str().unwrap().to_string();
+    let last_time = rows[0]["time"].as_str().unwrap().to_string();
+    assert_eq!(q(&format!("since={first_time}")).len(), 7);
+    assert_eq!(q(&format!("until={last_time}")).len(), 6);
+    assert_eq!(q("since=2000-01-01&until=2000-01-02").len(), 0);
+
+    // Paging forward, two at a time, visits every row once, oldest first.
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let a = m.admin("GET", &format!("/journal?limit=2&after_id={after}"), None);
+        let page = a.json["rows"].as_array().unwrap().clone();
+        seen.extend(page.iter().map(|r| r["id"].as_i64().unwrap()));
+        match a.json["next_after_id"].as_i64() {
+            Some(n) => after = n,
+            None => break,
+        }
+    }
+    let mut expected: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    expected.reverse();
+    assert_eq!(seen, expected);
+
+    for bad in [
+        "limit=x",
+        "outcome=99",
+        "since=yesterday",
+        "after_id=-",
+        "colour=red",
+    ] {
+        let a = m.admin("GET", &format!("/journal?{bad}"), None);
+        assert_eq!(a.status, 400, "{bad}: {}", a.text);
+        let key = bad.split('=').next().unwrap();
+        assert!(
+            a.json["error"].as_str().unwrap().contains(key),
+            "{bad}: {}",
+            a.text
+        );
+    }
+}
+
+#[test]
+fn usage_report_counts_per_institution_operator_and_day() {
+    let m = FixtureServer::start();
+    let nik = found();
+    let missing = fixture_niks("not_found")[0].clone();
+    m.admin(
+        "POST",
+        "/clock",
+        Some(json!({"set": "2026-06-10T03:00:00Z"})),
+    );
+    for _ in 0..3 {
+        m.call_nik(RSUD, &nik, "ani");
+    }
+    m.call_nik(RSUD, &missing, "ani");
+    for _ in 0..2 {
+        m.verify(RSUD, &nik, json!({"NAMA_LGKP": "X"}));
+    }
+    m.call_nik("dev", &nik, "budi");
+    // 17:30 UTC is already the next WIB day.
+    m.admin(
+        "POST",
+        "/clock",
+        Some(json!({"set": "2026-06-10T17:30:00Z"})),
+    );
+    m.call_nik(RSUD, &nik, "ani");
+
+    let a = m.admin("GET", "/usage?from=2026-06-01&to=2026-06-30", None);
+    assert_eq!(a.status, 200, "{}", a.text);
+    let rows = a.json["rows"].as_array().unwrap();
+    let line = |cid: &str, op: &str, day: &str| -> Value {
+        rows.iter()
+            .find(|r| r["customer_id"] == cid && r["operator"] == op && r["day"] == day)
+            .cloned()
+            .unwrap_or_else(|| panic!("no line {cid}/{op}/{day} in {}", a.text))
+    };
+    let ani = line(RSUD, "ani", "2026-06-10");
+    assert_eq!(
+        (ani["lookups"].as_u64(), ani["verifications"].as_u64()),
+        (Some(4), Some(0))
+    );
+    assert_eq!(ani["by_outcome"], json!({"01": 3, "13": 1}));
+    let ver = line(RSUD, "petugas01", "2026-06-10");
+    assert_eq!(ver["verifications"].as_u64(), Some(2));
+    assert_eq!(line(RSUD, "ani", "2026-06-11")["lookups"].as_u64(), Some(1));
+    assert_eq!(line("dev", "budi", "2026-06-10")["total"].as_u64(), Some(1));
+    let rsud_total = a.json["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["customer_id"] == RSUD)
+        .unwrap()
+        .clone();
+    assert_eq!(rsud_total["total"].as_u64(), Some(7));
+
+    let one = m.admin(
+        "GET",
+        &format!("/usage?from=2026-06-11&to=2026-06-11&customer_id={RSUD}"),
+        None,
+    );
+    assert_eq!(
+        one.json["rows"].as_array().unwrap().len(),
+        1,
+        "{}",
+        one.text
+    );
+
+    let csv = m.admin(
+        "GET",
+        "/usage?from=2026-06-01&to=2026-06-30&format=csv",
+        None,
+    );
+    assert_eq!(csv.status, 200);
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "customer_id,institution,operator,day,lookups,verifications,total,outcome_01"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 1 + rows.len());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{RSUD},")) && l.contains(",ani,2026-06-10,4,0,4,3,")),
+        "{}",
+        csv.text
+    );
+
+    for bad in ["from=June", "from=2026-07-01&to=2026-06-01", "format=xml"] {
+        let a = m.admin("GET", &format!("/usage?{bad}"), None);
+        assert_eq!(a.status, 400, "{bad}: {}", a.text);
+    }
+}
+
+#[test]
+fn detector_flags_a_sequential_run_made_through_the_gateway() {
+    let m = FixtureServer::start();
+    let base: u64 = fixture_niks("found")[1].parse().unwrap();
+    // Operator "pencari" walks four consecutive NIKs; "loket" looks up unrelated residents.
+    for i in 0..4 {
+        m.call_nik(RSUD, &format!("{:016}", base + i), "pencari");
+    }
+    for nik in fixture_niks("deceased").iter().take(3) {
+        m.call_nik(RSUD, nik, "loket");
+    }
+    let a = m.admin("GET", &format!("/detector?customer_id={RSUD}"), None);
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json["lookups"].as_u64(), Some(7));
+    let findings = a.json["findings"].as_array().unwrap();
+    let seq: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["kind"] == "sequential")
+        .collect();
+    assert_eq!(seq.len(), 1, "{}", a.text);
+    assert_eq!(seq[0]["operator"], "pencari");
+    assert_eq!(seq[0]["count"].as_u64(), Some(4));
+    // NIKs in findings are masked.
+    assert!(seq[0]["niks"][0].as_str().unwrap().contains('*'));
+    assert!(
+        findings.iter().all(|f| f["operator"] != "loket"),
+        "{}",
+        a.text
+    );
+
+    // A strict burst setting flags the seven quick lookups of the institution... per operator.
+    let b = m.admin(
+        "GET",
+        &format!("/detector?customer_id={RSUD}&burst_count=4&burst_window_ms=60000"),
+        None,
+    );
+    assert!(
+        b.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "burst" && f["operator"] == "pencari"),
+        "{}",
+        b.text
+    );
+    // Other institutions and a later start see nothing.
+    let none = m.admin("GET", "/detector?customer_id=dev", None);
+    assert_eq!(none.json["findings"], json!([]));
+    let later = m.admin("GET", "/detector?since=2099-01-01", None);
+    assert_eq!(later.json["lookups"].as_u64(), Some(0));
+    assert_eq!(m.admin("GET", "/detector?min_run=x", None).status, 400);
+}
+
+#[test]
+fn openapi_document_parses_and_lists_every_route() {
+    let m = FixtureServer::start();
+    let a = m.admin("GET", "/openapi.json", None);
+    assert_eq!(a.status, 200);
+    let doc = &a.json;
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.1"),
+        "{}",
+        a.text
+    );
+    let routes = [
+        ("post", "/dukcapil/get_json/{customer_id}/{method}"),
+        ("post", "/dukcapil/get_json/{region}/{customer_id}/{method}"),
+        ("post", "/data_balikan/public/api/store"),
+        ("post", "/data_balikan/public/api/upload"),
+        ("get", "/__admin/clock"),
+        ("post", "/__admin/clock"),
+        ("get", "/__admin/quota/{customer_id}"),
+        ("put", "/__admin/quota/{customer_id}"),
+        ("get", "/__admin/journal"),
+        ("get", "/__admin/usage"),
+        ("get", "/__admin/detector"),
+        ("get", "/__admin/institutions"),
+        ("patch", "/__admin/institutions/{customer_id}"),
+        ("post", "/__admin/residents"),
+        ("get", "/__admin/residents/{nik}"),
+        ("patch", "/__admin/residents/{nik}"),
+        ("get", "/__admin/openapi.json"),
+        ("post", "/__admin/reset"),
+    ];
+    for (method, path) in routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+    // Every reference resolves.
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("odd ref {r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "dangling {r}"
+        );
+    }
+}
