@@ -208,19 +208,102 @@ fn rusqlite_count(db: &std::path::Path, sql: &str) -> i64 {
 
 // ---------- against the mock gateway ----------
 
-fn mock() -> (String, String) {
-    let url = std::env::var("RSUD_APP_TEST_MOCK_URL").expect("RSUD_APP_TEST_MOCK_URL");
-    let nik = std::env::var("RSUD_APP_TEST_NIK").expect("RSUD_APP_TEST_NIK");
-    (url, nik)
+/// A `mock-server serve` started from `RSUD_APP_TEST_MOCK_BIN` on a free port with a small
+/// population in a temp dir.
+struct Mock {
+    child: std::process::Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+const ADMIN: &str = "test-admin-token";
+
+impl Mock {
+    fn start() -> Mock {
+        use std::io::BufRead;
+        let bin = std::env::var("RSUD_APP_TEST_MOCK_BIN").expect("RSUD_APP_TEST_MOCK_BIN");
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(&bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--population", "300"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--admin-token", ADMIN])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        for line in (&mut out).lines() {
+            let line = line.unwrap();
+            if let Some(u) = line.strip_prefix("listening on ") {
+                url = u.trim().to_string();
+                break;
+            }
+        }
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        Mock { child, url, dir }
+    }
+
+    /// A NIK of an active resident: read from the population file the mock generated in
+    /// its data dir (`mock-server residents` is not implemented yet).
+    fn active_nik(&self) -> String {
+        let file = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("population-")
+            })
+            .expect("population file in the mock's data dir");
+        let conn = rusqlite::Connection::open(file).unwrap();
+        let nik: i64 = conn
+            .query_row(
+                "SELECT nik FROM resident WHERE status = 0 LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        format!("{nik:016}")
+    }
+
+    fn admin(&self) -> Client {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("authorization", format!("Bearer {ADMIN}").parse().unwrap());
+        Client::builder().default_headers(h).build().unwrap()
+    }
+
+    fn journal(&self) -> Vec<Value> {
+        let v: Value = self
+            .admin()
+            .get(format!("{}/__admin/journal?limit=1000", self.url))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        v["rows"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
-#[ignore = "needs a running mock-server (RSUD_APP_TEST_MOCK_URL, RSUD_APP_TEST_NIK)"]
-fn against_mock_lookup_shows_only_granted_fields_and_sends_balikan() {
-    let (url, nik) = mock();
-    let app = RsudApp::start(&url, "");
-    let c = app.login("petugas.a", "sandi-a");
-    let (s, v) = app.post(&c, "/api/lookup", json!({"nik": nik}));
+#[ignore = "needs the mock binary: RSUD_APP_TEST_MOCK_BIN=target/debug/mock-server"]
+fn against_mock_lookup_user_id_balikan_and_quota() {
+    let mock = Mock::start();
+    let nik = mock.active_nik();
+    let app = RsudApp::start(&mock.url, "");
+    let a = app.login("petugas.a", "sandi-a");
+    let b = app.login("petugas.b", "sandi-b");
+
+    let (s, v) = app.post(&a, "/api/lookup", json!({"nik": nik}));
     assert_eq!(s, 200);
     assert_eq!(v["status"], "found", "{v}");
     let granted = dukcapil_domain::Agreement::embedded()
@@ -233,96 +316,50 @@ fn against_mock_lookup_shows_only_granted_fields_and_sends_balikan() {
         assert!(granted.contains(f), "{key}");
     }
     assert_eq!(v["resident"]["NIK"], nik.as_str());
-    let (s, v) = app.post(&c, "/api/patients", json!({"nik": nik, "gol_darah": "O"}));
-    assert_eq!(s, 200);
-    assert_eq!(v["balikan"], "sent", "{v}");
-    let (_, v) = app.post(&c, "/api/lookup", json!({"nik": "3313019999999999"}));
-    assert_ne!(v["status"], "found");
-}
+    let (_, v) = app.post(&b, "/api/lookup", json!({"nik": "3313019999999999"}));
+    assert_ne!(v["status"], "found", "{v}");
+    assert!(v["respon"].is_string(), "{v}");
 
-/// What the app sent is visible without a gateway through the `log-password` defect, which
-/// logs each request body: used here to see `User_ID` and the number of calls per lookup.
-#[test]
-fn request_shape_per_defect_seen_through_the_request_log() {
-    let nik = "3313014107890003";
-    let cases: &[(&str, &str)] = &[
-        ("", r#""User_ID":"petugas.a""#),
-        ("constant-user-id", r#""User_ID":"simrs""#),
-        ("institutional-user-id", r#""User_ID":"rsud_3313""#),
-    ];
-    for (defect, expect) in cases {
-        let app = RsudApp::start(&dead_gateway(), &format!("log-password,{defect}"));
-        let c = app.login("petugas.a", "sandi-a");
-        app.post(&c, "/api/lookup", json!({"nik": nik}));
-        let log = app.log();
-        let requests: Vec<&str> = log
-            .lines()
-            .filter(|l| l.contains("CALL_NIK request"))
-            .collect();
-        assert_eq!(requests.len(), 1, "{defect}: one lookup\n{log}");
-        assert_eq!(
-            log.matches("CALL_NIK failed").count(),
-            3,
-            "first attempt + 2 retries"
-        );
-        assert!(
-            requests.iter().all(|l| l.contains(expect)),
-            "{defect}: {log}"
-        );
-    }
-
-    let app = RsudApp::start(&dead_gateway(), "log-password,no-user-id");
-    let c = app.login("petugas.a", "sandi-a");
-    app.post(&c, "/api/lookup", json!({"nik": nik}));
-    let log = app.log();
+    // Each lookup reached the mock once, carrying its own operator.
+    let rows = mock.journal();
+    let ops: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            r["endpoint"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("CALL_NIK")
+        })
+        .map(|r| r["operator"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(ops.len(), 2, "{rows:?}");
     assert!(
-        log.contains("CALL_NIK request") && !log.contains("User_ID"),
-        "{log}"
+        ops.contains(&"petugas.a".to_string()) && ops.contains(&"petugas.b".to_string()),
+        "{ops:?}"
     );
 
-    let app = RsudApp::start(&dead_gateway(), "double-call");
-    let c = app.login("petugas.a", "sandi-a");
-    app.post(&c, "/api/lookup", json!({"nik": nik}));
-    assert_eq!(app.log().matches("CALL_NIK failed").count(), 6);
-}
-
-#[test]
-fn sequential_job_defect_looks_up_the_following_niks() {
-    let app = RsudApp::start(&dead_gateway(), "sequential-job");
-    let c = app.login("petugas.a", "sandi-a");
-    app.post(&c, "/api/lookup", json!({"nik": "3313014107890003"}));
-    // The job runs after the answer; wait for its fifth NIK (each gives up after 3 attempts).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !app.log().contains("3313**********08") && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    let log = app.log();
-    for masked in ["04", "05", "06", "07", "08"] {
-        assert!(
-            log.contains(&format!("3313**********{masked}")),
-            "{masked}\n{log}"
-        );
-    }
-}
-
-#[test]
-fn unbounded_retry_defect_exceeds_the_bound() {
-    let app = RsudApp::start(&dead_gateway(), "unbounded-retry");
-    let c = app.login("petugas.a", "sandi-a");
-    // The app is still retrying when the client gives up after 4 s (the compliant app
-    // answers after 3 attempts, well within 1 s against a closed port).
-    let url = app.url.clone();
-    let handle = std::thread::spawn(move || {
-        c.post(format!("{url}/api/lookup"))
-            .timeout(std::time::Duration::from_secs(4))
-            .json(&json!({"nik": "3313014107890003"}))
-            .send()
-            .is_err()
-    });
-    assert!(
-        handle.join().unwrap(),
-        "the lookup should still be retrying after 4 s"
+    let (s, v) = app.post(&a, "/api/patients", json!({"nik": nik, "gol_darah": "O"}));
+    assert_eq!((s, v["balikan"].as_str()), (200, Some("sent")), "{v}");
+    let (s, v) = app.post(
+        &a,
+        "/api/deaths",
+        json!({"nik": nik, "certificate": "474.3/SKK/2026/001"}),
     );
-    let failures = app.log().matches("CALL_NIK failed").count();
-    assert!(failures > 3, "{failures} attempts");
+    assert_eq!((s, v["balikan"].as_str()), (200, Some("sent")), "{v}");
+
+    // Quota used up: one call gets 05, the next is held back by the app.
+    let q = mock
+        .admin()
+        .put(format!("{}/__admin/quota/rsud_3313", mock.url))
+        .json(&json!({"used": 1000}))
+        .send()
+        .unwrap();
+    assert!(q.status().is_success());
+    let before = mock.journal().len();
+    let (_, v) = app.post(&a, "/api/lookup", json!({"nik": nik}));
+    assert_eq!(v["status"], "quota_exhausted", "{v}");
+    let (_, v) = app.post(&b, "/api/lookup", json!({"nik": nik}));
+    assert_eq!(v["status"], "quota_exhausted", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("besok"));
+    assert_eq!(mock.journal().len(), before + 1, "no call after 05");
 }
