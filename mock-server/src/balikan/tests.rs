@@ -154,6 +154,28 @@ async fn store_success_duplicate_and_partial_repeat() {
 }
 
 #[tokio::test]
+async fn ledger_needs_the_admin_token_and_reset_empties_it() {
+    let h = harness();
+    let body = submission(json!([{"NIK": FOUND, "param": [{"NO_RM": "RM-1"}]}]));
+    assert_eq!(store(&h, &body).await.0, StatusCode::OK);
+    let res = crate::app(h.state.clone())
+        .oneshot(
+            Request::get("/__admin/balikan")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(ledger(&h, "?limit=1").await.len(), 1);
+    let (s, _) = h.admin("POST", "/__admin/reset", Value::Null).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(ledger(&h, "").await.is_empty());
+    // After a reset the same data is new again.
+    assert_eq!(store(&h, &body).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn never_looked_up_flag_follows_the_journal() {
     let h = harness();
     h.lookup(&creds(FOUND)).await;

@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod admin;
+mod balikan;
 mod fixtures;
 mod gateway;
 mod poc_documents;

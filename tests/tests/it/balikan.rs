@@ -1,0 +1,339 @@
+//! Data balikan over real sockets: JSON `store`, CSV and .xlsx `upload`, the ledger and its
+//! never-looked-up flag through the admin API, and bad input.
+
+use dukcapil_domain::{Agreement, ResidentStatus};
+use reqwest::blocking::multipart::{Form, Part};
+use serde_json::{json, Value};
+
+use crate::support::MockServer;
+
+const STORE: &str = "/data_balikan/public/api/store";
+const UPLOAD: &str = "/data_balikan/public/api/upload";
+
+fn rsud() -> Agreement {
+    Agreement::embedded()
+        .into_iter()
+        .find(|a| a.id == "rsud-karanganyar")
+        .expect("rsud agreement")
+}
+
+fn token() -> String {
+    rsud().credentials.balikan_token
+}
+
+/// Distinct residents of the server's population with the given status.
+fn niks(server: &MockServer, status: ResidentStatus, n: usize) -> Vec<String> {
+    server
+        .population()
+        .sample_by_status(status, n)
+        .expect("sample")
+        .into_iter()
+        .map(|r| r.nik.to_string())
+        .collect()
+}
+
+fn submission(rows: Value) -> Value {
+    json!([{"id_lembaga": "rsud_3313", "nama_lembaga": "RSUD KABUPATEN KARANGANYAR", "data": rows}])
+}
+
+fn answer(res: reqwest::blocking::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().expect("body");
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("answer is not JSON: {status} {text}"));
+    (status, v)
+}
+
+fn store(server: &MockServer, token: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+    let mut req = server
+        .client()
+        .post(server.url(STORE))
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    answer(req.send().expect("store request"))
+}
+
+fn store_json(server: &MockServer, body: &Value) -> (u16, Value) {
+    store(server, Some(&token()), serde_json::to_vec(body).unwrap())
+}
+
+fn upload(server: &MockServer, file_name: &str, content: Vec<u8>) -> (u16, Value) {
+    let form = Form::new().text("id_lembaga", "rsud_3313").part(
+        "file",
+        Part::bytes(content).file_name(file_name.to_string()),
+    );
+    answer(
+        server
+            .client()
+            .post(server.url(UPLOAD))
+            .bearer_auth(token())
+            .multipart(form)
+            .send()
+            .expect("upload request"),
+    )
+}
+
+fn ledger(server: &MockServer, query: &str) -> Vec<Value> {
+    let (status, v) = server.admin("GET", &format!("/__admin/balikan?{query}"), None);
+    assert_eq!(status, 200, "{v}");
+    v["entries"].as_array().expect("entries").clone()
+}
+
+/// `(row, key)` of each error of a 422 answer.
+fn errors(v: &Value) -> Vec<(u64, String)> {
+    v["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {v}"))
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap_or(0),
+                e["key"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn store_flags_niks_never_looked_up_and_refuses_repeats() {
+    let s = MockServer::start(&[]);
+    let found = niks(&s, ResidentStatus::Active, 2);
+    let (looked, not_looked) = (&found[0], &found[1]);
+    let a = rsud();
+    let lookup = json!({"nik": looked, "user_id": a.credentials.user_id,
+        "password": a.credentials.password, "ip_user": a.credentials.ip_user, "User_ID": "petugas01"});
+    let (status, v) = s.post("/dukcapil/get_json/rsud_3313/CALL_NIK", &lookup);
+    assert_eq!(status, 200);
+    assert_eq!(v["content"][0]["NIK"].to_string(), *looked);
+
+    let body = submission(json!([
+        {"NIK": looked, "param": [{"NO_RM": "RM-000123", "GOL_DARAH": "O"}]},
+        {"NIK": not_looked, "param": [{"NO_RM": "RM-000124"}]},
+    ]));
+    assert_eq!(store_json(&s, &body), (200, json!({"message": "Success"})));
+    assert_eq!(
+        store_json(&s, &body),
+        (400, json!({"message": "Data sudah pernah dikirim"}))
+    );
+
+    let entries = ledger(&s, "customer_id=rsud_3313");
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let entry = |nik: &str| entries.iter().find(|e| e["nik"] == nik).expect("entry");
+    assert_eq!(entry(looked)["never_looked_up"], false);
+    assert_eq!(entry(not_looked)["never_looked_up"], true);
+    assert_eq!(
+        entry(looked)["values"],
+        json!({"NO_RM": "RM-000123", "GOL_DARAH": "O"})
+    );
+    assert_eq!(entry(looked)["method"], "store");
+    assert_eq!(ledger(&s, &format!("nik={not_looked}")).len(), 1);
+    let (status, _) = s.admin("GET", "/__admin/balikan?bogus=1", None);
+    assert_eq!(status, 400);
+
+    // Each request has its journal row under the balikan endpoint.
+    let rows = s.journal("limit=50");
+    let outcomes: Vec<_> = rows
+        .iter()
+        .filter(|r| r["endpoint"] == "balikan_store")
+        .map(|r| r["outcome"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(outcomes, ["duplicate", "stored"]);
+}
+
+#[test]
+fn tokens_and_invalid_rows() {
+    let s = MockServer::start(&[]);
+    let body = serde_json::to_vec(&submission(json!([
+        {"NIK": "3313014107890003", "param": [{"NO_RM": "RM-1"}]}
+    ])))
+    .unwrap();
+    let (status, v) = store(&s, None, body.clone());
+    assert_eq!(status, 401, "{v}");
+    assert!(v["message"].is_string());
+    let (status, _) = store(&s, Some("balikan-bukan-token"), body.clone());
+    assert_eq!(status, 401);
+    // A valid token of another institution cannot send for rsud_3313.
+    let dev = Agreement::embedded()
+        .into_iter()
+        .find(|a| a.id == "dev")
+        .expect("dev agreement");
+    let (status, v) = store(&s, Some(&dev.credentials.balikan_token), body);
+    assert_eq!(status, 422);
+    assert_eq!(v["errors"][0]["key"], "id_lembaga");
+
+    let found = niks(&s, ResidentStatus::Active, 4);
+    let bad = submission(json!([
+        {"NIK": found[0], "param": [{"NO_RM": "RM-1", "NO_PASIEN": "77"}]},
+        {"NIK": found[1], "param": [{"GOL_DARAH": "AB"}]},
+        {"NIK": found[2], "param": [{"NO_RM": "RM-3", "GOL_DARAH": "C+"}]},
+        {"NIK": "3313013202990001", "param": [{"NO_RM": "RM-4"}]},
+        {"NIK": found[3], "param": [{"NO_RM": "RM-5"}]},
+    ]));
+    let (status, v) = store_json(&s, &bad);
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(
+        errors(&v),
+        [
+            (1, "NO_PASIEN".to_string()),
+            (2, "NO_RM".to_string()),
+            (3, "GOL_DARAH".to_string()),
+            (4, "NIK".to_string()),
+        ]
+    );
+    let message = v["message"].as_str().expect("message");
+    assert!(
+        message.contains("baris 3 GOL_DARAH") && message.contains("baris 4 NIK"),
+        "{message}"
+    );
+    // All or nothing: the valid fifth row was not stored either.
+    assert!(ledger(&s, "").is_empty());
+}
+
+fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (u32::try_from(r).unwrap(), u16::try_from(c).unwrap());
+            sheet.write_string(r, c, *cell).expect("write cell");
+        }
+    }
+    book.save_to_buffer().expect("xlsx bytes")
+}
+
+#[test]
+fn uploads_of_csv_with_either_separator_and_xlsx() {
+    let s = MockServer::start(&[]);
+    let n = niks(&s, ResidentStatus::Active, 6);
+    let comma = format!(
+        "NIK,NO_RM,GOL_DARAH\n{},RM-1,A+\n{},\"RM,2\",\n",
+        n[0], n[1]
+    );
+    assert_eq!(
+        upload(&s, "balikan.csv", comma.into_bytes()),
+        (200, json!({"message": "Success"}))
+    );
+    let semi = format!(
+        "\u{feff}NIK;NO_RM;NO_SURAT_KEMATIAN\r\n{};RM-3;SK/01/2026\r\n",
+        n[2]
+    );
+    assert_eq!(
+        upload(&s, "balikan.csv", semi.clone().into_bytes()),
+        (200, json!({"message": "Success"}))
+    );
+    assert_eq!(
+        upload(&s, "lagi.csv", semi.into_bytes()),
+        (400, json!({"message": "Data sudah pernah dikirim"}))
+    );
+    let book = xlsx(&[
+        vec!["NIK", "NO_RM", "GOL_DARAH"],
+        vec![&n[3], "RM-4", "O"],
+        vec![&n[4], "RM-5", "TIDAK TAHU"],
+    ]);
+    assert_eq!(
+        upload(&s, "balikan.xlsx", book),
+        (200, json!({"message": "Success"}))
+    );
+    let entries = ledger(&s, "customer_id=rsud_3313");
+    assert_eq!(entries.len(), 5);
+    assert!(entries.iter().all(|e| e["method"] == "upload"));
+    let second = entries.iter().find(|e| e["nik"] == n[1]).expect("entry");
+    assert_eq!(second["values"], json!({"NO_RM": "RM,2"}));
+    assert_eq!(second["never_looked_up"], true);
+
+    // Errors carry spreadsheet line numbers (header = line 1), for both formats.
+    let bad = xlsx(&[
+        vec!["NIK", "NO_RM", "GOL_DARAH"],
+        vec![&n[5], "RM-6", "O"],
+        vec![&n[5], "", "B"],
+        vec!["12345", "RM-7", "Q"],
+    ]);
+    let (status, v) = upload(&s, "salah.xlsx", bad);
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(
+        errors(&v),
+        [
+            (3, "NO_RM".to_string()),
+            (4, "NIK".to_string()),
+            (4, "GOL_DARAH".to_string()),
+        ]
+    );
+    let bad_csv = format!("NIK;NO_RM;WARNA\n{};RM-8;biru\n", n[5]);
+    let (status, v) = upload(&s, "salah.csv", bad_csv.into_bytes());
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(errors(&v), [(2, "WARNA".to_string())]);
+    let uploads = s
+        .journal("limit=50")
+        .iter()
+        .filter(|r| r["endpoint"] == "balikan_upload")
+        .count();
+    assert_eq!(uploads, 6);
+}
+
+#[test]
+fn malformed_input_gets_a_message_never_a_5xx() {
+    let s = MockServer::start(&[]);
+    let t = token();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("bad JSON", b"[{\"id_lembaga\": ".to_vec()),
+        ("invalid UTF-8", vec![b'[', b'"', 0xC3, 0x28, b'"', b']']),
+        ("wrong top-level type", b"\"teks\"".to_vec()),
+        (
+            "wrong types",
+            br#"[{"id_lembaga":7,"data":[{"NIK":[1],"param":"NO_RM"}]}]"#.to_vec(),
+        ),
+        ("NoSQL-looking", br#"{"$where": "sleep(1000)"}"#.to_vec()),
+        ("huge body", vec![b' '; 3 * 1024 * 1024]),
+    ];
+    for (what, body) in cases {
+        let (status, v) = store(&s, Some(&t), body);
+        assert!(status == 400 || status == 422, "{what}: {status} {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {v}"
+        );
+    }
+    // An upload that is not multipart, or has no file part.
+    let (status, v) = answer(
+        s.client()
+            .post(s.url(UPLOAD))
+            .bearer_auth(&t)
+            .header("content-type", "text/csv")
+            .body("NIK,NO_RM\n")
+            .send()
+            .expect("request"),
+    );
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = answer(
+        s.client()
+            .post(s.url(UPLOAD))
+            .bearer_auth(&t)
+            .multipart(Form::new().text("catatan", "tanpa file"))
+            .send()
+            .expect("request"),
+    );
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap_or("").contains("file"), "{v}");
+    let (status, v) = answer(
+        s.client()
+            .get(s.url(STORE))
+            .bearer_auth(&t)
+            .send()
+            .expect("request"),
+    );
+    assert_eq!(status, 405, "{v}");
+    // Each of them is journaled.
+    let rows = s.journal("limit=50");
+    let balikan = rows
+        .iter()
+        .filter(|r| {
+            r["endpoint"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("balikan_"))
+        })
+        .count();
+    assert_eq!(balikan, 9);
+}
