@@ -120,6 +120,11 @@ struct SettingsFile {
     agreements: Option<PathBuf>,
     #[serde(default)]
     institutions: BTreeMap<String, InstitutionOverride>,
+    /// Seed of the fault rules' draws (probability, delay ranges).
+    fault_seed: Option<u64>,
+    /// `[[faults]]`: fault rules active from the start (see `faults::rule`).
+    #[serde(default)]
+    faults: Vec<crate::faults::FaultRule>,
 }
 
 /// Allowed access hours (WIB); `from > to` wraps past midnight.
@@ -173,6 +178,10 @@ pub struct Settings {
     pub journal_cap: u64,
     pub agreements: Option<PathBuf>,
     pub institutions: BTreeMap<String, InstitutionOverride>,
+    /// Seed of the fault rules' draws (default 0: sessions replay the same faults).
+    pub fault_seed: u64,
+    /// Fault rules active from the start, validated.
+    pub faults: Vec<crate::faults::FaultRule>,
 }
 
 impl Default for Settings {
@@ -192,6 +201,8 @@ impl Default for Settings {
             journal_cap: DEFAULT_JOURNAL_CAP,
             agreements: None,
             institutions: BTreeMap::new(),
+            fault_seed: 0,
+            faults: Vec::new(),
         }
     }
 }
@@ -223,6 +234,12 @@ impl Settings {
                         message: format!("institutions.{cid}: {message}"),
                     })?;
             }
+        }
+        for (index, rule) in file.faults.iter().enumerate() {
+            rule.validate().map_err(|error| SettingsError::Parse {
+                path: args.config.clone().unwrap_or_default(),
+                message: crate::faults::RuleListError { index, error }.to_string(),
+            })?;
         }
         let d = Settings::default();
         Ok(Settings {
@@ -256,6 +273,8 @@ impl Settings {
                 .unwrap_or(d.journal_cap),
             agreements: args.agreements.clone().or(file.agreements),
             institutions: file.institutions,
+            fault_seed: file.fault_seed.unwrap_or(d.fault_seed),
+            faults: file.faults,
         })
     }
 

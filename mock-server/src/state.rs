@@ -100,6 +100,8 @@ pub struct Inner {
     patches: tokio::sync::Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
     /// Data-balikan intake state (its ledger lives in the state database).
     pub balikan: crate::balikan::Balikan,
+    /// Fault rules and their counters (from the settings' `[[faults]]`, changed by the admin API).
+    pub faults: crate::faults::FaultEngine,
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +137,13 @@ impl AppState {
                 &loaded.settings,
             )),
             clock: Clock::with_offset_us(offset),
+            // The rules were validated with the settings; an engine without them is the only
+            // other reading.
+            faults: crate::faults::FaultEngine::with_rules(
+                settings.fault_seed,
+                settings.faults.clone(),
+            )
+            .unwrap_or_default(),
             quota: Mutex::new(loaded.quota_used),
             overlay: RwLock::new(Self::overlay_from(&loaded.settings)),
             patches: tokio::sync::Mutex::new(Self::patches_from(&loaded.settings)),
@@ -261,6 +270,11 @@ impl AppState {
             .await?;
         patches.insert(customer_id.to_string(), merged);
         Ok(self.update_institution(customer_id, |i| patch.apply(i)))
+    }
+
+    /// The agreements the mock was started with.
+    pub fn agreements(&self) -> &[Agreement] {
+        &self.agreements
     }
 
     pub fn writer(&self) -> &Writer {

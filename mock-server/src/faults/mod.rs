@@ -13,11 +13,14 @@ pub mod engine;
 pub mod layer;
 pub mod meta;
 pub mod rule;
+pub mod wiring;
 
 pub use engine::{
     AppliedAction, AppliedFault, FaultEngine, FaultView, Keep, RequestMeta, RuleListError,
 };
-pub use layer::{fault_middleware, with_faults, FaultLayerState, DEFAULT_BODY_LIMIT};
+pub use layer::{
+    fault_middleware, with_faults, FaultJournal, FaultLayerState, ShortCircuit, DEFAULT_BODY_LIMIT,
+};
 pub use meta::{classify, Directory};
 pub use rule::{Endpoint, EndpointFilter, FaultAction, FaultRule, Nth, RuleError};
 

