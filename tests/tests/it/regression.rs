@@ -17,6 +17,7 @@ pub const TABLE: &[(&str, &[&str])] = &[
         "cache-answers",
         &[
             "T-RETENTION-02/non_retention",
+            "T-RETENTION-03/non_retention",
             "T-OUTCOME-01/one_action_one_request",
         ],
     ),
