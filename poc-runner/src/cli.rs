@@ -1,13 +1,18 @@
-//! The command line: `keygen`, `verify`, `run`. Exit codes are part of the interface.
+//! The command line: `keygen`, `verify`, `run`, `demo`. Exit codes are part of the interface.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
+use sha2::Digest;
 
+use crate::checks::{CheckOutcome, Verdict};
 use crate::file_error::FileErrors;
-use crate::result::{self, ResultError};
+use crate::result::{
+    self, AgreementInfo, ApplicationInfo, DatasetInfo, ResultError, ScenarioInfo, SessionRecord,
+};
 use crate::scenario::ScenarioPack;
+use crate::session;
 use crate::target::Target;
 use crate::Lang;
 
@@ -58,20 +63,43 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         public_key: Option<PathBuf>,
     },
-    /// Run a PoC session (validates the scenario and target files; the session driver is not built yet).
+    /// Run a PoC session: start (or reach) the mock, drive the application, judge, sign.
     Run {
         #[arg(long, value_name = "PATH")]
         scenario: PathBuf,
         #[arg(long, value_name = "PATH")]
         target: PathBuf,
+        /// A running mock; without it the runner starts `mock-server` itself.
         #[arg(long, value_name = "URL")]
         mock_url: Option<String>,
+        /// The admin token of the mock given by --mock-url.
+        #[arg(long, value_name = "TOKEN", env = "POC_MOCK_ADMIN_TOKEN")]
+        admin_token: Option<String>,
+        /// Residents in the embedded mock's population.
+        #[arg(long, default_value_t = 200)]
+        population: u64,
+        /// Factor on the pack's pauses and balikan waits (written for people at a screen).
+        #[arg(long, default_value_t = 0.05)]
+        pause_scale: f64,
         #[arg(long, value_name = "DIR", default_value = "poc-result")]
         out: PathBuf,
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
         #[arg(long, value_name = "NAME")]
         assessor: Option<String>,
+        #[arg(long, value_enum, default_value_t = Lang::Id)]
+        lang: Lang,
+    },
+    /// One-command demo: mock + reference application (rsud-app) + standard pack, signed result.
+    Demo {
+        #[arg(long, value_name = "DIR", default_value = "poc-out")]
+        out: PathBuf,
+        /// Signing key; without it a demo key is created next to the result (DIR.key).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// The scenario pack (default: scenarios/standard-web-service.toml of this checkout).
+        #[arg(long, value_name = "PATH")]
+        scenario: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
@@ -88,6 +116,8 @@ pub enum CliError {
     Result(#[from] ResultError),
     #[error("{0}")]
     Unreachable(String),
+    #[error("{0}")]
+    Session(String),
 }
 
 impl CliError {
@@ -97,6 +127,8 @@ impl CliError {
             CliError::Result(ResultError::Sign(_)) => ExitCode::SigningFailed,
             CliError::Result(_) => ExitCode::UsageOrFile,
             CliError::Unreachable(_) => ExitCode::Unreachable,
+            // A mock or application that would not start or misbehaved: nothing was judged.
+            CliError::Session(_) => ExitCode::Unreachable,
         }
     }
 }
@@ -171,54 +203,257 @@ where
         Command::Run {
             scenario,
             target,
+            mock_url,
+            admin_token,
+            population,
+            pause_scale,
             out,
             key,
-            ..
+            assessor,
+            lang,
         } => {
-            let pack = ScenarioPack::load(&scenario);
-            let tgt = Target::load(&target);
-            let mut errors = Vec::new();
-            if let Err(e) = &pack {
-                errors.extend(e.0.iter().cloned());
-            }
-            if let Err(e) = &tgt {
-                errors.extend(e.0.iter().cloned());
-            }
-            if !errors.is_empty() {
-                return Err(CliError::Files(FileErrors(errors)));
-            }
-            if let (Ok(pack), Ok(tgt)) = (&pack, &tgt) {
-                let agreement = &tgt.agreement.id;
-                if !pack
-                    .file
-                    .pack
-                    .agreements
-                    .iter()
-                    .any(|a| a.get_ref() == agreement)
-                {
-                    return Err(CliError::Usage(format!(
-                        "{}: agreement `{agreement}` is not one this scenario pack ({}) is written for",
-                        target.display(),
-                        pack.id()
-                    )));
-                }
-            }
-            if let Some(k) = &key {
-                result::read_private_key(k)
-                    .map_err(|e| CliError::Usage(format!("{}: {e}", k.display())))?;
-            }
-            if out.exists()
-                && std::fs::read_dir(&out)
-                    .map(|mut d| d.next().is_some())
-                    .unwrap_or(true)
-            {
-                return Err(CliError::Result(ResultError::OutExists(out)));
-            }
-            Err(CliError::Usage(format!(
-                "{} and {} are valid, but the session driver is not built yet: `run` cannot play a session in this version",
-                scenario.display(),
-                target.display()
-            )))
+            let (pack, tgt) = load_inputs(&scenario, &target)?;
+            let key = match &key {
+                Some(k) => result::read_private_key(k)
+                    .map_err(|e| CliError::Usage(format!("{}: {e}", k.display())))?,
+                None => ephemeral_key()?,
+            };
+            check_out(&out)?;
+            let opts = session::Options {
+                mock_url,
+                admin_token,
+                population,
+                pause_scale,
+                progress: true,
+            };
+            run_session(&pack, &tgt, &opts, &key, assessor, lang, &out)
         }
+        Command::Demo {
+            out,
+            key,
+            scenario,
+            lang,
+        } => demo(out, key, scenario, lang),
     }
 }
+
+fn load_inputs(scenario: &Path, target: &Path) -> Result<(ScenarioPack, Target), CliError> {
+    let pack = ScenarioPack::load(scenario);
+    let tgt = Target::load(target);
+    let mut errors = Vec::new();
+    if let Err(e) = &pack {
+        errors.extend(e.0.iter().cloned());
+    }
+    if let Err(e) = &tgt {
+        errors.extend(e.0.iter().cloned());
+    }
+    let (Ok(pack), Ok(tgt)) = (pack, tgt) else {
+        return Err(CliError::Files(FileErrors(errors)));
+    };
+    let agreement = &tgt.agreement.id;
+    if !pack
+        .file
+        .pack
+        .agreements
+        .iter()
+        .any(|a| a.get_ref() == agreement)
+    {
+        return Err(CliError::Usage(format!(
+            "{}: agreement `{agreement}` is not one this scenario pack ({}) is written for",
+            target.display(),
+            pack.id()
+        )));
+    }
+    Ok((pack, tgt))
+}
+
+fn check_out(out: &Path) -> Result<(), CliError> {
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(CliError::Result(ResultError::OutExists(out.to_path_buf())));
+    }
+    Ok(())
+}
+
+/// A key for this result only: the document carries its public half, so `verify` and
+/// `ssh-keygen -Y verify` still work; who signed is then only as trustworthy as the channel.
+fn ephemeral_key() -> Result<ssh_key::PrivateKey, CliError> {
+    eprintln!(
+        "poc-runner: no --key given: signing with a one-off key (its public key is in the result)"
+    );
+    let dir = tempfile::tempdir()
+        .map_err(|e| CliError::Usage(format!("cannot create a temporary key: {e}")))?;
+    let path = dir.path().join("key");
+    result::keygen(&path, "poc-runner one-off key")?;
+    Ok(result::read_private_key(&path)?)
+}
+
+fn run_session(
+    pack: &ScenarioPack,
+    tgt: &Target,
+    opts: &session::Options,
+    key: &ssh_key::PrivateKey,
+    assessor: Option<String>,
+    lang: Lang,
+    out: &Path,
+) -> Result<ExitCode, CliError> {
+    let played = session::play(pack, tgt, opts).map_err(|e| match e {
+        session::SessionError::Unreachable(m) => CliError::Unreachable(m),
+        session::SessionError::Usage(m) => CliError::Usage(m),
+        other => CliError::Session(other.to_string()),
+    })?;
+    let seed = played.mock_seed;
+    let dataset = format!(
+        "mock-server population seed={seed} size={}",
+        played.mock_population
+    );
+    let record = SessionRecord {
+        session_id: format!("poc-{}", played.started_at.format("%Y%m%d-%H%M%S-%3f")),
+        started_at: played.started_at,
+        finished_at: played.finished_at,
+        assessor: assessor.unwrap_or_else(|| "Tim PoC Disdukcapil".into()),
+        application: ApplicationInfo {
+            name: tgt.file.name.clone(),
+            version: tgt.file.version.clone(),
+            build: tgt.file.build.clone(),
+        },
+        agreement: AgreementInfo::of(&tgt.agreement),
+        scenario: ScenarioInfo {
+            id: pack.id().to_string(),
+            version: pack.file.pack.version.clone(),
+            sha256: pack.sha256.clone(),
+            requirements_id: pack.requirements.id.clone(),
+            requirements_sha256: pack.requirements.sha256.clone(),
+        },
+        mock_dataset: DatasetInfo {
+            seed,
+            sha256: hex::encode(sha2::Sha256::digest(dataset.as_bytes())),
+        },
+        checks: played.checks,
+        journal: played.journal,
+    };
+    let docs = result::build_documents(
+        &record,
+        key,
+        lang,
+        env!("CARGO_PKG_VERSION"),
+        Some(&pack.requirements),
+    )?;
+    result::write_documents(&docs, out)?;
+    let verdict = docs.result.verdict;
+    let s = &docs.result.summary;
+    println!(
+        "{}: {} pass, {} fail, {} needs review, {} skipped",
+        verdict.as_str(),
+        s.pass,
+        s.fail,
+        s.needs_review,
+        s.skipped
+    );
+    for c in &docs.result.checks {
+        if matches!(c.outcome, CheckOutcome::Fail | CheckOutcome::NeedsReview) {
+            println!(
+                "  {} {} {}: {}",
+                c.outcome.label(Lang::En).to_uppercase(),
+                c.test_id,
+                c.check,
+                c.evidence.join("; ")
+            );
+        }
+    }
+    println!("result letter: {}", out.join(result::HTML_FILE).display());
+    println!(
+        "verify: ssh-keygen -Y verify -f allowed_signers -I <identity> -n {} -s {} < {}",
+        result::NAMESPACE,
+        out.join(result::SIG_FILE).display(),
+        out.join(result::JSON_FILE).display()
+    );
+    Ok(match verdict {
+        Verdict::Lulus => ExitCode::AllPassed,
+        Verdict::TidakLulus => ExitCode::ChecksFailed,
+    })
+}
+
+/// Where the checkout's `scenarios/` is: next to the current directory or above the binary.
+fn find_in_checkout(rel: &str) -> Option<PathBuf> {
+    let mut starts = vec![std::env::current_dir().ok()];
+    starts.push(std::env::current_exe().ok());
+    for s in starts.into_iter().flatten() {
+        for dir in s.ancestors() {
+            let p = dir.join(rel);
+            if p.exists() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+fn demo(
+    out: PathBuf,
+    key: Option<PathBuf>,
+    scenario: Option<PathBuf>,
+    lang: Lang,
+) -> Result<ExitCode, CliError> {
+    let started = std::time::Instant::now();
+    let scenario = match scenario.or_else(|| find_in_checkout("scenarios/standard-web-service.toml")) {
+        Some(s) => s,
+        None => {
+            return Err(CliError::Usage(
+                "cannot find scenarios/standard-web-service.toml: run the demo from the repository, or give --scenario".into(),
+            ))
+        }
+    };
+    check_out(&out)?;
+    let work = tempfile::Builder::new()
+        .prefix("poc-demo-")
+        .tempdir()
+        .map_err(|e| CliError::Usage(format!("cannot create a work directory: {e}")))?;
+    let target_path = work.path().join("target.toml");
+    std::fs::write(&target_path, DEMO_TARGET)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", target_path.display())))?;
+    let (pack, tgt) = load_inputs(&scenario, &target_path)?;
+    let key_path = key.unwrap_or_else(|| {
+        let mut p = out.clone().into_os_string();
+        p.push(".key");
+        PathBuf::from(p)
+    });
+    if !key_path.exists() {
+        result::keygen(&key_path, "poc-runner demo key")?;
+        println!("demo signing key: {} (+ .pub)", key_path.display());
+    }
+    let key = result::read_private_key(&key_path)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", key_path.display())))?;
+    println!(
+        "demo: mock-server + rsud-app (reference application), pack {}",
+        scenario.display()
+    );
+    let code = run_session(
+        &pack,
+        &tgt,
+        &session::Options::default(),
+        &key,
+        Some("Demo poc-runner".into()),
+        lang,
+        &out,
+    )?;
+    let mut pub_path = key_path.clone().into_os_string();
+    pub_path.push(".pub");
+    println!(
+        "with OpenSSH: (printf 'poc-demo namespaces=\"{}\" '; cat {}) > allowed_signers && ssh-keygen -Y verify -f allowed_signers -I poc-demo -n {} -s {} < {}",
+        result::NAMESPACE,
+        PathBuf::from(pub_path).display(),
+        result::NAMESPACE,
+        out.join(result::SIG_FILE).display(),
+        out.join(result::JSON_FILE).display()
+    );
+    println!("demo finished in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(code)
+}
+
+/// The reference application's target file, with `[app]` so the runner starts it on a free
+/// port with its data in the work directory.
+pub const DEMO_TARGET: &str = include_str!("demo-target.toml");

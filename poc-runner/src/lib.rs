@@ -3,7 +3,8 @@
 //!
 //! This crate holds the parts that need no running mock: scenario packs and target files
 //! ([`scenario`], [`target`]), the check evaluators ([`checks`], [`detector`], [`storage`]), and
-//! the signed result documents ([`result`]). The session driver comes later.
+//! the signed result documents ([`result`]), and the session driver ([`session`]) that plays a
+//! pack against a running application and the mock.
 
 pub mod checks;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod file_error;
 pub mod journal;
 pub mod result;
 pub mod scenario;
+pub mod session;
 pub mod storage;
 pub mod target;
 

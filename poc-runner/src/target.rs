@@ -23,6 +23,33 @@ pub struct TargetFile {
     pub driver: Driver,
     #[serde(default)]
     pub storage: Vec<StorageLocation>,
+    /// How the runner starts the application itself (optional; otherwise it must be running).
+    #[serde(default)]
+    pub app: Option<AppCommand>,
+}
+
+/// `[app]`: a command the runner starts before the session and stops after it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppCommand {
+    /// Program and arguments. A bare program name is looked for next to `poc-runner` first,
+    /// then on `PATH`.
+    pub command: Vec<String>,
+    /// Environment for the command; values are tera templates with `mock_url` and
+    /// `target_dir` (the target file's folder).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// A line the application prints on stdout once it listens, e.g. `listening on `; the rest
+    /// of that line (a URL) replaces `driver.http.base_url`. Without it the runner polls
+    /// `base_url` until it answers.
+    #[serde(default)]
+    pub ready_prefix: Option<String>,
+    #[serde(default = "default_startup_ms")]
+    pub startup_timeout_ms: u64,
+}
+
+fn default_startup_ms() -> u64 {
+    30_000
 }
 
 /// The gateway credentials the application is configured with (pointing at the mock).
@@ -206,6 +233,14 @@ impl Target {
                     o.username.span(),
                     "operators.username",
                     format!("duplicate operator `{}`", o.username.get_ref()),
+                ));
+            }
+        }
+        if let Some(app) = &file.app {
+            if app.command.first().is_none_or(|c| c.trim().is_empty()) {
+                errors.push(src.error(
+                    Some("app.command"),
+                    "expected a program and its arguments, e.g. [\"rsud-app\", \"--config\", \"rsud-app.toml\"]",
                 ));
             }
         }

@@ -9,6 +9,8 @@ mod fixtures;
 mod fuzz;
 mod gateway;
 mod poc_documents;
+mod poc_session;
+mod regression;
 mod reliability;
 mod residents;
 mod support;

@@ -341,19 +341,21 @@ fn run_refuses_files_with_mistakes_with_path_line_column_key_and_expectation() {
 }
 
 #[test]
-fn run_with_valid_files_says_the_driver_is_not_built() {
+fn run_with_valid_files_refuses_a_non_empty_out_dir_before_starting_anything() {
+    // Valid files pass validation; the occupied output directory is refused before any mock or
+    // application is started (the whole session is in poc_session.rs).
     let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("earlier.txt"), "x").unwrap();
     let o = poc_run(
         &scenarios_dir().join("standard-web-service.toml"),
         &scenarios_dir().join("targets/example.toml"),
-        &dir.path().join("out"),
+        &out,
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("session driver is not built yet"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("out"), "{}", text(&o));
+    assert!(!text(&o).contains("listening"), "{}", text(&o));
     let o = run(support::command("poc-runner")
         .args(["run", "--scenario", "/nonexistent/pack.toml", "--target"])
         .arg(scenarios_dir().join("targets/example.toml")));

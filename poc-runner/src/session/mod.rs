@@ -1,0 +1,1071 @@
+//! A PoC session: start (or reach) the mock and the application, play every test of the pack
+//! through the target's driver, read what reached the mock, judge every check, and hand the
+//! record to [`crate::result`] for signing.
+//!
+//! Each test starts from a reset mock with its own canary residents (unique NIKs and a
+//! session marker in every text element), so tests do not see each other's traffic. Tests
+//! that use up the quota run last: a compliant application refuses further calls for the rest
+//! of its day, which would otherwise starve the tests after them.
+
+pub mod canary;
+pub mod http;
+pub mod procs;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use dukcapil_domain::{mask_nik, Field, Outcome};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::checks::{self, CapturedOutput, CheckOutcome, CheckResult, Evaluation, Verdict};
+use crate::journal::{Action, ActionKind, JournalRow};
+use crate::scenario::{CheckSpec, Fault, ResidentState, ScenarioPack, Step, TestCase};
+use crate::storage::{self, Marker, StorageLocation};
+use crate::target::{Driver, Target};
+use canary::Canary;
+
+/// Why a session could not be played (checks that fail are not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Start(String),
+    #[error("the mock answered unexpectedly: {0}")]
+    Mock(String),
+}
+
+/// How to play a session.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mock_url: Option<String>,
+    pub admin_token: Option<String>,
+    /// Residents of the embedded mock's population.
+    pub population: u64,
+    /// Factor applied to the pack's pauses and balikan waits (the pack's times are written for
+    /// a person at a screen; a scripted driver needs only enough to separate actions).
+    pub pause_scale: f64,
+    /// Print progress lines (a bar on a terminal).
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            mock_url: None,
+            admin_token: None,
+            population: 200,
+            pause_scale: 0.05,
+            progress: true,
+        }
+    }
+}
+
+/// What the session produced (before signing).
+#[derive(Debug)]
+pub struct Played {
+    pub checks: Vec<CheckResult>,
+    pub journal: Vec<JournalRow>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub mock_seed: u64,
+    pub mock_population: u64,
+}
+
+/// Window around an action within which a mock row still belongs to it. Runner and mock share a
+/// host here, so this is far tighter than the evaluators' default for remote sessions.
+const SLACK_MS: i64 = 400;
+
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize, on: bool) -> Progress {
+        let bar = (on && std::io::stderr().is_terminal()).then(|| {
+            let b = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            {
+                b.set_style(style);
+            }
+            b
+        });
+        Progress { bar, on }
+    }
+    fn start(&self, i: usize, total: usize, id: &str, title: &str) {
+        match &self.bar {
+            Some(b) => b.set_message(format!("{id} {title}")),
+            None if self.on => eprintln!("[{}/{total}] {id} {title}", i + 1),
+            None => {}
+        }
+    }
+    fn done(&self, id: &str, results: &[CheckResult]) {
+        let worst = results
+            .iter()
+            .map(|r| r.outcome)
+            .max_by_key(|o| match o {
+                CheckOutcome::Pass => 0,
+                CheckOutcome::Skipped => 1,
+                CheckOutcome::NeedsReview => 2,
+                CheckOutcome::Fail => 3,
+            })
+            .unwrap_or(CheckOutcome::Skipped);
+        match &self.bar {
+            Some(b) => {
+                b.println(format!("{id}: {}", worst.label(crate::Lang::En)));
+                b.inc(1);
+            }
+            None if self.on => eprintln!("      {id}: {}", worst.label(crate::Lang::En)),
+            None => {}
+        }
+    }
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Plays the pack against the target. Checks that fail are values in the result; `Err` means
+/// the session could not be played (unreachable application or mock, bad setup).
+pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Played, SessionError> {
+    let started_at = Utc::now();
+    let http_spec = match &target.file.driver {
+        Driver::Http(h) => h.as_ref(),
+        Driver::Manual(_) => {
+            if !std::io::stdin().is_terminal() {
+                return Err(SessionError::Usage(format!(
+                    "{}: the manual driver needs an engineer at an interactive terminal, but stdin is not a terminal (CI?); use an HTTP driver for unattended runs",
+                    target.path.display()
+                )));
+            }
+            return Err(SessionError::Usage(format!(
+                "{}: the manual driver is not supported by this version of the runner; use an HTTP driver",
+                target.path.display()
+            )));
+        }
+    };
+    let mock = match &opts.mock_url {
+        Some(url) => procs::Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?,
+        None => procs::Mock::embedded(opts.population)?,
+    };
+    mock.admin_ok(Method::GET, "/clock", None)?;
+    let target_dir = target
+        .path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    let app = match &target.file.app {
+        Some(spec) => Some(procs::App::start(spec, &target_dir, &mock.url)?),
+        None => None,
+    };
+    let base = app
+        .as_ref()
+        .and_then(|a| a.url.clone())
+        .unwrap_or_else(|| http_spec.base_url.get_ref().clone());
+    let mut driver = http::Driver::new(http_spec, &base).map_err(SessionError::Start)?;
+    wait_reachable(
+        &driver,
+        app.is_some() && app.as_ref().is_some_and(|a| a.url.is_none()),
+    )?;
+
+    let agreement = &target.agreement;
+    let overrides = pack.override_for(&agreement.id);
+    let mut tests: Vec<(&crate::scenario::Group, &TestCase)> = pack.tests().collect();
+    // Stable: quota tests go last (see the module documentation).
+    tests.sort_by_key(|(_, t)| t.steps.iter().any(|s| matches!(s, Step::SetQuota { .. })));
+
+    let marker = canary::session_marker();
+    let mut factory = canary::Factory::new(&marker);
+    let progress = Progress::new(tests.len(), opts.progress);
+    let mut results = Vec::new();
+    let mut journal = Vec::new();
+    let mut all_outputs: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, (_, t)) in tests.iter().enumerate() {
+        let tid = t.id.get_ref().as_str();
+        progress.start(i, tests.len(), tid, &t.title_en);
+        let mine: Vec<CheckResult> = if let Some(reason) = pack.skip_reason(&agreement.id, tid) {
+            t.checks
+                .iter()
+                .map(|c| result_of(t, c, Evaluation::skipped(reason.to_string())))
+                .collect()
+        } else {
+            let mut run = TestRun::new(t, &mock, &mut driver, target, opts, overrides);
+            run.play(&mut factory)?;
+            let rows = run.read_journal()?;
+            let evals: Vec<CheckResult> = t
+                .checks
+                .iter()
+                .map(|c| result_of(t, c, run.evaluate(c, &rows, &all_outputs)))
+                .collect();
+            all_outputs.append(&mut run.raw_outputs);
+            journal.extend(rows);
+            evals
+        };
+        progress.done(tid, &mine);
+        results.extend(mine);
+    }
+    progress.finish();
+    // Secret hygiene judged once more over the whole session would duplicate evidence; the
+    // per-test check already searched everything captured up to it plus storage.
+    drop(app);
+    Ok(Played {
+        checks: results,
+        journal,
+        started_at,
+        finished_at: Utc::now(),
+        mock_seed: mock.seed,
+        mock_population: mock.population,
+    })
+}
+
+fn wait_reachable(driver: &http::Driver, poll: bool) -> Result<(), SessionError> {
+    let deadline = Instant::now() + Duration::from_secs(if poll { 30 } else { 0 });
+    loop {
+        match driver.reachable() {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(SessionError::Unreachable(format!(
+                    "the application at {} did not answer: {e}",
+                    driver.base
+                )))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn result_of(t: &TestCase, c: &CheckSpec, e: Evaluation) -> CheckResult {
+    CheckResult {
+        test_id: t.id.get_ref().clone(),
+        check: c.kind().to_string(),
+        requirement: t.requirement.get_ref().clone(),
+        title_id: t.title_id.clone(),
+        title_en: t.title_en.clone(),
+        outcome: e.outcome,
+        evidence: e.evidence,
+    }
+}
+
+/// One lookup the driver made.
+struct LookupRecord {
+    nik: String,
+    action: usize,
+    answer: http::Answer,
+    presented: bool,
+    output: usize,
+    fault: Option<Fault>,
+    after_mutation: Option<(String, String)>,
+}
+
+struct TestRun<'a, 'd> {
+    test: &'a TestCase,
+    mock: &'a procs::Mock,
+    driver: &'a mut http::Driver<'d>,
+    target: &'a Target,
+    opts: &'a Options,
+    overrides: Option<&'a crate::scenario::AgreementOverride>,
+    residents: BTreeMap<String, Canary>,
+    actions: Vec<Action>,
+    outputs: Vec<CapturedOutput>,
+    raw_outputs: Vec<(String, Vec<u8>)>,
+    lookups: Vec<LookupRecord>,
+    /// Mock clock minus real clock, in ms (actions are recorded in mock time).
+    offset_ms: i64,
+    pending_fault: Option<Fault>,
+    faults_supported: bool,
+    forced: Option<(Value, u32)>,
+    notes: Vec<String>,
+    mutated: Option<(String, String, String)>,
+    scan: Option<storage::ScanReport>,
+    extra_elements: Option<bool>,
+}
+
+fn op_slot<'t>(
+    target: &'t Target,
+    test: &TestCase,
+    slot: &str,
+) -> Option<&'t crate::target::Operator> {
+    let idx = test
+        .inputs
+        .operators
+        .iter()
+        .position(|o| o.get_ref() == slot)?;
+    target.file.operators.get(idx)
+}
+
+impl<'a, 'd> TestRun<'a, 'd> {
+    fn new(
+        test: &'a TestCase,
+        mock: &'a procs::Mock,
+        driver: &'a mut http::Driver<'d>,
+        target: &'a Target,
+        opts: &'a Options,
+        overrides: Option<&'a crate::scenario::AgreementOverride>,
+    ) -> Self {
+        TestRun {
+            test,
+            mock,
+            driver,
+            target,
+            opts,
+            overrides,
+            residents: BTreeMap::new(),
+            actions: Vec::new(),
+            outputs: Vec::new(),
+            raw_outputs: Vec::new(),
+            lookups: Vec::new(),
+            offset_ms: 0,
+            pending_fault: None,
+            faults_supported: true,
+            forced: None,
+            notes: Vec::new(),
+            mutated: None,
+            scan: None,
+            extra_elements: None,
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.offset_ms)
+    }
+
+    fn tid(&self) -> &str {
+        self.test.id.get_ref()
+    }
+
+    fn pause(&self, seconds: u64) {
+        let ms = (seconds as f64 * 1000.0 * self.opts.pause_scale).max(0.0) as u64;
+        std::thread::sleep(Duration::from_millis(ms.max(2 * SLACK_MS as u64)));
+    }
+
+    fn play(&mut self, factory: &mut canary::Factory) -> Result<(), SessionError> {
+        self.mock.admin_ok(Method::POST, "/reset", None)?;
+        self.driver.forget_sessions();
+        // A fresh reset leaves no fault rules behind only if the mock clears them on reset.
+        let _ = self.mock.admin(Method::DELETE, "/faults", None)?;
+        let mut create = Vec::new();
+        for r in &self.test.inputs.residents {
+            let c = factory.make(r);
+            if let Some(body) = c.create_body() {
+                create.push(body);
+            }
+            self.residents.insert(c.reference.clone(), c);
+        }
+        if !create.is_empty() {
+            self.mock
+                .admin_ok(Method::POST, "/residents", Some(&Value::Array(create)))?;
+        }
+        if self.test.checks.iter().any(|c| {
+            matches!(
+                c,
+                CheckSpec::FieldLimits {
+                    extra_elements_from_mock: true,
+                    ..
+                }
+            )
+        }) {
+            let cid = &self.target.agreement.customer_id;
+            let (status, v) = self.mock.admin(
+                Method::PATCH,
+                &format!("/institutions/{cid}"),
+                Some(&json!({ "extra_elements": true })),
+            )?;
+            self.extra_elements = Some((200..300).contains(&status));
+            if !(200..300).contains(&status) {
+                self.notes.push(format!(
+                    "the mock could not be set to return extra elements ({status}: {v}); judged on granted elements only"
+                ));
+            }
+        }
+        let steps = self.test.steps.clone();
+        for step in &steps {
+            self.step(step)?;
+        }
+        Ok(())
+    }
+
+    fn operator(&self, slot: &str) -> Result<(String, String), SessionError> {
+        op_slot(self.target, self.test, slot)
+            .map(|o| (o.username.get_ref().clone(), o.password.clone()))
+            .ok_or_else(|| {
+                SessionError::Usage(format!(
+                    "test {} needs operator slot `{slot}` but the target file has only {} operator(s)",
+                    self.tid(),
+                    self.target.file.operators.len()
+                ))
+            })
+    }
+
+    fn step(&mut self, step: &Step) -> Result<(), SessionError> {
+        match step {
+            Step::Login { operator } => {
+                let (u, p) = self.operator(operator.get_ref())?;
+                let started = self.now();
+                let a = self.driver.login(&u, &p);
+                if a.status.is_none() {
+                    return Err(SessionError::Unreachable(format!(
+                        "the application at {} did not answer the login: {}",
+                        self.driver.base,
+                        a.error.unwrap_or_default()
+                    )));
+                }
+                if !self.driver.has_session(&u) {
+                    self.notes
+                        .push(format!("login of `{u}` gave no session ({})", a.describe()));
+                }
+                self.raw_outputs
+                    .push((format!("{} login {u}", self.tid()), a.body.into_bytes()));
+                self.actions.push(Action {
+                    test_id: self.tid().to_string(),
+                    operator: u,
+                    kind: ActionKind::Login,
+                    started,
+                    finished: self.now(),
+                    fault_injected: false,
+                });
+            }
+            Step::Lookup { operator, nik_ref } => {
+                let (u, p) = self.operator(operator.get_ref())?;
+                let nik = self
+                    .residents
+                    .get(nik_ref.get_ref())
+                    .map(|c| c.nik.clone())
+                    .unwrap_or_default();
+                let fault = self.pending_fault.take();
+                let started = self.now();
+                let a = self.driver.lookup(&u, &p, &nik);
+                let finished = self.now();
+                let presented = a.status.is_some() && self.driver.presents_resident(&a.body);
+                let label = format!("{} lookup #{} by {u}", self.tid(), self.lookups.len() + 1);
+                self.outputs.push(CapturedOutput {
+                    label: label.clone(),
+                    text: self.driver.output_text(&a.body),
+                });
+                self.raw_outputs.push((label, a.body.clone().into_bytes()));
+                self.actions.push(Action {
+                    test_id: self.tid().to_string(),
+                    operator: u,
+                    kind: ActionKind::Lookup { nik: nik.clone() },
+                    started,
+                    finished,
+                    fault_injected: fault.is_some(),
+                });
+                self.lookups.push(LookupRecord {
+                    nik,
+                    action: self.actions.len() - 1,
+                    answer: a,
+                    presented,
+                    output: self.outputs.len() - 1,
+                    fault,
+                    after_mutation: self
+                        .mutated
+                        .as_ref()
+                        .filter(|m| m.0 == *nik_ref.get_ref())
+                        .map(|m| (m.1.clone(), m.2.clone())),
+                });
+                if let Some((revert, left)) = self.forced.take() {
+                    if left <= 1 {
+                        let cid = &self.target.agreement.customer_id;
+                        self.mock.admin_ok(
+                            Method::PATCH,
+                            &format!("/institutions/{cid}"),
+                            Some(&revert),
+                        )?;
+                    } else {
+                        self.forced = Some((revert, left - 1));
+                    }
+                }
+            }
+            Step::ServiceEvent {
+                operator,
+                event,
+                nik_ref,
+                values,
+            } => {
+                let (u, p) = self.operator(operator.get_ref())?;
+                let nik = self
+                    .residents
+                    .get(nik_ref.get_ref())
+                    .map(|c| c.nik.clone())
+                    .unwrap_or_default();
+                let started = self.now();
+                let Some(a) = self.driver.event(event.get_ref(), &u, &p, &nik, values) else {
+                    self.notes.push(format!(
+                        "the target's driver has no event `{}`",
+                        event.get_ref()
+                    ));
+                    return Ok(());
+                };
+                self.raw_outputs.push((
+                    format!("{} {} by {u}", self.tid(), event.get_ref()),
+                    a.body.into_bytes(),
+                ));
+                self.actions.push(Action {
+                    test_id: self.tid().to_string(),
+                    operator: u,
+                    kind: ActionKind::ServiceEvent {
+                        event: event.get_ref().clone(),
+                        nik,
+                    },
+                    started,
+                    finished: self.now(),
+                    fault_injected: false,
+                });
+            }
+            Step::SetQuota { remaining } => {
+                let limit = self
+                    .overrides
+                    .and_then(|o| o.quota_per_day)
+                    .or(self.target.agreement.quota_per_day)
+                    .unwrap_or(1000)
+                    .max(*remaining);
+                let cid = &self.target.agreement.customer_id;
+                self.mock.admin_ok(
+                    Method::PUT,
+                    &format!("/quota/{cid}"),
+                    Some(&json!({ "limit": limit, "used": limit - remaining })),
+                )?;
+            }
+            Step::SetClock { at } => {
+                let v = self.mock.admin_ok(
+                    Method::POST,
+                    "/clock",
+                    Some(&json!({ "set": at.get_ref() })),
+                )?;
+                self.offset_ms = v
+                    .get("offset_seconds")
+                    .and_then(Value::as_f64)
+                    .map_or(0, |s| (s * 1000.0) as i64);
+            }
+            Step::InjectFault { fault, count } => {
+                let action = match fault {
+                    Fault::Timeout => {
+                        json!({"type": "delay", "ms": (self.driver_timeout_ms() / 2).clamp(2_000, 8_000)})
+                    }
+                    Fault::Http500 => json!({"type": "status", "code": 500}),
+                    Fault::Http502 => json!({"type": "status", "code": 502}),
+                    Fault::Http503 => json!({"type": "status", "code": 503}),
+                    Fault::Http504 => json!({"type": "status", "code": 504}),
+                    Fault::Reset | Fault::Unreachable => json!({"type": "close"}),
+                    Fault::TruncatedBody => json!({"type": "truncate", "keep_percent": 50}),
+                };
+                // An unreachable gateway stays unreachable until `clear_faults`, however often
+                // the application retries; the other faults hit `count` calls.
+                let rule = if *fault == Fault::Unreachable {
+                    json!({"endpoint": "call_nik", "action": action})
+                } else {
+                    json!({"endpoint": "call_nik", "times": count, "action": action})
+                };
+                let (status, _) = self.mock.admin(Method::POST, "/faults", Some(&rule))?;
+                if (200..300).contains(&status) {
+                    self.pending_fault = Some(*fault);
+                } else {
+                    self.faults_supported = false;
+                }
+            }
+            Step::ClearFaults {} => {
+                let _ = self.mock.admin(Method::DELETE, "/faults", None)?;
+                self.pending_fault = None;
+            }
+            Step::ForceOutcome { outcome, count } => {
+                let (patch, revert) = match outcome.get_ref().as_str() {
+                    "16" => (json!({"active": false}), json!({"active": true})),
+                    "17" => (json!({"user_active": false}), json!({"user_active": true})),
+                    other => {
+                        self.notes.push(format!(
+                            "outcome {other} cannot be forced on this mock; the next lookup is judged as it comes"
+                        ));
+                        return Ok(());
+                    }
+                };
+                let cid = &self.target.agreement.customer_id;
+                self.mock
+                    .admin_ok(Method::PATCH, &format!("/institutions/{cid}"), Some(&patch))?;
+                self.forced = Some((revert, *count));
+            }
+            Step::MutateResident { nik_ref, field } => {
+                let Some(c) = self.residents.get(nik_ref.get_ref()) else {
+                    return Ok(());
+                };
+                let old = c.value(field.get_ref()).unwrap_or_default();
+                let new = canary::mutated(&old);
+                self.mock.admin_ok(
+                    Method::PATCH,
+                    &format!("/residents/{}", c.nik),
+                    Some(&json!({ field.get_ref(): new })),
+                )?;
+                self.mutated = Some((nik_ref.get_ref().clone(), old, new));
+            }
+            Step::WaitBalikan { seconds } => {
+                let wait = Duration::from_millis(
+                    ((*seconds as f64) * 1000.0 * self.opts.pause_scale) as u64,
+                )
+                .max(Duration::from_secs(2));
+                let deadline = Instant::now() + wait;
+                let owed: Vec<String> = self
+                    .actions
+                    .iter()
+                    .filter_map(|a| match &a.kind {
+                        ActionKind::ServiceEvent { nik, .. } => Some(nik.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                while Instant::now() < deadline {
+                    let rows = self.read_journal()?;
+                    if owed
+                        .iter()
+                        .all(|n| rows.iter().any(|r| r.is_balikan() && r.nik_raw == *n))
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            Step::ScanStorage {} => {
+                self.scan = Some(storage::scan(&self.target.file.storage, &self.markers()));
+            }
+            Step::Pause { seconds } => self.pause(*seconds),
+        }
+        Ok(())
+    }
+
+    fn driver_timeout_ms(&self) -> u64 {
+        match &self.target.file.driver {
+            Driver::Http(h) => h.timeout_ms,
+            Driver::Manual(_) => 10_000,
+        }
+    }
+
+    /// Canary values that must never be stored (text values carrying the session marker).
+    fn markers(&self) -> Vec<Marker> {
+        self.residents
+            .values()
+            .flat_map(|c| {
+                c.values
+                    .iter()
+                    .filter(|(f, v)| *f != Field::Nik && c.marked(v))
+                    .map(move |(f, v)| Marker {
+                        label: format!("{} of canary `{}`", f.wire_name(), c.reference),
+                        value: v.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Every journal row since the test's reset, as the evaluators read them.
+    fn read_journal(&self) -> Result<Vec<JournalRow>, SessionError> {
+        let mut rows = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let v = self.mock.admin_ok(
+                Method::GET,
+                &format!("/journal?after_id={after}&limit=10000"),
+                None,
+            )?;
+            let page = v
+                .get("rows")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for r in &page {
+                if let Some(row) = convert_row(r) {
+                    rows.push(row);
+                }
+                after = after.max(r.get("id").and_then(Value::as_i64).unwrap_or(after));
+            }
+            if v.get("next_after_id").is_none_or(Value::is_null) || page.is_empty() {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    fn evaluate(
+        &self,
+        spec: &CheckSpec,
+        rows: &[JournalRow],
+        earlier_outputs: &[(String, Vec<u8>)],
+    ) -> Evaluation {
+        let mut e = self.evaluate_inner(spec, rows, earlier_outputs);
+        if !self.notes.is_empty() && e.outcome == CheckOutcome::Pass {
+            e.evidence.extend(self.notes.iter().cloned());
+        }
+        e
+    }
+
+    fn evaluate_inner(
+        &self,
+        spec: &CheckSpec,
+        rows: &[JournalRow],
+        earlier_outputs: &[(String, Vec<u8>)],
+    ) -> Evaluation {
+        match spec {
+            CheckSpec::FieldLimits { edge_values, .. } => {
+                let canary: Vec<(Field, String)> = self
+                    .residents
+                    .values()
+                    .filter(|c| c.state == ResidentState::Active)
+                    .flat_map(|c| c.values.iter().cloned())
+                    .collect();
+                let edge: Vec<Field> = if *edge_values {
+                    vec![Field::Nik, Field::NamaLgkp]
+                } else {
+                    vec![]
+                };
+                checks::field_limits(self.target.agreement.granted, &canary, &edge, &self.outputs)
+            }
+            CheckSpec::UserIdPropagation {
+                min_distinct_operators,
+            } => {
+                let ops: Vec<checks::OperatorIdentity> = self
+                    .target
+                    .file
+                    .operators
+                    .iter()
+                    .map(|o| checks::OperatorIdentity {
+                        username: o.username.get_ref().clone(),
+                        user_id: o.expected_user_id().to_string(),
+                    })
+                    .collect();
+                let inst = [
+                    self.target.file.mock_credentials.user_id.as_str(),
+                    self.target.agreement.credentials.user_id.as_str(),
+                    self.target.agreement.customer_id.as_str(),
+                ];
+                checks::user_id_propagation(
+                    rows,
+                    &self.actions,
+                    &ops,
+                    &inst,
+                    *min_distinct_operators,
+                    SLACK_MS,
+                )
+            }
+            CheckSpec::OneActionOneRequest { max_retries } => {
+                // A malformed NIK a compliant application rejects itself never reaches the mock.
+                let actions: Vec<Action> = self
+                    .actions
+                    .iter()
+                    .filter(|a| {
+                        let ActionKind::Lookup { nik } = &a.kind else {
+                            return true;
+                        };
+                        let malformed = self
+                            .residents
+                            .values()
+                            .any(|c| c.nik == *nik && c.state == ResidentState::Malformed);
+                        !malformed
+                            || rows.iter().any(|r| {
+                                r.is_lookup() && r.nik_raw == *nik && a.covers(r, SLACK_MS)
+                            })
+                    })
+                    .cloned()
+                    .collect();
+                if !self.faults_supported
+                    && self.lookups.iter().any(|l| l.fault.is_none())
+                    && self
+                        .test
+                        .steps
+                        .iter()
+                        .any(|s| matches!(s, Step::InjectFault { .. }))
+                {
+                    let mut e =
+                        checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS);
+                    e.evidence
+                        .push("the mock has no fault injection: faults were not injected".into());
+                    return e;
+                }
+                checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS)
+            }
+            CheckSpec::NonRetention {
+                scan_storage,
+                fresh_after_change,
+                no_data_when_unreachable,
+            } => {
+                let scan = if *scan_storage {
+                    Some(self.scan.clone().unwrap_or_else(|| {
+                        storage::scan(&self.target.file.storage, &self.markers())
+                    }))
+                } else {
+                    None
+                };
+                let after = if *fresh_after_change {
+                    self.lookups.iter().rev().find_map(|l| {
+                        l.after_mutation
+                            .as_ref()
+                            .map(|m| (m, &self.outputs[l.output]))
+                    })
+                } else {
+                    None
+                };
+                let values: Vec<String> = self
+                    .residents
+                    .values()
+                    .flat_map(|c| {
+                        c.values
+                            .iter()
+                            .filter(|(f, _)| *f != Field::Nik)
+                            .map(|(_, v)| v.clone())
+                    })
+                    .filter(|v| v.len() >= 6)
+                    .collect();
+                let unreachable = if *no_data_when_unreachable {
+                    if !self.faults_supported {
+                        return Evaluation::skipped("the mock has no fault injection: the unreachable gateway could not be simulated");
+                    }
+                    self.lookups
+                        .iter()
+                        .find(|l| l.fault == Some(Fault::Unreachable))
+                        .map(|l| &self.outputs[l.output])
+                } else {
+                    None
+                };
+                checks::non_retention(
+                    scan.as_ref(),
+                    after.map(|((o, n), out)| (o.as_str(), n.as_str(), out)),
+                    unreachable.map(|o| (values.as_slice(), o)),
+                )
+            }
+            CheckSpec::Balikan {
+                within_seconds,
+                none_without_lookup,
+            } => {
+                let required: Vec<&str> = self
+                    .target
+                    .agreement
+                    .balikan
+                    .iter()
+                    .filter(|b| b.required)
+                    .map(|b| b.key.as_str())
+                    .collect();
+                checks::balikan(
+                    rows,
+                    &self.actions,
+                    &required,
+                    *within_seconds as i64,
+                    *none_without_lookup,
+                )
+            }
+            CheckSpec::OutcomeHandling {
+                outcomes: _,
+                transport_faults,
+                max_retries,
+            } => {
+                if !transport_faults.is_empty() {
+                    return self.transport(rows, *max_retries);
+                }
+                let mut obs = Vec::new();
+                for l in &self.lookups {
+                    let a = &self.actions[l.action];
+                    let row = rows
+                        .iter()
+                        .find(|r| r.is_lookup() && r.nik_raw == l.nik && a.covers(r, SLACK_MS));
+                    let Some(outcome) = row.and_then(|r| r.outcome.parse::<Outcome>().ok()) else {
+                        continue;
+                    };
+                    obs.push(checks::OutcomeObservation {
+                        outcome,
+                        presented_resident: l.presented,
+                        // The whole answer: the message is outside what `extract` keeps.
+                        screen: CapturedOutput {
+                            label: self.outputs[l.output].label.clone(),
+                            text: l.answer.body.clone(),
+                        },
+                    });
+                }
+                checks::outcome_handling(&obs)
+            }
+            CheckSpec::Quota {} => {
+                let refused_at = rows
+                    .iter()
+                    .find(|r| r.is_lookup() && r.outcome == Outcome::QuotaExhausted.code())
+                    .map(|r| r.time);
+                let screen = refused_at.and_then(|t| {
+                    self.lookups
+                        .iter()
+                        .find(|l| {
+                            self.actions[l.action].finished
+                                + chrono::Duration::milliseconds(SLACK_MS)
+                                >= t
+                        })
+                        .map(|l| l.answer.body.as_str())
+                });
+                checks::quota(rows, screen)
+            }
+            CheckSpec::NoSequentialLookups { detector } => {
+                checks::no_sequential_lookups(rows, &detector.unwrap_or_default())
+            }
+            CheckSpec::SecretHygiene {} => {
+                let mut sources: Vec<(String, Vec<u8>)> = earlier_outputs.to_vec();
+                sources.extend(self.raw_outputs.iter().cloned());
+                sources.extend(storage_bytes(&self.target.file.storage));
+                checks::secret_hygiene(self.target.institutional_password(), &sources)
+            }
+        }
+    }
+
+    /// Transport faults: each faulted lookup gets a clean answer from the application (no
+    /// hang, no 5xx of its own), retries stay bounded, and a lookup afterwards still works.
+    fn transport(&self, rows: &[JournalRow], max_retries: u32) -> Evaluation {
+        if !self.faults_supported {
+            return Evaluation::skipped(
+                "the mock has no fault injection: transport faults were not exercised",
+            );
+        }
+        let mut problems = Vec::new();
+        let mut exercised = 0;
+        for l in &self.lookups {
+            let a = &self.actions[l.action];
+            let sent = rows
+                .iter()
+                .filter(|r| r.is_lookup() && r.nik_raw == l.nik && a.covers(r, SLACK_MS))
+                .count();
+            let Some(f) = l.fault else {
+                continue;
+            };
+            exercised += 1;
+            let name = format!("{f:?}").to_lowercase();
+            match l.answer.status {
+                None => problems.push(format!(
+                    "{name}: the application gave no answer ({})",
+                    l.answer.describe()
+                )),
+                Some(s) if s >= 500 => problems.push(format!(
+                    "{name}: the application failed with HTTP {s} instead of a clear message"
+                )),
+                _ => {}
+            }
+            if sent > 1 + max_retries as usize {
+                problems.push(format!(
+                    "{name}: {sent} requests for one lookup (at most {} allowed)",
+                    1 + max_retries
+                ));
+            }
+        }
+        if let Some(last) = self.lookups.last() {
+            if last.fault.is_none() && !last.presented {
+                problems.push(format!(
+                    "after the faults the application no longer serves lookups ({})",
+                    last.answer.describe()
+                ));
+            }
+        }
+        if exercised == 0 {
+            return Evaluation::skipped("no transport fault was exercised");
+        }
+        if problems.is_empty() {
+            Evaluation {
+                outcome: CheckOutcome::Pass,
+                evidence: vec![format!(
+                    "{exercised} transport fault(s) handled cleanly with bounded retries; the application kept serving"
+                )],
+            }
+        } else {
+            Evaluation {
+                outcome: CheckOutcome::Fail,
+                evidence: problems,
+            }
+        }
+    }
+}
+
+/// Every file of the storage locations, for the password search (WAL files included).
+fn storage_bytes(locs: &[StorageLocation]) -> Vec<(String, Vec<u8>)> {
+    fn walk(p: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    walk(&e.path(), out);
+                }
+            }
+        } else if let Ok(b) = std::fs::read(p) {
+            out.push((p.display().to_string(), b));
+        }
+    }
+    let mut out = Vec::new();
+    for l in locs {
+        let (StorageLocation::File(p)
+        | StorageLocation::Folder(p)
+        | StorageLocation::Log(p)
+        | StorageLocation::Sqlite(p)) = l;
+        walk(p, &mut out);
+        if matches!(l, StorageLocation::Sqlite(_)) {
+            for suffix in ["-wal", "-journal"] {
+                let mut s = p.clone().into_os_string();
+                s.push(suffix);
+                walk(std::path::Path::new(&s), &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// The mock's journal row in the runner's form (endpoints as request paths).
+pub fn convert_row(v: &Value) -> Option<JournalRow> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let time = DateTime::parse_from_rfc3339(&s("time")?)
+        .ok()?
+        .with_timezone(&Utc);
+    let customer = s("customer_id").unwrap_or_default();
+    let raw_endpoint = s("endpoint").unwrap_or_default();
+    let endpoint = match raw_endpoint.as_str() {
+        "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN" => {
+            format!("/dukcapil/get_json/{customer}/{raw_endpoint}")
+        }
+        "balikan_store" => "/data_balikan/public/api/store".into(),
+        "balikan_upload" => "/data_balikan/public/api/upload".into(),
+        other => other.to_string(),
+    };
+    let mut outcome = s("outcome").unwrap_or_default();
+    if endpoint.starts_with("/data_balikan/") {
+        // Accepted now or already on file: both mean the mock holds the balikan.
+        outcome = match outcome.as_str() {
+            "stored" | "duplicate" => Outcome::Found.code().to_string(),
+            other => other.to_string(),
+        };
+    }
+    Some(JournalRow {
+        time,
+        endpoint,
+        customer_id: customer,
+        operator: s("operator"),
+        nik_raw: s("nik").unwrap_or_default(),
+        outcome,
+        elements: v
+            .get("elements")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        source: s("source").unwrap_or_default(),
+        latency_us: v.get("latency_us").and_then(Value::as_u64).unwrap_or(0),
+        fault: s("fault"),
+    })
+}
+
+/// Masked NIK for progress lines and errors.
+pub fn masked(nik: &str) -> String {
+    mask_nik(nik)
+}
+
+/// The verdict of played checks.
+pub fn verdict(p: &Played) -> Verdict {
+    Verdict::of(&p.checks)
+}

@@ -1,0 +1,265 @@
+//! The processes a session may own: the embedded mock and the application under test. Both are
+//! killed when their handle drops, so an interrupted or failed session leaves nothing running.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::SessionError;
+
+/// A program next to the running executable (how `cargo build` lays out the workspace
+/// binaries), else the bare name for `PATH`.
+pub fn sibling(name: &str) -> PathBuf {
+    if name.contains('/') || name.contains('\\') {
+        return PathBuf::from(name);
+    }
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            for d in [Some(dir), dir.parent()].into_iter().flatten() {
+                let p = d.join(&file);
+                if p.is_file() {
+                    return p;
+                }
+            }
+        }
+    }
+    PathBuf::from(name)
+}
+
+/// A child process killed on drop, with its stdout lines forwarded to a channel.
+#[derive(Debug)]
+pub struct Owned {
+    child: Child,
+    what: String,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Owned {
+    /// Spawns `cmd` and waits for a stdout line starting with `prefix`; returns the rest of it.
+    fn spawn_until(
+        mut cmd: Command,
+        what: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<(Owned, String), SessionError> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| SessionError::Start(format!("cannot start {what}: {e}")))?;
+        let stdout = child.stdout.take();
+        let mut owned = Owned {
+            child,
+            what: what.to_string(),
+        };
+        let (tx, rx) = mpsc::channel::<String>();
+        if let Some(out) = stdout {
+            // Keeps draining stdout for the child's whole life so it never blocks on a full pipe.
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.trim().strip_prefix(prefix) {
+                        return Ok((owned, rest.trim().to_string()));
+                    }
+                }
+                Err(_) => {
+                    let status = owned.child.try_wait().ok().flatten();
+                    return Err(SessionError::Start(match status {
+                        Some(s) => format!("{} exited ({s}) before it was ready", owned.what),
+                        None => format!(
+                            "{} printed no `{prefix}` line within {} s",
+                            owned.what,
+                            timeout.as_secs()
+                        ),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// The mock gateway: its URL and admin token, and the process when the session started it.
+#[derive(Debug)]
+pub struct Mock {
+    pub url: String,
+    token: String,
+    client: reqwest::blocking::Client,
+    _proc: Option<Owned>,
+    _dir: Option<tempfile::TempDir>,
+    pub seed: u64,
+    pub population: u64,
+}
+
+impl Mock {
+    /// Starts `mock-server serve` on 127.0.0.1:0 with a fresh data directory.
+    pub fn embedded(population: u64) -> Result<Mock, SessionError> {
+        let dir = tempfile::Builder::new()
+            .prefix("poc-mock-")
+            .tempdir()
+            .map_err(|e| SessionError::Start(format!("cannot create a mock data dir: {e}")))?;
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let seed = 1;
+        let mut cmd = Command::new(sibling("mock-server"));
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--population", &population.to_string()])
+            .args(["--seed", &seed.to_string()])
+            .args(["--admin-token", &token])
+            .env_remove("MOCK_CONFIG");
+        let (proc, url) = Owned::spawn_until(
+            cmd,
+            "the embedded mock (mock-server)",
+            "listening on ",
+            Duration::from_secs(120),
+        )?;
+        let mut m = Mock::external(&url, &token)?;
+        m._proc = Some(proc);
+        m._dir = Some(dir);
+        m.seed = seed;
+        m.population = population;
+        Ok(m)
+    }
+
+    pub fn external(url: &str, token: &str) -> Result<Mock, SessionError> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SessionError::Start(format!("HTTP client: {e}")))?;
+        Ok(Mock {
+            url: url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+            client,
+            _proc: None,
+            _dir: None,
+            seed: 0,
+            population: 0,
+        })
+    }
+
+    /// One admin call; `Err` only when the mock does not answer. Non-2xx answers come back
+    /// with their status so the caller decides.
+    pub fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), SessionError> {
+        let url = format!("{}/__admin{path}", self.url);
+        let mut req = self.client.request(method, &url).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().map_err(|e| {
+            SessionError::Unreachable(format!("the mock at {} did not answer: {e}", self.url))
+        })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().unwrap_or_default();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status == 401 {
+            return Err(SessionError::Usage(format!(
+                "the mock at {} refused the admin token (give the right --admin-token)",
+                self.url
+            )));
+        }
+        Ok((status, v))
+    }
+
+    /// An admin call that must succeed.
+    pub fn admin_ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, SessionError> {
+        let m = method.to_string();
+        let (status, v) = self.admin(method, path, body)?;
+        if (200..300).contains(&status) {
+            Ok(v)
+        } else {
+            Err(SessionError::Mock(format!(
+                "{m} /__admin{path} answered {status}: {v}"
+            )))
+        }
+    }
+}
+
+/// The application, when the target file's `[app]` says how to start it.
+#[derive(Debug)]
+pub struct App {
+    _proc: Owned,
+    /// The URL it announced, if it announces one.
+    pub url: Option<String>,
+}
+
+impl App {
+    pub fn start(
+        spec: &crate::target::AppCommand,
+        target_dir: &Path,
+        mock_url: &str,
+    ) -> Result<App, SessionError> {
+        let mut ctx = tera::Context::new();
+        ctx.insert("mock_url", mock_url);
+        ctx.insert("target_dir", &target_dir.display().to_string());
+        let program = spec.command.first().map(String::as_str).unwrap_or("");
+        let mut cmd = Command::new(sibling(program));
+        cmd.args(spec.command.iter().skip(1))
+            .current_dir(target_dir);
+        for (k, v) in &spec.env {
+            let value = tera::Tera::one_off(v, &ctx, false)
+                .map_err(|e| SessionError::Usage(format!("[app] env {k}: {e}")))?;
+            cmd.env(k, value);
+        }
+        let timeout = Duration::from_millis(spec.startup_timeout_ms);
+        match &spec.ready_prefix {
+            Some(prefix) => {
+                let (proc, url) = Owned::spawn_until(
+                    cmd,
+                    &format!("the application ({program})"),
+                    prefix,
+                    timeout,
+                )?;
+                Ok(App {
+                    _proc: proc,
+                    url: Some(url.trim_end_matches('/').to_string()),
+                })
+            }
+            None => {
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let child = cmd.spawn().map_err(|e| {
+                    SessionError::Start(format!("cannot start the application ({program}): {e}"))
+                })?;
+                Ok(App {
+                    _proc: Owned {
+                        child,
+                        what: program.to_string(),
+                    },
+                    url: None,
+                })
+            }
+        }
+    }
+}
