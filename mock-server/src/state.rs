@@ -39,6 +39,9 @@ pub struct Institution {
     pub quota_per_day: Option<u32>,
     /// WIB hours during which calls are served; `None`: always.
     pub access_hours: Option<AccessHours>,
+    /// Test mode: lookups return every element, also those outside the agreement, so a PoC can
+    /// check that the application keeps its own whitelist. Never on unless set by the admin API.
+    pub extra_elements: bool,
 }
 
 impl Institution {
@@ -57,6 +60,7 @@ impl Institution {
             quota_per_day: o.quota_per_day.or(a.quota_per_day),
             // Validated when the settings were resolved; a bad value here means "always open".
             access_hours: o.access_hours.and_then(|h| h.parse().ok()),
+            extra_elements: false,
         }
     }
 }

@@ -25,10 +25,13 @@ pub struct InstitutionPatch {
     pub access_hours: Option<Option<AccessHours>>,
     /// `Some(None)`: unlimited.
     pub quota_per_day: Option<Option<u32>>,
+    /// Return every element, also those outside the grant (PoC whitelist test).
+    pub extra_elements: Option<bool>,
 }
 
 /// The keys a PATCH accepts, for error messages.
-const KEYS: &str = "active, user_active, ip_user, term, access_hours, quota_per_day";
+const KEYS: &str =
+    "active, user_active, ip_user, term, access_hours, quota_per_day, extra_elements";
 
 fn hhmm(key: &str, v: &Value) -> Result<chrono::NaiveTime, String> {
     v.as_str()
@@ -54,6 +57,7 @@ impl InstitutionPatch {
             match k.as_str() {
                 "active" => p.active = Some(boolean(k, v)?),
                 "user_active" => p.user_active = Some(boolean(k, v)?),
+                "extra_elements" => p.extra_elements = Some(boolean(k, v)?),
                 "ip_user" => {
                     let ip = v
                         .as_str()
@@ -134,6 +138,9 @@ impl InstitutionPatch {
         if let Some(q) = self.quota_per_day {
             inst.quota_per_day = q;
         }
+        if let Some(x) = self.extra_elements {
+            inst.extra_elements = x;
+        }
     }
 }
 
@@ -159,6 +166,7 @@ pub fn institution_json(state: &AppState, inst: &Institution) -> Value {
         "quota_used_today": quota.map(|q| q.used),
         "operator_field": a.operator_field,
         "elements": a.granted.wire_names(),
+        "extra_elements": inst.extra_elements,
     })
 }
 

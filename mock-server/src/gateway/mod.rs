@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dukcapil_domain::{mask_nik, Field, Nik, Outcome};
+use dukcapil_domain::{mask_nik, Field, FieldSet, Nik, Outcome};
 use serde_json::Value;
 
 use crate::clock::wib_day;
@@ -273,7 +273,13 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
     if outcome != Outcome::Found {
         return counted(fail(outcome, remaining, None));
     }
+    // Verification always judges granted elements only; lookups may be widened for a PoC test.
     let granted = inst.agreement.granted;
+    let returned = if inst.extra_elements {
+        FieldSet::all()
+    } else {
+        granted
+    };
     let (body, elements) = match kind {
         CallKind::Lookup => {
             let flavour = dukcapil_domain::WireFlavour {
@@ -282,10 +288,10 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
             };
             let record = Record {
                 resident: &resident,
-                granted,
+                granted: returned,
                 flavour,
             };
-            let elements = granted.wire_names().into_iter().map(String::from).collect();
+            let elements = returned.wire_names().into_iter().map(String::from).collect();
             (Page::one(record, None).to_bytes(), elements)
         }
         CallKind::Verify => {

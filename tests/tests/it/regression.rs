@@ -55,6 +55,7 @@ pub const TABLE: &[(&str, &[&str])] = &[
         &["T-OUTCOME-01/outcome_handling", "T-QUOTA-01/quota"],
     ),
     ("float-nik", &["T-FIELD-03/field_limits"]),
+    ("unfiltered-fields", &["T-FIELD-02/field_limits"]),
     ("log-password", &["T-SECRETS-01/secret_hygiene"]),
 ];
 
