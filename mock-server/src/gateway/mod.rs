@@ -291,7 +291,11 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
                 granted: returned,
                 flavour,
             };
-            let elements = returned.wire_names().into_iter().map(String::from).collect();
+            let elements = returned
+                .wire_names()
+                .into_iter()
+                .map(String::from)
+                .collect();
             (Page::one(record, None).to_bytes(), elements)
         }
         CallKind::Verify => {

@@ -243,7 +243,10 @@ mod tests {
         let q = parse(&uri, b"").unwrap();
         assert_eq!(q.nik.as_deref(), Some("3313014107890003"));
         assert_eq!(q.user_id.as_deref(), Some("u"));
-        assert!(q.query_form, "an empty POST with query parameters is the query form");
+        assert!(
+            q.query_form,
+            "an empty POST with query parameters is the query form"
+        );
         assert!(!p(r#"{"NIK":"1"}"#).unwrap().query_form);
         let t = p(r#"{"TRESHOLD":"80"}"#).unwrap();
         assert_eq!(t.threshold_value(90), Ok(80));

@@ -85,14 +85,30 @@ fn institution_switches_provoke_16_17_04_06_05() {
 
     // The PoC whitelist test: the mock returns elements outside the grant until switched back.
     let granted_only = m.call_nik(RSUD, &nik, "op");
-    assert!(granted_only.json["content"][0].get("AGAMA").is_none(), "{}", granted_only.text);
+    assert!(
+        granted_only.json["content"][0].get("AGAMA").is_none(),
+        "{}",
+        granted_only.text
+    );
     patch_rsud(&m, json!({"extra_elements": true}));
     let widened = m.call_nik(RSUD, &nik, "op");
-    assert!(widened.json["content"][0]["AGAMA"].is_string(), "{}", widened.text);
-    assert!(widened.json["content"][0]["NAMA_LGKP_IBU"].is_string(), "{}", widened.text);
+    assert!(
+        widened.json["content"][0]["AGAMA"].is_string(),
+        "{}",
+        widened.text
+    );
+    assert!(
+        widened.json["content"][0]["NAMA_LGKP_IBU"].is_string(),
+        "{}",
+        widened.text
+    );
     patch_rsud(&m, json!({"extra_elements": false}));
     let back = m.call_nik(RSUD, &nik, "op");
-    assert!(back.json["content"][0].get("AGAMA").is_none(), "{}", back.text);
+    assert!(
+        back.json["content"][0].get("AGAMA").is_none(),
+        "{}",
+        back.text
+    );
 
     patch_rsud(&m, json!({"ip_user": "10.20.30.40"}));
     assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::IpMismatch);
