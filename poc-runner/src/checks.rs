@@ -943,4 +943,57 @@ mod tests {
         assert_eq!(Verdict::of(&[r(Skipped)]), Verdict::TidakLulus);
         assert_eq!(Verdict::of(&[]), Verdict::TidakLulus);
     }
+
+    #[test]
+    fn non_retention_fails_on_stored_canaries_caches_and_offline_data() {
+        use crate::storage::{Hit, ScanReport};
+        let clean = ScanReport {
+            scanned: vec!["app.sqlite".into()],
+            hits: vec![],
+            errors: vec![],
+        };
+        assert_eq!(
+            non_retention(Some(&clean), None, None).outcome,
+            CheckOutcome::Pass
+        );
+        let stored = ScanReport {
+            hits: vec![Hit {
+                marker: "KNR7Q".into(),
+                place: "app.sqlite patients.nama (rowid 1)".into(),
+            }],
+            ..clean.clone()
+        };
+        let e = non_retention(Some(&stored), None, None);
+        assert_eq!(e.outcome, CheckOutcome::Fail);
+        assert!(
+            e.evidence
+                .iter()
+                .any(|l| l.contains("app.sqlite patients.nama")),
+            "{e:?}"
+        );
+        let out = |text: &str| CapturedOutput {
+            label: "lookup".into(),
+            text: text.into(),
+        };
+        let cached = out("NAMA: SRI LESTARI KNR7Q");
+        assert_eq!(
+            non_retention(None, Some(("SRI LESTARI", "SRI WAHYUNI", &cached)), None).outcome,
+            CheckOutcome::Fail
+        );
+        let fresh = out("NAMA: SRI WAHYUNI");
+        assert_eq!(
+            non_retention(None, Some(("SRI LESTARI", "SRI WAHYUNI", &fresh)), None).outcome,
+            CheckOutcome::Pass
+        );
+        let offline = out("NAMA: SRI WAHYUNI");
+        let values = vec!["SRI WAHYUNI".to_string()];
+        assert_eq!(
+            non_retention(None, None, Some((&values, &offline))).outcome,
+            CheckOutcome::Fail
+        );
+        assert_eq!(
+            non_retention(None, None, None).outcome,
+            CheckOutcome::Skipped
+        );
+    }
 }
