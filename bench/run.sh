@@ -15,7 +15,7 @@ WORK=${BENCH_DIR:-$ROOT/target/bench}
 mkdir -p "$WORK"
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 
-cargo build --release -q -p mock-server -p bench
+cargo build --release -q -p mock-server -p bench -p poc-runner -p rsud-app
 MOCK=$ROOT/target/release/mock-server
 BARE=$ROOT/target/release/bare-axum
 PIDS=()
@@ -36,6 +36,16 @@ for n in 100000 "$POPULATION"; do
   GEN_ROWS+=("$(python3 -c "s=$end-$start; print('| generate %d residents | %.2f s | %.0f residents/s | peak RSS %d MB |' % ($n, s, $n/s, $(cat "$dir/maxrss")//1024))")")
   rm -rf "$dir"
 done
+
+echo "== a full standard PoC session (poc-runner demo: embedded mock + reference application)"
+rm -rf "$WORK/poc-out"
+start=$(date +%s.%N)
+if "$ROOT/target/release/poc-runner" demo --out "$WORK/poc-out" >"$WORK/poc-demo.log" 2>&1; then
+  end=$(date +%s.%N)
+  POC_ROW=$(python3 -c "print('| full standard PoC session (demo) | %.1f s |' % ($end-$start))")
+else
+  POC_ROW="| full standard PoC session (demo) | failed: see $WORK/poc-demo.log |"
+fi
 
 echo "== dataset for the load test ($POPULATION residents)"
 DATA=$WORK/data-$POPULATION
@@ -126,3 +136,5 @@ print("\n\nmock peak RSS over the whole run: %.0f MB" % (hwm / 1024))
 PY
 echo
 printf '%s\n' "| generation | time | rate | memory |" "| --- | --- | --- | --- |" "${GEN_ROWS[@]}"
+echo
+printf '%s\n' "| session | wall time |" "| --- | --- |" "$POC_ROW"
