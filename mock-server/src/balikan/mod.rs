@@ -251,6 +251,24 @@ fn method_not_allowed(m: &HttpMethod) -> Answer {
     )
 }
 
+/// What both intake endpoints check first, in this order: the body (capped), the method, the
+/// bearer token. The institution is recorded for the journal row.
+async fn admit(
+    state: &AppState,
+    req: Request,
+    cap: usize,
+    meta: &mut Meta,
+) -> Result<(axum::http::request::Parts, Bytes, Institution), Answer> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts.headers, body, cap).await?;
+    if parts.method != HttpMethod::POST {
+        return Err(method_not_allowed(&parts.method));
+    }
+    let inst = authenticate(state, &parts.headers)?;
+    meta.customer_id = Some(inst.agreement.customer_id.clone());
+    Ok((parts, bytes, inst))
+}
+
 async fn store(State(state): State<AppState>, req: Request) -> Response {
     let mut meta = start(&state, &req, Method::Store);
     let answer = store_answer(&state, req, &mut meta).await;
@@ -258,20 +276,11 @@ async fn store(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn store_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer {
-    let (parts, body) = req.into_parts();
-    let bytes = match read_body(&parts.headers, body, STORE_CAP).await {
-        Ok(b) => b,
-        Err(a) => return a,
-    };
-    if parts.method != HttpMethod::POST {
-        return method_not_allowed(&parts.method);
-    }
-    let inst = match authenticate(state, &parts.headers) {
-        Ok(i) => i,
+    let (_, bytes, inst) = match admit(state, req, STORE_CAP, meta).await {
+        Ok(admitted) => admitted,
         Err(a) => return a,
     };
     let customer_id = inst.agreement.customer_id.clone();
-    meta.customer_id = Some(customer_id.clone());
     let text = match std::str::from_utf8(&bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -304,19 +313,10 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer {
-    let (parts, body) = req.into_parts();
-    let bytes = match read_body(&parts.headers, body, UPLOAD_CAP).await {
-        Ok(b) => b,
+    let (parts, bytes, inst) = match admit(state, req, UPLOAD_CAP, meta).await {
+        Ok(admitted) => admitted,
         Err(a) => return a,
     };
-    if parts.method != HttpMethod::POST {
-        return method_not_allowed(&parts.method);
-    }
-    let inst = match authenticate(state, &parts.headers) {
-        Ok(i) => i,
-        Err(a) => return a,
-    };
-    meta.customer_id = Some(inst.agreement.customer_id.clone());
     let (file_name, file) = match file_part(Request::from_parts(parts, Body::from(bytes))).await {
         Ok(f) => f,
         Err(a) => return a,
