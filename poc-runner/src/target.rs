@@ -172,12 +172,26 @@ pub enum Recogniser {
     Contains(String),
 }
 
-/// Instructions in Bahasa Indonesia for the engineer at the application's screen.
+/// Instructions in Bahasa Indonesia for the engineer at the application's screen. The runner
+/// shows each instruction, waits for the traffic it should cause at the mock, and records the
+/// engineer's answers and evidence notes.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManualDriver {
-    /// Step kind or event name → instruction (`login`, `lookup`, `register_patient`...).
+    /// Where the engineer opens the application (shown in the instructions, checked for an
+    /// answer before the session starts). Optional: a desktop application has none.
+    #[serde(default)]
+    pub url: Option<Spanned<String>>,
+    /// How long to wait for a lookup to reach the mock before asking the engineer what happened.
+    #[serde(default = "default_wait_seconds")]
+    pub wait_seconds: u64,
+    /// Step kind or event name → instruction (`login`, `lookup`, `register_patient`...): tera
+    /// templates with `operator.username`, `operator.password`, `nik`, `values.<key>`, `url`.
     pub instructions: BTreeMap<String, Spanned<String>>,
+}
+
+fn default_wait_seconds() -> u64 {
+    180
 }
 
 /// A validated target with storage paths resolved against the file's folder.
@@ -253,14 +267,42 @@ impl Target {
                         "expected an instruction for `lookup`",
                     ));
                 }
+                let mut tera = tera::Tera::default();
                 for (k, v) in &m.instructions {
+                    let key = format!("driver.manual.instructions.{k}");
                     if v.get_ref().trim().is_empty() {
                         errors.push(src.error_at(
                             v.span(),
-                            format!("driver.manual.instructions.{k}"),
+                            key,
                             "expected a non-empty instruction",
                         ));
+                    } else if let Err(e) = tera.add_raw_template(&key, v.get_ref()) {
+                        let detail = std::error::Error::source(&e)
+                            .map_or_else(|| e.to_string(), |s| s.to_string());
+                        errors.push(src.error_at(
+                            v.span(),
+                            key,
+                            format!("expected a valid tera template: {}", detail.trim()),
+                        ));
                     }
+                }
+                if let Some(url) = &m.url {
+                    let u = url.get_ref();
+                    if !(u.starts_with("http://") || u.starts_with("https://"))
+                        || u.len() <= "https://".len()
+                    {
+                        errors.push(src.error_at(
+                            url.span(),
+                            "driver.manual.url",
+                            format!("expected an http:// or https:// URL, found `{u}`"),
+                        ));
+                    }
+                }
+                if m.wait_seconds == 0 {
+                    errors.push(src.error(
+                        Some("driver.manual.wait_seconds"),
+                        "expected a wait above 0 seconds",
+                    ));
                 }
             }
         }

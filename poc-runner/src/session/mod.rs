@@ -9,6 +9,7 @@
 
 pub mod canary;
 pub mod http;
+pub mod manual;
 pub mod procs;
 
 use std::collections::BTreeMap;
@@ -88,8 +89,8 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: usize, on: bool) -> Progress {
-        let bar = (on && std::io::stderr().is_terminal()).then(|| {
+    fn new(total: usize, on: bool, bar_allowed: bool) -> Progress {
+        let bar = (on && bar_allowed && std::io::stderr().is_terminal()).then(|| {
             let b = indicatif::ProgressBar::new(total as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             {
@@ -137,20 +138,15 @@ impl Progress {
 /// the session could not be played (unreachable application or mock, bad setup).
 pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Played, SessionError> {
     let started_at = Utc::now();
-    let http_spec = match &target.file.driver {
-        Driver::Http(h) => h.as_ref(),
-        Driver::Manual(_) => {
-            if !std::io::stdin().is_terminal() {
-                return Err(SessionError::Usage(format!(
-                    "{}: the manual driver needs an engineer at an interactive terminal, but stdin is not a terminal (CI?); use an HTTP driver for unattended runs",
-                    target.path.display()
-                )));
-            }
-            return Err(SessionError::Usage(format!(
-                "{}: the manual driver is not supported by this version of the runner; use an HTTP driver",
+    // A manual session needs a person at a terminal: refuse before starting anything.
+    let terminal = match &target.file.driver {
+        Driver::Manual(_) => Some(manual::Terminal::open().ok_or_else(|| {
+            SessionError::Usage(format!(
+                "{}: the manual driver needs an engineer at an interactive terminal, but stdin is not a terminal (CI?); use an HTTP driver for unattended runs",
                 target.path.display()
-            )));
-        }
+            ))
+        })?),
+        Driver::Http(_) => None,
     };
     let mock = match &opts.mock_url {
         Some(url) => procs::Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?,
@@ -172,15 +168,40 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
         Some(spec) => Some(procs::App::start(spec, &target_dir, &mock.url)?),
         None => None,
     };
-    let base = app
-        .as_ref()
-        .and_then(|a| a.url.clone())
-        .unwrap_or_else(|| http_spec.base_url.get_ref().clone());
-    let mut driver = http::Driver::new(http_spec, &base).map_err(SessionError::Start)?;
-    wait_reachable(
-        &driver,
-        app.is_some() && app.as_ref().is_some_and(|a| a.url.is_none()),
-    )?;
+    let announced = app.as_ref().and_then(|a| a.url.clone());
+    // Started without an announced URL: poll until it answers.
+    let poll = app.as_ref().is_some_and(|a| a.url.is_none());
+    let mut driver = match (&target.file.driver, terminal) {
+        (Driver::Http(spec), _) => {
+            let base = announced.unwrap_or_else(|| spec.base_url.get_ref().clone());
+            let d = http::Driver::new(spec, &base).map_err(SessionError::Start)?;
+            wait_reachable(&d.base, || d.reachable(), poll)?;
+            AppDriver::Http(d)
+        }
+        (Driver::Manual(spec), Some(console)) => {
+            let d = manual::Driver::new(spec, &mock, Box::new(console), announced)?;
+            if spec.url.is_some() || poll {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| SessionError::Start(format!("HTTP client: {e}")))?;
+                let base = d.base();
+                wait_reachable(
+                    &base,
+                    || {
+                        client
+                            .get(&base)
+                            .send()
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    },
+                    poll,
+                )?;
+            }
+            AppDriver::Manual(d)
+        }
+        (Driver::Manual(_), None) => unreachable!("the terminal is opened for a manual driver"),
+    };
 
     let agreement = &target.agreement;
     let overrides = pack.override_for(&agreement.id);
@@ -190,7 +211,15 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
 
     let marker = canary::session_marker();
     let mut factory = canary::Factory::new(&marker);
-    let progress = Progress::new(tests.len(), opts.progress);
+    // Prompts of the manual driver would tear a progress bar: plain lines then.
+    let progress = Progress::new(
+        tests.len(),
+        opts.progress,
+        matches!(driver, AppDriver::Http(_)),
+    );
+    if let AppDriver::Manual(d) = &mut driver {
+        d.introduce(tests.len());
+    }
     let mut results = Vec::new();
     let mut journal = Vec::new();
     let mut all_outputs: Vec<(String, Vec<u8>)> = Vec::new();
@@ -203,13 +232,22 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
                 .map(|c| result_of(t, c, Evaluation::skipped(reason.to_string())))
                 .collect()
         } else {
+            if let AppDriver::Manual(d) = &mut driver {
+                d.start_test(tid, &t.title_id);
+            }
             let mut run = TestRun::new(t, &mock, &mut driver, target, opts, overrides);
             run.play(&mut factory)?;
             let rows = run.read_journal()?;
+            let observations = run.driver.take_observations();
             let evals: Vec<CheckResult> = t
                 .checks
                 .iter()
-                .map(|c| result_of(t, c, run.evaluate(c, &rows, &all_outputs)))
+                .map(|c| {
+                    let mut e = run.evaluate(c, &rows, &all_outputs);
+                    // What the engineer confirmed is part of every check of the test.
+                    e.evidence.extend(observations.iter().map(|o| o.en.clone()));
+                    result_of(t, c, e)
+                })
                 .collect();
             all_outputs.append(&mut run.raw_outputs);
             journal.extend(rows);
@@ -232,18 +270,98 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
     })
 }
 
-fn wait_reachable(driver: &http::Driver, poll: bool) -> Result<(), SessionError> {
+fn wait_reachable(
+    base: &str,
+    reachable: impl Fn() -> Result<(), String>,
+    poll: bool,
+) -> Result<(), SessionError> {
     let deadline = Instant::now() + Duration::from_secs(if poll { 30 } else { 0 });
     loop {
-        match driver.reachable() {
+        match reachable() {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() >= deadline => {
                 return Err(SessionError::Unreachable(format!(
-                    "the application at {} did not answer: {e}",
-                    driver.base
+                    "the application at {base} did not answer: {e}"
                 )))
             }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// How the application is driven: scripted HTTP requests or an engineer at its screen.
+enum AppDriver<'d> {
+    Http(http::Driver<'d>),
+    Manual(manual::Driver<'d>),
+}
+
+impl AppDriver<'_> {
+    fn base(&self) -> String {
+        match self {
+            AppDriver::Http(d) => d.base.clone(),
+            AppDriver::Manual(d) => d.base(),
+        }
+    }
+
+    fn forget_sessions(&mut self) {
+        match self {
+            AppDriver::Http(d) => d.forget_sessions(),
+            AppDriver::Manual(d) => d.forget_sessions(),
+        }
+    }
+
+    fn has_session(&self, username: &str) -> bool {
+        match self {
+            AppDriver::Http(d) => d.has_session(username),
+            AppDriver::Manual(d) => d.has_session(username),
+        }
+    }
+
+    fn login(&mut self, username: &str, password: &str) -> Result<http::Answer, SessionError> {
+        match self {
+            AppDriver::Http(d) => Ok(d.login(username, password)),
+            AppDriver::Manual(d) => d.login(username, password),
+        }
+    }
+
+    fn lookup(
+        &mut self,
+        username: &str,
+        password: &str,
+        ctx: &manual::LookupContext,
+    ) -> Result<manual::Observed, SessionError> {
+        match self {
+            AppDriver::Http(d) => {
+                let answer = d.lookup(username, password, &ctx.nik);
+                Ok(manual::Observed {
+                    presented: answer.status.is_some() && d.presents_resident(&answer.body),
+                    output: d.output_text(&answer.body),
+                    answer,
+                })
+            }
+            AppDriver::Manual(d) => d.lookup(username, password, ctx),
+        }
+    }
+
+    fn event(
+        &mut self,
+        name: &str,
+        username: &str,
+        password: &str,
+        nik: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<Option<http::Answer>, SessionError> {
+        match self {
+            AppDriver::Http(d) => Ok(d.event(name, username, password, nik, values)),
+            AppDriver::Manual(d) => d.event(name, username, password, nik, values),
+        }
+    }
+
+    /// The engineer's recorded answers since the last call (none for a scripted driver).
+    fn take_observations(&mut self) -> Vec<manual::Observation> {
+        match self {
+            AppDriver::Http(_) => Vec::new(),
+            AppDriver::Manual(d) => d.take_log(),
         }
     }
 }
@@ -274,7 +392,7 @@ struct LookupRecord {
 struct TestRun<'a, 'd> {
     test: &'a TestCase,
     mock: &'a procs::Mock,
-    driver: &'a mut http::Driver<'d>,
+    driver: &'a mut AppDriver<'d>,
     target: &'a Target,
     opts: &'a Options,
     overrides: Option<&'a crate::scenario::AgreementOverride>,
@@ -311,7 +429,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
     fn new(
         test: &'a TestCase,
         mock: &'a procs::Mock,
-        driver: &'a mut http::Driver<'d>,
+        driver: &'a mut AppDriver<'d>,
         target: &'a Target,
         opts: &'a Options,
         overrides: Option<&'a crate::scenario::AgreementOverride>,
@@ -415,11 +533,11 @@ impl<'a, 'd> TestRun<'a, 'd> {
             Step::Login { operator } => {
                 let (u, p) = self.operator(operator.get_ref())?;
                 let started = self.now();
-                let a = self.driver.login(&u, &p);
+                let a = self.driver.login(&u, &p)?;
                 if a.status.is_none() {
                     return Err(SessionError::Unreachable(format!(
                         "the application at {} did not answer the login: {}",
-                        self.driver.base,
+                        self.driver.base(),
                         a.error.unwrap_or_default()
                     )));
                 }
@@ -446,14 +564,18 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .map(|c| c.nik.clone())
                     .unwrap_or_default();
                 let fault = self.pending_fault.take();
+                let ctx = self.lookup_context(nik_ref.get_ref(), &nik, fault.is_some());
                 let started = self.now();
-                let a = self.driver.lookup(&u, &p, &nik);
+                let manual::Observed {
+                    answer: a,
+                    presented,
+                    output,
+                } = self.driver.lookup(&u, &p, &ctx)?;
                 let finished = self.now();
-                let presented = a.status.is_some() && self.driver.presents_resident(&a.body);
                 let label = format!("{} lookup #{} by {u}", self.tid(), self.lookups.len() + 1);
                 self.outputs.push(CapturedOutput {
                     label: label.clone(),
-                    text: self.driver.output_text(&a.body),
+                    text: output,
                 });
                 self.raw_outputs.push((label, a.body.clone().into_bytes()));
                 self.actions.push(Action {
@@ -503,7 +625,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .map(|c| c.nik.clone())
                     .unwrap_or_default();
                 let started = self.now();
-                let Some(a) = self.driver.event(event.get_ref(), &u, &p, &nik, values) else {
+                let Some(a) = self.driver.event(event.get_ref(), &u, &p, &nik, values)? else {
                     self.notes.push(format!(
                         "the target's driver has no event `{}`",
                         event.get_ref()
@@ -641,6 +763,45 @@ impl<'a, 'd> TestRun<'a, 'd> {
             Step::Pause { seconds } => self.pause(*seconds),
         }
         Ok(())
+    }
+
+    /// What a lookup of `nik_ref` should show, for a driver that asks a person about it.
+    fn lookup_context(&self, nik_ref: &str, nik: &str, fault: bool) -> manual::LookupContext {
+        let mut ctx = manual::LookupContext {
+            nik: nik.to_string(),
+            fault,
+            ..manual::LookupContext::default()
+        };
+        let AppDriver::Manual(_) = self.driver else {
+            return ctx;
+        };
+        let Some(c) = self.residents.get(nik_ref) else {
+            return ctx;
+        };
+        let granted = self.target.agreement.granted;
+        let limits = self.test.checks.iter().find_map(|c| match c {
+            CheckSpec::FieldLimits { edge_values, .. } => Some(*edge_values),
+            _ => None,
+        });
+        for (f, v) in &c.values {
+            let pair = (f.wire_name().to_string(), v.clone());
+            if granted.contains(*f) {
+                if limits == Some(true) && matches!(f, Field::Nik | Field::NamaLgkp) {
+                    ctx.exact.push(pair.clone());
+                }
+                ctx.granted.push(pair);
+            } else if limits.is_some() && *f != Field::Nik {
+                ctx.forbidden.push(pair);
+            }
+        }
+        if let Some((r, _, new)) = &self.mutated {
+            if r == nik_ref {
+                if let Some((f, _)) = c.values.iter().find(|(_, v)| canary::mutated(v) == *new) {
+                    ctx.exact.push((f.wire_name().to_string(), new.clone()));
+                }
+            }
+        }
+        ctx
     }
 
     fn driver_timeout_ms(&self) -> u64 {
