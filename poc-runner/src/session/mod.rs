@@ -198,7 +198,7 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
                     poll,
                 )?;
             }
-            AppDriver::Manual(d)
+            AppDriver::Manual(Box::new(d))
         }
         (Driver::Manual(_), None) => unreachable!("the terminal is opened for a manual driver"),
     };
@@ -292,7 +292,7 @@ fn wait_reachable(
 /// How the application is driven: scripted HTTP requests or an engineer at its screen.
 enum AppDriver<'d> {
     Http(http::Driver<'d>),
-    Manual(manual::Driver<'d>),
+    Manual(Box<manual::Driver<'d>>),
 }
 
 impl AppDriver<'_> {
