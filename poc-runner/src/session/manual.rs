@@ -229,6 +229,8 @@ impl<'a> Driver<'a> {
     }
 
     pub fn start_test(&mut self, id: &str, title: &str) {
+        // Numbered per test, like the outputs the evidence names.
+        self.lookups = 0;
         self.console.say(&format!("\n--- {id}: {title} ---"));
     }
 

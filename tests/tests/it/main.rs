@@ -9,6 +9,7 @@ mod fixtures;
 mod fuzz;
 mod gateway;
 mod poc_documents;
+mod poc_manual;
 mod poc_session;
 mod regression;
 mod reliability;
