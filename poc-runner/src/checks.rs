@@ -13,6 +13,7 @@ use dukcapil_domain::{mask_nik, Catalogue, Field, FieldSet, Outcome};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{self, DetectorConfig, Lookup, Pattern};
+use crate::evidence::{ev, Evidence};
 use crate::journal::{Action, ActionKind, JournalRow};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,28 +41,29 @@ impl CheckOutcome {
     }
 }
 
-/// What an evaluator concludes: an outcome and the evidence for it (masked NIKs, counts, places).
+/// What an evaluator concludes: an outcome and the evidence for it (masked NIKs, counts, places),
+/// in both languages of the letter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub outcome: CheckOutcome,
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
 }
 
 impl Evaluation {
-    fn new(outcome: CheckOutcome, evidence: Vec<String>) -> Self {
+    pub fn new(outcome: CheckOutcome, evidence: Vec<Evidence>) -> Self {
         Evaluation { outcome, evidence }
     }
-    fn pass(evidence: impl Into<String>) -> Self {
-        Evaluation::new(CheckOutcome::Pass, vec![evidence.into()])
+    fn pass(evidence: Evidence) -> Self {
+        Evaluation::new(CheckOutcome::Pass, vec![evidence])
     }
-    pub fn skipped(reason: impl Into<String>) -> Self {
-        Evaluation::new(CheckOutcome::Skipped, vec![reason.into()])
+    pub fn skipped(reason: Evidence) -> Self {
+        Evaluation::new(CheckOutcome::Skipped, vec![reason])
     }
-    fn review(reason: impl Into<String>) -> Self {
-        Evaluation::new(CheckOutcome::NeedsReview, vec![reason.into()])
+    fn review(reason: Evidence) -> Self {
+        Evaluation::new(CheckOutcome::NeedsReview, vec![reason])
     }
     /// Fail when `problems` is non-empty, else pass with `ok`.
-    fn judge(problems: Vec<String>, ok: impl Into<String>) -> Self {
+    fn judge(problems: Vec<Evidence>, ok: Evidence) -> Self {
         if problems.is_empty() {
             Evaluation::pass(ok)
         } else {
@@ -80,7 +82,8 @@ pub struct CheckResult {
     pub title_id: String,
     pub title_en: String,
     pub outcome: CheckOutcome,
-    pub evidence: Vec<String>,
+    /// Each line in Bahasa Indonesia and English (`{"id": .., "en": ..}` in the JSON).
+    pub evidence: Vec<Evidence>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +154,10 @@ pub fn user_id_propagation(
     if lookups.is_empty() {
         return Evaluation::new(
             CheckOutcome::Fail,
-            vec!["no lookup reached the mock during the test".into()],
+            vec![ev!(
+                "tidak ada permintaan data yang sampai ke mock selama pengujian",
+                "no lookup reached the mock during the test"
+            )],
         );
     }
     let mut problems = Vec::new();
@@ -160,18 +166,25 @@ pub fn user_id_propagation(
         let when = row.time.to_rfc3339();
         let nik = masked(&row.nik_raw);
         let Some(value) = row.operator.as_deref() else {
-            problems.push(format!("{when} {nik}: User_ID missing"));
+            problems.push(ev!(
+                "{when} {nik}: User_ID tidak dikirim",
+                "{when} {nik}: User_ID missing"
+            ));
             continue;
         };
         if value.trim().is_empty() {
-            problems.push(format!("{when} {nik}: User_ID empty"));
+            problems.push(ev!(
+                "{when} {nik}: User_ID kosong",
+                "{when} {nik}: User_ID empty"
+            ));
             continue;
         }
         if institutional
             .iter()
             .any(|i| i.eq_ignore_ascii_case(value.trim()))
         {
-            problems.push(format!(
+            problems.push(ev!(
+                "{when} {nik}: User_ID `{value}` adalah akun instansi, bukan akun operator",
                 "{when} {nik}: User_ID `{value}` is the institutional account, not an operator"
             ));
             continue;
@@ -182,7 +195,11 @@ pub fn user_id_propagation(
                 .find(|o| o.username == action.operator)
                 .map_or(action.operator.as_str(), |o| o.user_id.as_str());
             if value != expected {
-                problems.push(format!("{when} {nik}: User_ID `{value}` but operator `{}` acted (expected `{expected}`)", action.operator));
+                problems.push(ev!(
+                    "{when} {nik}: User_ID `{value}`, padahal yang bertindak operator `{}` (seharusnya `{expected}`)",
+                    "{when} {nik}: User_ID `{value}` but operator `{}` acted (expected `{expected}`)",
+                    action.operator
+                ));
             }
             values_by_operator
                 .entry(action.operator.as_str())
@@ -193,19 +210,22 @@ pub fn user_id_propagation(
     let acting = values_by_operator.len();
     let distinct_values: BTreeSet<&str> = values_by_operator.values().flatten().copied().collect();
     if acting >= 2 && distinct_values.len() < acting {
-        problems.push(format!(
+        problems.push(ev!(
+            "{acting} operator bertindak tetapi User_ID hanya berisi {} nilai berbeda: User_ID konstan",
             "{acting} operators acted but User_ID took only {} distinct value(s): constant User_ID",
             distinct_values.len()
         ));
     }
     if problems.is_empty() && acting < min_distinct_operators {
-        return Evaluation::review(format!(
+        return Evaluation::review(ev!(
+            "hanya {acting} operator yang dapat dikaitkan dengan permintaan data; diperlukan {min_distinct_operators} untuk menilai keunikan User_ID",
             "only {acting} operator(s) could be tied to lookups; {min_distinct_operators} needed to judge distinct values"
         ));
     }
     Evaluation::judge(
         problems,
-        format!(
+        ev!(
+            "{} permintaan data, {acting} operator, masing-masing dengan User_ID sendiri",
             "{} lookups, {acting} operators, each with its own User_ID",
             lookups.len()
         ),
@@ -240,13 +260,15 @@ pub fn one_action_one_request(
         };
         let when = a.started.to_rfc3339();
         if mine.is_empty() {
-            problems.push(format!(
+            problems.push(ev!(
+                "{when} pencarian {} oleh `{}` tidak mengirim permintaan ke mock",
                 "{when} lookup of {} by `{}` sent no request to the mock",
                 masked(nik),
                 a.operator
             ));
         } else if mine.len() > allowed {
-            problems.push(format!(
+            problems.push(ev!(
+                "{when} pencarian {} oleh `{}` mengirim {} permintaan (batas {allowed})",
                 "{when} lookup of {} by `{}` sent {} requests (allowed {allowed})",
                 masked(nik),
                 a.operator,
@@ -256,7 +278,8 @@ pub fn one_action_one_request(
     }
     for (i, row) in lookups.iter().enumerate() {
         if !claimed[i] {
-            problems.push(format!(
+            problems.push(ev!(
+                "{} permintaan data {} tanpa ada aksi operator yang memintanya",
                 "{} lookup of {} that no operator action asked for",
                 row.time.to_rfc3339(),
                 masked(&row.nik_raw)
@@ -269,7 +292,11 @@ pub fn one_action_one_request(
         .count();
     Evaluation::judge(
         problems,
-        format!("{n} lookup actions, {} requests, one each", lookups.len()),
+        ev!(
+            "{n} aksi pencarian, {} permintaan, masing-masing satu",
+            "{n} lookup actions, {} requests, one each",
+            lookups.len()
+        ),
     )
 }
 
@@ -291,7 +318,8 @@ pub fn quota(rows: &[JournalRow], screen_after_refusal: Option<&str>) -> Evaluat
         let local = row.time.with_timezone(&tz);
         let key = (row.customer_id.clone(), local.year(), local.ordinal());
         if let Some(since) = exhausted.get(&key) {
-            problems.push(format!(
+            problems.push(ev!(
+                "{} permintaan data {} setelah kuota habis pada {} (hari yang sama, WIB)",
                 "{} lookup of {} after the quota was used up at {} (same day, WIB)",
                 row.time.to_rfc3339(),
                 masked(&row.nik_raw),
@@ -303,18 +331,25 @@ pub fn quota(rows: &[JournalRow], screen_after_refusal: Option<&str>) -> Evaluat
         }
     }
     if refusals == 0 {
-        return Evaluation::review(
-            "the mock never answered 05 during the test: the quota was not exercised",
-        );
+        return Evaluation::review(ev!(
+            "mock tidak pernah menjawab 05 selama pengujian: kuota tidak teruji",
+            "the mock never answered 05 during the test: the quota was not exercised"
+        ));
     }
     if let Some(screen) = screen_after_refusal {
         if !screen.to_lowercase().contains("kuota") && !screen.to_lowercase().contains("quota") {
-            problems.push("after the 05 answer the application did not tell the operator the quota is used up".into());
+            problems.push(ev!(
+                "setelah jawaban 05, aplikasi tidak memberi tahu operator bahwa kuota telah habis",
+                "after the 05 answer the application did not tell the operator the quota is used up"
+            ));
         }
     }
     Evaluation::judge(
         problems,
-        format!("{refusals} quota refusal(s); no call afterwards on the same day"),
+        ev!(
+            "{refusals} penolakan karena kuota habis; tidak ada permintaan lagi pada hari yang sama",
+            "{refusals} quota refusal(s); no call afterwards on the same day"
+        ),
     )
 }
 
@@ -347,18 +382,25 @@ pub fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evalu
                 .map(|&i| masked(&lookups[points[i].0].nik_raw))
                 .collect();
             let what = match &f.pattern {
-                Pattern::Consecutive => "consecutive NIKs".to_string(),
-                Pattern::ConstantStride { stride } => format!("NIKs a constant {stride} apart"),
-                Pattern::Burst { window_ms } => {
-                    format!("{} lookups within {} s", f.indices.len(), window_ms / 1000)
-                }
+                Pattern::Consecutive => ev!("NIK berurutan", "consecutive NIKs"),
+                Pattern::ConstantStride { stride } => ev!(
+                    "NIK dengan selisih tetap {stride}",
+                    "NIKs a constant {stride} apart"
+                ),
+                Pattern::Burst { window_ms } => ev!(
+                    "{} permintaan data dalam {} detik",
+                    "{} lookups within {} s",
+                    f.indices.len(),
+                    window_ms / 1000
+                ),
             };
-            format!("{what}: {}", niks.join(", "))
+            ev!(lang => "{}: {}", "{}: {}", what.text(lang), niks.join(", "))
         })
         .collect();
     Evaluation::judge(
         problems,
-        format!(
+        ev!(
+            "{} permintaan data, tanpa deret NIK berurutan, berpola, atau beruntun cepat",
             "{} lookups, no sequential, patterned or rapid-fire series",
             lookups.len()
         ),
@@ -368,8 +410,8 @@ pub fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evalu
 /// Something the application produced: a page, an API answer, an export, a log file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CapturedOutput {
-    /// Where it came from (`lookup T-FIELD-01 op1`, `export.csv`, ...).
-    pub label: String,
+    /// Where it came from (`T-FIELD-01 lookup #1 by op1`, `export.csv`, ...), in both languages.
+    pub label: Evidence,
     pub text: String,
 }
 
@@ -385,32 +427,41 @@ pub fn field_limits(
     outputs: &[CapturedOutput],
 ) -> Evaluation {
     if outputs.is_empty() {
-        return Evaluation::review("no application output was captured for the canary resident");
+        return Evaluation::review(ev!(
+            "tidak ada keluaran aplikasi yang terekam untuk penduduk canary",
+            "no application output was captured for the canary resident"
+        ));
     }
     let mut problems = Vec::new();
     for (field, value) in canary {
         if value.trim().is_empty() {
             continue;
         }
-        let shown: Vec<&str> = outputs
+        let shown: Vec<Evidence> = outputs
             .iter()
             .filter(|o| o.text.contains(value.as_str()))
-            .map(|o| o.label.as_str())
+            .map(|o| o.label.clone())
             .collect();
         if !granted.contains(*field) && !shown.is_empty() {
-            problems.push(format!(
+            let places = Evidence::join(&shown, ", ");
+            problems.push(ev!(lang =>
+                "{field} di luar elemen data PKS tetapi ditampilkan di: {}",
                 "{field} is outside the agreement but shown in: {}",
-                shown.join(", ")
+                places.text(lang)
             ));
         }
         if granted.contains(*field) && edge_fields.contains(field) && shown.is_empty() {
-            problems.push(format!("{field} edge value {value:?} does not appear exactly in any output (truncated, trimmed or rounded?)"));
+            problems.push(ev!(
+                "nilai batas {field} {value:?} tidak muncul persis di keluaran mana pun (terpotong, dipangkas, atau dibulatkan?)",
+                "{field} edge value {value:?} does not appear exactly in any output (truncated, trimmed or rounded?)"
+            ));
         }
     }
     let edges = edge_fields.iter().filter(|f| granted.contains(**f)).count();
     Evaluation::judge(
         problems,
-        format!(
+        ev!(
+            "{} keluaran: tidak ada elemen data di luar PKS; {edges} nilai batas tampil persis",
             "{} outputs: no element outside the grant; {edges} edge value(s) exact",
             outputs.len()
         ),
@@ -419,19 +470,32 @@ pub fn field_limits(
 
 /// *Secret hygiene*: the institutional password occurs in no output, log or stored file.
 /// The evidence names places, never the password.
-pub fn secret_hygiene(password: &str, sources: &[(String, Vec<u8>)]) -> Evaluation {
+pub fn secret_hygiene(password: &str, sources: &[(Evidence, Vec<u8>)]) -> Evaluation {
     if password.is_empty() {
-        return Evaluation::review("the target file gives no institutional password to search for");
+        return Evaluation::review(ev!(
+            "berkas target tidak memuat kata sandi instansi untuk dicari",
+            "the target file gives no institutional password to search for"
+        ));
     }
     let needle = password.as_bytes();
-    let problems: Vec<String> = sources
+    let problems: Vec<Evidence> = sources
         .iter()
         .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
-        .map(|(label, _)| format!("the institutional password appears in {label}"))
+        .map(|(label, _)| {
+            ev!(lang =>
+                "kata sandi instansi muncul di {}",
+                "the institutional password appears in {}",
+                label.text(lang)
+            )
+        })
         .collect();
     Evaluation::judge(
         problems,
-        format!("password found in none of {} sources", sources.len()),
+        ev!(
+            "kata sandi tidak ditemukan di satu pun dari {} sumber",
+            "password found in none of {} sources",
+            sources.len()
+        ),
     )
 }
 
@@ -447,26 +511,41 @@ pub fn non_retention(
     let mut notes = Vec::new();
     if let Some(scan) = scan {
         for hit in &scan.hits {
-            problems.push(format!("canary {} found in {}", hit.marker, hit.place));
+            // The marker's label already names the canary ("NAMA_LGKP dari canary `r1`").
+            problems.push(ev!(lang =>
+                "{} tersimpan di {}",
+                "canary {} found in {}",
+                hit.marker.text(lang),
+                hit.place.text(lang)
+            ));
         }
         if !scan.errors.is_empty() && scan.hits.is_empty() {
-            let mut e = Evaluation::review("some storage could not be scanned");
+            let mut e = Evaluation::review(ev!(
+                "sebagian penyimpanan tidak dapat dipindai",
+                "some storage could not be scanned"
+            ));
             e.evidence.extend(scan.errors.iter().cloned());
             return e;
         }
         problems.extend(scan.errors.iter().cloned());
-        notes.push(format!("{} storage places scanned", scan.scanned.len()));
+        notes.push(ev!(
+            "{} lokasi penyimpanan dipindai",
+            "{} storage places scanned",
+            scan.scanned.len()
+        ));
     }
     if let Some((old, new, out)) = after_change {
         if out.text.contains(old) && !out.text.contains(new) {
-            problems.push(format!(
+            problems.push(ev!(lang =>
+                "{}: menampilkan nilai lama setelah mock mengubahnya (cache)",
                 "{}: shows the old value after the mock changed it (cache)",
-                out.label
+                out.label.text(lang)
             ));
         } else if !out.text.contains(new) {
-            problems.push(format!(
+            problems.push(ev!(lang =>
+                "{}: nilai baru tidak muncul setelah mock mengubahnya",
                 "{}: the new value does not appear after the mock changed it",
-                out.label
+                out.label.text(lang)
             ));
         }
     }
@@ -476,22 +555,29 @@ pub fn non_retention(
             .filter(|v| !v.trim().is_empty() && out.text.contains(v.as_str()))
             .collect();
         if !leaked.is_empty() {
-            problems.push(format!(
+            problems.push(ev!(lang =>
+                "{}: menampilkan {} nilai data penduduk saat mock tidak dapat dihubungi",
                 "{}: shows {} resident value(s) while the mock is unreachable",
-                out.label,
+                out.label.text(lang),
                 leaked.len()
             ));
         }
     }
     if scan.is_none() && after_change.is_none() && while_unreachable.is_none() {
-        return Evaluation::skipped("nothing to judge: no scan and no observation");
+        return Evaluation::skipped(ev!(
+            "tidak ada yang dinilai: tidak ada pemindaian penyimpanan maupun pengamatan",
+            "nothing to judge: no scan and no observation"
+        ));
     }
     Evaluation::judge(
         problems,
         if notes.is_empty() {
-            "no retained resident data".to_string()
+            ev!(
+                "tidak ada data penduduk yang disimpan",
+                "no retained resident data"
+            )
         } else {
-            notes.join("; ")
+            Evidence::join(&notes, "; ")
         },
     )
 }
@@ -534,13 +620,19 @@ pub fn balikan(
             .collect();
         if accepted.is_empty() {
             let why = if sent.is_empty() {
-                "none sent".to_string()
+                ev!("tidak ada yang dikirim", "none sent")
             } else {
-                format!("{} sent, all rejected", sent.len())
+                ev!(
+                    "{} dikirim, semuanya ditolak",
+                    "{} sent, all rejected",
+                    sent.len()
+                )
             };
-            problems.push(format!(
-                "{event} on {}: no accepted balikan within {within_secs} s ({why})",
-                masked(nik)
+            problems.push(ev!(lang =>
+                "{event} untuk {}: tidak ada data balikan yang diterima dalam {within_secs} detik ({})",
+                "{event} on {}: no accepted balikan within {within_secs} s ({})",
+                masked(nik),
+                why.text(lang)
             ));
             continue;
         }
@@ -550,7 +642,8 @@ pub fn balikan(
             .collect();
         let missing: Vec<&&str> = required.iter().filter(|k| !keys.contains(**k)).collect();
         if !missing.is_empty() {
-            problems.push(format!(
+            problems.push(ev!(
+                "{event} untuk {}: data balikan tidak memuat elemen wajib {missing:?}",
                 "{event} on {}: balikan lacks required {missing:?}",
                 masked(nik)
             ));
@@ -561,7 +654,8 @@ pub fn balikan(
             .iter()
             .filter(|r| r.is_balikan() && !looked_up.contains(r.nik_raw.as_str()))
         {
-            problems.push(format!(
+            problems.push(ev!(
+                "{} data balikan untuk {} yang tidak pernah dicari",
                 "{} balikan for {} which was never looked up",
                 r.time.to_rfc3339(),
                 masked(&r.nik_raw)
@@ -569,11 +663,17 @@ pub fn balikan(
         }
     }
     if events == 0 && problems.is_empty() {
-        return Evaluation::review("no service event on a looked-up NIK happened during the test");
+        return Evaluation::review(ev!(
+            "selama pengujian tidak terjadi kejadian layanan atas NIK yang telah dicari",
+            "no service event on a looked-up NIK happened during the test"
+        ));
     }
     Evaluation::judge(
         problems,
-        format!("{events} service event(s), each followed by valid balikan"),
+        ev!(
+            "{events} kejadian layanan, masing-masing diikuti data balikan yang valid",
+            "{events} service event(s), each followed by valid balikan"
+        ),
     )
 }
 
@@ -594,9 +694,10 @@ pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
     for o in observations {
         let code = o.outcome.code();
         if o.outcome != Outcome::Found && o.presented_resident {
-            problems.push(format!(
+            problems.push(ev!(lang =>
+                "{code}: {} menampilkan jawaban ini sebagai data ditemukan",
                 "{code}: {} presents the answer as found data",
-                o.screen.label
+                o.screen.label.text(lang)
             ));
             continue;
         }
@@ -605,14 +706,18 @@ pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
             .iter()
             .any(|c| shown.contains(&o.outcome.text(*c).to_lowercase()));
         if o.outcome != Outcome::Found && !told {
-            review.push(format!(
+            review.push(ev!(lang =>
+                "{code}: {} tidak memuat teks dari gateway; pastikan operator diberi tahu",
                 "{code}: {} does not carry the gateway's text; confirm the operator is told",
-                o.screen.label
+                o.screen.label.text(lang)
             ));
         }
     }
     if observations.is_empty() {
-        return Evaluation::skipped("no outcome was exercised");
+        return Evaluation::skipped(ev!(
+            "tidak ada kode respons yang diuji",
+            "no outcome was exercised"
+        ));
     }
     if problems.is_empty() && !review.is_empty() {
         return Evaluation::new(CheckOutcome::NeedsReview, review);
@@ -620,7 +725,8 @@ pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
     problems.extend(review);
     Evaluation::judge(
         problems,
-        format!(
+        ev!(
+            "{} kode respons ditangani tanpa menampilkan data",
             "{} outcomes handled without presenting data",
             observations.len()
         ),
@@ -631,6 +737,96 @@ pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
 mod tests {
     use super::*;
     use crate::journal::sample::{lookup, row};
+
+    /// Every evaluator, as the tests below call it: the same function, and the evidence it gives
+    /// on these recorded journals must be in Bahasa Indonesia as well as English. A new
+    /// English-only line (empty Indonesian, or the English copied over) fails the test that
+    /// produced it. These names shadow the glob import of the evaluators on purpose.
+    fn bilingual(e: Evaluation) -> Evaluation {
+        assert!(
+            !e.evidence.is_empty(),
+            "an evaluation without evidence: {e:?}"
+        );
+        for line in &e.evidence {
+            assert!(
+                line.is_translated(),
+                "evidence not translated into Bahasa Indonesia: {line:?}"
+            );
+        }
+        e
+    }
+    fn user_id_propagation(
+        rows: &[JournalRow],
+        actions: &[Action],
+        operators: &[OperatorIdentity],
+        institutional: &[&str],
+        min_distinct_operators: usize,
+        slack_ms: i64,
+    ) -> Evaluation {
+        bilingual(super::user_id_propagation(
+            rows,
+            actions,
+            operators,
+            institutional,
+            min_distinct_operators,
+            slack_ms,
+        ))
+    }
+    fn one_action_one_request(
+        rows: &[JournalRow],
+        actions: &[Action],
+        max_retries: u32,
+        slack_ms: i64,
+    ) -> Evaluation {
+        bilingual(super::one_action_one_request(
+            rows,
+            actions,
+            max_retries,
+            slack_ms,
+        ))
+    }
+    fn quota(rows: &[JournalRow], screen: Option<&str>) -> Evaluation {
+        bilingual(super::quota(rows, screen))
+    }
+    fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evaluation {
+        bilingual(super::no_sequential_lookups(rows, cfg))
+    }
+    fn field_limits(
+        granted: FieldSet,
+        canary: &[(Field, String)],
+        edge_fields: &[Field],
+        outputs: &[CapturedOutput],
+    ) -> Evaluation {
+        bilingual(super::field_limits(granted, canary, edge_fields, outputs))
+    }
+    fn secret_hygiene(password: &str, sources: &[(Evidence, Vec<u8>)]) -> Evaluation {
+        bilingual(super::secret_hygiene(password, sources))
+    }
+    fn non_retention(
+        scan: Option<&crate::storage::ScanReport>,
+        after_change: Option<(&str, &str, &CapturedOutput)>,
+        while_unreachable: Option<(&[String], &CapturedOutput)>,
+    ) -> Evaluation {
+        bilingual(super::non_retention(scan, after_change, while_unreachable))
+    }
+    fn balikan(
+        rows: &[JournalRow],
+        actions: &[Action],
+        required: &[&str],
+        within_secs: i64,
+        none_without_lookup: bool,
+    ) -> Evaluation {
+        bilingual(super::balikan(
+            rows,
+            actions,
+            required,
+            within_secs,
+            none_without_lookup,
+        ))
+    }
+    fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
+        bilingual(super::outcome_handling(observations))
+    }
 
     const A: &str = "3313014107890003";
     const B: &str = "3313025502910007";
@@ -669,31 +865,34 @@ mod tests {
         ]);
         assert_eq!(e.outcome, CheckOutcome::Fail);
         assert!(
-            e.evidence[0].contains("missing") && e.evidence[0].contains("3313**********03"),
+            e.evidence[0].en.contains("missing") && e.evidence[0].en.contains("3313**********03"),
             "{e:?}"
         );
         let e = judge(vec![
             row(0, Some("  "), A, "01"),
             row(10, Some("petugas.b"), B, "01"),
         ]);
-        assert!(e.evidence[0].contains("empty"), "{e:?}");
+        assert!(e.evidence[0].en.contains("empty"), "{e:?}");
         let e = judge(vec![
             row(0, Some("RSUD_3313"), A, "01"),
             row(10, Some("petugas.b"), B, "01"),
         ]);
-        assert!(e.evidence[0].contains("institutional"), "{e:?}");
+        assert!(e.evidence[0].en.contains("institutional"), "{e:?}");
         let e = judge(vec![
             row(0, Some("admin"), A, "01"),
             row(10, Some("admin"), B, "01"),
         ]);
         assert_eq!(e.outcome, CheckOutcome::Fail);
-        assert!(e.evidence.iter().any(|x| x.contains("constant")), "{e:?}");
+        assert!(
+            e.evidence.iter().any(|x| x.en.contains("constant")),
+            "{e:?}"
+        );
         let e = judge(vec![
             row(0, Some("petugas.b"), A, "01"),
             row(10, Some("petugas.a"), B, "01"),
         ]);
         assert!(
-            e.evidence[0].contains("but operator `petugas.a` acted"),
+            e.evidence[0].en.contains("but operator `petugas.a` acted"),
             "{e:?}"
         );
         assert_eq!(judge(vec![]).outcome, CheckOutcome::Fail);
@@ -732,7 +931,7 @@ mod tests {
         let e = one_action_one_request(&dup, &actions, 0, DEFAULT_SLACK_MS);
         assert_eq!(e.outcome, CheckOutcome::Fail);
         assert!(
-            e.evidence[0].contains("sent 2 requests (allowed 1)"),
+            e.evidence[0].en.contains("sent 2 requests (allowed 1)"),
             "{e:?}"
         );
         // With a fault injected, bounded retries are fine.
@@ -753,8 +952,8 @@ mod tests {
         );
         assert_eq!(e.evidence.len(), 2, "{e:?}");
         assert!(
-            e.evidence[0].contains("sent no request")
-                && e.evidence[1].contains("no operator action asked for"),
+            e.evidence[0].en.contains("sent no request")
+                && e.evidence[1].en.contains("no operator action asked for"),
             "{e:?}"
         );
     }
@@ -771,7 +970,7 @@ mod tests {
         let e = quota(&more, None);
         assert_eq!(e.outcome, CheckOutcome::Fail);
         assert!(
-            e.evidence[0].contains("after the quota was used up"),
+            e.evidence[0].en.contains("after the quota was used up"),
             "{e:?}"
         );
         // 17:00 UTC is midnight WIB: a new day, calling again is allowed.
@@ -796,7 +995,9 @@ mod tests {
         let e = no_sequential_lookups(&rows, &DetectorConfig::default());
         assert_eq!(e.outcome, CheckOutcome::Fail);
         assert!(
-            e.evidence[0].starts_with("consecutive NIKs: 3313**********03"),
+            e.evidence[0]
+                .en
+                .starts_with("consecutive NIKs: 3313**********03"),
             "{e:?}"
         );
         let spread = vec![
@@ -813,7 +1014,7 @@ mod tests {
 
     fn out(label: &str, text: &str) -> CapturedOutput {
         CapturedOutput {
-            label: label.into(),
+            label: Evidence::verbatim(label),
             text: text.into(),
         }
     }
@@ -836,7 +1037,10 @@ mod tests {
         let e = field_limits(granted, &canary, &edge, &[leak]);
         assert_eq!(
             e.evidence,
-            vec!["AGAMA is outside the agreement but shown in: page"]
+            vec![Evidence::new(
+                "AGAMA di luar elemen data PKS tetapi ditampilkan di: page",
+                "AGAMA is outside the agreement but shown in: page"
+            )]
         );
         // Rounded through a double and trimmed.
         let rounded = out("page", "9201014107890004 SRI O'NEIL QX7");
@@ -852,16 +1056,19 @@ mod tests {
     fn secret_hygiene_names_places_not_the_password() {
         let sources = vec![
             (
-                "app.log".to_string(),
+                Evidence::verbatim("app.log"),
                 b"login ok user=rsud pass=S3cret!x".to_vec(),
             ),
-            ("page".to_string(), b"hello".to_vec()),
+            (Evidence::verbatim("page"), b"hello".to_vec()),
         ];
         let e = secret_hygiene("S3cret!x", &sources);
         assert_eq!(e.outcome, CheckOutcome::Fail);
         assert_eq!(
             e.evidence,
-            vec!["the institutional password appears in app.log"]
+            vec![Evidence::new(
+                "kata sandi instansi muncul di app.log",
+                "the institutional password appears in app.log"
+            )]
         );
         assert_eq!(
             secret_hygiene("S3cret!x", &sources[1..]).outcome,
@@ -891,7 +1098,7 @@ mod tests {
             60,
             true,
         );
-        assert!(e.evidence[0].contains("NO_SURAT_KEMATIAN"), "{e:?}");
+        assert!(e.evidence[0].en.contains("NO_SURAT_KEMATIAN"), "{e:?}");
         assert_eq!(
             balikan(&rows, &[ev.clone()], &["NO_RM"], 5, true).outcome,
             CheckOutcome::Fail
@@ -899,7 +1106,7 @@ mod tests {
         let mut stray = bal.clone();
         stray.nik_raw = B.into();
         let e = balikan(&[rows[0].clone(), bal, stray], &[ev], &["NO_RM"], 60, true);
-        assert!(e.evidence[0].contains("never looked up"), "{e:?}");
+        assert!(e.evidence[0].en.contains("never looked up"), "{e:?}");
     }
 
     #[test]
@@ -958,8 +1165,11 @@ mod tests {
         );
         let stored = ScanReport {
             hits: vec![Hit {
-                marker: "KNR7Q".into(),
-                place: "app.sqlite patients.nama (rowid 1)".into(),
+                marker: Evidence::verbatim("KNR7Q"),
+                place: ev!(
+                    "app.sqlite patients.nama (baris 1)",
+                    "app.sqlite patients.nama (row 1)"
+                ),
             }],
             ..clean.clone()
         };
@@ -968,11 +1178,12 @@ mod tests {
         assert!(
             e.evidence
                 .iter()
-                .any(|l| l.contains("app.sqlite patients.nama")),
+                .any(|l| l.en.contains("app.sqlite patients.nama")
+                    && l.id.contains("app.sqlite patients.nama (baris 1)")),
             "{e:?}"
         );
         let out = |text: &str| CapturedOutput {
-            label: "lookup".into(),
+            label: ev!("pencarian", "lookup"),
             text: text.into(),
         };
         let cached = out("NAMA: SRI LESTARI KNR7Q");

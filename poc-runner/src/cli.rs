@@ -360,7 +360,12 @@ fn run_session(
                 c.outcome.label(Lang::En).to_uppercase(),
                 c.test_id,
                 c.check,
-                c.evidence.join("; ")
+                // The console speaks English, like its labels; the letter has the chosen language.
+                c.evidence
+                    .iter()
+                    .map(|e| e.en.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
         }
     }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use ssh_key::private::{Ed25519Keypair, PrivateKey};
 
 use crate::checks::{CheckOutcome, CheckResult};
+use crate::evidence::Evidence;
 use crate::journal::JournalRow;
 use crate::result::{AgreementInfo, ApplicationInfo, DatasetInfo, ScenarioInfo, SessionRecord};
 
@@ -41,7 +42,7 @@ fn check(
     title_id: &str,
     title_en: &str,
     outcome: CheckOutcome,
-    evidence: &[&str],
+    evidence: &[(&str, &str)],
 ) -> CheckResult {
     CheckResult {
         test_id: test.into(),
@@ -50,7 +51,10 @@ fn check(
         title_id: title_id.into(),
         title_en: title_en.into(),
         outcome,
-        evidence: evidence.iter().map(|e| e.to_string()).collect(),
+        evidence: evidence
+            .iter()
+            .map(|(id, en)| Evidence::new(*id, *en))
+            .collect(),
     }
 }
 
@@ -88,7 +92,10 @@ pub fn session(passing: bool) -> SessionRecord {
             "User_ID operator ikut terkirim",
             "Operator User_ID is sent",
             CheckOutcome::Pass,
-            &["4 lookups, 2 operators, each with its own User_ID"],
+            &[(
+                "4 permintaan data, 2 operator, masing-masing dengan User_ID sendiri",
+                "4 lookups, 2 operators, each with its own User_ID",
+            )],
         ),
         check(
             "T-ONE-ACTION-01",
@@ -97,7 +104,10 @@ pub fn session(passing: bool) -> SessionRecord {
             "Satu aksi satu permintaan",
             "One action, one request",
             CheckOutcome::Pass,
-            &["4 lookup actions, 4 requests, one each"],
+            &[(
+                "4 aksi pencarian, 4 permintaan, masing-masing satu",
+                "4 lookup actions, 4 requests, one each",
+            )],
         ),
         check(
             "T-BALIKAN-01",
@@ -106,7 +116,10 @@ pub fn session(passing: bool) -> SessionRecord {
             "Data balikan terkirim",
             "Data balikan is sent",
             CheckOutcome::Skipped,
-            &["not exercised by the driver in this session"],
+            &[(
+                "tidak dijalankan oleh driver dalam sesi ini",
+                "not exercised by the driver in this session",
+            )],
         ),
         check(
             "T-SECRETS-01",
@@ -115,7 +128,10 @@ pub fn session(passing: bool) -> SessionRecord {
             "Kata sandi instansi tidak bocor",
             "Institutional password does not leak",
             CheckOutcome::Pass,
-            &["password found in none of 3 sources"],
+            &[(
+                "kata sandi tidak ditemukan di satu pun dari 3 sumber",
+                "password found in none of 3 sources",
+            )],
         ),
     ];
     if !passing {
@@ -126,7 +142,10 @@ pub fn session(passing: bool) -> SessionRecord {
             "Hanya elemen data PKS yang tampil",
             "Only granted elements are shown",
             CheckOutcome::Fail,
-            &["AGAMA is outside the agreement but shown in: lookup T-FIELD-01 <petugas.igd02> & export"],
+            &[(
+                "AGAMA di luar elemen data PKS tetapi ditampilkan di: pencarian T-FIELD-01 <petugas.igd02> & export",
+                "AGAMA is outside the agreement but shown in: lookup T-FIELD-01 <petugas.igd02> & export",
+            )],
         ));
         checks.push(check(
             "T-OUTCOME-01",
@@ -135,7 +154,10 @@ pub fn session(passing: bool) -> SessionRecord {
             "Penanganan respons",
             "Outcome handling",
             CheckOutcome::NeedsReview,
-            &["13: screen does not carry the gateway's text; confirm the operator is told"],
+            &[(
+                "13: layar tidak memuat teks dari gateway; pastikan operator diberi tahu",
+                "13: screen does not carry the gateway's text; confirm the operator is told",
+            )],
         ));
     }
     SessionRecord {

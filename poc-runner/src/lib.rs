@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod cli;
 pub mod detector;
+pub mod evidence;
 pub mod example;
 pub mod file_error;
 pub mod journal;
@@ -19,6 +20,7 @@ pub mod storage;
 pub mod target;
 
 pub use cli::{run, ExitCode};
+pub use evidence::Evidence;
 
 use serde::{Deserialize, Serialize};
 

@@ -369,8 +369,12 @@ pub struct AgreementOverride {
     /// Tests that do not apply (reported as skipped, with `reason`).
     #[serde(default)]
     pub skip: Vec<Spanned<String>>,
+    /// Why, in Bahasa Indonesia (the letter's language).
     #[serde(default)]
     pub reason: String,
+    /// Why, in English (for `--lang en`).
+    #[serde(default)]
+    pub reason_en: String,
     /// The quota the quota test sets (defaults to the agreement's).
     #[serde(default)]
     pub quota_per_day: Option<u32>,
@@ -551,13 +555,25 @@ impl ScenarioPack {
             .map(|(_, v)| v)
     }
 
-    /// Whether a test is skipped for an agreement, and why.
-    pub fn skip_reason(&self, agreement: &str, test_id: &str) -> Option<&str> {
+    /// Whether a test is skipped for an agreement, and why (in both languages; a pack that gives
+    /// the reason in one language only is still understood in the other).
+    pub fn skip_reason(&self, agreement: &str, test_id: &str) -> Option<crate::Evidence> {
         let o = self.override_for(agreement)?;
-        o.skip
-            .iter()
-            .any(|s| s.get_ref() == test_id)
-            .then_some(o.reason.as_str())
+        if !o.skip.iter().any(|s| s.get_ref() == test_id) {
+            return None;
+        }
+        let (id, en) = (o.reason.trim(), o.reason_en.trim());
+        Some(match (id.is_empty(), en.is_empty()) {
+            (false, false) => crate::Evidence::new(id, en),
+            (false, true) => {
+                crate::Evidence::new(id, format!("not applicable to this agreement: {id}"))
+            }
+            (true, false) => crate::Evidence::new(format!("tidak berlaku untuk PKS ini: {en}"), en),
+            (true, true) => crate::Evidence::new(
+                "tidak berlaku untuk PKS ini",
+                "not applicable to this agreement",
+            ),
+        })
     }
 }
 
@@ -860,9 +876,10 @@ mod shipped {
         ] {
             assert!(pack.override_for(a).is_some(), "{a}");
         }
-        assert!(pack
+        let why = pack
             .skip_reason("dinkes-karanganyar", "T-QUOTA-01")
-            .is_some());
+            .expect("skipped");
+        assert!(why.is_translated(), "{why:?}");
         assert!(pack.skip_reason("rsud-karanganyar", "T-QUOTA-01").is_none());
     }
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::{ev, Evidence};
+
 /// A place where the application keeps data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -21,7 +23,7 @@ pub enum StorageLocation {
 /// A value to look for, with the name evidence uses for it (never the value itself for secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marker {
-    pub label: String,
+    pub label: Evidence,
     pub value: String,
 }
 
@@ -29,15 +31,15 @@ pub struct Marker {
 pub struct ScanReport {
     pub scanned: Vec<String>,
     pub hits: Vec<Hit>,
-    /// Places that could not be read (a person must look).
-    pub errors: Vec<String>,
+    /// Places that could not be read (a person must look), as evidence lines.
+    pub errors: Vec<Evidence>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hit {
-    pub marker: String,
-    /// `path`, `path` + ` table.column (rowid n)`, ...
-    pub place: String,
+    pub marker: Evidence,
+    /// `path`, `path` + ` table.column (row n)`, ...
+    pub place: Evidence,
 }
 
 /// Scans every location for every marker. A missing file is "nothing stored", not an error;
@@ -79,7 +81,7 @@ fn scan_file(path: &Path, markers: &[Marker], report: &mut ScanReport) {
                 if contains(&bytes, m.value.as_bytes()) {
                     report.hits.push(Hit {
                         marker: m.label.clone(),
-                        place: shown.clone(),
+                        place: Evidence::verbatim(shown.clone()),
                     });
                 }
             }
@@ -87,7 +89,10 @@ fn scan_file(path: &Path, markers: &[Marker], report: &mut ScanReport) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             report.scanned.push(format!("{shown} (absent)"))
         }
-        Err(e) => report.errors.push(format!("{shown}: cannot read: {e}")),
+        Err(e) => report.errors.push(ev!(
+            "{shown}: tidak dapat dibaca: {e}",
+            "{shown}: cannot read: {e}"
+        )),
     }
 }
 
@@ -99,9 +104,11 @@ fn scan_folder(dir: &Path, markers: &[Marker], report: &mut ScanReport) {
             return;
         }
         Err(e) => {
-            report
-                .errors
-                .push(format!("{}: cannot list: {e}", dir.display()));
+            report.errors.push(ev!(
+                "{}: isi folder tidak dapat dibaca: {e}",
+                "{}: cannot list: {e}",
+                dir.display()
+            ));
             return;
         }
     };
@@ -113,7 +120,11 @@ fn scan_folder(dir: &Path, markers: &[Marker], report: &mut ScanReport) {
             Ok(m) if m.is_dir() => scan_folder(&p, markers, report),
             Ok(m) if m.is_file() => scan_file(&p, markers, report),
             Ok(_) => {}
-            Err(e) => report.errors.push(format!("{}: {e}", p.display())),
+            Err(e) => report.errors.push(ev!(
+                "{}: tidak dapat diperiksa: {e}",
+                "{}: {e}",
+                p.display()
+            )),
         }
     }
 }
@@ -164,7 +175,10 @@ fn scan_sqlite(path: &Path, markers: &[Marker], report: &mut ScanReport) {
                         if contains(&bytes, m.value.as_bytes()) {
                             report.hits.push(Hit {
                                 marker: m.label.clone(),
-                                place: format!("{shown} {table}.{col} (row {n})"),
+                                place: ev!(
+                                    "{shown} {table}.{col} (baris {n})",
+                                    "{shown} {table}.{col} (row {n})"
+                                ),
                             });
                         }
                     }
@@ -175,9 +189,10 @@ fn scan_sqlite(path: &Path, markers: &[Marker], report: &mut ScanReport) {
         Ok(())
     })();
     if let Err(e) = result {
-        report
-            .errors
-            .push(format!("{shown}: cannot read as SQLite: {e}"));
+        report.errors.push(ev!(
+            "{shown}: tidak dapat dibaca sebagai SQLite: {e}",
+            "{shown}: cannot read as SQLite: {e}"
+        ));
     }
 }
 
@@ -196,11 +211,11 @@ mod tests {
     fn markers() -> Vec<Marker> {
         vec![
             Marker {
-                label: "NAMA_LGKP".into(),
+                label: Evidence::verbatim("NAMA_LGKP"),
                 value: "SRI QX7K".into(),
             },
             Marker {
-                label: "NIK".into(),
+                label: Evidence::verbatim("NIK"),
                 value: "9201014107890003".into(),
             },
         ]
@@ -233,7 +248,7 @@ mod tests {
         let places: Vec<String> = r
             .hits
             .iter()
-            .map(|h| format!("{}@{}", h.marker, h.place))
+            .map(|h| format!("{}@{}", h.marker.en, h.place.en))
             .collect();
         assert!(
             places
@@ -266,7 +281,7 @@ mod tests {
         assert!(
             r.hits
                 .iter()
-                .any(|h| h.marker == "NAMA_LGKP" && !h.place.contains("t.v")),
+                .any(|h| h.marker.en == "NAMA_LGKP" && !h.place.en.contains("t.v")),
             "{r:?}"
         );
         let junk = dir.path().join("junk.db");

@@ -15,7 +15,9 @@ use crate::scenario::{sha256_hex, Requirements};
 use crate::Lang;
 
 pub const NAMESPACE: &str = "dukcapil-poc";
-pub const FORMAT: &str = "dukcapil-poc-result/1";
+/// Schema version of `poc-result.json`. `/2`: every evidence line is `{"id": .., "en": ..}`
+/// (Bahasa Indonesia and English), so one signed record serves the letter in either language.
+pub const FORMAT: &str = "dukcapil-poc-result/2";
 pub const JSON_FILE: &str = "poc-result.json";
 pub const HTML_FILE: &str = "poc-result.html";
 pub const JUNIT_FILE: &str = "poc-result.junit.xml";
@@ -359,7 +361,7 @@ pub fn render_html(
                 "requirement": c.requirement,
                 "clauses": clauses,
                 "title": match lang { Lang::Id => &c.title_id, Lang::En => &c.title_en },
-                "evidence": c.evidence,
+                "evidence": c.evidence.iter().map(|e| e.text(lang)).collect::<Vec<_>>(),
                 "outcome": c.outcome,
                 "label": c.outcome.label(lang),
             })
@@ -401,8 +403,10 @@ fn xml(s: &str) -> String {
 }
 
 /// JUnit XML: one testcase per check; `needs_review` is reported as a failure of type
-/// `needs_review` so CI stops, like the verdict does.
+/// `needs_review` so CI stops, like the verdict does. Titles and evidence are in the session's
+/// language, like the letter.
 pub fn render_junit(r: &PocResult) -> String {
+    let lang = r.session.lang;
     let s = &r.summary;
     let failures = s.fail + s.needs_review;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -425,12 +429,13 @@ pub fn render_junit(r: &PocResult) -> String {
             xml(&c.check),
             xml(&c.requirement)
         ));
-        let evidence = xml(&c.evidence.join("\n"));
+        let lines: Vec<&str> = c.evidence.iter().map(|e| e.text(lang)).collect();
+        let evidence = xml(&lines.join("\n"));
         match c.outcome {
             CheckOutcome::Pass => {}
             CheckOutcome::Skipped => out.push_str(&format!(
                 "<skipped message=\"{}\"/>",
-                xml(c.evidence.first().map_or("", String::as_str))
+                xml(c.evidence.first().map_or("", |e| e.text(lang)))
             )),
             CheckOutcome::Fail | CheckOutcome::NeedsReview => {
                 let kind = if c.outcome == CheckOutcome::Fail {
@@ -440,7 +445,10 @@ pub fn render_junit(r: &PocResult) -> String {
                 };
                 out.push_str(&format!(
                     "<failure type=\"{kind}\" message=\"{}\">{evidence}</failure>",
-                    xml(&c.title_en)
+                    xml(match lang {
+                        Lang::Id => &c.title_id,
+                        Lang::En => &c.title_en,
+                    })
                 ));
             }
         }
@@ -472,12 +480,25 @@ pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyI
     let mut items = Vec::new();
     let mut push = |what, ok, detail: String| items.push(VerifyItem { what, ok, detail });
 
-    let parsed: Result<PocResult, String> =
-        serde_json::from_slice(&json).map_err(|e| e.to_string());
-    let embedded_key = parsed
+    // The signer key and the format are read from the raw JSON, so the signature of a document
+    // this runner cannot read in full (another schema version) is still checked.
+    let raw: Option<serde_json::Value> = serde_json::from_slice(&json).ok();
+    let format = raw
         .as_ref()
-        .ok()
-        .and_then(|r| PublicKey::from_openssh(&r.signer.public_key).ok());
+        .and_then(|v| v.get("format"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let parsed: Result<PocResult, String> = match format.as_deref() {
+        Some(FORMAT) | None => serde_json::from_slice(&json).map_err(|e| e.to_string()),
+        Some(other) => Err(format!(
+            "format `{other}` is not supported: this runner reads `{FORMAT}` (evidence in both languages)"
+        )),
+    };
+    let embedded_key = raw
+        .as_ref()
+        .and_then(|v| v.pointer("/signer/public_key"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|k| PublicKey::from_openssh(k).ok());
     let key = trusted.cloned().or(embedded_key.clone());
     match (SshSig::from_pem(&sig_bytes), key) {
         (Err(e), _) => push(

@@ -55,6 +55,67 @@ fn html_escapes_evidence_and_letter_has_parts() {
 }
 
 #[test]
+fn json_keeps_both_languages_and_each_rendering_shows_its_own() {
+    let id = docs(false, Lang::Id);
+    let en = docs(false, Lang::En);
+    let value: serde_json::Value = serde_json::from_slice(&id.json).unwrap();
+    assert_eq!(value["format"], FORMAT);
+    let first = &value["checks"][0]["evidence"][0];
+    let (in_id, in_en) = (first["id"].as_str().unwrap(), first["en"].as_str().unwrap());
+    assert_ne!(in_id, in_en);
+    // The same record in both runs; only the rendering language differs.
+    assert_eq!(id.result.checks, en.result.checks);
+    assert!(id.html.contains(in_id) && !id.html.contains(in_en));
+    assert!(en.html.contains(in_en) && !en.html.contains(in_id));
+    assert!(id.junit.contains("layar tidak memuat teks dari gateway"));
+    assert!(id.junit.contains("message=\"Penanganan respons\""));
+    assert!(en
+        .junit
+        .contains("screen does not carry the gateway&apos;s text"));
+    assert!(en.junit.contains("message=\"Outcome handling\""));
+}
+
+#[test]
+fn verify_reports_an_unsupported_format_and_still_checks_its_signature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("r");
+    let key = example::fixed_key();
+    let mut d = docs(true, Lang::Id);
+    // A document of the first format: evidence as plain English strings.
+    let mut value: serde_json::Value = serde_json::from_slice(&d.json).unwrap();
+    value["format"] = "dukcapil-poc-result/1".into();
+    for c in value["checks"].as_array_mut().unwrap() {
+        let en: Vec<serde_json::Value> = c["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["en"].clone())
+            .collect();
+        c["evidence"] = en.into();
+    }
+    d.json = serde_json::to_vec_pretty(&value).unwrap();
+    d.signature = key
+        .sign(NAMESPACE, HashAlg::Sha512, &d.json)
+        .unwrap()
+        .to_pem(LineEnding::LF)
+        .unwrap();
+    write_documents(&d, &out).unwrap();
+    let items = verify_dir(&out, None).unwrap();
+    assert!(
+        items.iter().any(|i| i.what == "signature" && i.ok),
+        "{items:?}"
+    );
+    let doc = items.iter().find(|i| i.what == "document").unwrap();
+    assert!(!doc.ok);
+    assert!(
+        doc.detail
+            .contains("`dukcapil-poc-result/1` is not supported"),
+        "{}",
+        doc.detail
+    );
+}
+
+#[test]
 fn junit_counts_and_escapes() {
     let d = docs(false, Lang::Id);
     assert!(

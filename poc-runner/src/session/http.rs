@@ -22,6 +22,24 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// [`Answer::describe`] for evidence, in both languages.
+    pub fn explain(&self) -> crate::Evidence {
+        use crate::evidence::ev;
+        match (self.status, &self.error) {
+            (Some(s), _) => ev!(
+                "HTTP {s} setelah {} ms",
+                "HTTP {s} after {} ms",
+                self.elapsed_ms
+            ),
+            (None, Some(e)) => ev!(
+                "tidak ada jawaban setelah {} ms ({e})",
+                "no answer after {} ms ({e})",
+                self.elapsed_ms
+            ),
+            (None, None) => ev!("tidak ada jawaban", "no answer"),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match (self.status, &self.error) {
             (Some(s), _) => format!("HTTP {s} after {} ms", self.elapsed_ms),

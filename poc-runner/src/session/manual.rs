@@ -20,6 +20,7 @@ use serde_json::Value;
 use super::http::Answer;
 use super::procs::Mock;
 use super::SessionError;
+use crate::evidence::Evidence;
 use crate::target::ManualDriver;
 
 /// What the engineer sees and types. The terminal in a session; a script in unit tests.
@@ -105,13 +106,6 @@ pub struct Observed {
     pub output: String,
 }
 
-/// One recorded answer of the engineer, in both languages of the result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observation {
-    pub id: String,
-    pub en: String,
-}
-
 /// Where the driver sees what reached the mock: the mock's journal in a session.
 pub trait Traffic {
     /// The newest journal id: requests after it belong to the step being played.
@@ -163,7 +157,7 @@ pub struct Driver<'a> {
     tera: tera::Tera,
     sessions: BTreeSet<String>,
     lookups: usize,
-    log: Vec<Observation>,
+    log: Vec<Evidence>,
     /// How long to keep collecting requests after the first one arrives (retries).
     settle: Duration,
 }
@@ -235,7 +229,7 @@ impl<'a> Driver<'a> {
     }
 
     /// The engineer's answers since the last call.
-    pub fn take_log(&mut self) -> Vec<Observation> {
+    pub fn take_log(&mut self) -> Vec<Evidence> {
         std::mem::take(&mut self.log)
     }
 
@@ -313,7 +307,7 @@ impl<'a> Driver<'a> {
         if ok {
             self.sessions.insert(username.to_string());
         }
-        self.log.push(Observation {
+        self.log.push(Evidence {
             id: format!(
                 "Penguji: masuk sebagai `{username}` {}.",
                 if ok { "berhasil" } else { "gagal" }
@@ -465,7 +459,7 @@ impl<'a> Driver<'a> {
             id.push_str(&format!("; catatan {}", quote(&note)));
             en.push_str(&format!("; note {}", quote(&note)));
         }
-        self.log.push(Observation {
+        self.log.push(Evidence {
             id: format!("{id}."),
             en: format!("{en}."),
         });
@@ -539,7 +533,7 @@ impl<'a> Driver<'a> {
             id.push_str(&format!("; catatan \u{201c}{note}\u{201d}"));
             en.push_str(&format!("; note \u{201c}{note}\u{201d}"));
         }
-        self.log.push(Observation {
+        self.log.push(Evidence {
             id: format!("{id}."),
             en: format!("{en}."),
         });
@@ -671,7 +665,7 @@ mod tests {
         answers: &[&str],
         enter: bool,
         f: impl FnOnce(&mut Driver) -> Result<T, SessionError>,
-    ) -> (Result<T, SessionError>, Vec<Observation>, String) {
+    ) -> (Result<T, SessionError>, Vec<Evidence>, String) {
         let spec = spec();
         let said = Rc::new(RefCell::new(String::new()));
         let console = Script {

@@ -23,6 +23,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::checks::{self, CapturedOutput, CheckOutcome, CheckResult, Evaluation, Verdict};
+use crate::evidence::{ev, Evidence};
 use crate::journal::{Action, ActionKind, JournalRow};
 use crate::scenario::{CheckSpec, Fault, ResidentState, ScenarioPack, Step, TestCase};
 use crate::storage::{self, Marker, StorageLocation};
@@ -222,14 +223,14 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
     }
     let mut results = Vec::new();
     let mut journal = Vec::new();
-    let mut all_outputs: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut all_outputs: Vec<(Evidence, Vec<u8>)> = Vec::new();
     for (i, (_, t)) in tests.iter().enumerate() {
         let tid = t.id.get_ref().as_str();
         progress.start(i, tests.len(), tid, &t.title_en);
         let mine: Vec<CheckResult> = if let Some(reason) = pack.skip_reason(&agreement.id, tid) {
             t.checks
                 .iter()
-                .map(|c| result_of(t, c, Evaluation::skipped(reason.to_string())))
+                .map(|c| result_of(t, c, Evaluation::skipped(reason.clone())))
                 .collect()
         } else {
             if let AppDriver::Manual(d) = &mut driver {
@@ -245,7 +246,7 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
                 .map(|c| {
                     let mut e = run.evaluate(c, &rows, &all_outputs);
                     // What the engineer confirmed is part of every check of the test.
-                    e.evidence.extend(observations.iter().map(|o| o.en.clone()));
+                    e.evidence.extend(observations.iter().cloned());
                     result_of(t, c, e)
                 })
                 .collect();
@@ -358,7 +359,7 @@ impl AppDriver<'_> {
     }
 
     /// The engineer's recorded answers since the last call (none for a scripted driver).
-    fn take_observations(&mut self) -> Vec<manual::Observation> {
+    fn take_observations(&mut self) -> Vec<crate::evidence::Evidence> {
         match self {
             AppDriver::Http(_) => Vec::new(),
             AppDriver::Manual(d) => d.take_log(),
@@ -399,14 +400,14 @@ struct TestRun<'a, 'd> {
     residents: BTreeMap<String, Canary>,
     actions: Vec<Action>,
     outputs: Vec<CapturedOutput>,
-    raw_outputs: Vec<(String, Vec<u8>)>,
+    raw_outputs: Vec<(Evidence, Vec<u8>)>,
     lookups: Vec<LookupRecord>,
     /// Mock clock minus real clock, in ms (actions are recorded in mock time).
     offset_ms: i64,
     pending_fault: Option<Fault>,
     faults_supported: bool,
     forced: Option<(Value, u32)>,
-    notes: Vec<String>,
+    notes: Vec<Evidence>,
     mutated: Option<(String, String, String)>,
     scan: Option<storage::ScanReport>,
     extra_elements: Option<bool>,
@@ -504,7 +505,8 @@ impl<'a, 'd> TestRun<'a, 'd> {
             )?;
             self.extra_elements = Some((200..300).contains(&status));
             if !(200..300).contains(&status) {
-                self.notes.push(format!(
+                self.notes.push(ev!(
+                    "mock tidak dapat diatur untuk mengembalikan elemen data tambahan ({status}: {v}); dinilai atas elemen data PKS saja",
                     "the mock could not be set to return extra elements ({status}: {v}); judged on granted elements only"
                 ));
             }
@@ -542,11 +544,17 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     )));
                 }
                 if !self.driver.has_session(&u) {
-                    self.notes
-                        .push(format!("login of `{u}` gave no session ({})", a.describe()));
+                    let why = a.explain();
+                    self.notes.push(ev!(lang =>
+                        "login `{u}` tidak menghasilkan sesi ({})",
+                        "login of `{u}` gave no session ({})",
+                        why.text(lang)
+                    ));
                 }
-                self.raw_outputs
-                    .push((format!("{} login {u}", self.tid()), a.body.into_bytes()));
+                self.raw_outputs.push((
+                    ev!("{} login oleh {u}", "{} login {u}", self.tid()),
+                    a.body.into_bytes(),
+                ));
                 self.actions.push(Action {
                     test_id: self.tid().to_string(),
                     operator: u,
@@ -572,7 +580,12 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     output,
                 } = self.driver.lookup(&u, &p, &ctx)?;
                 let finished = self.now();
-                let label = format!("{} lookup #{} by {u}", self.tid(), self.lookups.len() + 1);
+                let label = ev!(
+                    "{} pencarian #{} oleh {u}",
+                    "{} lookup #{} by {u}",
+                    self.tid(),
+                    self.lookups.len() + 1
+                );
                 self.outputs.push(CapturedOutput {
                     label: label.clone(),
                     text: output,
@@ -626,14 +639,20 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .unwrap_or_default();
                 let started = self.now();
                 let Some(a) = self.driver.event(event.get_ref(), &u, &p, &nik, values)? else {
-                    self.notes.push(format!(
+                    self.notes.push(ev!(
+                        "driver target tidak mengenal kejadian layanan `{}`",
                         "the target's driver has no event `{}`",
                         event.get_ref()
                     ));
                     return Ok(());
                 };
                 self.raw_outputs.push((
-                    format!("{} {} by {u}", self.tid(), event.get_ref()),
+                    ev!(
+                        "{} {} oleh {u}",
+                        "{} {} by {u}",
+                        self.tid(),
+                        event.get_ref()
+                    ),
                     a.body.into_bytes(),
                 ));
                 self.actions.push(Action {
@@ -708,7 +727,8 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     "16" => (json!({"active": false}), json!({"active": true})),
                     "17" => (json!({"user_active": false}), json!({"user_active": true})),
                     other => {
-                        self.notes.push(format!(
+                        self.notes.push(ev!(
+                            "kode respons {other} tidak dapat dipaksakan pada mock ini; pencarian berikutnya dinilai apa adanya",
                             "outcome {other} cannot be forced on this mock; the next lookup is judged as it comes"
                         ));
                         return Ok(());
@@ -820,7 +840,12 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .iter()
                     .filter(|(f, v)| *f != Field::Nik && c.marked(v))
                     .map(move |(f, v)| Marker {
-                        label: format!("{} of canary `{}`", f.wire_name(), c.reference),
+                        label: ev!(
+                            "{} dari canary `{}`",
+                            "{} of canary `{}`",
+                            f.wire_name(),
+                            c.reference
+                        ),
                         value: v.clone(),
                     })
             })
@@ -859,7 +884,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
         &self,
         spec: &CheckSpec,
         rows: &[JournalRow],
-        earlier_outputs: &[(String, Vec<u8>)],
+        earlier_outputs: &[(Evidence, Vec<u8>)],
     ) -> Evaluation {
         let mut e = self.evaluate_inner(spec, rows, earlier_outputs);
         if !self.notes.is_empty() && e.outcome == CheckOutcome::Pass {
@@ -872,7 +897,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
         &self,
         spec: &CheckSpec,
         rows: &[JournalRow],
-        earlier_outputs: &[(String, Vec<u8>)],
+        earlier_outputs: &[(Evidence, Vec<u8>)],
     ) -> Evaluation {
         match spec {
             CheckSpec::FieldLimits { edge_values, .. } => {
@@ -946,8 +971,10 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 {
                     let mut e =
                         checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS);
-                    e.evidence
-                        .push("the mock has no fault injection: faults were not injected".into());
+                    e.evidence.push(ev!(
+                        "mock tidak mendukung injeksi gangguan: gangguan tidak disuntikkan",
+                        "the mock has no fault injection: faults were not injected"
+                    ));
                     return e;
                 }
                 checks::one_action_one_request(rows, &actions, *max_retries, SLACK_MS)
@@ -986,7 +1013,10 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .collect();
                 let unreachable = if *no_data_when_unreachable {
                     if !self.faults_supported {
-                        return Evaluation::skipped("the mock has no fault injection: the unreachable gateway could not be simulated");
+                        return Evaluation::skipped(ev!(
+                            "mock tidak mendukung injeksi gangguan: gateway yang tidak dapat dihubungi tidak dapat disimulasikan",
+                            "the mock has no fault injection: the unreachable gateway could not be simulated"
+                        ));
                     }
                     self.lookups
                         .iter()
@@ -1071,7 +1101,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 checks::no_sequential_lookups(rows, &detector.unwrap_or_default())
             }
             CheckSpec::SecretHygiene {} => {
-                let mut sources: Vec<(String, Vec<u8>)> = earlier_outputs.to_vec();
+                let mut sources: Vec<(Evidence, Vec<u8>)> = earlier_outputs.to_vec();
                 sources.extend(self.raw_outputs.iter().cloned());
                 sources.extend(storage_bytes(&self.target.file.storage));
                 checks::secret_hygiene(self.target.institutional_password(), &sources)
@@ -1083,9 +1113,10 @@ impl<'a, 'd> TestRun<'a, 'd> {
     /// hang, no 5xx of its own), retries stay bounded, and a lookup afterwards still works.
     fn transport(&self, rows: &[JournalRow], max_retries: u32) -> Evaluation {
         if !self.faults_supported {
-            return Evaluation::skipped(
-                "the mock has no fault injection: transport faults were not exercised",
-            );
+            return Evaluation::skipped(ev!(
+                "mock tidak mendukung injeksi gangguan: gangguan transport tidak diuji",
+                "the mock has no fault injection: transport faults were not exercised"
+            ));
         }
         let mut problems = Vec::new();
         let mut exercised = 0;
@@ -1101,17 +1132,20 @@ impl<'a, 'd> TestRun<'a, 'd> {
             exercised += 1;
             let name = format!("{f:?}").to_lowercase();
             match l.answer.status {
-                None => problems.push(format!(
+                None => problems.push(ev!(lang =>
+                    "{name}: aplikasi tidak memberi jawaban ({})",
                     "{name}: the application gave no answer ({})",
-                    l.answer.describe()
+                    l.answer.explain().text(lang)
                 )),
-                Some(s) if s >= 500 => problems.push(format!(
+                Some(s) if s >= 500 => problems.push(ev!(
+                    "{name}: aplikasi gagal dengan HTTP {s}, bukan menampilkan pesan yang jelas",
                     "{name}: the application failed with HTTP {s} instead of a clear message"
                 )),
                 _ => {}
             }
             if sent > 1 + max_retries as usize {
-                problems.push(format!(
+                problems.push(ev!(
+                    "{name}: {sent} permintaan untuk satu pencarian (paling banyak {} diizinkan)",
                     "{name}: {sent} requests for one lookup (at most {} allowed)",
                     1 + max_retries
                 ));
@@ -1119,19 +1153,24 @@ impl<'a, 'd> TestRun<'a, 'd> {
         }
         if let Some(last) = self.lookups.last() {
             if last.fault.is_none() && !last.presented {
-                problems.push(format!(
+                problems.push(ev!(lang =>
+                    "setelah gangguan, aplikasi tidak lagi melayani pencarian ({})",
                     "after the faults the application no longer serves lookups ({})",
-                    last.answer.describe()
+                    last.answer.explain().text(lang)
                 ));
             }
         }
         if exercised == 0 {
-            return Evaluation::skipped("no transport fault was exercised");
+            return Evaluation::skipped(ev!(
+                "tidak ada gangguan transport yang diuji",
+                "no transport fault was exercised"
+            ));
         }
         if problems.is_empty() {
             Evaluation {
                 outcome: CheckOutcome::Pass,
-                evidence: vec![format!(
+                evidence: vec![ev!(
+                    "{exercised} gangguan transport ditangani dengan baik dengan percobaan ulang terbatas; aplikasi tetap melayani",
                     "{exercised} transport fault(s) handled cleanly with bounded retries; the application kept serving"
                 )],
             }
@@ -1145,8 +1184,8 @@ impl<'a, 'd> TestRun<'a, 'd> {
 }
 
 /// Every file of the storage locations, for the password search (WAL files included).
-fn storage_bytes(locs: &[StorageLocation]) -> Vec<(String, Vec<u8>)> {
-    fn walk(p: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+fn storage_bytes(locs: &[StorageLocation]) -> Vec<(Evidence, Vec<u8>)> {
+    fn walk(p: &std::path::Path, out: &mut Vec<(Evidence, Vec<u8>)>) {
         if p.is_dir() {
             if let Ok(rd) = std::fs::read_dir(p) {
                 for e in rd.flatten() {
@@ -1154,7 +1193,7 @@ fn storage_bytes(locs: &[StorageLocation]) -> Vec<(String, Vec<u8>)> {
                 }
             }
         } else if let Ok(b) = std::fs::read(p) {
-            out.push((p.display().to_string(), b));
+            out.push((Evidence::verbatim(p.display().to_string()), b));
         }
     }
     let mut out = Vec::new();

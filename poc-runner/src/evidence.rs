@@ -1,0 +1,176 @@
+//! Bilingual evidence: every line that reaches the result letter exists in Bahasa Indonesia (the
+//! letter's default) and in English, so one signed `poc-result.json` serves both letters.
+//!
+//! Build evidence with [`ev!`]: both texts are format strings over the *same* parameters
+//! (masked NIKs, counts, User_IDs, paths), so a parameter cannot be forgotten in one language.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Lang;
+
+/// One line of evidence (or a label used inside one) in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Bahasa Indonesia.
+    pub id: String,
+    /// English.
+    pub en: String,
+}
+
+impl Evidence {
+    pub fn new(id: impl Into<String>, en: impl Into<String>) -> Self {
+        Evidence {
+            id: id.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The text in `lang`.
+    pub fn text(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Id => &self.id,
+            Lang::En => &self.en,
+        }
+    }
+
+    /// A text that is the same in both languages: a path, a label made only of identifiers.
+    /// Not for sentences: those go through [`ev!`] with both texts.
+    pub fn verbatim(s: impl Into<String>) -> Self {
+        let s = s.into();
+        Evidence {
+            id: s.clone(),
+            en: s,
+        }
+    }
+
+    /// Joins texts per language (`sep` is the same in both).
+    pub fn join(items: &[Evidence], sep: &str) -> Evidence {
+        let pick = |lang| {
+            items
+                .iter()
+                .map(|e| e.text(lang))
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        Evidence::new(pick(Lang::Id), pick(Lang::En))
+    }
+
+    /// Whether the Indonesian text is there and is not just the English copied over.
+    pub fn is_translated(&self) -> bool {
+        !self.id.trim().is_empty() && !self.en.trim().is_empty() && self.id != self.en
+    }
+}
+
+/// `ev!("teks {n}", "text {n}", args..)`: both texts formatted over the same arguments.
+///
+/// `ev!(lang => "teks {}", "text {}", label.text(lang))`: the arguments may depend on the
+/// language being formatted (for parameters that are themselves [`Evidence`]).
+macro_rules! ev {
+    ($lang:ident => $id:literal, $en:literal $(, $($arg:tt)*)?) => {{
+        let $lang = $crate::Lang::Id;
+        let id = format!($id $(, $($arg)*)?);
+        let $lang = $crate::Lang::En;
+        let en = format!($en $(, $($arg)*)?);
+        $crate::evidence::Evidence::new(id, en)
+    }};
+    ($id:literal, $en:literal $(, $($arg:tt)*)?) => {
+        $crate::evidence::Evidence::new(format!($id $(, $($arg)*)?), format!($en $(, $($arg)*)?))
+    };
+}
+pub(crate) use ev;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_texts_share_the_parameters() {
+        let n = 3;
+        let e = ev!("{n} permintaan", "{n} requests");
+        assert_eq!(e, Evidence::new("3 permintaan", "3 requests"));
+        let place = ev!("baris {}", "row {}", 7);
+        let e = ev!(lang => "ditemukan di {}", "found in {}", place.text(lang));
+        assert_eq!(e.id, "ditemukan di baris 7");
+        assert_eq!(e.en, "found in row 7");
+        assert_eq!(e.text(Lang::En), "found in row 7");
+        assert!(e.is_translated());
+        assert!(!Evidence::verbatim("app.log").is_translated());
+        assert!(!Evidence::new("", "x").is_translated());
+        assert_eq!(
+            Evidence::join(&[place, Evidence::new("a", "b")], "; "),
+            Evidence::new("baris 7; a", "row 7; b")
+        );
+    }
+
+    /// The first string literal at the start of `s` (after blanks), and the rest after it.
+    fn literal(s: &str) -> Option<(String, &str)> {
+        let s = s.trim_start();
+        let body = s.strip_prefix('"')?;
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        out.push(n);
+                    }
+                }
+                '"' => return Some((out, &body[i + 1..])),
+                c => out.push(c),
+            }
+        }
+        None
+    }
+
+    /// Static half of the translation guard: every `ev!` in the files that produce evidence
+    /// gives two different, non-empty texts, so a sentence cannot be added in English only by
+    /// copying it into both places (the evaluators' unit tests check the formatted output).
+    #[test]
+    fn every_ev_invocation_in_the_sources_has_a_distinct_indonesian_text() {
+        let sources = [
+            ("checks.rs", include_str!("checks.rs")),
+            ("session/mod.rs", include_str!("session/mod.rs")),
+            ("session/http.rs", include_str!("session/http.rs")),
+            ("storage.rs", include_str!("storage.rs")),
+        ];
+        let mut seen = 0;
+        for (name, text) in sources {
+            for (at, _) in text.match_indices("ev!(") {
+                let mut rest = &text[at + 4..];
+                let per_lang = rest.trim_start().starts_with("lang =>");
+                if per_lang {
+                    rest = rest.trim_start().trim_start_matches("lang =>");
+                }
+                let Some((id, rest)) = literal(rest) else {
+                    continue; // the macro's own definition and its doc lines
+                };
+                let rest = rest.trim_start().trim_start_matches(',');
+                let (en, _) =
+                    literal(rest).unwrap_or_else(|| panic!("{name}: ev!({id:?}) has one text"));
+                seen += 1;
+                assert!(
+                    !id.trim().is_empty() && !en.trim().is_empty(),
+                    "{name}: {en:?}"
+                );
+                // Per-language arguments may carry the whole difference (`"{}: {}"`).
+                assert!(per_lang || id != en, "{name}: not translated: {en:?}");
+            }
+        }
+        assert!(
+            seen > 50,
+            "only {seen} ev! found: has the macro been renamed?"
+        );
+    }
+
+    #[test]
+    fn json_form_is_an_object_with_both_languages() {
+        let e = Evidence::new("kuota habis", "quota used up");
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": "kuota habis", "en": "quota used up"})
+        );
+        assert!(serde_json::from_value::<Evidence>(serde_json::json!("plain")).is_err());
+    }
+}
