@@ -30,6 +30,8 @@ pub enum ExitCode {
     Unreachable = 3,
     /// The result could not be signed (or a key could not be created).
     SigningFailed = 4,
+    /// The session was interrupted (Ctrl-C, SIGTERM): nothing was written.
+    Interrupted = 130,
 }
 
 #[derive(Debug, Parser)]
@@ -39,7 +41,7 @@ pub enum ExitCode {
     about = "Scripted PoC sessions against an agency application, ending in a signed result."
 )]
 #[command(
-    after_help = "Exit codes: 0 all passed, 1 checks failed (or verification failed), 2 usage or file error, 3 application or mock unreachable, 4 signing failed."
+    after_help = "Exit codes: 0 all passed, 1 checks failed (or verification failed), 2 usage or file error, 3 application or mock unreachable, 4 signing failed, 130 interrupted (nothing written)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -118,6 +120,8 @@ pub enum CliError {
     Unreachable(String),
     #[error("{0}")]
     Session(String),
+    #[error("the session was interrupted; nothing was written")]
+    Interrupted,
 }
 
 impl CliError {
@@ -129,6 +133,7 @@ impl CliError {
             CliError::Unreachable(_) => ExitCode::Unreachable,
             // A mock or application that would not start or misbehaved: nothing was judged.
             CliError::Session(_) => ExitCode::Unreachable,
+            CliError::Interrupted => ExitCode::Interrupted,
         }
     }
 }
@@ -291,6 +296,20 @@ fn ephemeral_key() -> Result<ssh_key::PrivateKey, CliError> {
     Ok(result::read_private_key(&path)?)
 }
 
+/// On Ctrl-C or SIGTERM: stop the mock and the application (the process may end before their
+/// handles drop), let the session fail fast and report `Interrupted`; a session blocked on the
+/// engineer's input is ended after a grace period. Nothing is written either way: the result is
+/// only written, atomically, after the session.
+fn on_interrupt_stop_children() {
+    // A second registration (another `run` in the same process) keeps the first handler.
+    let _ = ctrlc::set_handler(|| {
+        session::procs::stop_children();
+        std::thread::sleep(std::time::Duration::from_secs(5));
+        eprintln!("error: the session was interrupted; nothing was written");
+        std::process::exit(ExitCode::Interrupted as i32);
+    });
+}
+
 fn run_session(
     pack: &ScenarioPack,
     tgt: &Target,
@@ -300,11 +319,17 @@ fn run_session(
     lang: Lang,
     out: &Path,
 ) -> Result<ExitCode, CliError> {
+    on_interrupt_stop_children();
     let played = session::play(pack, tgt, opts).map_err(|e| match e {
+        // The application and mock were stopped by the interrupt, not unreachable.
+        _ if session::procs::interrupted() => CliError::Interrupted,
         session::SessionError::Unreachable(m) => CliError::Unreachable(m),
         session::SessionError::Usage(m) => CliError::Usage(m),
         other => CliError::Session(other.to_string()),
     })?;
+    if session::procs::interrupted() {
+        return Err(CliError::Interrupted);
+    }
     let seed = played.mock_seed;
     let dataset = format!(
         "mock-server population seed={seed} size={}",

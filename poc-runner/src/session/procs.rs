@@ -1,10 +1,12 @@
 //! The processes a session may own: the embedded mock and the application under test. Both are
 //! killed when their handle drops, so an interrupted or failed session leaves nothing running.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -31,6 +33,41 @@ pub fn sibling(name: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Pids of the processes sessions own right now, for [`stop_children`].
+static RUNNING: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Called from the Ctrl-C / SIGTERM handler: the process is about to end without running
+/// destructors, so the mock and the application are killed here, not left running.
+pub fn stop_children() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    let pids: Vec<u32> = RUNNING
+        .lock()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default();
+    for pid in pids {
+        kill(pid);
+    }
+}
+
+/// Whether the session was interrupted (its failures are then not the application's).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+#[cfg(unix)]
+fn kill(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn kill(_pid: u32) {}
+
 /// A child process killed on drop, with its stdout lines forwarded to a channel.
 #[derive(Debug)]
 pub struct Owned {
@@ -42,10 +79,23 @@ impl Drop for Owned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Ok(mut s) = RUNNING.lock() {
+            s.remove(&self.child.id());
+        }
     }
 }
 
 impl Owned {
+    fn new(child: Child, what: &str) -> Owned {
+        if let Ok(mut s) = RUNNING.lock() {
+            s.insert(child.id());
+        }
+        Owned {
+            child,
+            what: what.to_string(),
+        }
+    }
+
     /// Spawns `cmd` and waits for a stdout line starting with `prefix`; returns the rest of it.
     fn spawn_until(
         mut cmd: Command,
@@ -60,10 +110,7 @@ impl Owned {
             .spawn()
             .map_err(|e| SessionError::Start(format!("cannot start {what}: {e}")))?;
         let stdout = child.stdout.take();
-        let mut owned = Owned {
-            child,
-            what: what.to_string(),
-        };
+        let mut owned = Owned::new(child, what);
         let (tx, rx) = mpsc::channel::<String>();
         if let Some(out) = stdout {
             // Keeps draining stdout for the child's whole life so it never blocks on a full pipe.
@@ -253,10 +300,7 @@ impl App {
                     SessionError::Start(format!("cannot start the application ({program}): {e}"))
                 })?;
                 Ok(App {
-                    _proc: Owned {
-                        child,
-                        what: program.to_string(),
-                    },
+                    _proc: Owned::new(child, program),
                     url: None,
                 })
             }

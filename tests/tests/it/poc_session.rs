@@ -184,3 +184,99 @@ fn unreachable_application_exits_3_naming_the_url_and_writes_nothing() {
     assert!(all.contains(&url), "{all}");
     assert!(!dir.path().join("out").exists(), "{all}");
 }
+
+/// Direct children of `pid`, from `/proc/*/stat` (field 4 is the parent pid).
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces, so split after the last `)`.
+        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let ppid = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+/// Running (not gone, not a zombie awaiting its reaper).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let state = s
+            .rsplit_once(')')
+            .map_or("", |(_, r)| r)
+            .split_whitespace()
+            .next();
+        !matches!(state, Some("Z" | "X"))
+    })
+}
+
+#[test]
+fn an_interrupted_session_writes_nothing_and_leaves_no_mock_or_app_running() {
+    use std::io::{BufRead, BufReader};
+    support::bin("mock-server");
+    support::bin("rsud-app");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("target.toml");
+    std::fs::write(&target, poc_runner::cli::DEMO_TARGET).expect("write target");
+    let mut child = support::command("poc-runner")
+        .arg("run")
+        .arg("--scenario")
+        .arg(scenario())
+        .arg("--target")
+        .arg(&target)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start poc-runner");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = String::new();
+    // Mid-session: the third test has started.
+    for line in lines.by_ref() {
+        let line = line.expect("progress line");
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("[3/") {
+            break;
+        }
+    }
+    assert!(seen.contains("[3/"), "no progress before the end:\n{seen}");
+    let owned = children_of(child.id());
+    assert_eq!(
+        owned.len(),
+        2,
+        "the mock and the application run as children: {owned:?}"
+    );
+    let int = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(int.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("runner ends");
+    let all = format!("{seen}{}", rest.join("\n"));
+    assert_eq!(status.code(), Some(130), "{all}");
+    assert!(all.contains("interrupted; nothing was written"), "{all}");
+    assert!(!dir.path().join("out").exists(), "{all}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("poc-result") || n.starts_with(".tmp") || n.starts_with("out"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    for pid in owned {
+        assert!(!alive(pid), "child {pid} still running after the interrupt");
+    }
+}
