@@ -1170,7 +1170,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
             Evaluation {
                 outcome: CheckOutcome::Pass,
                 evidence: vec![ev!(
-                    "{exercised} gangguan transport ditangani dengan baik dengan percobaan ulang terbatas; aplikasi tetap melayani",
+                    "{exercised} gangguan transport ditangani dengan baik, percobaan ulang terbatas; aplikasi tetap melayani",
                     "{exercised} transport fault(s) handled cleanly with bounded retries; the application kept serving"
                 )],
             }
