@@ -19,11 +19,17 @@ pub struct LookupEvent {
     pub nik: String,
 }
 
-/// Thresholds; the defaults are deliberately strict, as a PoC should be.
+/// Thresholds; the defaults are deliberately strict, as a PoC should be. Missing keys take the
+/// defaults when read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DetectorSettings {
-    /// A run of this many NIKs with one constant difference is a finding (3: two equal steps).
+    /// A run of this many consecutive NIKs (step ±1) is a finding (3: a third in a row; two are
+    /// allowed, a family at the desk). Values below 2 count as 2.
     pub min_run: usize,
+    /// A run of this many NIKs with one constant step other than ±1 is a finding. Values below 3
+    /// count as 3: two NIKs always have "a constant step".
+    pub min_stride_run: usize,
     /// Largest step still counted as a pattern (steps within one district and birth date are
     /// below 10^4; stepping through birth dates is below 10^10).
     pub max_stride: u64,
@@ -36,6 +42,7 @@ impl Default for DetectorSettings {
     fn default() -> Self {
         DetectorSettings {
             min_run: 3,
+            min_stride_run: 3,
             max_stride: 10_000_000_000,
             burst_count: 10,
             burst_window_ms: 5_000,
@@ -116,34 +123,39 @@ fn runs(
     s: &DetectorSettings,
     out: &mut Vec<Finding>,
 ) {
-    // Only well-formed 16-digit numbers take part; repeats of one NIK are not a sequence.
-    let numeric: Vec<(&LookupEvent, i64)> = group
-        .iter()
-        .filter(|e| e.nik.len() == 16 && e.nik.bytes().all(|b| b.is_ascii_digit()))
-        .filter_map(|e| e.nik.parse::<i64>().ok().map(|n| (*e, n)))
-        .collect();
+    // Only well-formed 16-digit numbers take part. Repeats of one NIK in a row (a retry, a
+    // refresh) are neither a step nor a break in a run.
+    let mut numeric: Vec<(&LookupEvent, i64)> = Vec::with_capacity(group.len());
+    for e in group {
+        if e.nik.len() != 16 || !e.nik.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(n) = e.nik.parse::<i64>() else {
+            continue;
+        };
+        if numeric.last().is_none_or(|&(_, last)| last != n) {
+            numeric.push((*e, n));
+        }
+    }
     let mut start = 0;
     while start + 1 < numeric.len() {
         let stride = numeric[start + 1].1 - numeric[start].1;
         let mut end = start + 1;
-        if stride != 0 && stride.unsigned_abs() <= s.max_stride {
-            while end + 1 < numeric.len() && numeric[end + 1].1 - numeric[end].1 == stride {
-                end += 1;
-            }
+        while end + 1 < numeric.len() && numeric[end + 1].1 - numeric[end].1 == stride {
+            end += 1;
         }
         let len = end - start + 1;
-        if stride != 0 && stride.unsigned_abs() <= s.max_stride && len >= s.min_run.max(2) {
-            let run: Vec<&LookupEvent> = numeric[start..=end].iter().map(|(e, _)| *e).collect();
-            let kind = if stride.abs() == 1 {
-                FindingKind::Sequential
-            } else {
-                FindingKind::Patterned
-            };
-            out.push(finding(kind, institution, operator, &run, Some(stride)));
-            start = end;
+        let (kind, needed) = if stride.abs() == 1 {
+            (FindingKind::Sequential, s.min_run.max(2))
         } else {
-            start += 1;
+            (FindingKind::Patterned, s.min_stride_run.max(3))
+        };
+        if stride.unsigned_abs() <= s.max_stride && len >= needed {
+            let run: Vec<&LookupEvent> = numeric[start..=end].iter().map(|(e, _)| *e).collect();
+            out.push(finding(kind, institution, operator, &run, Some(stride)));
         }
+        // The last NIK of a run may start the next one (a turn in direction).
+        start = end;
     }
 }
 
@@ -278,6 +290,103 @@ mod tests {
     }
 
     #[test]
+    fn two_consecutive_are_allowed_three_descending_are_not() {
+        let events: Vec<_> = (0..3)
+            .map(|i| ev(i * 90, "a", BASE + 2 - i as u64))
+            .collect();
+        let f = detect(&events, &DetectorSettings::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].kind, f[0].stride),
+            (FindingKind::Sequential, Some(-1))
+        );
+        assert!(detect(&events[..2], &DetectorSettings::default()).is_empty());
+    }
+
+    #[test]
+    fn repeats_of_one_nik_do_not_break_a_run() {
+        // Ported from the runner's former copy: a refresh in the middle of a crawl.
+        let niks = [BASE, BASE + 10, BASE + 10, BASE + 20, BASE + 30];
+        let events: Vec<_> = niks
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| ev(i as i64 * 100, "a", n))
+            .collect();
+        let f = detect(&events, &DetectorSettings::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].kind, f[0].stride), (FindingKind::Patterned, Some(10)));
+        assert_eq!(f[0].count, 4);
+        // The same NIK again and again is no pattern at all.
+        let same: Vec<_> = (0..5).map(|i| ev(i * 100, "a", BASE)).collect();
+        assert!(detect(&same, &DetectorSettings::default()).is_empty());
+    }
+
+    #[test]
+    fn stride_runs_have_their_own_threshold() {
+        let events: Vec<_> = (0..3)
+            .map(|i| ev(i * 100, "a", BASE + 7 * i as u64))
+            .collect();
+        let strict = DetectorSettings::default();
+        assert_eq!(detect(&events, &strict).len(), 1);
+        let lenient = DetectorSettings {
+            min_stride_run: 4,
+            ..strict
+        };
+        assert!(detect(&events, &lenient).is_empty());
+        // Consecutive runs keep `min_run`.
+        let seq: Vec<_> = (0..3).map(|i| ev(i * 100, "a", BASE + i as u64)).collect();
+        assert_eq!(detect(&seq, &lenient).len(), 1);
+        // Steps beyond `max_stride` are not a pattern.
+        let wide = DetectorSettings {
+            max_stride: 6,
+            ..strict
+        };
+        assert!(detect(&events, &wide).is_empty());
+    }
+
+    #[test]
+    fn the_same_lookups_spread_out_are_no_burst() {
+        let niks = [
+            3313014107890003u64,
+            3303124511000021,
+            3313015503750001,
+            3372010101900004,
+        ];
+        let settings = DetectorSettings {
+            burst_count: 10,
+            burst_window_ms: 10_000,
+            ..DetectorSettings::default()
+        };
+        let quick: Vec<_> = (0..12)
+            .map(|i| ev(i / 2, "a", niks[i as usize % 4]))
+            .collect();
+        let bursts = |e: &[LookupEvent]| {
+            detect(e, &settings)
+                .into_iter()
+                .filter(|f| f.kind == FindingKind::Burst)
+                .count()
+        };
+        assert_eq!(bursts(&quick), 1);
+        let slow: Vec<_> = (0..12)
+            .map(|i| ev(i * 5, "a", niks[i as usize % 4]))
+            .collect();
+        assert_eq!(bursts(&slow), 0);
+    }
+
+    #[test]
+    fn settings_read_partially_take_defaults_and_refuse_unknown_keys() {
+        let s: DetectorSettings = serde_json::from_str(r#"{"min_stride_run": 4}"#).unwrap();
+        assert_eq!(
+            s,
+            DetectorSettings {
+                min_stride_run: 4,
+                ..DetectorSettings::default()
+            }
+        );
+        assert!(serde_json::from_str::<DetectorSettings>(r#"{"max_consecutive": 2}"#).is_err());
+    }
+
+    #[test]
     fn malformed_niks_are_ignored_for_runs() {
         let events = vec![
             LookupEvent {
@@ -290,5 +399,50 @@ mod tests {
             },
         ];
         assert!(detect(&events, &DetectorSettings::default()).is_empty());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The journal's order does not matter, only the lookups' times; and every finding
+            /// meets the threshold of its kind.
+            #[test]
+            fn order_free_and_thresholds_hold(
+                steps in proptest::collection::vec((0u64..4, 0i64..3, 0usize..2), 0..40),
+                seed in any::<u64>(),
+            ) {
+                let mut t = 0;
+                let mut nik = BASE;
+                let events: Vec<LookupEvent> = steps
+                    .iter()
+                    .map(|&(dn, dt, op)| {
+                        t += 1 + dt * 700;
+                        nik += dn * [1, 1, 7, 100][dn as usize];
+                        LookupEvent {
+                            time: Utc.timestamp_millis_opt(1_750_000_000_000 + t * 1000 / 3).unwrap(),
+                            ..ev(0, ["a", "b"][op], nik)
+                        }
+                    })
+                    .collect();
+                let s = DetectorSettings::default();
+                let f = detect(&events, &s);
+                let mut shuffled = events.clone();
+                let n = shuffled.len().max(1);
+                for i in 0..shuffled.len() {
+                    shuffled.swap(i, (seed as usize).wrapping_mul(i + 7) % n);
+                }
+                prop_assert_eq!(&detect(&shuffled, &s), &f);
+                for x in &f {
+                    let needed = match x.kind {
+                        FindingKind::Sequential => s.min_run,
+                        FindingKind::Patterned => s.min_stride_run,
+                        FindingKind::Burst => s.burst_count,
+                    };
+                    prop_assert!(x.count >= needed, "{:?}", x);
+                }
+            }
+        }
     }
 }

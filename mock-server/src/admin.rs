@@ -97,7 +97,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(crate::balikan::admin_routes())
         .merge(crate::faults::admin::routes())
         .fallback(|| async { AdminError::NotFound })
-        .route_layer(middleware::from_fn_with_state(state, guard))
+        // `layer`, not `route_layer`: the fallback and 405s are guarded too, so without a valid
+        // token nobody learns which admin paths exist (401); with one, unknown paths are 404.
+        .layer(middleware::from_fn_with_state(state, guard))
 }
 
 /// Token and loopback check for every admin route.

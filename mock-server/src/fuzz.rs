@@ -475,6 +475,7 @@ const BALIKAN_OUTCOMES: &[&str] = &[
     "invalid",
     "bad_request",
     "unauthorized",
+    "inactive",
     "method",
 ];
 

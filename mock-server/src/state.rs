@@ -34,6 +34,9 @@ pub struct Institution {
     pub user_active: bool,
     /// The registered source address (IP LAN).
     pub ip_user: String,
+    /// The gateway password accepted now: the agreement's, unless the admin API rotated it
+    /// (a lookup with the old one then gets 03). `reset` restores the agreement's.
+    pub password: String,
     pub term: Term,
     /// `None`: unlimited.
     pub quota_per_day: Option<u32>,
@@ -56,6 +59,7 @@ impl Institution {
             active: o.active.unwrap_or(true),
             user_active: o.user_active.unwrap_or(true),
             ip_user: o.ip_user.unwrap_or_else(|| a.credentials.ip_user.clone()),
+            password: a.credentials.password.clone(),
             term: a.term.clone(),
             quota_per_day: o.quota_per_day.or(a.quota_per_day),
             // Validated when the settings were resolved; a bad value here means "always open".
@@ -400,7 +404,7 @@ impl AppState {
     }
 
     /// Back to the state of a fresh start: empty journal and quota, real time, institutions as
-    /// configured, no overlay residents.
+    /// configured (the agreements' passwords too), no overlay residents, no fault rules.
     pub async fn reset(&self) -> Result<(), StoreError> {
         // Held so that a concurrent PATCH cannot re-persist a change the reset drops.
         let mut patches = self.patches.lock().await;
@@ -416,6 +420,8 @@ impl AppState {
         if let Ok(mut m) = self.institutions.write() {
             *m = Self::institutions_from(&self.agreements, &self.settings, &HashMap::new());
         }
+        // Rules added through `/__admin/faults` go; the settings' `[[faults]]` come back fresh.
+        self.faults.reset_to(&self.settings.faults);
         Ok(())
     }
 

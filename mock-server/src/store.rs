@@ -165,7 +165,10 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
          CREATE TABLE IF NOT EXISTS quota_usage(
              customer_id TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
              PRIMARY KEY(customer_id, day));
-         CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+         CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         -- The balikan check (never looked up) asks the journal per institution and trimmed
+         -- NIK. Created on an existing state.sqlite too (IF NOT EXISTS is the migration).
+         CREATE INDEX IF NOT EXISTS journal_customer_nik ON journal(customer_id, trim(nik));",
     )
     .map_err(sql(path))?;
     conn.execute_batch(crate::balikan::ledger::SCHEMA)
@@ -552,7 +555,7 @@ pub fn usage_counts(
     rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
 }
 
-/// A journaled `CALL_NIK` with a NIK: (time, customer id, operator, NIK as sent).
+/// A journaled lookup or verification with a NIK: (time, customer id, operator, NIK as sent).
 pub type LookupRow = (String, String, Option<String>, String);
 
 /// The journal's lookups (oldest first, at most `limit`), optionally of one institution and from
@@ -569,7 +572,8 @@ pub fn lookups(
     let mut st = conn
         .prepare_cached(
             "SELECT time, customer_id, operator, nik FROM journal
-             WHERE endpoint = 'CALL_NIK' AND customer_id IS NOT NULL AND nik IS NOT NULL
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+               AND customer_id IS NOT NULL AND nik IS NOT NULL
                AND (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR time >= ?2)
              ORDER BY id LIMIT ?3",
         )
@@ -614,6 +618,65 @@ mod tests {
             fault: None,
             detail: None,
         }
+    }
+
+    /// A state database from before the index (journal rows included) gains it on open, and
+    /// the balikan "never looked up" query uses it instead of scanning the journal.
+    #[tokio::test]
+    async fn journal_index_is_added_to_an_existing_database_and_used() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Connection::open(state_path(dir.path())).unwrap();
+            old.execute_batch(
+                "CREATE TABLE journal(
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     time TEXT NOT NULL, wib_day TEXT NOT NULL, endpoint TEXT NOT NULL,
+                     customer_id TEXT, operator TEXT, nik TEXT, outcome TEXT NOT NULL,
+                     http_status INTEGER NOT NULL, elements TEXT NOT NULL, source TEXT,
+                     latency_us INTEGER NOT NULL, fault TEXT, detail TEXT);
+                 INSERT INTO journal(time, wib_day, endpoint, customer_id, nik, outcome,
+                     http_status, elements, latency_us)
+                 VALUES('2026-01-01T00:00:00Z', '2026-01-01', 'CALL_NIK', 'rsud_3313',
+                     ' 3313014107890003', '01', 200, '[]', 1);",
+            )
+            .unwrap();
+        }
+        let (w, _) = open(dir.path(), 100).unwrap();
+        w.shutdown().await;
+        let conn = Connection::open(state_path(dir.path())).unwrap();
+        let indexed: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'journal_customer_nik'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(indexed.contains("trim(nik)"), "{indexed}");
+        let plan: Vec<String> = conn
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                crate::balikan::ledger::LOOKED_UP_SQL
+            ))
+            .unwrap()
+            .query_map(params!["rsud_3313", "[\"3313014107890003\"]"], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("USING INDEX journal_customer_nik")),
+            "{plan:?}"
+        );
+        // The row written before the migration is still found through the index.
+        let known = crate::balikan::ledger::known(
+            dir.path(),
+            "rsud_3313",
+            &["3313014107890003".to_string()],
+        )
+        .unwrap();
+        assert!(known.looked_up.contains("3313014107890003"));
     }
 
     #[tokio::test]

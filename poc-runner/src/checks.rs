@@ -12,9 +12,9 @@ use chrono::{Datelike, FixedOffset};
 use dukcapil_domain::{mask_nik, Catalogue, Field, FieldSet, Outcome};
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{self, DetectorConfig, Lookup, Pattern};
 use crate::evidence::{ev, Evidence};
 use crate::journal::{Action, ActionKind, JournalRow};
+use dukcapil_domain::detector::{self, DetectorSettings, FindingKind, LookupEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -353,48 +353,56 @@ pub fn quota(rows: &[JournalRow], screen_after_refusal: Option<&str>) -> Evaluat
     )
 }
 
-/// *No sequential or patterned lookups* (digest rule 8).
-pub fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evaluation {
-    let lookups: Vec<&JournalRow> = rows.iter().filter(|r| r.is_lookup()).collect();
-    let points: Vec<(usize, Lookup)> = lookups
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            r.nik_raw.trim().parse::<u64>().ok().map(|nik| {
-                (
-                    i,
-                    Lookup {
-                        at_ms: r.time.timestamp_millis(),
-                        nik,
-                    },
-                )
-            })
+/// The journal's lookups (`CALL_NIK` and verification) as the rule-8 detector reads them, the
+/// same rows with the same fields as the mock's `/__admin/detector` view takes from its journal.
+pub fn lookup_events(rows: &[JournalRow]) -> Vec<LookupEvent> {
+    rows.iter()
+        .filter(|r| r.is_lookup() && !r.customer_id.is_empty())
+        .map(|r| LookupEvent {
+            time: r.time,
+            institution: r.customer_id.clone(),
+            operator: r.operator.clone(),
+            nik: r.nik_raw.trim().to_string(),
         })
-        .collect();
-    let input: Vec<Lookup> = points.iter().map(|p| p.1).collect();
-    let findings = detector::detect(&input, cfg);
+        .collect()
+}
+
+/// *No sequential or patterned lookups* (digest rule 8): the domain's detector over
+/// [`lookup_events`], per institution and operator.
+pub fn no_sequential_lookups(rows: &[JournalRow], settings: &DetectorSettings) -> Evaluation {
+    let events = lookup_events(rows);
+    let findings = detector::detect(&events, settings);
     let problems = findings
         .iter()
         .map(|f| {
-            let niks: Vec<String> = f
-                .indices
-                .iter()
-                .map(|&i| masked(&lookups[points[i].0].nik_raw))
-                .collect();
-            let what = match &f.pattern {
-                Pattern::Consecutive => ev!("NIK berurutan", "consecutive NIKs"),
-                Pattern::ConstantStride { stride } => ev!(
-                    "NIK dengan selisih tetap {stride}",
-                    "NIKs a constant {stride} apart"
+            let what = match (f.kind, f.stride) {
+                (FindingKind::Sequential, _) => {
+                    ev!("{} NIK berurutan", "{} consecutive NIKs", f.count)
+                }
+                (FindingKind::Patterned, Some(stride)) => ev!(
+                    "{} NIK dengan selisih tetap {stride}",
+                    "{} NIKs a constant {stride} apart",
+                    f.count
                 ),
-                Pattern::Burst { window_ms } => ev!(
+                (FindingKind::Patterned, None) => {
+                    ev!("{} NIK berpola", "{} patterned NIKs", f.count)
+                }
+                (FindingKind::Burst, _) => ev!(
                     "{} permintaan data dalam {} detik",
                     "{} lookups within {} s",
-                    f.indices.len(),
-                    window_ms / 1000
+                    f.count,
+                    (f.last - f.first).num_milliseconds().max(0) as f64 / 1000.0
                 ),
             };
-            ev!(lang => "{}: {}", "{}: {}", what.text(lang), niks.join(", "))
+            let who = f.operator.as_deref().unwrap_or("-");
+            ev!(
+                lang => "{} oleh {}/{}: {}",
+                "{} by {}/{}: {}",
+                what.text(lang),
+                f.institution,
+                who,
+                f.niks.join(", ")
+            )
         })
         .collect();
     Evaluation::judge(
@@ -402,7 +410,7 @@ pub fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evalu
         ev!(
             "{} permintaan data, tanpa deret NIK berurutan, berpola, atau beruntun cepat",
             "{} lookups, no sequential, patterned or rapid-fire series",
-            lookups.len()
+            events.len()
         ),
     )
 }
@@ -788,7 +796,7 @@ mod tests {
     fn quota(rows: &[JournalRow], screen: Option<&str>) -> Evaluation {
         bilingual(super::quota(rows, screen))
     }
-    fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorConfig) -> Evaluation {
+    fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorSettings) -> Evaluation {
         bilingual(super::no_sequential_lookups(rows, cfg))
     }
     fn field_limits(
@@ -992,12 +1000,12 @@ mod tests {
             .enumerate()
             .map(|(i, n)| row(i as i64 * 60, Some("a"), n, "01"))
             .collect();
-        let e = no_sequential_lookups(&rows, &DetectorConfig::default());
+        let e = no_sequential_lookups(&rows, &DetectorSettings::default());
         assert_eq!(e.outcome, CheckOutcome::Fail);
         assert!(
             e.evidence[0]
                 .en
-                .starts_with("consecutive NIKs: 3313**********03"),
+                .starts_with("3 consecutive NIKs by rsud_3313/a: 3313**********03"),
             "{e:?}"
         );
         let spread = vec![
@@ -1007,7 +1015,7 @@ mod tests {
             row(130, Some("a"), "not-a-nik", "15"),
         ];
         assert_eq!(
-            no_sequential_lookups(&spread, &DetectorConfig::default()).outcome,
+            no_sequential_lookups(&spread, &DetectorSettings::default()).outcome,
             CheckOutcome::Pass
         );
     }

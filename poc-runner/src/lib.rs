@@ -2,13 +2,13 @@
 //! on what reached the mock gateway, and writes a signed result that any official can verify.
 //!
 //! This crate holds the parts that need no running mock: scenario packs and target files
-//! ([`scenario`], [`target`]), the check evaluators ([`checks`], [`detector`], [`storage`]), and
+//! ([`scenario`], [`target`]), the check evaluators ([`checks`], [`storage`]; rule 8 uses
+//! `dukcapil_domain::detector`, the mock's own detector), and
 //! the signed result documents ([`result`]), and the session driver ([`session`]) that plays a
 //! pack against a running application and the mock.
 
 pub mod checks;
 pub mod cli;
-pub mod detector;
 pub mod evidence;
 pub mod example;
 pub mod file_error;

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use dukcapil_domain::detector::DetectorSettings;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
@@ -329,10 +330,71 @@ pub enum CheckSpec {
     },
     Quota {},
     NoSequentialLookups {
-        #[serde(default)]
-        detector: Option<crate::detector::DetectorConfig>,
+        /// Thresholds of the shared rule-8 detector (`dukcapil_domain::detector`, the mock's
+        /// `/__admin/detector` too); unset keys keep its defaults. Keys: see [`DetectorKeys`].
+        #[serde(default, deserialize_with = "detector_settings")]
+        detector: Option<DetectorSettings>,
     },
     SecretHygiene {},
+}
+
+/// The `detector` table of a `no_sequential_lookups` check: the domain's keys, plus
+/// `max_consecutive` from the runner's former detector (the longest allowed run of consecutive
+/// NIKs, so `min_run` = `max_consecutive` + 1). Packs written for it keep working.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorKeys {
+    pub min_run: Option<usize>,
+    pub max_consecutive: Option<usize>,
+    pub min_stride_run: Option<usize>,
+    pub max_stride: Option<u64>,
+    pub burst_count: Option<usize>,
+    pub burst_window_ms: Option<i64>,
+}
+
+impl DetectorKeys {
+    /// The domain's settings, or why the keys make none.
+    pub fn settings(self) -> Result<DetectorSettings, String> {
+        let d = DetectorSettings::default();
+        let min_run = match (self.min_run, self.max_consecutive) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "give `min_run` or its older form `max_consecutive`, not both".to_string(),
+                )
+            }
+            (Some(n), None) => n,
+            (None, Some(n)) => n.saturating_add(1),
+            (None, None) => d.min_run,
+        };
+        if min_run < 2 {
+            return Err("`min_run` must be at least 2 (`max_consecutive` at least 1)".into());
+        }
+        let min_stride_run = self.min_stride_run.unwrap_or(d.min_stride_run);
+        if min_stride_run < 3 {
+            return Err("`min_stride_run` must be at least 3".into());
+        }
+        let burst_window_ms = self.burst_window_ms.unwrap_or(d.burst_window_ms);
+        if burst_window_ms < 0 {
+            return Err("`burst_window_ms` must not be negative".into());
+        }
+        Ok(DetectorSettings {
+            min_run,
+            min_stride_run,
+            max_stride: self.max_stride.unwrap_or(d.max_stride),
+            burst_count: self.burst_count.unwrap_or(d.burst_count),
+            burst_window_ms,
+        })
+    }
+}
+
+fn detector_settings<'de, D>(d: D) -> Result<Option<DetectorSettings>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<DetectorKeys>::deserialize(d)?
+        .map(DetectorKeys::settings)
+        .transpose()
+        .map_err(serde::de::Error::custom)
 }
 
 fn two() -> usize {
@@ -822,6 +884,45 @@ checks = [{ user_id_propagation = {} }]
         assert!(e.contains("unknown agreement `rsud-surakarta`"), "{e}");
         assert_eq!(e.lines().count(), 3, "{e}"); // the copy refers to `a`, which it declares
         assert!(e.contains("p.toml:40:12: key `overrides`"), "{e}");
+    }
+
+    #[test]
+    fn detector_keys_map_onto_the_domain_settings() {
+        let with = |table: &str| {
+            let text = PACK.replace(
+                "checks = [{ user_id_propagation = {} }]",
+                &format!("checks = [{{ no_sequential_lookups = {{ detector = {table} }} }}]"),
+            );
+            ScenarioPack::from_parts(&Source::new("p.toml", &text), catalogue())
+                .map(|p| p.tests().next().map(|(_, t)| t.checks.clone()))
+                .map_err(|e| e.to_string())
+        };
+        let legacy = with("{ max_consecutive = 2, min_stride_run = 4, burst_count = 10, burst_window_ms = 10000 }").unwrap();
+        let expected = DetectorSettings {
+            min_run: 3,
+            min_stride_run: 4,
+            burst_count: 10,
+            burst_window_ms: 10_000,
+            ..DetectorSettings::default()
+        };
+        assert_eq!(
+            legacy,
+            Some(vec![CheckSpec::NoSequentialLookups {
+                detector: Some(expected)
+            }])
+        );
+        let domain =
+            with("{ min_run = 3, min_stride_run = 4, burst_count = 10, burst_window_ms = 10000 }")
+                .unwrap();
+        assert_eq!(domain, legacy);
+        let e = with("{ min_run = 3, max_consecutive = 2 }").unwrap_err();
+        assert!(e.contains("not both"), "{e}");
+        assert!(e.starts_with("p.toml:"), "{e}");
+        let e = with("{ max_run = 3 }").unwrap_err();
+        assert!(e.contains("max_run"), "{e}");
+        assert!(with("{ min_stride_run = 2 }")
+            .unwrap_err()
+            .contains("at least 3"));
     }
 
     #[test]

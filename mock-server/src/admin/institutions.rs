@@ -1,7 +1,9 @@
 //! `GET /__admin/institutions` and `PATCH /__admin/institutions/{customer_id}`: switch an
-//! institution or its user id off (outcomes 16, 17), change its registered IP (04), its agreement
-//! term (16 outside it), its access hours (06) and its daily quota (05). Changes are persisted in
-//! `state.sqlite` and survive a restart; `reset` drops them.
+//! institution or its user id off (outcomes 16, 17), rotate its gateway password (03 for the old
+//! one, as when Disdukcapil rotates institution passwords), change its registered IP (04), its
+//! agreement term (16 outside it), its access hours (06) and its daily quota (05). Changes are
+//! persisted in `state.sqlite` and survive a restart; `reset` drops them. A rotated password is
+//! restored by `{"password": null}` (or the agreement's password) or by `reset`.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -20,6 +22,8 @@ pub struct InstitutionPatch {
     pub active: Option<bool>,
     pub user_active: Option<bool>,
     pub ip_user: Option<String>,
+    /// `Some(None)`: back to the agreement's password.
+    pub password: Option<Option<String>>,
     pub term: Option<Term>,
     /// `Some(None)`: always open.
     pub access_hours: Option<Option<AccessHours>>,
@@ -31,7 +35,10 @@ pub struct InstitutionPatch {
 
 /// The keys a PATCH accepts, for error messages.
 const KEYS: &str =
-    "active, user_active, ip_user, term, access_hours, quota_per_day, extra_elements";
+    "active, user_active, ip_user, password, term, access_hours, quota_per_day, extra_elements";
+
+/// Longest password the PATCH accepts.
+const MAX_PASSWORD: usize = 200;
 
 fn hhmm(key: &str, v: &Value) -> Result<chrono::NaiveTime, String> {
     v.as_str()
@@ -66,6 +73,21 @@ impl InstitutionPatch {
                             "`ip_user` must be an IP address such as \"127.0.0.1\"".to_string()
                         })?;
                     p.ip_user = Some(ip.to_string());
+                }
+                "password" => {
+                    p.password = Some(match v {
+                        Value::Null => None,
+                        // Kept exactly as given: the gateway compares passwords exactly, and a
+                        // blank one would be outcome 09, not a rotation.
+                        Value::String(pw) if !pw.trim().is_empty() && pw.len() <= MAX_PASSWORD => {
+                            Some(pw.clone())
+                        }
+                        _ => {
+                            return Err(format!(
+                                "`password` must be a non-blank string of at most {MAX_PASSWORD} bytes, or null for the agreement's"
+                            ))
+                        }
+                    });
                 }
                 "term" => {
                     let obj = v.as_object().ok_or_else(|| {
@@ -129,6 +151,11 @@ impl InstitutionPatch {
         if let Some(ip) = &self.ip_user {
             inst.ip_user = ip.clone();
         }
+        if let Some(pw) = &self.password {
+            inst.password = pw
+                .clone()
+                .unwrap_or_else(|| inst.agreement.credentials.password.clone());
+        }
         if let Some(t) = &self.term {
             inst.term = t.clone();
         }
@@ -156,6 +183,8 @@ pub fn institution_json(state: &AppState, inst: &Institution) -> Value {
         "active": inst.active,
         "user_active": inst.user_active,
         "user_id": a.credentials.user_id,
+        // Never the password itself: whether it differs from the agreement's.
+        "password_rotated": inst.password != a.credentials.password,
         "ip_user": inst.ip_user,
         "term": {"start": inst.term.start.to_string(), "end": inst.term.end.to_string()},
         "access_hours": inst.access_hours.map(|h| json!({
@@ -203,7 +232,13 @@ pub async fn patch(
         .patch_institution(&cid, &rest, &without_quota)
         .await?
         .ok_or_else(|| AdminError::UnknownInstitution(cid.clone()))?;
-    let change = Value::Object(body).to_string();
+    let mut logged = body;
+    if let Some(pw) = logged.get_mut("password") {
+        if !pw.is_null() {
+            *pw = Value::String("***".into());
+        }
+    }
+    let change = Value::Object(logged).to_string();
     tracing::info!(customer_id = %cid, %change, "institution changed");
     Ok(Json(institution_json(&state, &inst)))
 }

@@ -296,8 +296,10 @@ fn usage_csv(
         .into_response()
 }
 
-/// `GET /__admin/detector?customer_id=&since=&min_run=&max_stride=&burst_count=&burst_window_ms=`:
-/// rule 8 (sequential, patterned, rapid-fire lookups) over the journal's `CALL_NIK` rows.
+/// `GET /__admin/detector?customer_id=&since=&min_run=&min_stride_run=&max_stride=&burst_count=&burst_window_ms=`:
+/// rule 8 (sequential, patterned, rapid-fire lookups) over the journal's `CALL_NIK` and
+/// `CALL_VERIFY_BY_ELEMEN` rows (both read a resident by NIK). The PoC runner's check feeds the
+/// same rows to the same [`detect`].
 pub async fn detector(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
@@ -309,6 +311,7 @@ pub async fn detector(
             "customer_id",
             "since",
             "min_run",
+            "min_stride_run",
             "max_stride",
             "burst_count",
             "burst_window_ms",
@@ -319,6 +322,9 @@ pub async fn detector(
         min_run: parse(&q, "min_run", "a whole number")?
             .unwrap_or(d.min_run)
             .max(2),
+        min_stride_run: parse(&q, "min_stride_run", "a whole number")?
+            .unwrap_or(d.min_stride_run)
+            .max(3),
         max_stride: parse(&q, "max_stride", "a whole number")?.unwrap_or(d.max_stride),
         burst_count: parse(&q, "burst_count", "a whole number")?
             .unwrap_or(d.burst_count)

@@ -24,9 +24,14 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS balikan_ledger(
         UNIQUE(customer_id, nik, values_json));
     CREATE INDEX IF NOT EXISTS balikan_ledger_nik ON balikan_ledger(nik);";
 
-/// Journal outcomes of a lookup that was authenticated and reached the population: the
-/// institution has then looked the NIK up (found, deceased, duplicate, not found, inactive).
-const LOOKED_UP_OUTCOMES: &str = "('01','11','12','13','14')";
+/// The NIKs (of the JSON array `?2`) that institution `?1` has looked up, per the journal: calls
+/// that were authenticated and reached the population (found, deceased, duplicate, not found,
+/// inactive). The journal keeps the NIK as sent: trimmed, it is the 16 digits of a valid NIK.
+/// Served by the index `journal_customer_nik` on `(customer_id, trim(nik))`.
+pub(crate) const LOOKED_UP_SQL: &str = "SELECT DISTINCT trim(nik) FROM journal
+     WHERE customer_id = ?1 AND endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+       AND outcome IN ('01','11','12','13','14')
+       AND trim(nik) IN (SELECT value FROM json_each(?2))";
 
 /// How an entry arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -167,15 +172,7 @@ pub fn known(data_dir: &Path, customer_id: &str, niks: &[String]) -> Result<Know
     for row in rows {
         known.sent.insert(row.map_err(sql(data_dir))?);
     }
-    // The journal keeps the NIK as sent: trimmed, it is the 16 digits of a valid NIK.
-    let mut st = conn
-        .prepare(&format!(
-            "SELECT DISTINCT trim(nik) FROM journal
-             WHERE customer_id = ?1 AND endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
-               AND outcome IN {LOOKED_UP_OUTCOMES}
-               AND trim(nik) IN (SELECT value FROM json_each(?2))"
-        ))
-        .map_err(sql(data_dir))?;
+    let mut st = conn.prepare(LOOKED_UP_SQL).map_err(sql(data_dir))?;
     let rows = st
         .query_map(params![customer_id, list], |r| r.get::<_, String>(0))
         .map_err(sql(data_dir))?;

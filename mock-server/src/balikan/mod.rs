@@ -3,6 +3,10 @@
 //!
 //! Answers are in the balikan service's form, `{"message": ...}`, never the gateway envelope:
 //! - 401: missing or wrong `Authorization: Bearer <balikan_token>`;
+//! - 403 `{"message":"Instansi Tidak Aktif"}` (outcome 16's text in the configured catalogue):
+//!   the institution is switched off (`active=false` through the admin API), as its gateway
+//!   calls get 16. An agreement term that has ended does not block balikan: data looked up while
+//!   the agreement ran is still owed;
 //! - 400: unreadable body (too large, not UTF-8, not JSON, not a sheet, no `file` part), or every
 //!   entry a repeat: `{"message":"Data sudah pernah dikirim"}`;
 //! - 422: the data breaks the agreement's balikan fields; `errors` names each row and key, and
@@ -14,7 +18,7 @@
 //! A repeat is the same institution, NIK and values (trimmed, keys canonical) as an entry of the
 //! ledger or an earlier row of the same submission. Every request gets a journal row (endpoint
 //! `balikan_store` / `balikan_upload`; `outcome` is one of `stored`, `duplicate`, `invalid`,
-//! `bad_request`, `unauthorized`, `method`).
+//! `bad_request`, `unauthorized`, `inactive`, `method`).
 
 pub mod json;
 pub mod ledger;
@@ -252,7 +256,7 @@ fn method_not_allowed(m: &HttpMethod) -> Answer {
 }
 
 /// What both intake endpoints check first, in this order: the body (capped), the method, the
-/// bearer token. The institution is recorded for the journal row.
+/// bearer token, the institution switched on. The institution is recorded for the journal row.
 async fn admit(
     state: &AppState,
     req: Request,
@@ -266,6 +270,12 @@ async fn admit(
     }
     let inst = authenticate(state, &parts.headers)?;
     meta.customer_id = Some(inst.agreement.customer_id.clone());
+    if !inst.active {
+        let text = dukcapil_domain::Outcome::InstitutionInactive.text(state.settings.catalogue);
+        let mut a = Answer::message(StatusCode::FORBIDDEN, "inactive", text);
+        a.detail = Some(format!("{text} (16): institution switched off"));
+        return Err(a);
+    }
     Ok((parts, bytes, inst))
 }
 

@@ -238,6 +238,30 @@ impl FaultEngine {
         n
     }
 
+    /// Replaces every rule by `rules` (validated ones only; the settings' rules were validated at
+    /// start) with fresh counters, in one step: the admin reset's "as configured". Returns how
+    /// many rules were dropped.
+    pub fn reset_to(&self, rules: &[FaultRule]) -> usize {
+        let fresh: Vec<Arc<Slot>> = rules
+            .iter()
+            .filter(|r| r.validate().is_ok())
+            .map(|rule| {
+                Arc::new(Slot {
+                    id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+                    rule: rule.clone(),
+                    matched: AtomicU64::new(0),
+                    applied: AtomicU64::new(0),
+                })
+            })
+            .collect();
+        let mut n = 0;
+        self.update(|current| {
+            n = current.len();
+            *current = fresh;
+        });
+        n
+    }
+
     fn update(&self, change: impl FnOnce(&mut Vec<Arc<Slot>>)) {
         // A poisoned lock only means a panic elsewhere mid-update of a Vec of Arcs; the data
         // is still a valid list.

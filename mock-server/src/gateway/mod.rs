@@ -2,7 +2,8 @@
 //!
 //! Outcome precedence (first that applies wins):
 //! unreadable body or a known key of the wrong type → 07; empty user, password or IP → 09;
-//! unknown customer id, a region that is not the institution's, wrong user or password → 03;
+//! unknown customer id, a region that is not the institution's, wrong user or password (after an
+//! admin rotation, the agreement's old password is wrong) → 03;
 //! the body's IP or the connection's source address differing from the registered one → 04
 //! (both are checked: a client cannot claim an address it does not call from); institution
 //! switched off or the clock's WIB day outside its agreement term → 16; user id deactivated → 17;
@@ -176,8 +177,9 @@ pub fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> Decision
             );
         }
     }
+    // The password accepted now (the admin API may have rotated the agreement's).
     if p.user_id.as_deref() != Some(creds.user_id.as_str())
-        || p.password.as_deref() != Some(creds.password.as_str())
+        || p.password.as_deref() != Some(inst.password.as_str())
     {
         return fail(Outcome::LoginFailed, remaining_now(), None);
     }

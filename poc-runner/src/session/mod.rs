@@ -474,7 +474,8 @@ impl<'a, 'd> TestRun<'a, 'd> {
     fn play(&mut self, factory: &mut canary::Factory) -> Result<(), SessionError> {
         self.mock.admin_ok(Method::POST, "/reset", None)?;
         self.driver.forget_sessions();
-        // A fresh reset leaves no fault rules behind only if the mock clears them on reset.
+        // Reset drops the rules added through the admin API; this also drops any the mock's
+        // settings file configured, so a test sees only the faults its steps inject.
         let _ = self.mock.admin(Method::DELETE, "/faults", None)?;
         let mut create = Vec::new();
         for r in &self.test.inputs.residents {
@@ -724,6 +725,12 @@ impl<'a, 'd> TestRun<'a, 'd> {
             }
             Step::ForceOutcome { outcome, count } => {
                 let (patch, revert) = match outcome.get_ref().as_str() {
+                    // Disdukcapil rotates institution passwords: the application, still sending
+                    // the agreement's, gets 03 until the password is set back.
+                    "03" => (
+                        json!({ "password": rotated_password() }),
+                        json!({ "password": self.target.agreement.credentials.password }),
+                    ),
                     "16" => (json!({"active": false}), json!({"active": true})),
                     "17" => (json!({"user_active": false}), json!({"user_active": true})),
                     other => {
@@ -1258,6 +1265,15 @@ pub fn convert_row(v: &Value) -> Option<JournalRow> {
         latency_us: v.get("latency_us").and_then(Value::as_u64).unwrap_or(0),
         fault: s("fault"),
     })
+}
+
+/// A fresh random gateway password for forcing 03 (never the agreement's, never logged).
+fn rotated_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    format!(
+        "rotated-{}",
+        Alphanumeric.sample_string(&mut rand::thread_rng(), 24)
+    )
 }
 
 /// Masked NIK for progress lines and errors.

@@ -337,3 +337,58 @@ fn malformed_input_gets_a_message_never_a_5xx() {
         .count();
     assert_eq!(balikan, 9);
 }
+
+#[test]
+fn balikan_of_a_switched_off_institution_is_refused_with_16s_text_and_journaled() {
+    let s = MockServer::start(&[]);
+    let nik = niks(&s, ResidentStatus::Active, 1).remove(0);
+    let body = submission(json!([{"NIK": nik, "param": [{"NO_RM": "RM-OFF-1"}]}]));
+    let (status, v) = s.admin(
+        "PATCH",
+        "/__admin/institutions/rsud_3313",
+        Some(json!({"active": false})),
+    );
+    assert_eq!(status, 200, "{v}");
+
+    let expected =
+        dukcapil_domain::Outcome::InstitutionInactive.text(dukcapil_domain::Catalogue::Gateway);
+    assert_eq!(store_json(&s, &body), (403, json!({ "message": expected })));
+    let csv = format!("NIK,NO_RM\n{nik},RM-OFF-2\n").into_bytes();
+    assert_eq!(
+        upload(&s, "balikan.csv", csv.clone()),
+        (403, json!({ "message": expected }))
+    );
+    // Nothing filed; each refusal has its journal row, naming the institution.
+    assert!(ledger(&s, "customer_id=rsud_3313").is_empty());
+    let rows = s.journal("limit=50");
+    let mut refused: Vec<_> = rows
+        .iter()
+        .filter(|r| r["outcome"] == "inactive")
+        .map(|r| {
+            (
+                r["endpoint"].as_str().unwrap_or(""),
+                r["customer_id"].as_str().unwrap_or(""),
+                r["http_status"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    refused.sort();
+    assert_eq!(
+        refused,
+        [
+            ("balikan_store", "rsud_3313", 403),
+            ("balikan_upload", "rsud_3313", 403)
+        ],
+        "{rows:?}"
+    );
+
+    // Switched back on, the same data is accepted.
+    let (status, v) = s.admin(
+        "PATCH",
+        "/__admin/institutions/rsud_3313",
+        Some(json!({"active": true})),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(store_json(&s, &body), (200, json!({"message": "Success"})));
+    assert_eq!(upload(&s, "balikan.csv", csv).0, 200);
+}

@@ -60,6 +60,11 @@ pub fn scenario() -> PathBuf {
 
 /// Plays the standard pack against rsud-app with the given defect switches (comma-separated).
 pub fn session(defects: &str) -> Session {
+    session_of(defects, &scenario())
+}
+
+/// Plays the pack at `pack` against rsud-app with the given defect switches.
+pub fn session_of(defects: &str, pack: &Path) -> Session {
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");
@@ -81,7 +86,7 @@ pub fn session(defects: &str) -> Session {
     let out = support::command("poc-runner")
         .arg("run")
         .arg("--scenario")
-        .arg(scenario())
+        .arg(pack)
         .arg("--target")
         .arg(&target)
         .arg("--out")
@@ -279,4 +284,97 @@ fn an_interrupted_session_writes_nothing_and_leaves_no_mock_or_app_running() {
     for pid in owned {
         assert!(!alive(pid), "child {pid} still running after the interrupt");
     }
+}
+
+/// A pack of the standard pack's header and the one test `test_id` (with its group), written
+/// next to a copy of the requirements catalogue.
+fn one_test_pack(dir: &Path, test_id: &str) -> PathBuf {
+    let text = std::fs::read_to_string(scenario()).expect("standard pack");
+    let header = &text[..text.find("\n[[groups]]").expect("a group")];
+    let at = text
+        .find(&format!("id = \"{test_id}\""))
+        .expect("test in the pack");
+    let group = text[..at].rfind("\n[[groups]]").expect("its group");
+    let test = text[..at].rfind("\n[[groups.tests]]").expect("its table");
+    let head_of_group = &text[group
+        ..text[group..]
+            .find("\n[[groups.tests]]")
+            .map_or(at, |i| group + i)];
+    let end = [
+        text[at..].find("\n[[groups.tests]]"),
+        text[at..].find("\n[[groups]]"),
+        text[at..].find("\n[overrides"),
+        text[at..].find("\n# ---"),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
+    .map_or(text.len(), |i| at + i);
+    let pack = format!("{header}{head_of_group}{}\n", &text[test..end]);
+    std::fs::copy(
+        scenario().with_file_name("requirements.toml"),
+        dir.join("requirements.toml"),
+    )
+    .expect("requirements");
+    let path = dir.join("pack.toml");
+    std::fs::write(&path, pack).expect("write pack");
+    path
+}
+
+/// T-OUTCOME-01 forces 03 by rotating the institution's password at the mock: the application's
+/// next lookup really gets `Login Gagal`, journaled as 03, and the check judges what the
+/// application made of it (rsud-app: an error, no resident; with `error-as-found`: data).
+#[test]
+fn t_outcome_judges_a_forced_03_from_real_traffic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pack = one_test_pack(dir.path(), "T-OUTCOME-01");
+    let outcome_check = |s: &Session| -> (String, Vec<String>) {
+        let r = s
+            .result
+            .as_ref()
+            .unwrap_or_else(|| panic!("no result\n{}", s.text()));
+        let c = r["checks"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["check"] == "outcome_handling"))
+            .unwrap_or_else(|| panic!("no outcome_handling check\n{}", s.text()));
+        let evidence = c["evidence"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (c["outcome"].as_str().unwrap_or("").to_string(), evidence)
+    };
+    let lookups_answered_03 = |s: &Session| -> usize {
+        s.result.as_ref().map_or(0, |r| {
+            r["journal"]["rows"].as_array().map_or(0, |rows| {
+                rows.iter()
+                    .filter(|row| {
+                        row["endpoint"]
+                            .as_str()
+                            .is_some_and(|e| e.ends_with("/CALL_NIK"))
+                            && row["outcome"] == "03"
+                    })
+                    .count()
+            })
+        })
+    };
+
+    let good = session_of("", &pack);
+    assert_eq!(good.code(), 0, "{}", good.text());
+    assert_eq!(lookups_answered_03(&good), 1, "{}", good.text());
+    let (outcome, evidence) = outcome_check(&good);
+    assert_eq!(outcome, "pass", "{evidence:?}\n{}", good.text());
+    assert!(!good.text().contains("cannot be forced"), "{}", good.text());
+
+    let bad = session_of("error-as-found", &pack);
+    assert_eq!(lookups_answered_03(&bad), 1, "{}", bad.text());
+    let (outcome, evidence) = outcome_check(&bad);
+    assert_eq!(outcome, "fail", "{evidence:?}");
+    assert!(
+        evidence.iter().any(|e| e.starts_with("03: ")),
+        "{evidence:?}"
+    );
 }
