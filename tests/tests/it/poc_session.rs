@@ -340,8 +340,9 @@ fn t_outcome_judges_a_forced_03_from_real_traffic() {
         let evidence = c["evidence"]
             .as_array()
             .map(|e| {
+                // Each item holds both languages (result format /2): judge the English.
                 e.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .filter_map(|x| x["en"].as_str().map(str::to_string))
                     .collect()
             })
             .unwrap_or_default();
