@@ -8,6 +8,7 @@ mod faults;
 mod fixtures;
 mod fuzz;
 mod gateway;
+mod letter;
 mod poc_documents;
 mod poc_session;
 mod regression;
