@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod admin;
+mod app_pages;
 mod auth;
 mod balikan;
 mod faults;

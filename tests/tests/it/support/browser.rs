@@ -319,6 +319,25 @@ impl Page<'_> {
         }
     }
 
+    /// Clicks into the field `selector` and types `text`, as an operator does.
+    pub fn type_into(&self, selector: &str, text: &str) {
+        self.tab()
+            .find_element(selector)
+            .and_then(|e| e.click().map(|_| ()))
+            .and_then(|_| self.tab().type_str(text).map(|_| ()))
+            .unwrap_or_else(|e| panic!("type into {selector}: {e:#}"));
+    }
+
+    /// Clicks `selector` (a submit button) and waits for the page it leads to.
+    pub fn click_and_wait(&self, selector: &str) {
+        self.navigate(|| {
+            self.tab()
+                .find_element(selector)
+                .and_then(|e| e.click().map(|_| ()))
+                .unwrap_or_else(|e| panic!("click {selector}: {e:#}"));
+        });
+    }
+
     /// The rendered text of the page (`innerText`: only what is displayed).
     pub fn text(&self) -> String {
         self.eval("document.body.innerText")
