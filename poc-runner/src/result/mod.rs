@@ -309,7 +309,8 @@ fn strings(lang: Lang) -> serde_json::Value {
             "n_fail": "gagal", "n_review": "perlu ditinjau", "n_skipped": "dilewati", "verdict": "Kesimpulan",
             "precedence": "LULUS hanya bila tidak ada pemeriksaan yang gagal atau perlu ditinjau dan sekurang-kurangnya satu pemeriksaan lulus; pemeriksaan yang dilewati tidak berlaku untuk PKS ini.",
             "signed_by": "Ditandatangani secara elektronik oleh", "key": "Sidik jari kunci penanda tangan (Ed25519)",
-            "verify_hint": "Periksa dengan: poc-runner verify DIREKTORI, atau ssh-keygen -Y verify -n dukcapil-poc"
+            "verify_hint": "Periksa dengan: poc-runner verify DIREKTORI, atau ssh-keygen -Y verify -n dukcapil-poc",
+            "page": "Halaman", "of": "dari"
         }),
         Lang::En => serde_json::json!({
             "title": "Proof of Concept Result Letter",
@@ -325,7 +326,8 @@ fn strings(lang: Lang) -> serde_json::Value {
             "n_fail": "failed", "n_review": "need review", "n_skipped": "skipped", "verdict": "Verdict",
             "precedence": "LULUS (passed) only when no check failed or needs review and at least one check passed; skipped checks do not apply to this agreement.",
             "signed_by": "Electronically signed by", "key": "Signing key fingerprint (Ed25519)",
-            "verify_hint": "Verify with: poc-runner verify DIR, or ssh-keygen -Y verify -n dukcapil-poc"
+            "verify_hint": "Verify with: poc-runner verify DIR, or ssh-keygen -Y verify -n dukcapil-poc",
+            "page": "Page", "of": "of"
         }),
     }
 }
@@ -367,9 +369,18 @@ pub fn render_html(
             })
         })
         .collect();
+    let t = strings(lang);
+    // The printed footer of every page: "<title> · <Sesi> <id>", as a CSS string literal.
+    let footer = css_string(&format!(
+        "{} \u{b7} {} {}",
+        t["title"].as_str().unwrap_or_default(),
+        t["session"].as_str().unwrap_or_default(),
+        r.session.id
+    ));
     let mut ctx = tera::Context::new();
     ctx.insert("r", r);
-    ctx.insert("t", &strings(lang));
+    ctx.insert("t", &t);
+    ctx.insert("footer", &footer);
     ctx.insert("lang", lang.code());
     ctx.insert("checks", &checks);
     ctx.insert("started", &fmt(r.session.started_at));
@@ -383,6 +394,22 @@ pub fn render_html(
         }
         ResultError::Render(msg)
     })
+}
+
+/// `s` as a quoted CSS string that is also safe inside an HTML `<style>` element: quotes,
+/// backslashes, `<` and `>` and control characters become CSS hex escapes.
+fn css_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' | '<' | '>' | '&' => out.push_str(&format!("\\{:x} ", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\{:x} ", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn xml(s: &str) -> String {

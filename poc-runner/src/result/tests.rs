@@ -46,7 +46,7 @@ fn html_escapes_evidence_and_letter_has_parts() {
         "evidence must be escaped"
     );
     assert!(!d.html.contains("<petugas.igd02>"));
-    assert!(d.html.contains("@page { size: A4"));
+    assert!(d.html.contains("@page {\n    size: A4;"));
     assert!(d.html.contains("Kesimpulan: TIDAK LULUS"));
     assert!(d.html.contains(&d.result.signer.fingerprint));
     assert_eq!(d.result.html_sha256, sha256_hex(d.html.as_bytes()));
@@ -190,4 +190,31 @@ fn verify_names_each_failure() {
     let items = verify_dir(&out, Some(other.public_key())).unwrap();
     assert!(items.iter().any(|i| i.what == "signature" && !i.ok));
     assert!(items.iter().any(|i| i.what == "signer" && !i.ok));
+}
+
+#[test]
+fn css_string_cannot_leave_the_string_or_the_style_element() {
+    assert_eq!(css_string("Sesi poc-1"), "\"Sesi poc-1\"");
+    let hostile = "a\"; } body { display: none } </style><script>x</script>\\\n";
+    let css = css_string(hostile);
+    let inner = &css[1..css.len() - 1];
+    for bad in ['"', '<', '>', '\\', '\n'] {
+        // Only escapes start with a backslash, and none of the others survive.
+        if bad == '\\' {
+            assert!(
+                inner
+                    .split('\\')
+                    .skip(1)
+                    .all(|e| e.starts_with(|c: char| c.is_ascii_hexdigit())),
+                "{css}"
+            );
+        } else {
+            assert!(!inner.contains(bad), "{bad:?} in {css}");
+        }
+    }
+    let d = docs(false, Lang::Id);
+    assert!(
+        d.html.contains("@bottom-left { content: \"Surat Hasil Proof of Concept \u{b7} Sesi poc-20260105-0800-0001\";"),
+        "footer names the session"
+    );
 }

@@ -2,12 +2,14 @@
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
 mod admin;
+mod app_pages;
 mod auth;
 mod balikan;
 mod faults;
 mod fixtures;
 mod fuzz;
 mod gateway;
+mod letter;
 mod poc_documents;
 mod poc_manual;
 mod poc_session;

@@ -5,6 +5,9 @@
 /// Servers seeded with the shared fixtures population (admin and fixtures tests).
 pub mod fixture_server;
 
+/// Headless Chromium for the browser tests (result letter, reference app pages).
+pub mod browser;
+
 use std::path::PathBuf;
 use std::process::Command;
 
