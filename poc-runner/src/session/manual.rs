@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::http::Answer;
 use super::procs::Mock;
 use super::SessionError;
-use crate::evidence::Evidence;
+use crate::evidence::{ev, Evidence};
 use crate::target::ManualDriver;
 
 /// What the engineer sees and types. The terminal in a session; a script in unit tests.
@@ -363,8 +363,10 @@ impl<'a> Driver<'a> {
             }
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
-        let traffic_id = summarise_id(&rows);
-        let traffic_en = summarise_en(&rows);
+        let Evidence {
+            id: traffic_id,
+            en: traffic_en,
+        } = summarise(&rows);
         self.console.say(&format!("  {traffic_id}"));
 
         let presented = self.yes_no("Apakah aplikasi menampilkan data penduduk untuk NIK ini?")?;
@@ -551,34 +553,21 @@ fn closed() -> SessionError {
     )
 }
 
-fn summary_parts(rows: &[Value]) -> (Vec<String>, Vec<String>) {
+/// What reached the mock for one lookup, in both languages.
+fn summarise(rows: &[Value]) -> Evidence {
+    if rows.is_empty() {
+        return ev!(
+            "tidak ada permintaan yang sampai di mock",
+            "no request reached the mock"
+        );
+    }
     let field = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
     let mut ids: Vec<String> = rows.iter().map(|r| field(r, "operator")).collect();
     ids.dedup();
     let mut outcomes: Vec<String> = rows.iter().map(|r| field(r, "outcome")).collect();
     outcomes.dedup();
-    (ids, outcomes)
-}
-
-fn summarise_id(rows: &[Value]) -> String {
-    if rows.is_empty() {
-        return "tidak ada permintaan yang sampai di mock".into();
-    }
-    let (ids, outcomes) = summary_parts(rows);
-    format!(
+    ev!(
         "{} permintaan sampai di mock (User_ID {}; hasil {})",
-        rows.len(),
-        ids.join(", "),
-        outcomes.join(", ")
-    )
-}
-
-fn summarise_en(rows: &[Value]) -> String {
-    if rows.is_empty() {
-        return "no request reached the mock".into();
-    }
-    let (ids, outcomes) = summary_parts(rows);
-    format!(
         "{} request(s) reached the mock (User_ID {}; outcome {})",
         rows.len(),
         ids.join(", "),
