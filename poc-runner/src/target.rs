@@ -194,7 +194,7 @@ fn default_wait_seconds() -> u64 {
     180
 }
 
-/// A validated target with storage paths resolved against the file's folder.
+/// A validated target: `path` is absolute and storage paths are resolved against its folder.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub path: PathBuf,
@@ -310,7 +310,11 @@ impl Target {
             errors.sort_by_key(|e| (e.line, e.column));
             return Err(FileErrors(errors));
         }
-        let base = src.path.parent().unwrap_or(Path::new("."));
+        // Every path of a target resolves against the file's own folder, made absolute: the
+        // application runs with that folder as its cwd, so a relative `{{ target_dir }}` would be
+        // doubled there (`tgt/tgt/app.sqlite`) and a retention scan would look in the wrong place.
+        let path = std::path::absolute(&src.path).unwrap_or_else(|_| src.path.clone());
+        let base = path.parent().unwrap_or(Path::new("/"));
         for loc in &mut file.storage {
             let (StorageLocation::File(p)
             | StorageLocation::Folder(p)
@@ -321,7 +325,7 @@ impl Target {
             }
         }
         Ok(Target {
-            path: src.path.clone(),
+            path,
             file,
             agreement: agreement.expect("checked above"),
         })

@@ -65,17 +65,29 @@ pub fn session(defects: &str) -> Session {
 
 /// Plays the pack at `pack` against rsud-app with the given defect switches.
 pub fn session_of(defects: &str, pack: &Path) -> Session {
+    session_with_target_at(defects, pack, None)
+}
+
+/// Like [`session_of`]; with `relative_dir`, the target file is written in that sub-folder of
+/// the session's directory and named to the runner by a relative path from there (its cwd).
+fn session_with_target_at(defects: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");
     let dir = tempfile::tempdir().expect("temp dir");
-    let target = dir.path().join("target.toml");
+    let target = match relative_dir {
+        Some(sub) => {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("target folder");
+            Path::new(sub).join("target.toml")
+        }
+        None => dir.path().join("target.toml"),
+    };
     let text = poc_runner::cli::DEMO_TARGET.replace(
         "RSUD_APP_DEFECTS = \"\"",
         &format!("RSUD_APP_DEFECTS = \"{defects}\""),
     );
     assert!(text.contains(&format!("RSUD_APP_DEFECTS = \"{defects}\"")));
-    std::fs::write(&target, text).expect("write target");
+    std::fs::write(dir.path().join(&target), text).expect("write target");
     let key = dir.path().join("key");
     let k = support::command("poc-runner")
         .args(["keygen", "--out"])
@@ -94,6 +106,7 @@ pub fn session_of(defects: &str, pack: &Path) -> Session {
         .arg("--key")
         .arg(&key)
         .args(["--assessor", "Tim PoC (test)"])
+        .current_dir(dir.path())
         .output()
         .expect("run poc-runner");
     let result = std::fs::read(dir.path().join("out/poc-result.json"))
@@ -378,4 +391,27 @@ fn t_outcome_judges_a_forced_03_from_real_traffic() {
         evidence.iter().any(|e| e.starts_with("03: ")),
         "{evidence:?}"
     );
+}
+
+/// A target named by a relative path: the application the runner starts (cwd: the target's
+/// folder) must get absolute paths, or it writes its database under a doubled path
+/// (`tgt/tgt/simrs.sqlite`) and the retention scan, finding no file, would pass an application
+/// that stores answers.
+#[test]
+fn a_relative_target_path_still_finds_stored_answers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pack = one_test_pack(dir.path(), "T-RETENTION-01");
+    let bad = session_with_target_at("store-answer", &pack, Some("tgt"));
+    let retention = bad
+        .checks()
+        .into_iter()
+        .find(|c| c.0 == "T-RETENTION-01" && c.1 == "non_retention")
+        .unwrap_or_else(|| panic!("no retention check\n{}", bad.text()));
+    assert_eq!(retention.2, "fail", "{}", bad.text());
+    assert_eq!(bad.code(), 1, "{}", bad.text());
+    assert!(
+        bad.dir.path().join("tgt/simrs.sqlite").exists(),
+        "the database belongs beside the target file"
+    );
+    assert!(!bad.dir.path().join("tgt/tgt").exists(), "doubled path");
 }
