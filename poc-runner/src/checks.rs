@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{ev, Evidence};
 use crate::journal::{Action, ActionKind, JournalRow};
+use crate::shown::shows;
 use dukcapil_domain::detector::{self, DetectorSettings, FindingKind, LookupEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -447,7 +448,7 @@ pub fn field_limits(
         }
         let shown: Vec<Evidence> = outputs
             .iter()
-            .filter(|o| o.text.contains(value.as_str()))
+            .filter(|o| shows(&o.text, value))
             .map(|o| o.label.clone())
             .collect();
         if !granted.contains(*field) && !shown.is_empty() {
@@ -543,13 +544,13 @@ pub fn non_retention(
         ));
     }
     if let Some((old, new, out)) = after_change {
-        if out.text.contains(old) && !out.text.contains(new) {
+        if shows(&out.text, old) && !shows(&out.text, new) {
             problems.push(ev!(lang =>
                 "{}: menampilkan nilai lama setelah mock mengubahnya (cache)",
                 "{}: shows the old value after the mock changed it (cache)",
                 out.label.text(lang)
             ));
-        } else if !out.text.contains(new) {
+        } else if !shows(&out.text, new) {
             problems.push(ev!(lang =>
                 "{}: nilai baru tidak muncul setelah mock mengubahnya",
                 "{}: the new value does not appear after the mock changed it",
@@ -560,7 +561,7 @@ pub fn non_retention(
     if let Some((values, out)) = while_unreachable {
         let leaked: Vec<&String> = values
             .iter()
-            .filter(|v| !v.trim().is_empty() && out.text.contains(v.as_str()))
+            .filter(|v| !v.trim().is_empty() && shows(&out.text, v))
             .collect();
         if !leaked.is_empty() {
             problems.push(ev!(lang =>

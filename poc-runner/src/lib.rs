@@ -16,6 +16,7 @@ pub mod journal;
 pub mod result;
 pub mod scenario;
 pub mod session;
+mod shown;
 pub mod storage;
 pub mod target;
 

@@ -477,9 +477,13 @@ mod tests {
         assert_eq!(t.agreement.id, "rsud-karanganyar");
         assert_eq!(t.file.operators.len(), 2);
         assert!(matches!(t.file.driver, Driver::Http(_)));
-        assert!(t.file.storage.iter().any(
-            |s| matches!(s, StorageLocation::Sqlite(p) if p.starts_with("scenarios/targets"))
-        ));
+        assert!(t
+            .file
+            .storage
+            .iter()
+            .any(|s| matches!(s, StorageLocation::Sqlite(p)
+                if p.is_absolute() && p.ends_with("scenarios/targets/simrs-data/simrs.db"))));
+        assert!(t.path.is_absolute(), "{}", t.path.display());
     }
 
     fn err(from: &str, to: &str) -> String {

@@ -139,25 +139,31 @@ impl Factory {
             // Fifteen digits: the Dukcapil format wants sixteen.
             nik.truncate(15);
         }
-        let mut name = format!("SRI WAHYUNI {tag}");
+        // Every text element carries its own marker (the canary's tag and a two-digit element
+        // code), so no element's value is part of another's: `O QZAB3CAA05` (blood type) is not
+        // inside `JATIPURO QZAB3CAA13` (village), and finding a value names its element.
+        let name_tag = format!("{tag}01");
+        let mut name = format!("SRI WAHYUNI {name_tag}");
         if edge(EdgeValue::Apostrophe) {
-            name = format!("SITI NUR'AINI {tag}");
+            name = format!("SITI NUR'AINI {name_tag}");
         }
         if edge(EdgeValue::LongName) {
-            name = format!("RADEN AYU {tag} KUSUMAWARDHANI PRAMESWARI SETYANINGRUM PUTRI LESTARI")
-                .chars()
-                .take(60)
-                .collect();
+            name = format!(
+                "RADEN AYU {name_tag} KUSUMAWARDHANI PRAMESWARI SETYANINGRUM PUTRI LESTARI"
+            )
+            .chars()
+            .take(60)
+            .collect();
         }
         if edge(EdgeValue::TrailingSpace) {
             let kept: String = name.trim_end().chars().take(59).collect();
             name = format!("{} ", kept.trim_end());
         }
-        let t = |base: &str| format!("{base} {tag}");
+        let t = |base: &str, code: u8| format!("{base} {tag}{code:02}");
         let values = vec![
             (Field::Nik, nik.clone()),
             (Field::NamaLgkp, name),
-            (Field::TmptLhr, t("KARANGANYAR")),
+            (Field::TmptLhr, t("KARANGANYAR", 2)),
             (
                 Field::JenisKlmin,
                 match sex {
@@ -166,19 +172,19 @@ impl Factory {
                 },
             ),
             (Field::TglLhr, birth.format("%Y-%m-%d").to_string()),
-            (Field::StatusKawin, t("KAWIN")),
-            (Field::JenisPkrjn, t("WIRASWASTA")),
-            (Field::GolDarah, t("O")),
-            (Field::Agama, t("ISLAM")),
-            (Field::PddkAkh, t("SLTA")),
-            (Field::StatHbkel, t("ISTRI")),
-            (Field::NamaLgkpIbu, t("SUMIYATI")),
-            (Field::NamaLgkpAyah, t("SUKIMAN")),
-            (Field::Alamat, t("JL. LAWU NO. 7")),
-            (Field::Dusun, t("DUSUN KRAJAN")),
-            (Field::KelName, t("JATIPURO")),
-            (Field::EktpStatus, t("ELEKTRONIK")),
-            (Field::NoAktaLhr, t("AL.3313")),
+            (Field::StatusKawin, t("KAWIN", 3)),
+            (Field::JenisPkrjn, t("WIRASWASTA", 4)),
+            (Field::GolDarah, t("O", 5)),
+            (Field::Agama, t("ISLAM", 6)),
+            (Field::PddkAkh, t("SLTA", 7)),
+            (Field::StatHbkel, t("ISTRI", 8)),
+            (Field::NamaLgkpIbu, t("SUMIYATI", 9)),
+            (Field::NamaLgkpAyah, t("SUKIMAN", 10)),
+            (Field::Alamat, t("JL. LAWU NO. 7", 11)),
+            (Field::Dusun, t("DUSUN KRAJAN", 12)),
+            (Field::KelName, t("JATIPURO", 13)),
+            (Field::EktpStatus, t("ELEKTRONIK", 14)),
+            (Field::NoAktaLhr, t("AL.3313", 15)),
         ];
         Canary {
             reference: input.reference.get_ref().clone(),
@@ -236,5 +242,80 @@ mod tests {
         let b = f.make(&input(vec![], ResidentState::Active));
         assert_ne!(a.nik, b.nik);
         assert_ne!(a.value("ALAMAT"), b.value("ALAMAT"));
+    }
+
+    /// No canary value is part of another one's, within a canary or across canaries of a session,
+    /// whatever edge values are asked for: finding a value names its element and its canary.
+    #[test]
+    fn no_canary_value_is_inside_another() {
+        let mut f = Factory::new("QZTEST");
+        let mut all: Vec<(String, Field, String)> = Vec::new();
+        let edges = [
+            vec![],
+            vec![EdgeValue::LongName, EdgeValue::TrailingSpace],
+            vec![EdgeValue::Apostrophe, EdgeValue::LeapDayBirth],
+        ];
+        for i in 0..60 {
+            let c = f.make(&input(edges[i % 3].clone(), ResidentState::Active));
+            for (field, v) in &c.values {
+                all.push((c.nik.clone(), *field, v.clone()));
+            }
+        }
+        for (nik_a, fa, a) in &all {
+            // Sex and birth date carry no marker: they are the record's own, not the session's.
+            if matches!(fa, Field::JenisKlmin | Field::TglLhr | Field::Nik) {
+                continue;
+            }
+            for (nik_b, fb, b) in &all {
+                if (nik_a, fa) == (nik_b, fb) {
+                    continue;
+                }
+                assert!(
+                    !crate::shown::shows(b, a) && !b.contains(a.trim_end()),
+                    "{fa} {a:?} of {nik_a} is inside {fb} {b:?} of {nik_b}"
+                );
+            }
+        }
+    }
+
+    /// The false alarm this prevents: an agreement granting the village but not the blood type,
+    /// an application showing the village only.
+    #[test]
+    fn a_granted_village_is_not_taken_for_a_blood_type() {
+        use crate::checks::{field_limits, CapturedOutput, CheckOutcome};
+        use dukcapil_domain::FieldSet;
+        let c = Factory::new("QZTEST").make(&input(vec![], ResidentState::Active));
+        let granted: FieldSet = [Field::Nik, Field::NamaLgkp, Field::KelName]
+            .into_iter()
+            .collect();
+        let shown = |fields: &[Field]| CapturedOutput {
+            label: crate::Evidence::verbatim("lookup"),
+            text: fields
+                .iter()
+                .map(|f| format!("<td>{}</td>", c.value(f.wire_name()).unwrap()))
+                .collect(),
+        };
+        let ok = field_limits(
+            granted,
+            &c.values,
+            &[],
+            &[shown(&[Field::Nik, Field::NamaLgkp, Field::KelName])],
+        );
+        assert_eq!(ok.outcome, CheckOutcome::Pass, "{ok:?}");
+        let bad = field_limits(
+            granted,
+            &c.values,
+            &[],
+            &[shown(&[Field::KelName, Field::GolDarah])],
+        );
+        assert_eq!(bad.outcome, CheckOutcome::Fail, "{bad:?}");
+        assert!(
+            bad.evidence.iter().any(|e| e.en.contains("GOL_DARAH")),
+            "{bad:?}"
+        );
+        assert!(
+            !bad.evidence.iter().any(|e| e.en.contains("KEL_NAME")),
+            "{bad:?}"
+        );
     }
 }
