@@ -159,6 +159,8 @@ pub enum BalikanStatus {
     /// The NIK was never found by a lookup: nothing is owed.
     NotOwed,
     Failed(String),
+    /// None of the service's values is one the agreement lists as balikan.
+    NothingListed,
     /// The request was invalid; nothing happened.
     None,
 }
@@ -170,6 +172,7 @@ impl BalikanStatus {
             BalikanStatus::AlreadySent => "already_sent",
             BalikanStatus::NotOwed => "not_owed",
             BalikanStatus::Failed(_) => "failed",
+            BalikanStatus::NothingListed => "nothing_listed",
             BalikanStatus::None => "none",
         }
     }
@@ -182,6 +185,9 @@ impl BalikanStatus {
                 "NIK belum pernah ditemukan lewat pencarian Dukcapil; tidak ada data balikan yang wajib dikirim.".into()
             }
             BalikanStatus::Failed(why) => format!("Data balikan gagal dikirim: {why}"),
+            BalikanStatus::NothingListed => {
+                "Tidak ada nilai layanan yang termasuk data balikan PKS; tidak ada yang dikirim.".into()
+            }
             BalikanStatus::None => String::new(),
         }
     }
@@ -410,22 +416,50 @@ impl App {
         raw_nik: &str,
         gol_darah: Option<&str>,
     ) -> Result<EventView, AppError> {
+        let mut entered = BTreeMap::new();
+        if let Some(g) = gol_darah {
+            entered.insert("GOL_DARAH".to_string(), g.to_string());
+        }
+        self.record_service(operator, raw_nik, &entered).await
+    }
+
+    /// A service at the desk (a registration or a visit) with the values the operator entered:
+    /// each one the agreement lists as balikan is checked against its format and sent back
+    /// with the medical record number the SIMRS assigns (where the agreement asks for `NO_RM`).
+    pub async fn record_service(
+        &self,
+        operator: &str,
+        raw_nik: &str,
+        entered: &BTreeMap<String, String>,
+    ) -> Result<EventView, AppError> {
         let nik = match clean_nik(raw_nik) {
             Ok(n) => n,
             Err(m) => return Ok(EventView::invalid(m)),
         };
-        let gol = gol_darah.map(str::trim).filter(|g| !g.is_empty());
-        if let (Some(g), Some(field)) = (gol, self.agreement.balikan_field("GOL_DARAH")) {
-            if let Err(e) = field.check(g) {
-                return Ok(EventView::invalid(format!("Golongan darah {e}.")));
+        let entered: BTreeMap<&str, &str> = entered
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.trim()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        for (key, value) in &entered {
+            if let Some(field) = self.agreement.balikan_field(key) {
+                if let Err(e) = field.check(value) {
+                    let what = if field.label.is_empty() {
+                        key.to_string()
+                    } else {
+                        field.label.clone()
+                    };
+                    return Ok(EventView::invalid(format!("{what} {e}.")));
+                }
             }
         }
+        let gol = entered.get("GOL_DARAH").copied();
         let (patient, new) = self.db().register_patient(&nik, gol, operator)?;
-        let mut params = BTreeMap::new();
+        let mut params: BTreeMap<String, String> = entered
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         params.insert("NO_RM".to_string(), patient.no_rm.clone());
-        if let Some(g) = gol {
-            params.insert("GOL_DARAH".to_string(), g.to_string());
-        }
         let balikan = self.balikan(&nik, params).await?;
         Ok(EventView {
             status: "registered",
@@ -494,6 +528,12 @@ impl App {
         }
         if self.defects.has(Defect::BalikanMissingField) {
             params.remove("NO_RM");
+        }
+        // Only what the agreement names goes back: a key outside its balikan list is refused
+        // by the service and would take the owed values down with it.
+        params.retain(|key, _| self.agreement.balikan_field(key).is_some());
+        if params.is_empty() {
+            return Ok(BalikanStatus::NothingListed);
         }
         Ok(match self.gateway.store_balikan(nik, &params).await {
             Ok(BalikanResult::Sent) => BalikanStatus::Sent,

@@ -1,6 +1,7 @@
 //! HTTP surface: server-rendered pages for operators (Bahasa Indonesia) and the small JSON API
 //! the PoC runner's HTTP driver uses. Both render the results of [`crate::service`].
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
@@ -24,6 +25,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/login", post(api_login))
         .route("/api/lookup", post(api_lookup))
         .route("/api/patients", post(api_patient))
+        .route("/api/services", post(api_service))
         .route("/api/deaths", post(api_death))
         .route("/", get(home))
         .route("/login", get(login_page).post(login_form))
@@ -207,6 +209,33 @@ async fn api_patient(
     };
     event_response(
         app.register_patient(&op, &nik_text(&req.nik), req.gol_darah.as_deref())
+            .await,
+    )
+}
+
+/// A service event with the values the operator entered, by their balikan keys.
+#[derive(Debug, Deserialize)]
+struct ServiceReq {
+    #[serde(alias = "NIK")]
+    nik: serde_json::Value,
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+}
+
+async fn api_service(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Json<ServiceReq>, JsonRejection>,
+) -> Response {
+    let Some(op) = operator_of(&app, &headers) else {
+        return unauthorized();
+    };
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => return bad_json(e),
+    };
+    event_response(
+        app.record_service(&op, &nik_text(&req.nik), &req.values)
             .await,
     )
 }

@@ -65,12 +65,60 @@ pub fn session(defects: &str) -> Session {
 
 /// Plays the pack at `pack` against rsud-app with the given defect switches.
 pub fn session_of(defects: &str, pack: &Path) -> Session {
-    session_with_target_at(defects, pack, None)
+    session_with_target_at(defects, pack, None, None)
+}
+
+/// The standard pack against rsud-app configured for `agreement` (its id, credentials and
+/// grant), with the given defect switches.
+pub fn session_under(agreement: &str, defects: &str) -> Session {
+    session_with_target_at(defects, &scenario(), None, Some(agreement))
+}
+
+/// The demo target rewritten for another agreement: its id, the application's agreement and
+/// the agreement's dummy credentials.
+fn target_for(agreement: &str) -> String {
+    let a = dukcapil_domain::Agreement::embedded()
+        .into_iter()
+        .find(|a| a.id == agreement)
+        .unwrap_or_else(|| panic!("no embedded agreement {agreement}"));
+    let mut text = poc_runner::cli::DEMO_TARGET.to_string();
+    for (from, to) in [
+        (
+            "agreement = \"rsud-karanganyar\"".to_string(),
+            format!("agreement = \"{agreement}\""),
+        ),
+        (
+            "RSUD_APP_AGREEMENT = \"rsud-karanganyar\"".to_string(),
+            format!("RSUD_APP_AGREEMENT = \"{agreement}\""),
+        ),
+        (
+            "user_id = \"rsud_3313\"".to_string(),
+            format!("user_id = \"{}\"", a.credentials.user_id),
+        ),
+        (
+            "password = \"dummy-rsud-3313\"".to_string(),
+            format!("password = \"{}\"", a.credentials.password),
+        ),
+        (
+            "balikan_token = \"balikan-rsud-3313-dummy\"".to_string(),
+            format!("balikan_token = \"{}\"", a.credentials.balikan_token),
+        ),
+    ] {
+        assert!(text.contains(&from), "{from}");
+        text = text.replacen(&from, &to, 1);
+    }
+    text
 }
 
 /// Like [`session_of`]; with `relative_dir`, the target file is written in that sub-folder of
-/// the session's directory and named to the runner by a relative path from there (its cwd).
-fn session_with_target_at(defects: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
+/// the session's directory and named to the runner by a relative path from there (its cwd);
+/// with `agreement`, the target is rewritten for that agreement ([`target_for`]).
+fn session_with_target_at(
+    defects: &str,
+    pack: &Path,
+    relative_dir: Option<&str>,
+    agreement: Option<&str>,
+) -> Session {
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");
@@ -82,10 +130,12 @@ fn session_with_target_at(defects: &str, pack: &Path, relative_dir: Option<&str>
         }
         None => dir.path().join("target.toml"),
     };
-    let text = poc_runner::cli::DEMO_TARGET.replace(
-        "RSUD_APP_DEFECTS = \"\"",
-        &format!("RSUD_APP_DEFECTS = \"{defects}\""),
-    );
+    let text = agreement
+        .map_or_else(|| poc_runner::cli::DEMO_TARGET.to_string(), target_for)
+        .replace(
+            "RSUD_APP_DEFECTS = \"\"",
+            &format!("RSUD_APP_DEFECTS = \"{defects}\""),
+        );
     assert!(text.contains(&format!("RSUD_APP_DEFECTS = \"{defects}\"")));
     std::fs::write(dir.path().join(&target), text).expect("write target");
     let key = dir.path().join("key");
@@ -401,7 +451,7 @@ fn t_outcome_judges_a_forced_03_from_real_traffic() {
 fn a_relative_target_path_still_finds_stored_answers() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pack = one_test_pack(dir.path(), "T-RETENTION-01");
-    let bad = session_with_target_at("store-answer", &pack, Some("tgt"));
+    let bad = session_with_target_at("store-answer", &pack, Some("tgt"), None);
     let retention = bad
         .checks()
         .into_iter()

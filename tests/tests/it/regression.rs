@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::poc_session::session;
+use crate::poc_session::{session, session_under, Session};
 
 /// Defect → the `test_id/check` pairs that must fail. A defect caught by several checks lists
 /// them all (e.g. a double call is visible in every test that judges one action, one request).
@@ -48,7 +48,15 @@ pub const TABLE: &[(&str, &[&str])] = &[
             "T-QUOTA-01/quota",
         ],
     ),
-    ("unbounded-retry", &["T-QUOTA-01/quota"]),
+    // Retries a gateway that keeps failing, too: caught also where the pack skips the quota test.
+    (
+        "unbounded-retry",
+        &[
+            "T-QUOTA-01/quota",
+            "T-TRANSPORT-01/outcome_handling",
+            "T-TRANSPORT-01/one_action_one_request",
+        ],
+    ),
     ("no-balikan", &["T-BALIKAN-01/balikan"]),
     ("balikan-missing-field", &["T-BALIKAN-01/balikan"]),
     (
@@ -60,38 +68,39 @@ pub const TABLE: &[(&str, &[&str])] = &[
     ("log-password", &["T-SECRETS-01/secret_hygiene"]),
 ];
 
-/// Runs the table in `threads` parallel sessions and returns the mismatches.
-fn run_table(rows: &[(&'static str, &'static [&'static str])], threads: usize) -> Vec<String> {
-    let queue = std::sync::Mutex::new(rows.to_vec());
+/// Failing (or needing review) `test_id/check` pairs of a session.
+fn failing(sess: &Session) -> BTreeSet<String> {
+    sess.checks()
+        .into_iter()
+        .filter(|c| c.2 == "fail" || c.2 == "needs_review")
+        .map(|c| format!("{}/{}", c.0, c.1))
+        .collect()
+}
+
+fn verdict(sess: &Session) -> String {
+    sess.result
+        .as_ref()
+        .map(|r| r["verdict"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+/// Runs `jobs` in `threads` parallel sessions: each job is a session and its judgement, which
+/// returns a problem or `None`. Returns the problems.
+fn run_parallel<J: Send>(
+    jobs: Vec<J>,
+    threads: usize,
+    judge: impl Fn(J) -> Option<String> + Sync,
+) -> Vec<String> {
+    let queue = std::sync::Mutex::new(jobs);
     let problems = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| loop {
-                let Some((defect, expected)) = queue.lock().ok().and_then(|mut q| q.pop()) else {
+                let Some(job) = queue.lock().ok().and_then(|mut q| q.pop()) else {
                     return;
                 };
-                let sess = session(defect);
-                let failing: BTreeSet<String> = sess
-                    .checks()
-                    .into_iter()
-                    .filter(|c| c.2 == "fail" || c.2 == "needs_review")
-                    .map(|c| format!("{}/{}", c.0, c.1))
-                    .collect();
-                let expected: BTreeSet<String> =
-                    expected.iter().map(|s| s.to_string()).collect();
-                let verdict = sess
-                    .result
-                    .as_ref()
-                    .map(|r| r["verdict"].as_str().unwrap_or("").to_string())
-                    .unwrap_or_default();
-                if sess.code() != 1 || verdict != "TIDAK LULUS" || failing != expected {
-                    problems.lock().map(|mut p| {
-                        p.push(format!(
-                            "{defect}: exit {} verdict {verdict:?}\n  expected failing {expected:?}\n  got failing      {failing:?}\n{}",
-                            sess.code(),
-                            sess.text()
-                        ))
-                    }).ok();
+                if let Some(p) = judge(job) {
+                    problems.lock().map(|mut all| all.push(p)).ok();
                 }
             });
         }
@@ -99,8 +108,100 @@ fn run_table(rows: &[(&'static str, &'static [&'static str])], threads: usize) -
     problems.into_inner().unwrap_or_default()
 }
 
+/// Judges one defect's session: `TIDAK LULUS`, exit 1, and exactly `expected` failing.
+fn judge_defect(
+    agreement: &str,
+    defect: &str,
+    expected: &BTreeSet<String>,
+    sess: &Session,
+) -> Option<String> {
+    let got = failing(sess);
+    let verdict = verdict(sess);
+    (sess.code() != 1 || verdict != "TIDAK LULUS" || got != *expected).then(|| {
+        format!(
+            "{agreement} {defect}: exit {} verdict {verdict:?}\n  expected failing {expected:?}\n  got failing      {got:?}\n{}",
+            sess.code(),
+            sess.text()
+        )
+    })
+}
+
+/// Runs the table in `threads` parallel sessions and returns the mismatches.
+fn run_table(rows: &[(&'static str, &'static [&'static str])], threads: usize) -> Vec<String> {
+    run_parallel(rows.to_vec(), threads, |(defect, expected)| {
+        let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+        judge_defect("rsud-karanganyar", defect, &expected, &session(defect))
+    })
+}
+
 #[test]
 fn every_defect_fails_exactly_the_checks_that_concern_it() {
     let problems = run_table(TABLE, 5);
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The agreements besides rsud-karanganyar (which the table above covers): each grants other
+/// elements, other balikan keys and another quota, and the pack adapts its tests to each.
+const OTHER_AGREEMENTS: &[&str] = &[
+    "dinkes-karanganyar",
+    "kecamatan-jumantono",
+    "dinkes-purbalingga",
+];
+
+/// Under every agreement, the compliant reference application gets `LULUS` with nothing failing
+/// or needing review, and every defect of the table gets `TIDAK LULUS` with the checks of its
+/// family failing: the table's checks, less the tests the pack skips under that agreement. A
+/// defect whose every check is skipped there is reported: nothing would catch it.
+#[test]
+fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_checks() {
+    let skipped: std::sync::Mutex<Vec<(&str, BTreeSet<String>)>> = Default::default();
+    let mut problems = run_parallel(OTHER_AGREEMENTS.to_vec(), 3, |agreement| {
+        let sess = session_under(agreement, "");
+        let checks = sess.checks();
+        skipped.lock().ok()?.push((
+            agreement,
+            checks
+                .iter()
+                .filter(|c| c.2 == "skipped")
+                .map(|c| format!("{}/{}", c.0, c.1))
+                .collect(),
+        ));
+        let bad = failing(&sess);
+        (sess.code() != 0 || verdict(&sess) != "LULUS" || !bad.is_empty() || checks.len() < 14)
+            .then(|| {
+                format!(
+                    "{agreement}: the compliant application got exit {} verdict {:?}, failing {bad:?}\n{}",
+                    sess.code(),
+                    verdict(&sess),
+                    sess.text()
+                )
+            })
+    });
+    let skipped = skipped.into_inner().unwrap_or_default();
+    let mut jobs = Vec::new();
+    for (agreement, skipped) in &skipped {
+        for (defect, expected) in TABLE {
+            let expected: BTreeSet<String> = expected
+                .iter()
+                .map(|s| s.to_string())
+                .filter(|c| !skipped.contains(c))
+                .collect();
+            if expected.is_empty() {
+                problems.push(format!(
+                    "{agreement} {defect}: every check that catches it is skipped under this agreement"
+                ));
+                continue;
+            }
+            jobs.push((*agreement, *defect, expected));
+        }
+    }
+    problems.extend(run_parallel(jobs, 8, |(agreement, defect, expected)| {
+        judge_defect(
+            agreement,
+            defect,
+            &expected,
+            &session_under(agreement, defect),
+        )
+    }));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
