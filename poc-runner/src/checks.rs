@@ -598,6 +598,7 @@ pub fn balikan(
     rows: &[JournalRow],
     actions: &[Action],
     required: &[&str],
+    entered: &BTreeMap<usize, Vec<String>>,
     within_secs: i64,
     none_without_lookup: bool,
 ) -> Evaluation {
@@ -608,7 +609,7 @@ pub fn balikan(
         .collect();
     let mut problems = Vec::new();
     let mut events = 0;
-    for a in actions {
+    for (i, a) in actions.iter().enumerate() {
         let ActionKind::ServiceEvent { event, nik } = &a.kind else {
             continue;
         };
@@ -654,6 +655,19 @@ pub fn balikan(
             problems.push(ev!(
                 "{event} untuk {}: data balikan tidak memuat elemen wajib {missing:?}",
                 "{event} on {}: balikan lacks required {missing:?}",
+                masked(nik)
+            ));
+        }
+        let dropped: Vec<&String> = entered
+            .get(&i)
+            .into_iter()
+            .flatten()
+            .filter(|k| !keys.contains(k.as_str()) && !required.contains(&k.as_str()))
+            .collect();
+        if !dropped.is_empty() {
+            problems.push(ev!(
+                "{event} untuk {}: nilai data balikan yang diisi petugas tidak terkirim {dropped:?}",
+                "{event} on {}: balikan values the operator entered were not sent {dropped:?}",
                 masked(nik)
             ));
         }
@@ -829,6 +843,7 @@ mod tests {
             rows,
             actions,
             required,
+            &BTreeMap::new(),
             within_secs,
             none_without_lookup,
         ))
@@ -1116,6 +1131,29 @@ mod tests {
         stray.nik_raw = B.into();
         let e = balikan(&[rows[0].clone(), bal, stray], &[ev], &["NO_RM"], 60, true);
         assert!(e.evidence[0].en.contains("never looked up"), "{e:?}");
+    }
+
+    /// A value the operator entered for a balikan key of the agreement must come back with the
+    /// balikan, even when the key is not required (a blood type collected at registration).
+    #[test]
+    fn balikan_values_the_operator_entered_must_be_sent() {
+        let mut ev = lookup(20, "a", A);
+        ev.kind = ActionKind::ServiceEvent {
+            event: "register_patient".into(),
+            nik: A.into(),
+        };
+        let mut bal = row(30, None, A, "01");
+        bal.endpoint = "/data_balikan/public/api/store".into();
+        bal.elements = vec!["NO_RM".into()];
+        let rows = vec![row(0, Some("a"), A, "01"), bal.clone()];
+        let entered: BTreeMap<usize, Vec<String>> = [(0, vec!["GOL_DARAH".to_string()])].into();
+        let e = super::balikan(&rows, &[ev.clone()], &["NO_RM"], &entered, 60, true);
+        assert_eq!(e.outcome, CheckOutcome::Fail, "{e:?}");
+        assert!(e.evidence[0].en.contains("GOL_DARAH"), "{e:?}");
+        bal.elements.push("GOL_DARAH".into());
+        let rows = vec![row(0, Some("a"), A, "01"), bal];
+        let e = super::balikan(&rows, &[ev], &["NO_RM"], &entered, 60, true);
+        assert_eq!(e.outcome, CheckOutcome::Pass, "{e:?}");
     }
 
     #[test]

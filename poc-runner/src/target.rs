@@ -139,6 +139,32 @@ pub struct RequestTemplate {
     pub extract: Option<Extract>,
 }
 
+impl RequestTemplate {
+    /// The step values (`{{ values.KEY }}`) the request sends to the application: what the
+    /// operator enters at that service event.
+    pub fn value_keys(&self) -> std::collections::BTreeSet<String> {
+        let mut texts: Vec<&str> = vec![self.path.get_ref().as_str()];
+        texts.extend(self.headers.values().map(|v| v.get_ref().as_str()));
+        texts.extend(self.json.as_ref().map(|j| j.get_ref().as_str()));
+        if let Some(form) = &self.form {
+            texts.extend(form.values().map(|v| v.get_ref().as_str()));
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for text in texts {
+            for (at, _) in text.match_indices("values.") {
+                let key: String = text[at + "values.".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !key.is_empty() {
+                    keys.insert(key);
+                }
+            }
+        }
+        keys
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Capture {
@@ -469,6 +495,21 @@ mod tests {
     use super::*;
 
     const EXAMPLE: &str = include_str!("../../scenarios/targets/example.toml");
+
+    #[test]
+    fn request_templates_name_the_values_they_send() {
+        let t =
+            Target::from_source(&Source::new("scenarios/targets/example.toml", EXAMPLE)).unwrap();
+        let Driver::Http(h) = &t.file.driver else {
+            panic!("http driver")
+        };
+        let keys: Vec<String> = h.events["register_patient"]
+            .value_keys()
+            .into_iter()
+            .collect();
+        assert_eq!(keys, ["GOL_DARAH", "NO_RM"]);
+        assert!(h.lookup.value_keys().is_empty());
+    }
 
     #[test]
     fn shipped_example_is_valid() {

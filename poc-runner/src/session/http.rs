@@ -242,6 +242,15 @@ impl<'a> Driver<'a> {
         Some(self.send(t, &ctx, username))
     }
 
+    /// The step values the target's request for event `name` sends to the application.
+    pub fn event_value_keys(&self, name: &str) -> std::collections::BTreeSet<String> {
+        self.spec
+            .events
+            .get(name)
+            .map(|t| t.value_keys())
+            .unwrap_or_default()
+    }
+
     /// The part of a lookup answer that is the application's output.
     pub fn output_text(&self, body: &str) -> String {
         extract(self.spec.lookup.extract.as_ref(), body)

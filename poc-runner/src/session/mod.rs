@@ -358,11 +358,42 @@ impl AppDriver<'_> {
         }
     }
 
+    /// The keys of `values` the operator enters at event `name`: those the target's request
+    /// sends (scripted), every one shown in the instruction (an engineer at the screen).
+    fn entered_keys(&self, name: &str, values: &BTreeMap<String, String>) -> Vec<String> {
+        let sent = match self {
+            AppDriver::Http(d) => d.event_value_keys(name),
+            AppDriver::Manual(_) => values.keys().cloned().collect(),
+        };
+        values
+            .iter()
+            .filter(|(k, v)| sent.contains(*k) && !v.trim().is_empty())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// The engineer's recorded answers since the last call (none for a scripted driver).
     fn take_observations(&mut self) -> Vec<crate::evidence::Evidence> {
         match self {
             AppDriver::Http(_) => Vec::new(),
             AppDriver::Manual(d) => d.take_log(),
+        }
+    }
+}
+
+/// A value the operator could enter for `field` (its format and length), naming the test.
+fn balikan_value_for(field: &dukcapil_domain::BalikanField, test_id: &str) -> String {
+    use dukcapil_domain::BalikanFormat;
+    match field.format {
+        BalikanFormat::Digits => {
+            let n = field.length.or(field.max_len).unwrap_or(10);
+            "3303000000000000000000".chars().cycle().take(n).collect()
+        }
+        BalikanFormat::GolonganDarah => "O".into(),
+        BalikanFormat::Date => "2026-12-01".into(),
+        BalikanFormat::Text => {
+            let v = format!("POC {} {test_id}", field.key.replace('_', " "));
+            v.chars().take(field.max_len.unwrap_or(100)).collect()
         }
     }
 }
@@ -411,6 +442,9 @@ struct TestRun<'a, 'd> {
     mutated: Option<(String, String, String)>,
     scan: Option<storage::ScanReport>,
     extra_elements: Option<bool>,
+    /// Per service-event action: the balikan keys of the agreement the operator entered a value
+    /// for, which must come back to the mock with the data balikan.
+    entered_balikan: BTreeMap<usize, Vec<String>>,
 }
 
 fn op_slot<'t>(
@@ -455,11 +489,28 @@ impl<'a, 'd> TestRun<'a, 'd> {
             mutated: None,
             scan: None,
             extra_elements: None,
+            entered_balikan: BTreeMap::new(),
         }
     }
 
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + chrono::Duration::milliseconds(self.offset_ms)
+    }
+
+    /// A service event's values plus one for every balikan key the pack's override for this
+    /// agreement names and the step leaves out, valid for the agreement's field format.
+    fn with_override_values(&self, values: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = values.clone();
+        for key in self.overrides.map(|o| &o.balikan_keys[..]).unwrap_or(&[]) {
+            let key = key.get_ref();
+            if all.contains_key(key) {
+                continue;
+            }
+            if let Some(field) = self.target.agreement.balikan_field(key) {
+                all.insert(key.clone(), balikan_value_for(field, self.tid()));
+            }
+        }
+        all
     }
 
     fn tid(&self) -> &str {
@@ -638,29 +689,39 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .get(nik_ref.get_ref())
                     .map(|c| c.nik.clone())
                     .unwrap_or_default();
+                // The agreement's own service event and balikan values, where the pack names them
+                // (a sub-district registers a business, not a patient).
+                let event: &String = self
+                    .overrides
+                    .and_then(|o| o.balikan_event.as_ref())
+                    .unwrap_or(event.get_ref());
+                let values = self.with_override_values(values);
+                let values = &values;
+                let entered: Vec<String> = self
+                    .driver
+                    .entered_keys(event, values)
+                    .into_iter()
+                    .filter(|k| self.target.agreement.balikan_field(k).is_some())
+                    .collect();
                 let started = self.now();
-                let Some(a) = self.driver.event(event.get_ref(), &u, &p, &nik, values)? else {
+                let Some(a) = self.driver.event(event, &u, &p, &nik, values)? else {
                     self.notes.push(ev!(
                         "driver target tidak mengenal kejadian layanan `{}`",
                         "the target's driver has no event `{}`",
-                        event.get_ref()
+                        event
                     ));
                     return Ok(());
                 };
                 self.raw_outputs.push((
-                    ev!(
-                        "{} {} oleh {u}",
-                        "{} {} by {u}",
-                        self.tid(),
-                        event.get_ref()
-                    ),
+                    ev!("{} {} oleh {u}", "{} {} by {u}", self.tid(), event),
                     a.body.into_bytes(),
                 ));
+                self.entered_balikan.insert(self.actions.len(), entered);
                 self.actions.push(Action {
                     test_id: self.tid().to_string(),
                     operator: u,
                     kind: ActionKind::ServiceEvent {
-                        event: event.get_ref().clone(),
+                        event: event.clone(),
                         nik,
                     },
                     started,
@@ -1050,11 +1111,16 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .filter(|b| b.required)
                     .map(|b| b.key.as_str())
                     .collect();
+                let within = self
+                    .overrides
+                    .and_then(|o| o.balikan_within_seconds)
+                    .unwrap_or(*within_seconds);
                 checks::balikan(
                     rows,
                     &self.actions,
                     &required,
-                    *within_seconds as i64,
+                    &self.entered_balikan,
+                    within as i64,
                     *none_without_lookup,
                 )
             }
