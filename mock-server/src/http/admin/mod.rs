@@ -59,13 +59,29 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
+/// What the admin guard needs: the token, and whether non-loopback callers are let in.
+#[derive(Debug, Clone)]
+pub(crate) struct AdminAccess {
+    token: Arc<str>,
+    remote: bool,
+}
+
+impl axum::extract::FromRef<AppState> for AdminAccess {
+    fn from_ref(state: &AppState) -> AdminAccess {
+        AdminAccess {
+            token: state.admin_token.clone(),
+            remote: state.settings.admin_remote,
+        }
+    }
+}
+
 /// Token and loopback check for every admin route.
 pub(crate) async fn guard(
-    State(state): State<AppState>,
+    State(access): State<AdminAccess>,
     req: Request,
     next: Next,
 ) -> Result<Response, AdminError> {
-    if !state.settings.admin_remote {
+    if !access.remote {
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -83,7 +99,7 @@ pub(crate) async fn guard(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    if token != Some(&*state.admin_token) {
+    if token != Some(&*access.token) {
         return Err(AdminError::Unauthorized);
     }
     Ok(next.run(req).await)
