@@ -15,10 +15,8 @@ pub use agreement::{
     AccessMethod, Agreement, AgreementError, BalikanField, BalikanFormat, DummyCredentials, Term,
 };
 pub use element::{Element, Field, FieldSet, UnknownName};
-pub use nik::{mask_nik, IdNumberError, Nik, NikInfo, NoKk, DOUBLE_EXACT_LIMIT};
+pub use nik::{mask_nik, IdNumberError, Nik, NikInfo, NoKk, Sex, DOUBLE_EXACT_LIMIT};
 pub use outcome::{Catalogue, Outcome};
 pub use population::{generate, PopulationSpec, REFERENCE_DATE};
 pub use reference::Reference;
-pub use resident::{
-    DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, Sex, WireFlavour,
-};
+pub use resident::{DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, WireFlavour};

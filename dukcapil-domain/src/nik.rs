@@ -11,7 +11,24 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::reference::Reference;
-use crate::Sex;
+
+/// Sex, as `JENIS_KLMIN` prints it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Sex {
+    #[serde(rename = "LAKI-LAKI")]
+    Male,
+    #[serde(rename = "PEREMPUAN")]
+    Female,
+}
+
+impl Sex {
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Sex::Male => "LAKI-LAKI",
+            Sex::Female => "PEREMPUAN",
+        }
+    }
+}
 
 /// 2^53: the largest integer an IEEE double holds exactly. NIKs of provinces 91-96 exceed it.
 pub const DOUBLE_EXACT_LIMIT: u64 = 1 << 53;

@@ -7,25 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::element::{Field, FieldSet};
-use crate::nik::{Nik, NoKk};
-
-/// Sex, as `JENIS_KLMIN` prints it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Sex {
-    #[serde(rename = "LAKI-LAKI")]
-    Male,
-    #[serde(rename = "PEREMPUAN")]
-    Female,
-}
-
-impl Sex {
-    pub const fn wire_name(self) -> &'static str {
-        match self {
-            Sex::Male => "LAKI-LAKI",
-            Sex::Female => "PEREMPUAN",
-        }
-    }
-}
+use crate::nik::{Nik, NoKk, Sex};
 
 /// Record status in the population database; only `Active` records are returned as data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use mock_server::population_db::{ensure, PopulationSpec};
+use mock_server::{ensure_population as ensure, PopulationSpec};
 
 /// Peak resident set size of this process in MiB, from /proc (Linux only).
 fn peak_rss_mib() -> Option<f64> {

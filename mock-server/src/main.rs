@@ -1,5 +1,5 @@
 //! `mock-server`: see the crate documentation and README.
 
 fn main() -> std::process::ExitCode {
-    mock_server::cli::main()
+    mock_server::main()
 }

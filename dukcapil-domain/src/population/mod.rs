@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use names::{family_surname, full_name, quirks, NameRequest};
 pub use names::{Style, MAX_NAME_LEN};
 
-use crate::nik::{Nik, NoKk};
+use crate::nik::{Nik, NoKk, Sex};
 use crate::reference::{Reference, VillageKind};
-use crate::resident::{Resident, ResidentStatus, Sex};
+use crate::resident::{Resident, ResidentStatus};
 
 /// The day ages are counted from, so that output never depends on the clock.
 pub const REFERENCE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2025, 7, 1) {

@@ -841,3 +841,120 @@ fn openapi_document_parses_and_lists_every_route() {
         );
     }
 }
+
+/// The typed client of `dukcapil-mock-api` reads every admin answer of a real `mock-server
+/// serve` into its types, and `/__admin/dataset` names the population file the server logged.
+#[test]
+fn typed_admin_client_against_the_real_server() {
+    use dukcapil_mock_api::{
+        Client, ClockChange, DetectorQuery, EndpointFilter, FaultAction, FaultRule,
+        InstitutionPatch, JournalQuery, LedgerQuery, Paging, QuotaChange, ResidentCreate,
+    };
+    use sha2::{Digest, Sha256};
+
+    let s = crate::support::MockServer::start(&[]);
+    let c = Client::new(&s.base, crate::support::ADMIN_TOKEN).unwrap();
+    c.reset().unwrap();
+
+    let d = c.dataset().unwrap();
+    assert_eq!((d.seed, d.size), (1, crate::support::TEST_POPULATION));
+    let file = s.data_dir.join(mock_server::dataset_file_name(
+        mock_server::PopulationSpec {
+            seed: d.seed,
+            size: d.size,
+        },
+    ));
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(d.sha256, hex::encode(Sha256::digest(&bytes)));
+    let logged = s.output.lock().unwrap().join("\n");
+    assert!(logged.contains(&d.sha256), "{logged}");
+
+    let clock = c
+        .set_clock(&ClockChange::set("2026-03-02T05:00:00Z".parse().unwrap()))
+        .unwrap();
+    assert_eq!(clock.wib_day, "2026-03-02");
+    assert_eq!(c.clock().unwrap().wib_day, "2026-03-02");
+
+    let q = c
+        .set_quota(
+            RSUD,
+            &QuotaChange {
+                used: Some(2),
+                limit: Some(Some(10)),
+            },
+        )
+        .unwrap();
+    assert_eq!((q.used, q.limit, q.remaining), (2, Some(10), Some(8)));
+    assert_eq!(c.quota(RSUD).unwrap(), q);
+
+    let inst = c
+        .patch_institution(
+            RSUD,
+            &InstitutionPatch {
+                extra_elements: Some(true),
+                ..InstitutionPatch::default()
+            },
+        )
+        .unwrap();
+    assert!(inst.extra_elements && inst.active);
+    assert!(c
+        .institutions()
+        .unwrap()
+        .iter()
+        .any(|i| i.customer_id == RSUD && i.extra_elements));
+
+    let made = c
+        .create_residents(&[ResidentCreate::default().with("NAMA_LGKP", "CANARY SATU")])
+        .unwrap();
+    let nik = made[0].nik().expect("a NIK");
+    assert_eq!(made[0].source, "overlay");
+    assert_eq!(c.resident(&nik).unwrap().fields["NAMA_LGKP"], "CANARY SATU");
+    let changed = c
+        .patch_resident(&nik, &ResidentCreate::default().with("STATUS", "deceased"))
+        .unwrap();
+    assert_eq!(changed.fields["STATUS"], "deceased");
+
+    let rule = FaultRule {
+        endpoint: EndpointFilter::CallNik,
+        times: Some(1),
+        ..FaultRule::new(FaultAction::Status { code: 500 })
+    };
+    let view = c.add_fault(&rule).unwrap();
+    assert_eq!(view.rule, rule);
+    assert_eq!(c.faults().unwrap().len(), 1);
+    let bad = FaultRule::new(FaultAction::Status { code: 404 });
+    assert_eq!(c.add_fault(&bad).unwrap_err().status(), Some(422));
+
+    let (status, _) = s.post(
+        &format!("/dukcapil/get_json/{RSUD}/CALL_NIK"),
+        &json!({"nik": nik, "user_id": "x", "password": "y", "ip_user": "127.0.0.1"}),
+    );
+    assert_eq!(status, 500);
+    assert_eq!(c.clear_faults().unwrap(), 1);
+    c.remove_fault(view.id).unwrap_err();
+
+    let rows = c.journal_after(0).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].http_status, 500);
+    assert!(rows[0].fault.is_some());
+    let page = c
+        .journal(&JournalQuery {
+            limit: Some(1),
+            ..JournalQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (page.paging, page.next),
+        (Paging::Backward, Some(rows[0].id))
+    );
+
+    let report = c.detector(&DetectorQuery::default()).unwrap();
+    assert_eq!(report.findings.len(), 0);
+    assert!(c.ledger(&LedgerQuery::default()).unwrap().is_empty());
+
+    let wrong = Client::new(&s.base, "not-the-token").unwrap();
+    assert!(matches!(
+        wrong.dataset(),
+        Err(dukcapil_mock_api::ClientError::Unauthorized { .. })
+    ));
+}

@@ -1,4 +1,4 @@
-//! Authentication, table-driven over every endpoint the router serves (`mock_server::app::ROUTES`,
+//! Authentication, table-driven over every endpoint the router serves (`dukcapil_mock_api::ROUTES`,
 //! so routes added later are covered too): wrong or missing credentials, tokens or admin tokens
 //! never yield data or admin access. Asserted on the bodies, not only on status codes.
 
@@ -225,7 +225,7 @@ fn gateway_credentials_never_yield_data() {
 
 /// Every route the router serves: the mock's single list.
 fn served_routes() -> Vec<(&'static str, &'static str)> {
-    mock_server::app::ROUTES.to_vec()
+    dukcapil_mock_api::ROUTES.to_vec()
 }
 
 /// Fills an OpenAPI-style path template with values that exist.

@@ -607,3 +607,42 @@ fn quota_resets_at_wib_midnight_not_utc_midnight() {
     );
     assert_eq!(respon(&lookup()), "Kuota Akses Hari ini telah Habis");
 }
+
+/// Exit code 2 for bad input files, with `file:line: problem` (the README's convention).
+#[test]
+fn bad_settings_file_and_bad_agreements_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mock.toml");
+    std::fs::write(&config, "seed = 1\npopulation = \"many\"\n").unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        crate::support::command("mock-server")
+            .args(["serve", "--listen", "127.0.0.1:0", "--population", "100"])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--config".as_ref(), config.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("mock.toml:2:"), "{err}");
+    assert!(err.contains("invalid type"), "{err}");
+
+    let agreements = dir.path().join("agreements");
+    std::fs::create_dir_all(&agreements).unwrap();
+    std::fs::write(
+        agreements.join("broken.toml"),
+        "id = \"x\"\ninstitution = \"y\"\ncustomer_id = [\n",
+    )
+    .unwrap();
+    let out = run(&["--agreements".as_ref(), agreements.as_os_str()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("broken.toml:"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("broken.toml:3") || l.contains("broken.toml:4")),
+        "{err}"
+    );
+}

@@ -3,6 +3,8 @@
 
 mod admin;
 mod app_pages;
+/// Module graphs from the sources: no circles of imports, no upward layer imports in mock-server.
+mod architecture;
 mod auth;
 mod balikan;
 mod faults;

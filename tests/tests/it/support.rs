@@ -106,7 +106,7 @@ impl MockServer {
                 .lines()
                 .map_while(Result::ok)
             {
-                if let Some(url) = line.strip_prefix("listening on ") {
+                if let Some(url) = line.strip_prefix(dukcapil_mock_api::LISTENING_PREFIX) {
                     let _ = tx.send(url.trim().to_string());
                 }
                 sink.lock().unwrap().push(line);
@@ -202,15 +202,13 @@ impl MockServer {
     }
 
     /// Residents of the server's population, through the population reader API.
-    pub fn population(&self) -> ::mock_server::population_db::PopulationReader {
-        let spec = ::mock_server::population_db::PopulationSpec {
+    pub fn population(&self) -> ::mock_server::PopulationReader {
+        let spec = ::mock_server::PopulationSpec {
             seed: 1,
             size: TEST_POPULATION,
         };
-        let path = self
-            .data_dir
-            .join(::mock_server::population_db::dataset_file_name(spec));
-        ::mock_server::population_db::PopulationReader::open(&path).expect("population file")
+        let path = self.data_dir.join(::mock_server::dataset_file_name(spec));
+        ::mock_server::PopulationReader::open(&path).expect("population file")
     }
 
     /// Sends SIGTERM and waits for a clean exit.

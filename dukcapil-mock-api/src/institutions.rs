@@ -1,0 +1,278 @@
+//! Institutions: the `PATCH /__admin/institutions/{customer_id}` body ([`InstitutionPatch`], with
+//! the mock's validation and error texts) and an institution as the admin API shows it
+//! ([`InstitutionView`]).
+
+use chrono::{NaiveDate, NaiveTime};
+use dukcapil_domain::Term;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Allowed access hours (WIB); `from > to` wraps past midnight. Written `"HH:MM-HH:MM"` in the
+/// settings file, `{"start": "HH:MM", "end": "HH:MM"}` in the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessHours {
+    /// Opening time.
+    pub from: NaiveTime,
+    /// Closing time (exclusive).
+    pub to: NaiveTime,
+}
+
+impl AccessHours {
+    /// Whether calls at WIB time `t` are served.
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        if self.from <= self.to {
+            self.from <= t && t < self.to
+        } else {
+            t >= self.from || t < self.to
+        }
+    }
+}
+
+impl std::str::FromStr for AccessHours {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("access hours `{s}` must be HH:MM-HH:MM"))?;
+        let t = |x: &str| {
+            NaiveTime::parse_from_str(x.trim(), "%H:%M")
+                .map_err(|e| format!("access hours `{s}`: {e}"))
+        };
+        Ok(AccessHours {
+            from: t(a)?,
+            to: t(b)?,
+        })
+    }
+}
+
+/// Access hours as the admin API writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoursView {
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM`.
+    pub end: String,
+}
+
+impl From<AccessHours> for HoursView {
+    fn from(h: AccessHours) -> HoursView {
+        HoursView {
+            start: h.from.format("%H:%M").to_string(),
+            end: h.to.format("%H:%M").to_string(),
+        }
+    }
+}
+
+/// A validated change of an institution. `None` fields are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstitutionPatch {
+    /// `false`: switched off (outcome 16).
+    pub active: Option<bool>,
+    /// `false`: the institutional user id is deactivated (outcome 17).
+    pub user_active: Option<bool>,
+    /// The registered source address (outcome 04 for any other).
+    pub ip_user: Option<String>,
+    /// `Some(None)`: back to the agreement's password.
+    pub password: Option<Option<String>>,
+    /// The agreement term (outcome 16 outside it).
+    pub term: Option<Term>,
+    /// `Some(None)`: always open.
+    pub access_hours: Option<Option<AccessHours>>,
+    /// `Some(None)`: unlimited.
+    pub quota_per_day: Option<Option<u32>>,
+    /// Return every element, also those outside the grant (PoC whitelist test).
+    pub extra_elements: Option<bool>,
+}
+
+/// The keys a PATCH accepts, for error messages.
+const KEYS: &str =
+    "active, user_active, ip_user, password, term, access_hours, quota_per_day, extra_elements";
+
+/// Longest password the PATCH accepts.
+const MAX_PASSWORD: usize = 200;
+
+fn hhmm(key: &str, v: &Value) -> Result<chrono::NaiveTime, String> {
+    v.as_str()
+        .and_then(|s| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M").ok())
+        .ok_or_else(|| format!("`{key}` must be a time \"HH:MM\""))
+}
+
+fn date(key: &str, v: &Value) -> Result<NaiveDate, String> {
+    v.as_str()
+        .and_then(|s| s.trim().parse::<NaiveDate>().ok())
+        .ok_or_else(|| format!("`{key}` must be a date \"YYYY-MM-DD\""))
+}
+
+impl InstitutionPatch {
+    /// Reads a PATCH body; the error names the offending key.
+    pub fn from_map(map: &Map<String, Value>) -> Result<InstitutionPatch, String> {
+        let mut p = InstitutionPatch::default();
+        let boolean = |k: &str, v: &Value| {
+            v.as_bool()
+                .ok_or_else(|| format!("`{k}` must be true or false"))
+        };
+        for (k, v) in map {
+            match k.as_str() {
+                "active" => p.active = Some(boolean(k, v)?),
+                "user_active" => p.user_active = Some(boolean(k, v)?),
+                "extra_elements" => p.extra_elements = Some(boolean(k, v)?),
+                "ip_user" => {
+                    let ip = v
+                        .as_str()
+                        .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
+                        .ok_or_else(|| {
+                            "`ip_user` must be an IP address such as \"127.0.0.1\"".to_string()
+                        })?;
+                    p.ip_user = Some(ip.to_string());
+                }
+                "password" => {
+                    p.password = Some(match v {
+                        Value::Null => None,
+                        // Kept exactly as given: the gateway compares passwords exactly, and a
+                        // blank one would be outcome 09, not a rotation.
+                        Value::String(pw) if !pw.trim().is_empty() && pw.len() <= MAX_PASSWORD => {
+                            Some(pw.clone())
+                        }
+                        _ => {
+                            return Err(format!(
+                                "`password` must be a non-blank string of at most {MAX_PASSWORD} bytes, or null for the agreement's"
+                            ))
+                        }
+                    });
+                }
+                "term" => {
+                    let obj = v.as_object().ok_or_else(|| {
+                        "`term` must be {\"start\": \"YYYY-MM-DD\", \"end\": \"YYYY-MM-DD\"}"
+                            .to_string()
+                    })?;
+                    if let Some(extra) = obj.keys().find(|k| *k != "start" && *k != "end") {
+                        return Err(format!("unknown key `term.{extra}` (start, end)"));
+                    }
+                    let start = date("term.start", obj.get("start").unwrap_or(&Value::Null))?;
+                    let end = date("term.end", obj.get("end").unwrap_or(&Value::Null))?;
+                    if start > end {
+                        return Err("`term.start` is after `term.end`".into());
+                    }
+                    p.term = Some(Term { start, end });
+                }
+                "access_hours" => {
+                    p.access_hours = Some(match v {
+                        Value::Null => None,
+                        // The settings file's form, accepted here too.
+                        Value::String(s) => Some(s.parse::<AccessHours>().map_err(|e| format!("`access_hours`: {e}"))?),
+                        Value::Object(obj) => {
+                            if let Some(extra) = obj.keys().find(|k| *k != "start" && *k != "end") {
+                                return Err(format!("unknown key `access_hours.{extra}` (start, end)"));
+                            }
+                            Some(AccessHours {
+                                from: hhmm("access_hours.start", obj.get("start").unwrap_or(&Value::Null))?,
+                                to: hhmm("access_hours.end", obj.get("end").unwrap_or(&Value::Null))?,
+                            })
+                        }
+                        _ => return Err("`access_hours` must be {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} or null".into()),
+                    });
+                }
+                "quota_per_day" => {
+                    p.quota_per_day = Some(match v {
+                        Value::Null => None,
+                        _ => Some(v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
+                            || "`quota_per_day` must be a whole number or null".to_string(),
+                        )?),
+                    });
+                }
+                other => return Err(format!("unknown key `{other}` ({KEYS})")),
+            }
+        }
+        Ok(p)
+    }
+
+    /// Reads a persisted change (the JSON text of a PATCH body).
+    pub fn from_json_text(text: &str) -> Result<InstitutionPatch, String> {
+        let map: Map<String, Value> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Self::from_map(&map)
+    }
+}
+
+impl Serialize for InstitutionPatch {
+    /// The PATCH body: only the keys that change, `null` for "back to the default".
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        if let Some(v) = self.active {
+            m.serialize_entry("active", &v)?;
+        }
+        if let Some(v) = self.user_active {
+            m.serialize_entry("user_active", &v)?;
+        }
+        if let Some(v) = &self.ip_user {
+            m.serialize_entry("ip_user", v)?;
+        }
+        if let Some(v) = &self.password {
+            m.serialize_entry("password", v)?;
+        }
+        if let Some(v) = &self.term {
+            m.serialize_entry("term", v)?;
+        }
+        if let Some(v) = &self.access_hours {
+            m.serialize_entry("access_hours", &v.map(HoursView::from))?;
+        }
+        if let Some(v) = &self.quota_per_day {
+            m.serialize_entry("quota_per_day", v)?;
+        }
+        if let Some(v) = self.extra_elements {
+            m.serialize_entry("extra_elements", &v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for InstitutionPatch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(d)?;
+        InstitutionPatch::from_map(&map).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An institution as `GET /__admin/institutions` and the PATCH answer show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionView {
+    /// WIB hours during which calls are served; `None`: always.
+    pub access_hours: Option<HoursView>,
+    /// `false`: switched off (outcome 16).
+    pub active: bool,
+    /// The agreement (PKS) id.
+    pub agreement: String,
+    /// The customer id of the gateway path.
+    pub customer_id: String,
+    /// Wire keys the agreement grants.
+    pub elements: Vec<String>,
+    /// Test mode: lookups return every element, also those outside the grant.
+    pub extra_elements: bool,
+    /// The registered source address.
+    pub ip_user: String,
+    /// The institution's name.
+    pub name: String,
+    /// The body key that carries the local operator.
+    pub operator_field: String,
+    /// Whether the gateway password differs from the agreement's (never the password itself).
+    pub password_rotated: bool,
+    /// Daily quota; `None`: unlimited.
+    pub quota_per_day: Option<u32>,
+    /// Calls counted today (WIB day of the mock's clock).
+    pub quota_used_today: Option<u32>,
+    /// Region code of the agreement, if regional.
+    pub region: Option<String>,
+    /// The agreement term as it stands.
+    pub term: Term,
+    /// `false`: the institutional user id is deactivated (outcome 17).
+    pub user_active: bool,
+    /// The institutional user id (`user_id` of the body).
+    pub user_id: String,
+}
+
+/// `GET /__admin/institutions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionList {
+    /// Every institution the mock knows, by customer id.
+    pub institutions: Vec<InstitutionView>,
+}

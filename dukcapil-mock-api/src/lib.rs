@@ -1,0 +1,61 @@
+//! The contract of the Dukcapil mock's admin boundary: the serde types of everything that
+//! crosses it, the route list, and the line the mock prints when it is ready. The mock serves
+//! these types; the PoC runner, the tests and agency applications read them. With the feature
+//! `client`, [`Client`] is a blocking, typed client of the admin API.
+//!
+//! | route | body | answer |
+//! | --- | --- | --- |
+//! | `POST /__admin/reset` | – | `{"reset": true}` |
+//! | `GET /__admin/dataset` | – | [`DatasetInfo`] |
+//! | `GET`/`POST /__admin/clock` | [`ClockChange`] | [`ClockStatus`] |
+//! | `GET`/`PUT /__admin/quota/{customer_id}` | [`QuotaChange`] | [`QuotaStatus`] |
+//! | `GET /__admin/journal` | [`JournalQuery`] | [`JournalPage`] of [`JournalRow`] |
+//! | `GET /__admin/detector` | [`DetectorQuery`] | [`DetectorReport`] |
+//! | `GET /__admin/institutions`, `PATCH …/{customer_id}` | [`InstitutionPatch`] | [`InstitutionList`], [`InstitutionView`] |
+//! | `POST /__admin/residents`, `GET`/`PATCH …/{nik}` | [`ResidentCreate`] | [`ResidentsCreated`], [`ResidentRecord`] |
+//! | `GET /__admin/balikan` | [`LedgerQuery`] | [`LedgerPage`] of [`LedgerEntry`] |
+//! | `GET`/`POST`/`DELETE /__admin/faults[/{id}]` | [`FaultRule`] | [`FaultList`], [`FaultView`], [`FaultRejection`], [`FaultsCleared`] |
+//!
+//! Every other admin error is `{"error": "<text>"}` ([`AdminErrorBody`]).
+
+#![warn(missing_docs, unreachable_pub)]
+
+mod clock;
+mod dataset;
+mod detector;
+mod faults;
+mod institutions;
+mod journal;
+mod ledger;
+mod quota;
+mod residents;
+mod routes;
+
+#[cfg(feature = "client")]
+mod client;
+
+pub use clock::{ClockChange, ClockStatus};
+pub use dataset::DatasetInfo;
+pub use detector::{DetectorQuery, DetectorReport};
+pub use faults::{
+    rule_from_json, Endpoint, EndpointFilter, FaultAction, FaultList, FaultRejection, FaultRule,
+    FaultView, FaultsCleared, Nth, RuleError, RuleListError, FAULT_STATUSES, MAX_WAIT_MS,
+};
+pub use institutions::{
+    AccessHours, HoursView, InstitutionList, InstitutionPatch, InstitutionView,
+};
+pub use journal::{JournalPage, JournalQuery, JournalRow, Paging};
+pub use ledger::{LedgerEntry, LedgerPage, LedgerQuery};
+pub use quota::{QuotaChange, QuotaStatus};
+pub use residents::{ResidentCreate, ResidentRecord, ResidentsCreated};
+pub use routes::{listening_url, ADMIN_PREFIX, LISTENING_PREFIX, ROUTES};
+
+#[cfg(feature = "client")]
+pub use client::{Client, ClientError};
+
+/// The body of every admin error answer but the fault rules' 422.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AdminErrorBody {
+    /// What went wrong, for a human reader.
+    pub error: String,
+}

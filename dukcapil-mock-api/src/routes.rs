@@ -1,0 +1,54 @@
+//! The mock's HTTP surface as constants: every route it serves, the admin prefix, and the line
+//! `mock-server serve` prints once it accepts connections.
+
+/// Every route the mock serves, as `(method, OpenAPI path)`: the single list. Whoever adds a
+/// route to the mock adds it here and to its OpenAPI document; the mock's tests check that each
+/// entry is served and documented, and the auth tests walk it.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/dukcapil/get_json/{customer_id}/{method}"),
+    ("POST", "/dukcapil/get_json/{region}/{customer_id}/{method}"),
+    ("POST", "/data_balikan/public/api/store"),
+    ("POST", "/data_balikan/public/api/upload"),
+    ("GET", "/__admin/clock"),
+    ("POST", "/__admin/clock"),
+    ("GET", "/__admin/quota/{customer_id}"),
+    ("PUT", "/__admin/quota/{customer_id}"),
+    ("GET", "/__admin/journal"),
+    ("GET", "/__admin/usage"),
+    ("GET", "/__admin/detector"),
+    ("GET", "/__admin/dataset"),
+    ("GET", "/__admin/institutions"),
+    ("PATCH", "/__admin/institutions/{customer_id}"),
+    ("POST", "/__admin/residents"),
+    ("GET", "/__admin/residents/{nik}"),
+    ("PATCH", "/__admin/residents/{nik}"),
+    ("GET", "/__admin/openapi.json"),
+    ("POST", "/__admin/reset"),
+    ("GET", "/__admin/balikan"),
+    ("GET", "/__admin/faults"),
+    ("POST", "/__admin/faults"),
+    ("DELETE", "/__admin/faults"),
+    ("GET", "/__admin/faults/{id}"),
+    ("DELETE", "/__admin/faults/{id}"),
+];
+
+/// Where the admin API is mounted.
+pub const ADMIN_PREFIX: &str = "/__admin";
+
+/// The start of the stdout line `mock-server serve` prints once it accepts connections; the rest
+/// of the line is the base URL (`http://127.0.0.1:PORT` or `https://…`). Programs that start the
+/// mock wait for this line and read the URL from it.
+pub const LISTENING_PREFIX: &str = "listening on ";
+
+/// The base URL in a line the mock printed, if the line is its listening line.
+///
+/// ```
+/// assert_eq!(
+///     dukcapil_mock_api::listening_url("listening on http://127.0.0.1:8000"),
+///     Some("http://127.0.0.1:8000")
+/// );
+/// assert_eq!(dukcapil_mock_api::listening_url("admin token: x"), None);
+/// ```
+pub fn listening_url(line: &str) -> Option<&str> {
+    line.strip_prefix(LISTENING_PREFIX).map(str::trim)
+}

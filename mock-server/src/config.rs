@@ -1,0 +1,352 @@
+//! Settings of `mock-server serve`: flags > `MOCK_*` environment variables > TOML file > defaults.
+//! The embedded defaults need no file at all.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8000"      # MOCK_LISTEN / --listen
+//! data_dir = "./mock-data"
+//! tls = false
+//! seed = 1
+//! population = 10000
+//! catalogue = "gateway"          # or "juknis"
+//! id_numbers = "number"          # or "string"
+//! date_format = "YYYY-MM-DD"     # or "DD-MM-YYYY", "DD.MM.YYYY"
+//! strict_operator = false
+//! admin_token = "secret"         # default: random, printed at start
+//! admin_remote = false
+//! journal_cap = 1000000
+//! # agreements = "fixtures/agreements"
+//!
+//! [institutions.rsud_3313]       # per customer id, all optional
+//! active = true                  # false: outcome 16
+//! user_active = true             # false: outcome 17
+//! ip_user = "127.0.0.1"
+//! quota_per_day = 1000
+//! access_hours = "07:00-16:00"   # WIB; outside: outcome 06
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use dukcapil_domain::{Catalogue, DateFormat, IdNumberType};
+use serde::Deserialize;
+
+/// Default number of journal rows kept (oldest dropped first).
+pub(crate) const DEFAULT_JOURNAL_CAP: u64 = 1_000_000;
+
+/// `mock-server serve` flags. Every flag is optional so that the file and defaults can fill in.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8000; port 0 picks a free port).
+    #[arg(long, env = "MOCK_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory holding the population and the state database (default ./mock-data).
+    #[arg(long, env = "MOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML settings file (see README); flags and MOCK_* variables override it.
+    #[arg(long, env = "MOCK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate generated into the data directory.
+    #[arg(long, env = "MOCK_TLS", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub tls: Option<bool>,
+    /// Population generator seed (default 1).
+    #[arg(long, env = "MOCK_SEED")]
+    pub seed: Option<u64>,
+    /// Population size (default 10,000).
+    #[arg(long, env = "MOCK_POPULATION")]
+    pub population: Option<u64>,
+    /// Text catalogue of the outcome texts: gateway|juknis (default gateway).
+    #[arg(long, env = "MOCK_CATALOGUE")]
+    pub catalogue: Option<Catalogue>,
+    /// NIK/NO_KK on the wire: number|string (default number).
+    #[arg(long, env = "MOCK_ID_NUMBERS")]
+    pub id_numbers: Option<IdNumberType>,
+    /// TGL_LHR format: YYYY-MM-DD|DD-MM-YYYY|DD.MM.YYYY (default YYYY-MM-DD).
+    #[arg(long, env = "MOCK_DATE_FORMAT")]
+    pub date_format: Option<DateFormat>,
+    /// Answer 07 when the operator field (User_ID) is missing or empty.
+    #[arg(long, env = "MOCK_STRICT_OPERATOR", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict_operator: Option<bool>,
+    /// Bearer token of the /__admin API (default: a random token printed at start).
+    #[arg(long, env = "MOCK_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Allow the /__admin API from non-loopback addresses.
+    #[arg(long, env = "MOCK_ADMIN_REMOTE", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub admin_remote: Option<bool>,
+    /// Journal rows kept, oldest dropped first (default 1,000,000).
+    #[arg(long, env = "MOCK_JOURNAL_CAP")]
+    pub journal_cap: Option<u64>,
+    /// Directory of agreement TOML files (default: the embedded profiles).
+    #[arg(long, env = "MOCK_AGREEMENTS")]
+    pub agreements: Option<PathBuf>,
+}
+
+/// Per-institution overrides from the settings file (`[institutions.<customer_id>]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InstitutionOverride {
+    /// `false`: the institution is switched off (outcome 16).
+    pub active: Option<bool>,
+    /// `false`: its user id is deactivated (outcome 17).
+    pub user_active: Option<bool>,
+    /// The registered source address, replacing the agreement's.
+    pub ip_user: Option<String>,
+    /// Daily quota, replacing the agreement's (`0` is a quota of zero).
+    pub quota_per_day: Option<u32>,
+    /// Allowed access hours in WIB, `"HH:MM-HH:MM"` (outside: outcome 06).
+    pub access_hours: Option<String>,
+}
+
+/// The file form; every key optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    tls: Option<bool>,
+    seed: Option<u64>,
+    population: Option<u64>,
+    catalogue: Option<Catalogue>,
+    id_numbers: Option<IdNumberType>,
+    date_format: Option<DateFormat>,
+    strict_operator: Option<bool>,
+    admin_token: Option<String>,
+    admin_remote: Option<bool>,
+    journal_cap: Option<u64>,
+    agreements: Option<PathBuf>,
+    #[serde(default)]
+    institutions: BTreeMap<String, InstitutionOverride>,
+    /// Seed of the fault rules' draws (probability, delay ranges).
+    fault_seed: Option<u64>,
+    /// `[[faults]]`: fault rules active from the start (see `faults::rule`).
+    #[serde(default)]
+    faults: Vec<dukcapil_mock_api::FaultRule>,
+}
+
+pub(crate) use dukcapil_mock_api::AccessHours;
+
+/// Effective settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub tls: bool,
+    pub seed: u64,
+    pub population: u64,
+    pub catalogue: Catalogue,
+    pub id_numbers: IdNumberType,
+    pub date_format: DateFormat,
+    pub strict_operator: bool,
+    pub admin_token: Option<String>,
+    pub admin_remote: bool,
+    pub journal_cap: u64,
+    pub agreements: Option<PathBuf>,
+    pub institutions: BTreeMap<String, InstitutionOverride>,
+    /// Seed of the fault rules' draws (default 0: sessions replay the same faults).
+    pub fault_seed: u64,
+    /// Fault rules active from the start, validated.
+    pub faults: Vec<dukcapil_mock_api::FaultRule>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: PathBuf::from("./mock-data"),
+            tls: false,
+            seed: 1,
+            population: 10_000,
+            catalogue: Catalogue::Gateway,
+            id_numbers: IdNumberType::Number,
+            date_format: DateFormat::Iso,
+            strict_operator: false,
+            admin_token: None,
+            admin_remote: false,
+            journal_cap: DEFAULT_JOURNAL_CAP,
+            agreements: None,
+            institutions: BTreeMap::new(),
+            fault_seed: 0,
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// A settings file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SettingsError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), location(*line, *column))]
+    Parse {
+        path: PathBuf,
+        /// 1-based line the problem is on, when known.
+        line: Option<usize>,
+        /// 1-based column, when known.
+        column: Option<usize>,
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Merges flags (clap already applied `MOCK_*` variables to them) over the file over defaults.
+    pub(crate) fn resolve(args: &ServeArgs) -> Result<Settings, SettingsError> {
+        let (file, text) = match &args.config {
+            Some(path) => Self::read_file(path)?,
+            None => (SettingsFile::default(), String::new()),
+        };
+        for (cid, o) in &file.institutions {
+            if let Some(h) = &o.access_hours {
+                h.parse::<AccessHours>()
+                    .map_err(|message| SettingsError::Parse {
+                        path: args.config.clone().unwrap_or_default(),
+                        line: line_of(&text, &format!("[institutions.{cid}]"), 0),
+                        column: None,
+                        message: format!("institutions.{cid}: {message}"),
+                    })?;
+            }
+        }
+        for (index, rule) in file.faults.iter().enumerate() {
+            rule.validate().map_err(|error| SettingsError::Parse {
+                path: args.config.clone().unwrap_or_default(),
+                line: line_of(&text, "[[faults]]", index),
+                column: None,
+                message: dukcapil_mock_api::RuleListError { index, error }.to_string(),
+            })?;
+        }
+        let d = Settings::default();
+        Ok(Settings {
+            listen: args.listen.or(file.listen).unwrap_or(d.listen),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or(d.data_dir),
+            tls: args.tls.or(file.tls).unwrap_or(d.tls),
+            seed: args.seed.or(file.seed).unwrap_or(d.seed),
+            population: args.population.or(file.population).unwrap_or(d.population),
+            catalogue: args.catalogue.or(file.catalogue).unwrap_or(d.catalogue),
+            id_numbers: args.id_numbers.or(file.id_numbers).unwrap_or(d.id_numbers),
+            date_format: args
+                .date_format
+                .or(file.date_format)
+                .unwrap_or(d.date_format),
+            strict_operator: args
+                .strict_operator
+                .or(file.strict_operator)
+                .unwrap_or(d.strict_operator),
+            admin_token: args.admin_token.clone().or(file.admin_token),
+            admin_remote: args
+                .admin_remote
+                .or(file.admin_remote)
+                .unwrap_or(d.admin_remote),
+            journal_cap: args
+                .journal_cap
+                .or(file.journal_cap)
+                .unwrap_or(d.journal_cap),
+            agreements: args.agreements.clone().or(file.agreements),
+            institutions: file.institutions,
+            fault_seed: file.fault_seed.unwrap_or(d.fault_seed),
+            faults: file.faults,
+        })
+    }
+
+    fn read_file(path: &Path) -> Result<(SettingsFile, String), SettingsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| dukcapil_domain::agreement::line_col(&text, s.start));
+            SettingsError::Parse {
+                path: path.to_path_buf(),
+                line: at.map(|a| a.0),
+                column: at.map(|a| a.1),
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        Ok((file, text))
+    }
+}
+
+/// `:line:column`, `:line` or nothing, after the file name of an error.
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(":{l}:{c}"),
+        (Some(l), None) => format!(":{l}"),
+        _ => String::new(),
+    }
+}
+
+/// 1-based line of the `nth` (0-based) line of `text` that starts with `header` (trimmed): where
+/// a table of the settings file begins, to point at it in an error.
+fn line_of(text: &str, header: &str, nth: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with(header))
+        .nth(nth)
+        .map(|(i, _)| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveTime;
+
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mock.toml");
+        std::fs::write(
+            &path,
+            "seed = 7\npopulation = 500\ncatalogue = \"juknis\"\n[institutions.rsud_3313]\nquota_per_day = 3\naccess_hours = \"07:00-16:00\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            seed: Some(9),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.seed, 9);
+        assert_eq!(s.population, 500);
+        assert_eq!(s.catalogue, Catalogue::Juknis);
+        assert_eq!(s.listen, SocketAddr::from(([127, 0, 0, 1], 8000)));
+        assert_eq!(s.institutions["rsud_3313"].quota_per_day, Some(3));
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mock.toml");
+        std::fs::write(&path, "sede = 7\n").unwrap();
+        let err = Settings::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("mock.toml"), "{err}");
+        std::fs::write(&path, "[institutions.x]\naccess_hours = \"7-16\"\n").unwrap();
+        assert!(Settings::resolve(&ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .is_err());
+    }
+
+    #[test]
+    fn access_hours_wrap_midnight() {
+        let h: AccessHours = "22:00-06:00".parse().unwrap();
+        assert!(h.contains(NaiveTime::from_hms_opt(23, 0, 0).unwrap()));
+        assert!(h.contains(NaiveTime::from_hms_opt(5, 59, 0).unwrap()));
+        assert!(!h.contains(NaiveTime::from_hms_opt(12, 0, 0).unwrap()));
+    }
+}

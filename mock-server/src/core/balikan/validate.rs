@@ -1,0 +1,243 @@
+//! Checking submitted rows against the institution's agreement: the same rules for the JSON
+//! intake and for uploaded sheets. A failed check is a value (`RowError`), never an `Err`.
+
+use std::collections::BTreeMap;
+
+use dukcapil_domain::{Agreement, Nik};
+use serde::Serialize;
+
+/// A submitted value as read from JSON or a sheet cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RawValue {
+    Text(String),
+    /// `null`, an empty cell or an empty string: not given.
+    Absent,
+    /// Not usable as a value (e.g. a JSON object); says why.
+    Bad(String),
+}
+
+/// One submitted row, before validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawRow {
+    /// 1-based: submission order (JSON) or spreadsheet line (upload, header = line 1).
+    pub row: usize,
+    /// The NIK as sent (text), if any.
+    pub nik: RawValue,
+    /// Keys as sent, in order, with their values.
+    pub cells: Vec<(String, RawValue)>,
+}
+
+/// A validated row: canonical keys, trimmed values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValidRow {
+    pub row: usize,
+    pub nik: Nik,
+    pub values: BTreeMap<String, String>,
+}
+
+/// One problem of a submission, named by row and key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RowError {
+    /// 1-based row (see [`RawRow::row`]); `None` for a problem of a whole block.
+    pub row: Option<usize>,
+    /// 1-based index of the institution block of a JSON submission, for block problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block: Option<usize>,
+    /// The NIK as sent, if any.
+    pub nik: Option<String>,
+    pub key: String,
+    pub problem: String,
+}
+
+impl RowError {
+    pub(crate) fn at(
+        row: usize,
+        nik: Option<&str>,
+        key: &str,
+        problem: impl Into<String>,
+    ) -> RowError {
+        RowError {
+            row: Some(row),
+            block: None,
+            nik: nik.map(str::to_string),
+            key: key.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The agreement's key for a submitted key: exact, else ignoring case and surrounding spaces.
+pub(crate) fn canonical_key<'a>(agreement: &'a Agreement, key: &str) -> Option<&'a str> {
+    let k = key.trim();
+    agreement
+        .balikan
+        .iter()
+        .find(|b| b.key == k)
+        .or_else(|| {
+            agreement
+                .balikan
+                .iter()
+                .find(|b| b.key.eq_ignore_ascii_case(k))
+        })
+        .map(|b| b.key.as_str())
+}
+
+fn allowed(agreement: &Agreement) -> String {
+    agreement
+        .balikan
+        .iter()
+        .map(|b| b.key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Validates every row; all problems of all rows are reported, in row order.
+pub(crate) fn validate(
+    agreement: &Agreement,
+    rows: &[RawRow],
+) -> Result<Vec<ValidRow>, Vec<RowError>> {
+    let mut valid = Vec::with_capacity(rows.len());
+    let mut errors = Vec::new();
+    for raw in rows {
+        match validate_row(agreement, raw) {
+            Ok(v) => valid.push(v),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(valid)
+    } else {
+        Err(errors)
+    }
+}
+
+fn validate_row(agreement: &Agreement, raw: &RawRow) -> Result<ValidRow, Vec<RowError>> {
+    let mut errors = Vec::new();
+    let nik_text = match &raw.nik {
+        RawValue::Text(t) => Some(t.trim()),
+        _ => None,
+    };
+    let err = |key: &str, problem: String| RowError::at(raw.row, nik_text, key, problem);
+    let nik = match &raw.nik {
+        RawValue::Text(t) => match t.trim().parse::<Nik>() {
+            Ok(n) => Some(n),
+            Err(e) => {
+                errors.push(err("NIK", format!("NIK tidak valid: {e}")));
+                None
+            }
+        },
+        RawValue::Absent => {
+            errors.push(err("NIK", "NIK wajib diisi".into()));
+            None
+        }
+        RawValue::Bad(why) => {
+            errors.push(err("NIK", format!("NIK tidak valid: {why}")));
+            None
+        }
+    };
+    let mut values = BTreeMap::new();
+    for (key, value) in &raw.cells {
+        let Some(canon) = canonical_key(agreement, key) else {
+            errors.push(err(
+                key,
+                format!(
+                    "kunci tidak dikenal untuk perjanjian {} (yang berlaku: {})",
+                    agreement.id,
+                    allowed(agreement)
+                ),
+            ));
+            continue;
+        };
+        if values.contains_key(canon) {
+            errors.push(err(canon, "diisi lebih dari sekali".into()));
+            continue;
+        }
+        let text = match value {
+            RawValue::Absent => continue,
+            RawValue::Bad(why) => {
+                errors.push(err(canon, why.clone()));
+                continue;
+            }
+            RawValue::Text(t) if t.trim().is_empty() => continue,
+            RawValue::Text(t) => t.trim(),
+        };
+        // `canonical_key` found the field, so it exists.
+        if let Some(field) = agreement.balikan_field(canon) {
+            if let Err(problem) = field.check(text) {
+                errors.push(err(canon, problem));
+                continue;
+            }
+        }
+        values.insert(canon.to_string(), text.to_string());
+    }
+    for field in agreement.required_balikan() {
+        let given_but_bad = errors.iter().any(|e| e.key == field.key);
+        if !values.contains_key(&field.key) && !given_but_bad {
+            errors.push(err(&field.key, "wajib diisi".into()));
+        }
+    }
+    if errors.is_empty() && values.is_empty() {
+        errors.push(err("param", "tidak ada data balikan untuk NIK ini".into()));
+    }
+    match nik {
+        Some(nik) if errors.is_empty() => Ok(ValidRow {
+            row: raw.row,
+            nik,
+            values,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rsud() -> Agreement {
+        Agreement::embedded()
+            .into_iter()
+            .find(|a| a.customer_id == "rsud_3313")
+            .unwrap()
+    }
+
+    fn text(s: &str) -> RawValue {
+        RawValue::Text(s.into())
+    }
+
+    #[test]
+    fn names_each_bad_key_of_each_row() {
+        let a = rsud();
+        let rows = vec![
+            RawRow {
+                row: 1,
+                nik: text("3313014107890003"),
+                cells: vec![
+                    ("no_rm".into(), text(" RM-1 ")),
+                    ("GOL_DARAH".into(), text("O")),
+                ],
+            },
+            RawRow {
+                row: 2,
+                nik: text("3313014107890003"),
+                cells: vec![("GOL_DARAH".into(), text("Z")), ("WARNA".into(), text("x"))],
+            },
+            RawRow {
+                row: 3,
+                nik: text("1234"),
+                cells: vec![("NO_RM".into(), text("RM-2"))],
+            },
+        ];
+        let errors = validate(&a, &rows).unwrap_err();
+        let got: Vec<_> = errors
+            .iter()
+            .map(|e| (e.row.unwrap(), e.key.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [(2, "GOL_DARAH"), (2, "WARNA"), (2, "NO_RM"), (3, "NIK")]
+        );
+        let ok = validate(&a, &rows[..1]).unwrap();
+        assert_eq!(ok[0].values["NO_RM"], "RM-1");
+        assert_eq!(ok[0].values.len(), 2);
+    }
+}

@@ -1,0 +1,85 @@
+//! An institution as the gateway sees it now: its agreement plus the switches an admin can
+//! flip, and the rules by which an admin change applies.
+
+use std::sync::Arc;
+
+use dukcapil_domain::{Agreement, Term};
+use dukcapil_mock_api::{AccessHours, InstitutionPatch};
+
+use crate::config::Settings;
+
+/// An institution as the gateway sees it now: its agreement plus the switches an admin can flip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Institution {
+    pub agreement: Arc<Agreement>,
+    /// `false`: switched off (outcome 16), whatever the term says.
+    pub active: bool,
+    /// `false`: the institutional user id is deactivated (outcome 17).
+    pub user_active: bool,
+    /// The registered source address (IP LAN).
+    pub ip_user: String,
+    /// The gateway password accepted now: the agreement's, unless the admin API rotated it
+    /// (a lookup with the old one then gets 03). `reset` restores the agreement's.
+    pub password: String,
+    pub term: Term,
+    /// `None`: unlimited.
+    pub quota_per_day: Option<u32>,
+    /// WIB hours during which calls are served; `None`: always.
+    pub access_hours: Option<AccessHours>,
+    /// Test mode: lookups return every element, also those outside the agreement, so a PoC can
+    /// check that the application keeps its own whitelist. Never on unless set by the admin API.
+    pub extra_elements: bool,
+}
+
+impl Institution {
+    /// Applies a validated admin change.
+    pub(crate) fn apply(&mut self, patch: &InstitutionPatch) {
+        let inst = self;
+        if let Some(a) = patch.active {
+            inst.active = a;
+        }
+        if let Some(a) = patch.user_active {
+            inst.user_active = a;
+        }
+        if let Some(ip) = &patch.ip_user {
+            inst.ip_user = ip.clone();
+        }
+        if let Some(pw) = &patch.password {
+            inst.password = pw
+                .clone()
+                .unwrap_or_else(|| inst.agreement.credentials.password.clone());
+        }
+        if let Some(t) = &patch.term {
+            inst.term = t.clone();
+        }
+        if let Some(h) = patch.access_hours {
+            inst.access_hours = h;
+        }
+        if let Some(q) = patch.quota_per_day {
+            inst.quota_per_day = q;
+        }
+        if let Some(x) = patch.extra_elements {
+            inst.extra_elements = x;
+        }
+    }
+
+    pub(crate) fn from_agreement(a: &Agreement, settings: &Settings) -> Institution {
+        let o = settings
+            .institutions
+            .get(&a.customer_id)
+            .cloned()
+            .unwrap_or_default();
+        Institution {
+            agreement: Arc::new(a.clone()),
+            active: o.active.unwrap_or(true),
+            user_active: o.user_active.unwrap_or(true),
+            ip_user: o.ip_user.unwrap_or_else(|| a.credentials.ip_user.clone()),
+            password: a.credentials.password.clone(),
+            term: a.term.clone(),
+            quota_per_day: o.quota_per_day.or(a.quota_per_day),
+            // Validated when the settings were resolved; a bad value here means "always open".
+            access_hours: o.access_hours.and_then(|h| h.parse().ok()),
+            extra_elements: false,
+        }
+    }
+}

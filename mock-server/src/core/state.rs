@@ -1,0 +1,358 @@
+//! The state of a running mock, as sub-states that each hold one concern (settings, clock,
+//! institutions, quota, residents, fault engine, balikan intake, the journal writer, the dataset)
+//! and [`Core`], which holds one handle to each and coordinates the changes that span several
+//! (a quota change persisted and applied, a reset). Cheap to clone: every part is an `Arc`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use dukcapil_domain::{mask_nik, Agreement, Nik, Resident};
+use dukcapil_mock_api::{DatasetInfo, InstitutionPatch, QuotaStatus};
+
+use super::balikan::Intake;
+use super::clock::{wib_day, Clock};
+use super::faults::FaultEngine;
+use super::institutions::Institution;
+use super::quota::{Quota, QuotaCheck};
+use super::residents::{ResidentSource, Residents, SourceError};
+use crate::config::Settings;
+use crate::db::{self, Command, Loaded, StoreError, Writer};
+
+/// Persisted-setting key of the clock offset (µs).
+const CLOCK_KEY: &str = "clock_offset_us";
+/// Persisted-setting key prefix of a quota limit set through the admin API.
+const QUOTA_LIMIT_KEY: &str = "quota_limit:";
+/// Persisted-setting key prefix of an institution's admin changes (a JSON object of the PATCH
+/// keys given so far).
+const INSTITUTION_KEY: &str = "institution:";
+/// Persisted-setting key prefix of an overlay (canary or modified) resident, stored as JSON.
+/// The settings table is the state database's key-value store: one writer, and `reset` empties it.
+const RESIDENT_KEY: &str = "resident:";
+
+/// The institutions: as configured, as changed through the admin API since.
+#[derive(Debug)]
+pub(crate) struct Institutions {
+    agreements: Vec<Agreement>,
+    map: RwLock<BTreeMap<String, Institution>>,
+    /// Each institution's admin changes so far, as persisted (merged on every PATCH). An async
+    /// mutex: held across the commit so two PATCHes cannot persist out of order.
+    patches: tokio::sync::Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl Institutions {
+    fn build(
+        agreements: &[Agreement],
+        settings: &Settings,
+        persisted: &HashMap<String, String>,
+    ) -> BTreeMap<String, Institution> {
+        agreements
+            .iter()
+            .map(|a| {
+                let mut inst = Institution::from_agreement(a, settings);
+                if let Some(v) = persisted.get(&format!("{QUOTA_LIMIT_KEY}{}", a.customer_id)) {
+                    inst.quota_per_day = v.parse().ok();
+                }
+                if let Some(v) = persisted.get(&format!("{INSTITUTION_KEY}{}", a.customer_id)) {
+                    // Stored only after validation; a value that no longer parses is skipped.
+                    match InstitutionPatch::from_json_text(v) {
+                        Ok(patch) => inst.apply(&patch),
+                        Err(e) => tracing::warn!(
+                            customer_id = %a.customer_id,
+                            error = %e,
+                            "ignoring a stored institution change"
+                        ),
+                    }
+                }
+                (a.customer_id.clone(), inst)
+            })
+            .collect()
+    }
+
+    fn patches_from(
+        persisted: &HashMap<String, String>,
+    ) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
+        persisted
+            .iter()
+            .filter_map(|(k, v)| {
+                let cid = k.strip_prefix(INSTITUTION_KEY)?;
+                let map = serde_json::from_str(v).ok()?;
+                Some((cid.to_string(), map))
+            })
+            .collect()
+    }
+
+    /// The agreements the mock was started with.
+    pub(crate) fn agreements(&self) -> &[Agreement] {
+        &self.agreements
+    }
+
+    /// One institution as it is now.
+    pub(crate) fn get(&self, customer_id: &str) -> Option<Institution> {
+        self.map.read().ok()?.get(customer_id).cloned()
+    }
+
+    /// Every institution, by customer id.
+    pub(crate) fn all(&self) -> Vec<Institution> {
+        self.map
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Changes an institution in memory (persistence is the caller's).
+    pub(crate) fn update(
+        &self,
+        customer_id: &str,
+        f: impl FnOnce(&mut Institution),
+    ) -> Option<Institution> {
+        let mut m = self.map.write().ok()?;
+        let inst = m.get_mut(customer_id)?;
+        f(inst);
+        Some(inst.clone())
+    }
+}
+
+/// The shared state: one handle to each sub-state.
+#[derive(Debug, Clone)]
+pub(crate) struct Core {
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) clock: Arc<Clock>,
+    pub(crate) admin_token: Arc<str>,
+    pub(crate) institutions: Arc<Institutions>,
+    pub(crate) quota: Arc<Quota>,
+    pub(crate) residents: Arc<Residents>,
+    /// Data-balikan intake state (its ledger lives in the state database).
+    pub(crate) intake: Arc<Intake>,
+    /// Fault rules and their counters (from the settings' `[[faults]]`, changed by the admin API).
+    pub(crate) faults: FaultEngine,
+    pub(crate) writer: Writer,
+    /// The population served.
+    pub(crate) dataset: Arc<DatasetInfo>,
+}
+
+impl Core {
+    /// Builds the state from settings, agreements, what the state database held, its writer and
+    /// the population.
+    pub(crate) fn new(
+        settings: Settings,
+        agreements: Vec<Agreement>,
+        loaded: Loaded,
+        writer: Writer,
+        source: Arc<dyn ResidentSource>,
+        dataset: DatasetInfo,
+        admin_token: String,
+    ) -> Core {
+        let offset = loaded
+            .settings
+            .get(CLOCK_KEY)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let institutions = Institutions {
+            map: RwLock::new(Institutions::build(
+                &agreements,
+                &settings,
+                &loaded.settings,
+            )),
+            patches: tokio::sync::Mutex::new(Institutions::patches_from(&loaded.settings)),
+            agreements,
+        };
+        Core {
+            clock: Arc::new(Clock::with_offset_us(offset)),
+            // The rules were validated with the settings; an engine without them is the only
+            // other reading.
+            faults: FaultEngine::with_rules(settings.fault_seed, settings.faults.clone())
+                .unwrap_or_default(),
+            quota: Arc::new(Quota::with_counts(loaded.quota_used)),
+            residents: Arc::new(Residents::new(source, Self::overlay_from(&loaded.settings))),
+            institutions: Arc::new(institutions),
+            settings: Arc::new(settings),
+            admin_token: admin_token.into(),
+            writer,
+            intake: Arc::new(Intake::default()),
+            dataset: Arc::new(dataset),
+        }
+    }
+
+    /// The agreements the mock was started with.
+    pub(crate) fn agreements(&self) -> &[Agreement] {
+        self.institutions.agreements()
+    }
+
+    fn overlay_from(persisted: &HashMap<String, String>) -> HashMap<Nik, Resident> {
+        persisted
+            .iter()
+            .filter(|(k, _)| k.starts_with(RESIDENT_KEY))
+            .filter_map(|(k, v)| match serde_json::from_str::<Resident>(v) {
+                Ok(r) => Some((r.nik, r)),
+                Err(e) => {
+                    tracing::warn!(key = %mask_nik(k.trim_start_matches(RESIDENT_KEY)), error = %e, "ignoring a stored overlay resident");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// The one place a NIK is resolved: the admin overlay first, then the population.
+    pub(crate) fn resident(&self, nik: Nik) -> Result<Option<Resident>, SourceError> {
+        self.residents.resident(nik)
+    }
+
+    /// Whether `nik` is an overlay resident (created or changed through the admin API).
+    pub(crate) fn in_overlay(&self, nik: Nik) -> bool {
+        self.residents.in_overlay(nik)
+    }
+
+    /// Stores a resident in the overlay (persisted first, then visible to the gateway).
+    pub(crate) async fn put_overlay(&self, r: Resident) -> Result<(), StoreError> {
+        let value = serde_json::to_string(&r)
+            .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?;
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{RESIDENT_KEY}{}", r.nik),
+                value: Some(value),
+            })
+            .await?;
+        self.residents.insert_overlay(r);
+        Ok(())
+    }
+
+    /// Applies a validated institution change: merges it into what was changed before, persists
+    /// the result, then changes the institution in memory. `None`: no such institution.
+    pub(crate) async fn patch_institution(
+        &self,
+        customer_id: &str,
+        delta: &serde_json::Map<String, serde_json::Value>,
+        patch: &InstitutionPatch,
+    ) -> Result<Option<Institution>, StoreError> {
+        if self.institution(customer_id).is_none() {
+            return Ok(None);
+        }
+        let mut patches = self.institutions.patches.lock().await;
+        let mut merged = patches.get(customer_id).cloned().unwrap_or_default();
+        merged.extend(delta.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{INSTITUTION_KEY}{customer_id}"),
+                value: Some(serde_json::Value::Object(merged.clone()).to_string()),
+            })
+            .await?;
+        patches.insert(customer_id.to_string(), merged);
+        Ok(self.institutions.update(customer_id, |i| i.apply(patch)))
+    }
+
+    /// The journal writer.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Where the state database and the population live.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.settings.data_dir.clone()
+    }
+
+    /// One institution as it is now.
+    pub(crate) fn institution(&self, customer_id: &str) -> Option<Institution> {
+        self.institutions.get(customer_id)
+    }
+
+    /// Every institution, by customer id.
+    pub(crate) fn institutions(&self) -> Vec<Institution> {
+        self.institutions.all()
+    }
+
+    /// Counts one call of `customer_id` on `day` unless the quota is used up.
+    pub(crate) fn count_call(
+        &self,
+        customer_id: &str,
+        day: chrono::NaiveDate,
+        limit: Option<u32>,
+    ) -> QuotaCheck {
+        self.quota.count_call(customer_id, day, limit)
+    }
+
+    /// Today's quota of an institution.
+    pub(crate) fn quota_status(&self, customer_id: &str) -> Option<QuotaStatus> {
+        let inst = self.institution(customer_id)?;
+        let day = wib_day(self.clock.now());
+        let used = self.quota.used(customer_id, day);
+        Some(QuotaStatus {
+            customer_id: customer_id.to_string(),
+            day,
+            used,
+            limit: inst.quota_per_day,
+            remaining: inst.quota_per_day.map(|l| l.saturating_sub(used)),
+        })
+    }
+
+    /// Sets today's usage and/or the daily limit (`Some(None)`: unlimited), persisted.
+    pub(crate) async fn set_quota(
+        &self,
+        customer_id: &str,
+        used: Option<u32>,
+        limit: Option<Option<u32>>,
+    ) -> Result<Option<QuotaStatus>, StoreError> {
+        if self.institution(customer_id).is_none() {
+            return Ok(None);
+        }
+        let day = wib_day(self.clock.now());
+        if let Some(used) = used {
+            self.writer
+                .command(Command::SetQuotaUsed {
+                    customer_id: customer_id.into(),
+                    day,
+                    used,
+                })
+                .await?;
+            self.quota.set(customer_id, day, used);
+        }
+        if let Some(limit) = limit {
+            let key = format!("{QUOTA_LIMIT_KEY}{customer_id}");
+            let value = Some(limit.map_or_else(|| "unlimited".to_string(), |l| l.to_string()));
+            self.writer
+                .command(Command::SetSetting { key, value })
+                .await?;
+            self.institutions
+                .update(customer_id, |i| i.quota_per_day = limit);
+        }
+        Ok(self.quota_status(customer_id))
+    }
+
+    /// Persists the clock's current offset.
+    pub(crate) async fn persist_clock(&self) -> Result<(), StoreError> {
+        let value = Some(self.clock.offset_us().to_string());
+        self.writer
+            .command(Command::SetSetting {
+                key: CLOCK_KEY.into(),
+                value,
+            })
+            .await
+    }
+
+    /// Back to the state of a fresh start: empty journal and quota, real time, institutions as
+    /// configured (the agreements' passwords too), no overlay residents, no fault rules.
+    pub(crate) async fn reset(&self) -> Result<(), StoreError> {
+        // Held so that a concurrent PATCH cannot re-persist a change the reset drops.
+        let mut patches = self.institutions.patches.lock().await;
+        self.writer.command(Command::Reset).await?;
+        patches.clear();
+        self.quota.clear();
+        self.clock.reset();
+        self.residents.clear_overlay();
+        if let Ok(mut m) = self.institutions.map.write() {
+            *m = Institutions::build(self.agreements(), &self.settings, &HashMap::new());
+        }
+        // Rules added through `/__admin/faults` go; the settings' `[[faults]]` come back fresh.
+        self.faults.reset_to(&self.settings.faults);
+        Ok(())
+    }
+
+    /// Reads the journal (blocking I/O on the blocking pool).
+    pub(crate) async fn journal(
+        &self,
+        filter: db::JournalFilter,
+    ) -> Result<Vec<dukcapil_mock_api::JournalRow>, StoreError> {
+        let dir = self.data_dir();
+        db::blocking(&dir.clone(), move || db::query_journal(&dir, &filter)).await
+    }
+}

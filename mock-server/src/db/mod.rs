@@ -1,0 +1,730 @@
+//! Everything that knows rusqlite. The state database `DATA_DIR/state.sqlite` (journal, quota
+//! usage, persisted settings, the balikan ledger), kept apart from the population file so that
+//! commits do not drop the readers' page cache; the population file itself ([`population`]).
+//!
+//! One writer thread owns the only write connection. It batches rows with a self-tuning group
+//! commit: after the first message it keeps draining the channel while messages still arrive
+//! (polling every 50 µs, at most 1 ms), then commits once and acknowledges every message of the
+//! batch. A request is answered only after that acknowledgement, so nothing answered is lost.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use dukcapil_mock_api::JournalRow;
+use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
+
+mod ledger;
+mod population;
+mod source;
+
+pub(crate) use ledger::{
+    known as ledger_known, query as ledger_query, values_json, Known, LedgerFilter, Method,
+    NewEntry,
+};
+pub(crate) use population::file_sha256;
+pub use population::{
+    dataset_file_name, ensure as ensure_population, PopulationDbError, PopulationFile,
+    PopulationReader, PopulationSpec,
+};
+pub(crate) use source::DbSource;
+
+/// Longest a batch keeps collecting after its first message.
+const MAX_BATCH_WAIT: Duration = Duration::from_millis(1);
+/// Pause between two drains of the channel while a batch is open.
+const POLL: Duration = Duration::from_micros(50);
+const MAX_BATCH: usize = 1024;
+
+/// A state database that cannot be used: which file, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("state database {}", path.display())]
+pub(crate) struct StoreError {
+    /// The state database (or, for [`StoreErrorKind::Dir`], the data directory).
+    pub(crate) path: PathBuf,
+    /// What went wrong.
+    #[source]
+    pub(crate) kind: StoreErrorKind,
+}
+
+/// What went wrong with the state database.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreErrorKind {
+    /// SQLite refused an operation.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread failed to commit a batch (the same error goes to every message of it).
+    #[error("commit failed: {0}")]
+    Commit(#[source] std::sync::Arc<rusqlite::Error>),
+    /// The writer thread (or a blocking read task) is gone.
+    #[error("the journal writer has stopped")]
+    WriterGone,
+    /// A value could not be encoded for storage.
+    #[error("cannot encode a value: {0}")]
+    Encode(String),
+    /// The data directory cannot be created, or the writer thread not started.
+    #[error("cannot create it: {0}")]
+    Dir(#[source] std::io::Error),
+}
+
+impl StoreError {
+    fn new(path: &Path, kind: impl Into<StoreErrorKind>) -> StoreError {
+        StoreError {
+            path: path.to_path_buf(),
+            kind: kind.into(),
+        }
+    }
+
+    /// A value of the state database in `data_dir` that cannot be encoded.
+    pub(crate) fn encode(data_dir: &Path, e: impl std::fmt::Display) -> StoreError {
+        StoreError::new(&state_path(data_dir), StoreErrorKind::Encode(e.to_string()))
+    }
+}
+
+/// Runs a blocking read of the state database in `data_dir` on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    data_dir: &Path,
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| StoreError::new(&state_path(data_dir), StoreErrorKind::WriterGone))?
+}
+
+/// Quota usage to add along with a journal row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QuotaCount {
+    pub customer_id: String,
+    pub day: NaiveDate,
+}
+
+/// Non-journal writes, serialised through the writer to keep one writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    SetQuotaUsed {
+        customer_id: String,
+        day: NaiveDate,
+        used: u32,
+    },
+    SetSetting {
+        key: String,
+        value: Option<String>,
+    },
+    /// Empties journal and quota usage and every persisted setting (and the balikan ledger).
+    Reset,
+    /// Appends data-balikan ledger entries (see [`ledger`]).
+    BalikanInsert(Vec<NewEntry>),
+}
+
+enum Msg {
+    Journal {
+        row: Box<JournalRow>,
+        quota: Option<QuotaCount>,
+        ack: oneshot::Sender<Result<(), std::sync::Arc<rusqlite::Error>>>,
+    },
+    Command {
+        cmd: Command,
+        ack: oneshot::Sender<Result<(), std::sync::Arc<rusqlite::Error>>>,
+    },
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// What the state database holds at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Loaded {
+    pub quota_used: HashMap<(String, NaiveDate), u32>,
+    pub settings: HashMap<String, String>,
+}
+
+/// Sends writes to the writer thread. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Msg>,
+    /// The state database, for errors.
+    path: std::sync::Arc<PathBuf>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Journal { .. } => "Journal",
+            Msg::Command { .. } => "Command",
+            Msg::Shutdown(_) => "Shutdown",
+        })
+    }
+}
+
+/// The writer thread; `shutdown` drains and joins it.
+#[derive(Debug)]
+pub(crate) struct WriterThread {
+    writer: Writer,
+    join: Option<std::thread::JoinHandle<()>>,
+}
+
+pub(crate) fn state_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("state.sqlite")
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::new(path, source)
+}
+
+fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(sql(path))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         PRAGMA synchronous=NORMAL;
+         PRAGMA busy_timeout=5000;
+         CREATE TABLE IF NOT EXISTS journal(
+             id INTEGER PRIMARY KEY AUTOINCREMENT,
+             time TEXT NOT NULL, wib_day TEXT NOT NULL, endpoint TEXT NOT NULL,
+             customer_id TEXT, operator TEXT, nik TEXT, outcome TEXT NOT NULL,
+             http_status INTEGER NOT NULL, elements TEXT NOT NULL, source TEXT,
+             latency_us INTEGER NOT NULL, fault TEXT, detail TEXT);
+         CREATE TABLE IF NOT EXISTS quota_usage(
+             customer_id TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
+             PRIMARY KEY(customer_id, day));
+         CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         -- The balikan check (never looked up) asks the journal per institution and trimmed
+         -- NIK. Created on an existing state.sqlite too (IF NOT EXISTS is the migration).
+         CREATE INDEX IF NOT EXISTS journal_customer_nik ON journal(customer_id, trim(nik));",
+    )
+    .map_err(sql(path))?;
+    conn.execute_batch(LEDGER_SCHEMA).map_err(sql(path))?;
+    Ok(conn)
+}
+
+/// The balikan ledger: one row per institution, NIK and distinct set of values. The unique key
+/// makes a repeat impossible even if two processes shared the file; the intake checks for
+/// repeats before it writes.
+const LEDGER_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS balikan_ledger(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        nik TEXT NOT NULL,
+        method TEXT NOT NULL,
+        row_no INTEGER NOT NULL,
+        values_json TEXT NOT NULL,
+        never_looked_up INTEGER NOT NULL,
+        UNIQUE(customer_id, nik, values_json));
+    CREATE INDEX IF NOT EXISTS balikan_ledger_nik ON balikan_ledger(nik);";
+
+/// Opens (creating) the state database, reads what it holds and starts the writer thread.
+pub(crate) fn open(
+    data_dir: &Path,
+    journal_cap: u64,
+) -> Result<(WriterThread, Loaded), StoreError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
+    let path = state_path(data_dir);
+    let conn = open_rw(&path)?;
+    let loaded = load(&conn).map_err(sql(&path))?;
+    let (tx, rx) = mpsc::channel();
+    let shared = std::sync::Arc::new(path.clone());
+    let join = std::thread::Builder::new()
+        .name("journal-writer".into())
+        .spawn(move || writer_loop(conn, rx, journal_cap.max(1), path))
+        .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
+    Ok((
+        WriterThread {
+            writer: Writer { tx, path: shared },
+            join: Some(join),
+        },
+        loaded,
+    ))
+}
+
+fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
+    let mut loaded = Loaded::default();
+    let mut st = conn.prepare("SELECT customer_id, day, used FROM quota_usage")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (cid, day, used) = row?;
+        if let Ok(day) = day.parse::<NaiveDate>() {
+            loaded.quota_used.insert((cid, day), used);
+        }
+    }
+    let mut st = conn.prepare("SELECT key, value FROM settings")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (k, v) = row?;
+        loaded.settings.insert(k, v);
+    }
+    Ok(loaded)
+}
+
+impl WriterThread {
+    pub(crate) fn writer(&self) -> Writer {
+        self.writer.clone()
+    }
+
+    /// Commits everything queued so far, then stops the thread.
+    pub(crate) async fn shutdown(mut self) {
+        let (ack, done) = oneshot::channel();
+        if self.writer.tx.send(Msg::Shutdown(ack)).is_ok() {
+            let _ = done.await;
+        }
+        if let Some(join) = self.join.take() {
+            let _ = tokio::task::spawn_blocking(move || join.join()).await;
+        }
+    }
+}
+
+impl Writer {
+    /// Queues a journal row (and a quota count) and waits until it is committed.
+    pub(crate) async fn journal(
+        &self,
+        row: JournalRow,
+        quota: Option<QuotaCount>,
+    ) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Journal {
+                row: Box::new(row),
+                quota,
+                ack,
+            })
+            .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::new(&self.path, StoreErrorKind::Commit(e))),
+            Err(_) => Err(StoreError::new(&self.path, StoreErrorKind::WriterGone)),
+        }
+    }
+
+    /// Runs a command in the writer and waits until it is committed.
+    pub(crate) async fn command(&self, cmd: Command) -> Result<(), StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Command { cmd, ack })
+            .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::new(&self.path, StoreErrorKind::Commit(e))),
+            Err(_) => Err(StoreError::new(&self.path, StoreErrorKind::WriterGone)),
+        }
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: PathBuf) {
+    let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = match rx.recv() {
+            Ok(m) => m,
+            Err(_) => return,
+        };
+        batch.push(first);
+        let opened = Instant::now();
+        // Self-tuning group commit: keep collecting while rows keep arriving.
+        loop {
+            let before = batch.len();
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() == before
+                || batch.len() >= MAX_BATCH
+                || opened.elapsed() >= MAX_BATCH_WAIT
+            {
+                break;
+            }
+            std::thread::sleep(POLL);
+        }
+        let result = commit(&mut conn, &batch, cap).map_err(|e| {
+            tracing::error!(path = %path.display(), error = %e, "journal commit failed");
+            std::sync::Arc::new(e)
+        });
+        let mut stop = None;
+        for m in batch.drain(..) {
+            match m {
+                Msg::Journal { ack, .. } | Msg::Command { ack, .. } => {
+                    let _ = ack.send(result.clone());
+                }
+                Msg::Shutdown(ack) => stop = Some(ack),
+            }
+        }
+        if let Some(ack) = stop {
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+            let _ = ack.send(());
+            return;
+        }
+    }
+}
+
+fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    let mut journaled = false;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO journal(time, wib_day, endpoint, customer_id, operator, nik, outcome, http_status,
+                                 elements, source, latency_us, fault, detail)
+             VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let mut count = tx.prepare_cached(
+            "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, 1)
+             ON CONFLICT(customer_id, day) DO UPDATE SET used = used + 1",
+        )?;
+        for m in batch {
+            match m {
+                Msg::Journal { row, quota, .. } => {
+                    journaled = true;
+                    insert.execute(params![
+                        row.time,
+                        row.wib_day,
+                        row.endpoint,
+                        row.customer_id,
+                        row.operator,
+                        row.nik,
+                        row.outcome,
+                        row.http_status,
+                        row.elements.join(","),
+                        row.source,
+                        row.latency_us,
+                        row.fault,
+                        row.detail,
+                    ])?;
+                    if let Some(q) = quota {
+                        count.execute(params![q.customer_id, q.day.to_string()])?;
+                    }
+                }
+                Msg::Command { cmd, .. } => run_command(&tx, cmd)?,
+                Msg::Shutdown(_) => {}
+            }
+        }
+    }
+    if journaled {
+        // Rows are numbered without reuse (AUTOINCREMENT), so the cap is one range delete.
+        tx.execute(
+            "DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?1",
+            params![i64::try_from(cap).unwrap_or(i64::MAX)],
+        )?;
+    }
+    tx.commit()
+}
+
+fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Result<()> {
+    match cmd {
+        Command::SetQuotaUsed {
+            customer_id,
+            day,
+            used,
+        } => {
+            tx.execute(
+                "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, ?3)
+                 ON CONFLICT(customer_id, day) DO UPDATE SET used = excluded.used",
+                params![customer_id, day.to_string(), used],
+            )?;
+        }
+        Command::SetSetting {
+            key,
+            value: Some(v),
+        } => {
+            tx.execute(
+                "INSERT INTO settings(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?;
+        }
+        Command::SetSetting { key, value: None } => {
+            tx.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+        }
+        Command::Reset => {
+            tx.execute_batch(
+                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings;",
+            )?;
+            ledger::clear(tx)?;
+        }
+        Command::BalikanInsert(entries) => ledger::insert(tx, entries)?,
+    }
+    Ok(())
+}
+
+/// Filters of a journal query; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct JournalFilter {
+    pub limit: u32,
+    pub customer_id: Option<String>,
+    pub operator: Option<String>,
+    pub nik: Option<String>,
+    /// Outcome code as journaled (`01`..`17`, or `ERR`).
+    pub outcome: Option<String>,
+    pub endpoint: Option<String>,
+    /// Rows at or after this instant (UTC, RFC 3339 with microseconds, as journaled).
+    pub since: Option<String>,
+    /// Rows strictly before this instant.
+    pub until: Option<String>,
+    /// Paging forward: rows with a larger id, oldest first (otherwise newest first).
+    pub after_id: Option<i64>,
+    /// Paging backward: rows with a smaller id (newest first).
+    pub before_id: Option<i64>,
+}
+
+/// Reads journal rows, newest first, through a fresh read-only connection (WAL lets it run
+/// beside the writer). Blocking: call from `spawn_blocking`.
+pub(crate) fn query_journal(
+    data_dir: &Path,
+    filter: &JournalFilter,
+) -> Result<Vec<JournalRow>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    // Forward paging reads oldest first so that the last row's id is the next `after_id`.
+    let order = if filter.after_id.is_some() {
+        "ASC"
+    } else {
+        "DESC"
+    };
+    let mut st = conn
+        .prepare_cached(&format!(
+            "SELECT id, time, wib_day, endpoint, customer_id, operator, nik, outcome, http_status, elements,
+                    source, latency_us, fault, detail
+             FROM journal
+             WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR operator = ?2) AND (?3 IS NULL OR nik = ?3)
+               AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR endpoint = ?5)
+               AND (?6 IS NULL OR time >= ?6) AND (?7 IS NULL OR time < ?7)
+               AND (?8 IS NULL OR id > ?8) AND (?9 IS NULL OR id < ?9)
+             ORDER BY id {order} LIMIT ?10"
+        ))
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(
+            params![
+                filter.customer_id,
+                filter.operator,
+                filter.nik,
+                filter.outcome,
+                filter.endpoint,
+                filter.since,
+                filter.until,
+                filter.after_id,
+                filter.before_id,
+                filter.limit
+            ],
+            |r| {
+                let elements: String = r.get(9)?;
+                Ok(JournalRow {
+                    id: r.get(0)?,
+                    time: r.get(1)?,
+                    wib_day: r.get(2)?,
+                    endpoint: r.get(3)?,
+                    customer_id: r.get(4)?,
+                    operator: r.get(5)?,
+                    nik: r.get(6)?,
+                    outcome: r.get(7)?,
+                    http_status: r.get(8)?,
+                    elements: if elements.is_empty() {
+                        vec![]
+                    } else {
+                        elements.split(',').map(String::from).collect()
+                    },
+                    source: r.get(10)?,
+                    latency_us: r.get(11)?,
+                    fault: r.get(12)?,
+                    detail: r.get(13)?,
+                })
+            },
+        )
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// Journal rows of gateway calls counted per institution, operator, WIB day, endpoint and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UsageCount {
+    pub customer_id: String,
+    pub operator: Option<String>,
+    pub day: String,
+    pub endpoint: String,
+    pub outcome: String,
+    pub count: u64,
+}
+
+/// Counts `CALL_NIK` and `CALL_VERIFY_BY_ELEMEN` rows whose WIB day is within `from..=to`
+/// (`YYYY-MM-DD`), optionally of one institution. Blocking: call from `spawn_blocking`.
+pub(crate) fn usage_counts(
+    data_dir: &Path,
+    from: &str,
+    to: &str,
+    customer_id: Option<&str>,
+) -> Result<Vec<UsageCount>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT customer_id, operator, wib_day, endpoint, outcome, COUNT(*) FROM journal
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN') AND customer_id IS NOT NULL
+               AND wib_day >= ?1 AND wib_day <= ?2 AND (?3 IS NULL OR customer_id = ?3)
+             GROUP BY customer_id, operator, wib_day, endpoint, outcome
+             ORDER BY customer_id, wib_day, operator, endpoint, outcome",
+        )
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(params![from, to, customer_id], |r| {
+            Ok(UsageCount {
+                customer_id: r.get(0)?,
+                operator: r.get(1)?,
+                day: r.get(2)?,
+                endpoint: r.get(3)?,
+                outcome: r.get(4)?,
+                count: r.get::<_, i64>(5)?.max(0) as u64,
+            })
+        })
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+/// A journaled lookup or verification with a NIK: (time, customer id, operator, NIK as sent).
+pub(crate) type LookupRow = (String, String, Option<String>, String);
+
+/// The journal's lookups (oldest first, at most `limit`), optionally of one institution and from
+/// an instant on, for the rule-8 detector. Blocking: call from `spawn_blocking`.
+pub(crate) fn lookups(
+    data_dir: &Path,
+    customer_id: Option<&str>,
+    since: Option<&str>,
+    limit: u32,
+) -> Result<Vec<LookupRow>, StoreError> {
+    let path = state_path(data_dir);
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(&path))?;
+    let mut st = conn
+        .prepare_cached(
+            "SELECT time, customer_id, operator, nik FROM journal
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+               AND customer_id IS NOT NULL AND nik IS NOT NULL
+               AND (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR time >= ?2)
+             ORDER BY id LIMIT ?3",
+        )
+        .map_err(sql(&path))?;
+    let rows = st
+        .query_map(params![customer_id, since, limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .map_err(sql(&path))?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(nik: &str) -> JournalRow {
+        JournalRow {
+            id: 0,
+            time: "2026-01-01T00:00:00Z".into(),
+            wib_day: "2026-01-01".into(),
+            endpoint: "CALL_NIK".into(),
+            customer_id: Some("rsud_3313".into()),
+            operator: None,
+            nik: Some(nik.into()),
+            outcome: "01".into(),
+            http_status: 200,
+            elements: vec!["NIK".into(), "NAMA_LGKP".into()],
+            source: Some("127.0.0.1".into()),
+            latency_us: 10,
+            fault: None,
+            detail: None,
+        }
+    }
+
+    /// A state database from before the index (journal rows included) gains it on open, and
+    /// the balikan "never looked up" query uses it instead of scanning the journal.
+    #[tokio::test]
+    async fn journal_index_is_added_to_an_existing_database_and_used() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let old = Connection::open(state_path(dir.path())).unwrap();
+            old.execute_batch(
+                "CREATE TABLE journal(
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     time TEXT NOT NULL, wib_day TEXT NOT NULL, endpoint TEXT NOT NULL,
+                     customer_id TEXT, operator TEXT, nik TEXT, outcome TEXT NOT NULL,
+                     http_status INTEGER NOT NULL, elements TEXT NOT NULL, source TEXT,
+                     latency_us INTEGER NOT NULL, fault TEXT, detail TEXT);
+                 INSERT INTO journal(time, wib_day, endpoint, customer_id, nik, outcome,
+                     http_status, elements, latency_us)
+                 VALUES('2026-01-01T00:00:00Z', '2026-01-01', 'CALL_NIK', 'rsud_3313',
+                     ' 3313014107890003', '01', 200, '[]', 1);",
+            )
+            .unwrap();
+        }
+        let (w, _) = open(dir.path(), 100).unwrap();
+        w.shutdown().await;
+        let conn = Connection::open(state_path(dir.path())).unwrap();
+        let indexed: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'journal_customer_nik'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(indexed.contains("trim(nik)"), "{indexed}");
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", ledger::LOOKED_UP_SQL))
+            .unwrap()
+            .query_map(params!["rsud_3313", "[\"3313014107890003\"]"], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("USING INDEX journal_customer_nik")),
+            "{plan:?}"
+        );
+        // The row written before the migration is still found through the index.
+        let known =
+            ledger::known(dir.path(), "rsud_3313", &["3313014107890003".to_string()]).unwrap();
+        assert!(known.looked_up.contains("3313014107890003"));
+    }
+
+    #[tokio::test]
+    async fn cap_drops_oldest_and_quota_persists() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let (w, loaded) = open(dir.path(), 3).unwrap();
+        assert!(loaded.quota_used.is_empty());
+        let writer = w.writer();
+        let mut tasks = Vec::new();
+        for i in 0..5 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let q = QuotaCount {
+                    customer_id: "rsud_3313".into(),
+                    day,
+                };
+                writer
+                    .journal(row(&format!("nik{i}")), Some(q))
+                    .await
+                    .unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        w.shutdown().await;
+        let rows = query_journal(
+            dir.path(),
+            &JournalFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
+        let (_w, loaded) = open(dir.path(), 3).unwrap();
+        assert_eq!(loaded.quota_used[&("rsud_3313".to_string(), day)], 5);
+    }
+}

@@ -1,0 +1,89 @@
+//! `GET /__admin/institutions` and `PATCH /__admin/institutions/{customer_id}`: switch an
+//! institution or its user id off (outcomes 16, 17), rotate its gateway password (03 for the old
+//! one, as when Disdukcapil rotates institution passwords), change its registered IP (04), its
+//! agreement term (16 outside it), its access hours (06) and its daily quota (05). Changes are
+//! persisted in `state.sqlite` and survive a restart; `reset` drops them. A rotated password is
+//! restored by `{"password": null}` (or the agreement's password) or by `reset`.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use dukcapil_mock_api::{HoursView, InstitutionList, InstitutionPatch, InstitutionView};
+use serde_json::{Map, Value};
+
+use super::sorted;
+use crate::core::institutions::Institution;
+use crate::http::error::{AdminError, AdminJson};
+use crate::http::AppState;
+
+/// An institution as the admin API shows it.
+fn view(state: &AppState, inst: &Institution) -> InstitutionView {
+    let a = &inst.agreement;
+    let quota = state.quota_status(&a.customer_id);
+    InstitutionView {
+        customer_id: a.customer_id.clone(),
+        name: a.institution.clone(),
+        agreement: a.id.clone(),
+        region: a.region.clone(),
+        active: inst.active,
+        user_active: inst.user_active,
+        user_id: a.credentials.user_id.clone(),
+        // Never the password itself: whether it differs from the agreement's.
+        password_rotated: inst.password != a.credentials.password,
+        ip_user: inst.ip_user.clone(),
+        term: inst.term.clone(),
+        access_hours: inst.access_hours.map(HoursView::from),
+        quota_per_day: inst.quota_per_day,
+        quota_used_today: quota.map(|q| q.used),
+        operator_field: a.operator_field.clone(),
+        elements: a
+            .granted
+            .wire_names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        extra_elements: inst.extra_elements,
+    }
+}
+
+pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+    let institutions = state
+        .institutions()
+        .iter()
+        .map(|i| view(&state, i))
+        .collect();
+    sorted(&InstitutionList { institutions })
+}
+
+pub(crate) async fn patch(
+    State(state): State<AppState>,
+    Path(cid): Path<String>,
+    AdminJson(body): AdminJson<Map<String, Value>>,
+) -> Result<Json<Value>, AdminError> {
+    if state.institution(&cid).is_none() {
+        return Err(AdminError::UnknownInstitution(cid));
+    }
+    let patch = InstitutionPatch::from_map(&body).map_err(AdminError::BadRequest)?;
+    // The daily quota has its own persisted setting (shared with PUT /quota); keep one truth.
+    let mut rest = body.clone();
+    if let Some(limit) = patch.quota_per_day {
+        rest.remove("quota_per_day");
+        state.set_quota(&cid, None, Some(limit)).await?;
+    }
+    let without_quota = InstitutionPatch {
+        quota_per_day: None,
+        ..patch
+    };
+    let inst = state
+        .patch_institution(&cid, &rest, &without_quota)
+        .await?
+        .ok_or_else(|| AdminError::UnknownInstitution(cid.clone()))?;
+    let mut logged = body;
+    if let Some(pw) = logged.get_mut("password") {
+        if !pw.is_null() {
+            *pw = Value::String("***".into());
+        }
+    }
+    let change = Value::Object(logged).to_string();
+    tracing::info!(customer_id = %cid, %change, "institution changed");
+    Ok(sorted(&view(&state, &inst)))
+}

@@ -1,0 +1,47 @@
+//! `GET /__admin/balikan`: the data-balikan ledger, newest first.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::Json;
+use dukcapil_mock_api::LedgerPage;
+use serde_json::Value;
+
+use super::sorted;
+use crate::db::{self, LedgerFilter};
+use crate::http::error::{AdminError, AdminQuery};
+use crate::http::AppState;
+
+/// `GET /__admin/balikan?customer_id=&nik=&limit=`: ledger entries, newest first, with the
+/// `never_looked_up` flag.
+pub(crate) async fn entries(
+    State(state): State<AppState>,
+    AdminQuery(q): AdminQuery<HashMap<String, String>>,
+) -> Result<Json<Value>, AdminError> {
+    for k in q.keys() {
+        if !["customer_id", "nik", "limit"].contains(&k.as_str()) {
+            return Err(AdminError::BadRequest(format!(
+                "unknown parameter `{k}` (customer_id, nik, limit)"
+            )));
+        }
+    }
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<u32>()
+            .map_err(|_| AdminError::BadRequest(format!("limit `{l}` is not a number")))?,
+    };
+    let nonempty = |k: &str| {
+        q.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let filter = LedgerFilter {
+        customer_id: nonempty("customer_id"),
+        nik: nonempty("nik"),
+        limit,
+    };
+    let dir = state.data_dir();
+    let entries = db::blocking(&dir.clone(), move || db::ledger_query(&dir, &filter)).await?;
+    Ok(sorted(&LedgerPage { entries }))
+}

@@ -1,0 +1,527 @@
+//! Data balikan intake (rule 6 of the digest, contract §6): what an institution returns for the
+//! residents it accessed, as JSON (`store`) or as a CSV/.xlsx sheet (`upload`).
+//!
+//! Answers are in the balikan service's form, `{"message": ...}`, never the gateway envelope:
+//! - 401: missing or wrong `Authorization: Bearer <balikan_token>`;
+//! - 403 `{"message":"Instansi Tidak Aktif"}` (outcome 16's text in the configured catalogue):
+//!   the institution is switched off (`active=false` through the admin API), as its gateway
+//!   calls get 16. An agreement term that has ended does not block balikan: data looked up while
+//!   the agreement ran is still owed;
+//! - 400: unreadable body (too large, not UTF-8, not JSON, not a sheet, no `file` part), or every
+//!   entry a repeat: `{"message":"Data sudah pernah dikirim"}`;
+//! - 422: the data breaks the agreement's balikan fields; `errors` names each row and key, and
+//!   nothing is stored;
+//! - 200 `{"message":"Success"}`. When some entries are repeats and others are new, the new ones
+//!   are stored and the answer is still 200, with the repeats listed under `duplicates` (a
+//!   client that resends a corrected batch is not punished for the rows it had right).
+//!
+//! A repeat is the same institution, NIK and values (trimmed, keys canonical) as an entry of the
+//! ledger or an earlier row of the same submission. Every request gets a journal row (endpoint
+//! `balikan_store` / `balikan_upload`; `outcome` is one of `stored`, `duplicate`, `invalid`,
+//! `bad_request`, `unauthorized`, `inactive`, `method`).
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeSet, HashSet};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{header, HeaderMap, Method as HttpMethod, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use chrono::{DateTime, SecondsFormat, Utc};
+use dukcapil_domain::mask_nik;
+use http_body_util::BodyExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use dukcapil_mock_api::JournalRow;
+
+use super::AppState;
+use crate::core::balikan::validate::{self, RowError, ValidRow};
+use crate::core::balikan::{json, sheet};
+use crate::core::clock::wib_day;
+use crate::core::institutions::Institution;
+use crate::db::{self, Command, Known, Method, NewEntry};
+
+/// Largest JSON body kept and parsed.
+pub(crate) const STORE_CAP: usize = 2 * 1024 * 1024;
+/// Largest multipart upload kept and parsed.
+pub(crate) const UPLOAD_CAP: usize = 8 * 1024 * 1024;
+/// A larger body is still read and thrown away up to this size, so the client gets the answer
+/// instead of a reset connection.
+const DRAIN_CAP: usize = 32 * 1024 * 1024;
+/// Errors listed in a 422 answer; the rest are counted in `errors_omitted`.
+const MAX_ERRORS_LISTED: usize = 1000;
+/// Row/key pairs named in a 422 `message` itself.
+const MAX_ERRORS_IN_MESSAGE: usize = 20;
+
+/// The text of the duplicate answer, as the real service sends it.
+pub(crate) const DUPLICATE_MESSAGE: &str = "Data sudah pernah dikirim";
+
+/// The intake routes (merged at the root).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/data_balikan/public/api/store", any(store))
+        .route("/data_balikan/public/api/upload", any(upload))
+        // Bodies are capped by `read_body`, which answers in the service's form.
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// A problem answer: status and `{"message"}` plus optional details.
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    /// Journal outcome label.
+    outcome: &'static str,
+    detail: Option<String>,
+}
+
+impl Answer {
+    fn message(status: StatusCode, outcome: &'static str, message: impl Into<String>) -> Answer {
+        let message = message.into();
+        Answer {
+            status,
+            detail: Some(message.clone()),
+            body: json!({ "message": message }),
+            outcome,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Answer {
+        Answer::message(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+/// What the journal records about a request besides the answer.
+#[derive(Debug)]
+struct Meta {
+    started: Instant,
+    now: DateTime<Utc>,
+    method: Method,
+    source: Option<SocketAddr>,
+    customer_id: Option<String>,
+    nik: Option<String>,
+    elements: Vec<String>,
+}
+
+async fn finish(state: &AppState, meta: Meta, a: Answer) -> Response {
+    tracing::debug!(
+        endpoint = meta.method.endpoint(),
+        customer = meta.customer_id.as_deref().unwrap_or("-"),
+        nik = %mask_nik(meta.nik.as_deref().unwrap_or("")),
+        outcome = a.outcome,
+        status = a.status.as_u16(),
+        "balikan request"
+    );
+    let row = JournalRow {
+        id: 0,
+        time: meta.now.to_rfc3339_opts(SecondsFormat::Micros, true),
+        wib_day: wib_day(meta.now).to_string(),
+        endpoint: meta.method.endpoint().to_string(),
+        customer_id: meta.customer_id,
+        operator: None,
+        nik: meta.nik,
+        outcome: a.outcome.to_string(),
+        http_status: a.status.as_u16(),
+        elements: meta.elements,
+        source: meta.source.map(|s| s.ip().to_canonical().to_string()),
+        latency_us: i64::try_from(meta.started.elapsed().as_micros()).unwrap_or(i64::MAX),
+        fault: None,
+        detail: a.detail,
+    };
+    if let Err(e) = state.writer().journal(row, None).await {
+        tracing::error!(error = %e, "journal write failed; answering 500");
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"message": "Internal Server Error"})),
+        )
+            .into_response();
+    }
+    (a.status, Json(a.body)).into_response()
+}
+
+/// Reads the body up to `cap`, draining (and discarding) beyond it up to `DRAIN_CAP`.
+async fn read_body(headers: &HeaderMap, mut body: Body, cap: usize) -> Result<Bytes, Answer> {
+    let too_large = || {
+        Answer::bad_request(format!(
+            "Ukuran data melebihi batas {} MB",
+            cap / (1024 * 1024)
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
+        return Err(too_large());
+    }
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| Answer::bad_request(format!("Body tidak dapat dibaca: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            total = total.saturating_add(data.len());
+            if total <= cap {
+                buf.extend_from_slice(&data);
+            } else if total > DRAIN_CAP {
+                return Err(too_large());
+            }
+        }
+    }
+    if total > cap {
+        return Err(too_large());
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// The institution whose balikan token the request carries.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Institution, Answer> {
+    let unauthorized = |why: &str| {
+        let mut a = Answer::message(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthenticated.");
+        a.detail = Some(why.to_string());
+        a.body["detail"] = Value::String(why.to_string());
+        a
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(unauthorized(
+            "header Authorization: Bearer <token> tidak ada",
+        ));
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(unauthorized(
+            "header Authorization harus berbentuk Bearer <token>",
+        ));
+    };
+    state
+        .institutions()
+        .into_iter()
+        .find(|i| i.agreement.credentials.balikan_token == token)
+        .ok_or_else(|| unauthorized("token tidak dikenal"))
+}
+
+fn start(state: &AppState, req: &Request, method: Method) -> Meta {
+    Meta {
+        started: Instant::now(),
+        now: state.clock.now(),
+        method,
+        source: req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0),
+        customer_id: None,
+        nik: None,
+        elements: vec![],
+    }
+}
+
+fn method_not_allowed(m: &HttpMethod) -> Answer {
+    Answer::message(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method",
+        format!("Method {m} tidak diizinkan; gunakan POST"),
+    )
+}
+
+/// What both intake endpoints check first, in this order: the body (capped), the method, the
+/// bearer token, the institution switched on. The institution is recorded for the journal row.
+async fn admit(
+    state: &AppState,
+    req: Request,
+    cap: usize,
+    meta: &mut Meta,
+) -> Result<(axum::http::request::Parts, Bytes, Institution), Answer> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts.headers, body, cap).await?;
+    if parts.method != HttpMethod::POST {
+        return Err(method_not_allowed(&parts.method));
+    }
+    let inst = authenticate(state, &parts.headers)?;
+    meta.customer_id = Some(inst.agreement.customer_id.clone());
+    if !inst.active {
+        let text = dukcapil_domain::Outcome::InstitutionInactive.text(state.settings.catalogue);
+        let mut a = Answer::message(StatusCode::FORBIDDEN, "inactive", text);
+        a.detail = Some(format!("{text} (16): institution switched off"));
+        return Err(a);
+    }
+    Ok((parts, bytes, inst))
+}
+
+async fn store(State(state): State<AppState>, req: Request) -> Response {
+    let mut meta = start(&state, &req, Method::Store);
+    let answer = store_answer(&state, req, &mut meta).await;
+    finish(&state, meta, answer).await
+}
+
+async fn store_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer {
+    let (_, bytes, inst) = match admit(state, req, STORE_CAP, meta).await {
+        Ok(admitted) => admitted,
+        Err(a) => return a,
+    };
+    let customer_id = inst.agreement.customer_id.clone();
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            return Answer::bad_request(format!(
+                "Body harus JSON berenkode UTF-8 (byte tidak valid pada posisi {})",
+                e.valid_up_to()
+            ))
+        }
+    };
+    if text.trim().is_empty() {
+        return Answer::bad_request("Body kosong: kirim array JSON data balikan");
+    }
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return Answer::bad_request(format!("Body bukan JSON yang valid: {e}")),
+    };
+    let (rows, structure) = match json::rows(&value, &customer_id) {
+        Ok(r) => r,
+        Err(message) => {
+            return Answer::message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        }
+    };
+    intake(state, &inst, rows, structure, Method::Store, meta).await
+}
+
+async fn upload(State(state): State<AppState>, req: Request) -> Response {
+    let mut meta = start(&state, &req, Method::Upload);
+    let answer = upload_answer(&state, req, &mut meta).await;
+    finish(&state, meta, answer).await
+}
+
+async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer {
+    let (parts, bytes, inst) = match admit(state, req, UPLOAD_CAP, meta).await {
+        Ok(admitted) => admitted,
+        Err(a) => return a,
+    };
+    let (file_name, file) = match file_part(Request::from_parts(parts, Body::from(bytes))).await {
+        Ok(f) => f,
+        Err(a) => return a,
+    };
+    let table = match sheet::detect(file_name.as_deref(), &file).and_then(|k| sheet::read(k, &file))
+    {
+        Ok(t) => t,
+        Err(e) => return Answer::bad_request(e.to_string()),
+    };
+    let (rows, structure) = sheet::rows(&table);
+    intake(state, &inst, rows, structure, Method::Upload, meta).await
+}
+
+/// The `file` part of a multipart form: its file name and content.
+async fn file_part(req: Request) -> Result<(Option<String>, Bytes), Answer> {
+    let mut form = Multipart::from_request(req, &()).await.map_err(|e| {
+        Answer::bad_request(format!(
+            "Body harus multipart/form-data dengan bagian `file` ({})",
+            e.body_text()
+        ))
+    })?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        Answer::bad_request(format!(
+            "Form multipart tidak dapat dibaca: {}",
+            e.body_text()
+        ))
+    };
+    let mut found = None;
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        if field.name() != Some("file") {
+            continue;
+        }
+        if found.is_some() {
+            return Err(Answer::bad_request(
+                "Form berisi lebih dari satu bagian `file`; kirim satu file per unggahan",
+            ));
+        }
+        let name = field.file_name().map(str::to_string);
+        let content = field.bytes().await.map_err(bad)?;
+        found = Some((name, content));
+    }
+    let (name, content) = found.ok_or_else(|| {
+        Answer::bad_request("Form multipart tidak berisi bagian `file` (CSV atau .xlsx)")
+    })?;
+    if content.is_empty() {
+        return Err(Answer::bad_request("File kosong"));
+    }
+    Ok((name, content))
+}
+
+fn invalid(mut errors: Vec<RowError>) -> Answer {
+    // Block problems first, then by row; the order within a row is the order found.
+    errors.sort_by_key(|e| (e.row.is_some(), e.row, e.block));
+    let named: Vec<String> = errors
+        .iter()
+        .take(MAX_ERRORS_IN_MESSAGE)
+        .map(|e| match (e.row, e.block) {
+            (Some(r), _) if e.key.is_empty() => format!("baris {r}"),
+            (Some(r), _) => format!("baris {r} {}", e.key),
+            (None, Some(b)) => format!("blok {b} {}", e.key),
+            (None, None) => e.key.clone(),
+        })
+        .collect();
+    let more = errors.len().saturating_sub(MAX_ERRORS_IN_MESSAGE);
+    let mut message = format!("Data tidak valid: {}", named.join("; "));
+    if more > 0 {
+        message.push_str(&format!("; dan {more} kesalahan lain"));
+    }
+    let omitted = errors.len().saturating_sub(MAX_ERRORS_LISTED);
+    errors.truncate(MAX_ERRORS_LISTED);
+    let mut body = json!({ "message": message, "errors": errors });
+    if omitted > 0 {
+        body["errors_omitted"] = json!(omitted);
+    }
+    Answer {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        body,
+        outcome: "invalid",
+        detail: Some(message),
+    }
+}
+
+/// A row that repeats the ledger or an earlier row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct Repeat {
+    row: usize,
+    nik: String,
+}
+
+/// Validates, then stores what is new. Shared by both methods.
+async fn intake(
+    state: &AppState,
+    inst: &Institution,
+    rows: Vec<validate::RawRow>,
+    mut errors: Vec<RowError>,
+    method: Method,
+    meta: &mut Meta,
+) -> Answer {
+    let agreement = &inst.agreement;
+    let distinct: BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| match &r.nik {
+            validate::RawValue::Text(t) => Some(t.trim().to_string()),
+            _ => None,
+        })
+        .collect();
+    if distinct.len() == 1 {
+        meta.nik = distinct.into_iter().next();
+    }
+    let valid = match validate::validate(agreement, &rows) {
+        Ok(v) if errors.is_empty() => v,
+        Ok(_) => return invalid(errors),
+        Err(mut e) => {
+            errors.append(&mut e);
+            return invalid(errors);
+        }
+    };
+    meta.elements = valid
+        .iter()
+        .flat_map(|r| r.values.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let customer_id = agreement.customer_id.clone();
+    let _serial = state.intake.serialise().await;
+    let niks: Vec<String> = valid
+        .iter()
+        .map(|r| r.nik.to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let dir = state.data_dir();
+    let cid = customer_id.clone();
+    let known = match tokio::task::spawn_blocking(move || db::ledger_known(&dir, &cid, &niks)).await
+    {
+        Ok(Ok(k)) => k,
+        Ok(Err(e)) => return storage_failure(&e.to_string()),
+        Err(e) => return storage_failure(&e.to_string()),
+    };
+    let time = meta.now.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let (entries, repeats) = classify(&valid, &known, &customer_id, &time, method);
+    if entries.is_empty() {
+        let mut a = Answer::message(StatusCode::BAD_REQUEST, "duplicate", DUPLICATE_MESSAGE);
+        a.detail = Some(format!(
+            "{} baris, semuanya sudah pernah dikirim",
+            valid.len()
+        ));
+        return a;
+    }
+    let stored = entries.len();
+    let flagged = entries.iter().filter(|e| e.never_looked_up).count();
+    if let Err(e) = state
+        .writer()
+        .command(Command::BalikanInsert(entries))
+        .await
+    {
+        return storage_failure(&e.to_string());
+    }
+    let detail = format!(
+        "{stored} baris disimpan ({flagged} NIK belum pernah diakses), {} ulangan",
+        repeats.len()
+    );
+    let mut body = json!({ "message": "Success" });
+    if !repeats.is_empty() {
+        body["stored"] = json!(stored);
+        body["duplicates"] = json!(repeats);
+    }
+    Answer {
+        status: StatusCode::OK,
+        body,
+        outcome: "stored",
+        detail: Some(detail),
+    }
+}
+
+/// Splits valid rows into new ledger entries and repeats (of the ledger or of earlier rows).
+fn classify(
+    valid: &[ValidRow],
+    known: &Known,
+    customer_id: &str,
+    time: &str,
+    method: Method,
+) -> (Vec<NewEntry>, Vec<Repeat>) {
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut entries = Vec::new();
+    let mut repeats = Vec::new();
+    for r in valid {
+        let nik = r.nik.to_string();
+        let values = db::values_json(&r.values);
+        let key = (nik.clone(), values.clone());
+        if known.sent.contains(&key) || !seen.insert(key) {
+            repeats.push(Repeat { row: r.row, nik });
+            continue;
+        }
+        entries.push(NewEntry {
+            time: time.to_string(),
+            customer_id: customer_id.to_string(),
+            never_looked_up: !known.looked_up.contains(&nik),
+            nik,
+            method,
+            row: r.row,
+            values_json: values,
+        });
+    }
+    (entries, repeats)
+}
+
+fn storage_failure(e: &str) -> Answer {
+    tracing::error!(error = %e, "balikan ledger unavailable");
+    Answer::message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "error",
+        "Internal Server Error",
+    )
+}

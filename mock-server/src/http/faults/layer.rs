@@ -1,0 +1,362 @@
+//! The middleware that applies the engine's decision to real requests: a delay before the
+//! handler, a proxy-style error status instead of it, a dropped connection, or the handler's
+//! real answer truncated or trickled.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use dukcapil_domain::mask_nik;
+use futures_util::stream::{self, StreamExt};
+use http_body_util::BodyExt;
+
+use super::meta::{body_fields, classify, Directory};
+use crate::core::faults::{AppliedAction, AppliedFault, FaultEngine, Keep, RequestMeta};
+use dukcapil_mock_api::Endpoint;
+
+/// Request bodies up to this size are read to match operator and NIK rules; larger ones pass
+/// through untouched (the gateway's own size cap answers them).
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// Answers larger than this are not truncated or trickled (they are passed on whole).
+const RESPONSE_LIMIT: usize = 16 << 20;
+
+/// A request a fault answered without the gateway (status, close): the journal still needs
+/// its row, and only the layer knows of it.
+#[derive(Debug, Clone)]
+pub(crate) struct ShortCircuit {
+    pub meta: RequestMeta,
+    /// The method segment as sent (`CALL_NIK`, `call_nik`…), or the path for data balikan.
+    pub endpoint_name: String,
+    pub fault: AppliedFault,
+    /// The status answered; `None` when the connection was dropped.
+    pub http_status: Option<u16>,
+    pub source: Option<SocketAddr>,
+    pub started: Instant,
+}
+
+/// Where short-circuited requests are journaled (the mock's journal writer).
+pub(crate) trait FaultJournal: fmt::Debug + Send + Sync {
+    /// Records the row; the answer waits for it, like every journaled answer.
+    fn record(&self, entry: ShortCircuit) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// What the middleware needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct FaultLayerState {
+    pub engine: FaultEngine,
+    pub directory: Arc<Directory>,
+    pub body_limit: usize,
+    pub journal: Option<Arc<dyn FaultJournal>>,
+}
+
+impl FaultLayerState {
+    pub(crate) fn new(engine: FaultEngine, directory: Directory) -> Self {
+        FaultLayerState {
+            engine,
+            directory: Arc::new(directory),
+            body_limit: DEFAULT_BODY_LIMIT,
+            journal: None,
+        }
+    }
+}
+
+/// Wraps a router's routes (the gateway endpoints) with fault injection. Paths that are not
+/// gateway endpoints (e.g. `/__admin`) are never faulted.
+pub(crate) fn with_faults<S>(router: Router<S>, state: FaultLayerState) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    router.layer(from_fn_with_state(state, fault_middleware))
+}
+
+/// The middleware function (for `axum::middleware::from_fn_with_state`).
+pub(crate) async fn fault_middleware(
+    State(st): State<FaultLayerState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    // Fast path: no rules (the normal case, and the benchmarked one).
+    if st.engine.is_empty() {
+        return next.run(req).await;
+    }
+    let Some((endpoint, customer)) = classify(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let started = Instant::now();
+    let mut meta = RequestMeta::new(endpoint);
+    meta.institution = match endpoint {
+        Endpoint::CallNik | Endpoint::Verify => customer,
+        Endpoint::BalikanStore | Endpoint::BalikanUpload => req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| st.directory.token_owner(v))
+            .map(str::to_string),
+    };
+    let body_read = st.engine.needs_body();
+    let req = if body_read {
+        read_fields(&st, req, &mut meta).await
+    } else {
+        req
+    };
+    let Some(fault) = st.engine.decide(&meta) else {
+        return next.run(req).await;
+    };
+    tracing::info!(
+        fault = %fault,
+        endpoint = endpoint.as_str(),
+        institution = meta.institution.as_deref().unwrap_or("-"),
+        nik = %meta.niks.first().map_or_else(|| "-".to_string(), |n| mask_nik(n)),
+        "fault injected"
+    );
+    let mut req = req;
+    // Inner layers and handlers (the journal) can see the fault before answering…
+    req.extensions_mut().insert(fault);
+    let path = req.uri().path().to_string();
+    let mut resp = match fault.action {
+        AppliedAction::Delay(d) => {
+            tokio::time::sleep(d).await;
+            next.run(req).await
+        }
+        AppliedAction::Status(_) | AppliedAction::Close => {
+            let http_status = match fault.action {
+                AppliedAction::Status(code) => Some(code),
+                _ => None,
+            };
+            if let Some(journal) = &st.journal {
+                let source = req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0);
+                if !body_read {
+                    // The gateway will not read it, so read it here for the journal's
+                    // operator and NIK columns.
+                    read_fields(&st, req, &mut meta).await;
+                }
+                let endpoint_name = match endpoint {
+                    Endpoint::CallNik | Endpoint::Verify => path
+                        .trim_end_matches('/')
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                    Endpoint::BalikanStore | Endpoint::BalikanUpload => path.clone(),
+                };
+                let entry = ShortCircuit {
+                    meta,
+                    endpoint_name,
+                    fault,
+                    http_status,
+                    source,
+                    started,
+                };
+                journal.record(entry).await;
+            }
+            match http_status {
+                Some(code) => status_response(code, &path),
+                None => close_response(),
+            }
+        }
+        AppliedAction::Truncate(keep) => truncate(next.run(req).await, keep).await,
+        AppliedAction::Trickle { chunk_bytes, pause } => {
+            trickle(next.run(req).await, chunk_bytes, pause).await
+        }
+    };
+    // …and outer ones see it on the answer.
+    resp.extensions_mut().insert(fault);
+    resp
+}
+
+/// Reads operator and NIKs from the query and (if small enough) the body into `meta`; returns
+/// the request with an equivalent body.
+async fn read_fields(st: &FaultLayerState, req: Request, meta: &mut RequestMeta) -> Request {
+    let (parts, body) = req.into_parts();
+    let (body, complete) = buffer(body, st.body_limit).await;
+    let key = st.directory.operator_field(meta.institution.as_deref());
+    let bytes = complete.unwrap_or_default();
+    let (operator, niks) = body_fields(meta.endpoint, key, parts.uri.query(), &bytes);
+    meta.operator = operator;
+    meta.niks = niks;
+    Request::from_parts(parts, body)
+}
+
+/// Reads the body up to `limit` bytes. Returns a body equivalent to the original and, when it
+/// was read completely within the limit, its bytes.
+async fn buffer(mut body: Body, limit: usize) -> (Body, Option<Bytes>) {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        match body.frame().await {
+            None => {
+                let bytes = Bytes::from(buf);
+                return (Body::from(bytes.clone()), Some(bytes));
+            }
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buf.extend_from_slice(&data);
+                    if buf.len() > limit {
+                        // Too big to inspect: hand on what was read followed by the rest.
+                        let head =
+                            stream::once(async move { Ok::<Bytes, axum::Error>(Bytes::from(buf)) });
+                        return (Body::from_stream(head.chain(body.into_data_stream())), None);
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                // The client's body failed mid-way; the handler sees the same failure.
+                let items: [Result<Bytes, axum::Error>; 2] = [Ok(Bytes::from(buf)), Err(e)];
+                return (Body::from_stream(stream::iter(items)), None);
+            }
+        }
+    }
+}
+
+/// What the real stack answers when it fails: Spring Boot's JSON error for a crashed
+/// application, nginx's stock pages for the proxy's own errors.
+pub(crate) fn status_response(code: u16, path: &str) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+    if code == 500 {
+        let body = serde_json::json!({
+            "timestamp": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string(),
+            "status": 500,
+            "error": "Internal Server Error",
+            "path": path,
+        });
+        return (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response();
+    }
+    let title = match code {
+        503 => "503 Service Temporarily Unavailable",
+        504 => "504 Gateway Time-out",
+        _ => "502 Bad Gateway",
+    };
+    let html = format!(
+        "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n\
+         <hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html"),
+            (header::SERVER, "nginx"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// An answer whose body fails before its first byte: hyper then drops the connection
+/// without writing the (still buffered) status line, so the client sees the connection
+/// closed and no HTTP response at all.
+pub(crate) fn close_response() -> Response {
+    let failing = stream::once(async {
+        Err::<Bytes, io::Error>(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "injected fault: connection closed",
+        ))
+    });
+    let mut resp = Response::new(Body::from_stream(failing));
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// Reads a handler's answer whole; `None` if it is too large or fails.
+async fn collect(resp: Response) -> Result<(axum::http::response::Parts, Bytes), Response> {
+    let (parts, body) = resp.into_parts();
+    match axum::body::to_bytes(body, RESPONSE_LIMIT).await {
+        Ok(bytes) => Ok((parts, bytes)),
+        // The answer itself failed: the connection would break anyway.
+        Err(_) => Err(close_response()),
+    }
+}
+
+/// Where to cut an answer of `len` bytes (`len` without trailing whitespace): always before its
+/// end, so a JSON answer never parses.
+pub(crate) fn cut_point(trimmed_len: usize, keep: Keep) -> usize {
+    let want = match keep {
+        Keep::Bytes(n) => n,
+        Keep::Percent(p) => trimmed_len * usize::from(p) / 100,
+    };
+    want.min(trimmed_len.saturating_sub(1))
+}
+
+async fn truncate(resp: Response, keep: Keep) -> Response {
+    let (mut parts, bytes) = match collect(resp).await {
+        Ok(v) => v,
+        Err(broken) => return broken,
+    };
+    let trimmed = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    let cut = bytes.slice(..cut_point(trimmed, keep));
+    // The length hyper sends is the cut one: a complete HTTP message with a broken JSON body,
+    // as when a proxy's buffer gave out.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+async fn trickle(resp: Response, chunk_bytes: usize, pause: Duration) -> Response {
+    let (mut parts, bytes) = match collect(resp).await {
+        Ok(v) => v,
+        Err(broken) => return broken,
+    };
+    let chunks: Vec<Bytes> = (0..bytes.len())
+        .step_by(chunk_bytes.max(1))
+        .map(|start| bytes.slice(start..(start + chunk_bytes).min(bytes.len())))
+        .collect();
+    // First chunk at once, then a pause before each further one.
+    let body = stream::iter(chunks.into_iter().enumerate()).then(move |(i, chunk)| async move {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        Ok::<Bytes, Infallible>(chunk)
+    });
+    // Sent chunked: the length is not known to the client up front, as with a streaming upstream.
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_is_always_before_the_end() {
+        assert_eq!(cut_point(100, Keep::Percent(50)), 50);
+        assert_eq!(cut_point(100, Keep::Bytes(10)), 10);
+        assert_eq!(cut_point(100, Keep::Bytes(1000)), 99);
+        assert_eq!(cut_point(100, Keep::Percent(99)), 99);
+        assert_eq!(cut_point(0, Keep::Percent(50)), 0);
+    }
+
+    proptest::proptest! {
+        /// Whatever is kept, a JSON document cut by the truncate fault never parses.
+        #[test]
+        fn truncated_json_never_parses(
+            values in proptest::collection::vec("[a-z0-9 ]{0,12}", 1..8),
+            keep in 0usize..400,
+        ) {
+            let doc = serde_json::json!({"content": values, "lastPage": true}).to_string() + "\n";
+            let trimmed = doc.trim_end().len();
+            let cut = &doc.as_bytes()[..cut_point(trimmed, Keep::Bytes(keep))];
+            proptest::prop_assert!(serde_json::from_slice::<serde_json::Value>(cut).is_err());
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Starting a mock: the start-up shared by `mock-server serve` and the in-process [`Server`]
+//! (agreements, population, state database, state), and the builder of the in-process server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dukcapil_domain::{Agreement, AgreementError};
+use dukcapil_mock_api::DatasetInfo;
+use rand::RngCore;
+use tokio::sync::oneshot;
+
+use super::AppState;
+use crate::config::Settings;
+use crate::core::residents::ResidentSource;
+use crate::core::Core;
+use crate::db::{
+    self, DbSource, PopulationDbError, PopulationReader, PopulationSpec, WriterThread,
+};
+
+/// Why a mock did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The agreements directory cannot be used (`file:line: problem`).
+    #[error(transparent)]
+    Agreements(#[from] AgreementError),
+    /// The population file cannot be made or read.
+    #[error(transparent)]
+    Population(#[from] PopulationDbError),
+    /// The state database cannot be opened.
+    #[error("{0}")]
+    State(String),
+    /// The data directory cannot be created.
+    #[error("create data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StartError {
+    /// Whether the problem is a bad input file (exit code 2), not a runtime failure.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, StartError::Agreements(_))
+    }
+}
+
+/// Loads the agreements the settings name (or the embedded ones).
+pub(crate) fn agreements(settings: &Settings) -> Result<Vec<Agreement>, AgreementError> {
+    match &settings.agreements {
+        Some(dir) => Agreement::load_dir(dir),
+        None => Ok(Agreement::embedded()),
+    }
+}
+
+fn admin_token(settings: &Settings) -> String {
+    settings.admin_token.clone().unwrap_or_else(|| {
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    })
+}
+
+/// Generates (once) and opens the population the settings describe; hashes the file.
+fn open_population(
+    settings: &Settings,
+) -> Result<(Arc<dyn ResidentSource>, DatasetInfo), PopulationDbError> {
+    let spec = PopulationSpec {
+        seed: settings.seed,
+        size: settings.population,
+    };
+    let info = db::ensure_population(&settings.data_dir, spec, true)?;
+    let count = PopulationReader::open(&info.path)?.count()?;
+    // The file's own hash, so that a result names exactly the dataset it was judged against.
+    let sha256 = db::file_sha256(&info.path)?;
+    tracing::info!(path = %info.path.display(), residents = count, hash = %info.hash, sha256 = %sha256, "population ready");
+    let dataset = DatasetInfo {
+        seed: info.seed,
+        size: info.size,
+        sha256,
+    };
+    Ok((Arc::new(DbSource::open(&info.path)?), dataset))
+}
+
+/// A mock ready to serve: its state, the writer thread to drain at the end, its admin token.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) state: AppState,
+    pub(crate) writer: WriterThread,
+    pub(crate) token: String,
+}
+
+/// Everything before binding: agreements, reference data, population, state database, state.
+pub(crate) async fn prepare(settings: Settings) -> Result<Prepared, StartError> {
+    let agreements = agreements(&settings)?;
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
+        path: settings.data_dir.clone(),
+        source,
+    })?;
+    // Generating and hashing the population is blocking work (seconds for large ones); loading
+    // the embedded reference data takes a moment too: both before the first call.
+    let s = settings.clone();
+    let (residents, dataset) = tokio::task::spawn_blocking(move || {
+        let _ = dukcapil_domain::Reference::get();
+        open_population(&s)
+    })
+    .await
+    .map_err(|e| StartError::State(format!("population task: {e}")))??;
+    let (writer, loaded) = db::open(&settings.data_dir, settings.journal_cap)
+        .map_err(|e| StartError::State(format!("{e}: {}", e.kind)))?;
+    let token = admin_token(&settings);
+    let state = Core::new(
+        settings,
+        agreements,
+        loaded,
+        writer.writer(),
+        residents,
+        dataset,
+        token.clone(),
+    );
+    Ok(Prepared {
+        state,
+        writer,
+        token,
+    })
+}
+
+/// A mock running inside the current process, on `127.0.0.1` and a free port, for a Rust
+/// application's own `cargo test` (the style of wiremock's `MockServer`).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), mock_server::StartError> {
+/// let mock = mock_server::Server::builder().population(2_000).seed(1).start().await?;
+/// let url = format!("{}/dukcapil/get_json/rsud_3313/CALL_NIK", mock.uri());
+/// // Admin calls: `dukcapil_mock_api::Client::new(mock.uri(), mock.admin_token())` (blocking:
+/// // use it from `spawn_blocking` or a plain thread inside an async test).
+/// # let _ = url;
+/// mock.stop().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Dropping the server stops it too (without waiting for the journal writer).
+#[derive(Debug)]
+pub struct Server {
+    uri: String,
+    addr: SocketAddr,
+    token: String,
+    dataset: DatasetInfo,
+    data_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<WriterThread>,
+    /// The data directory when the builder made one; removed on drop.
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Settings of an in-process [`Server`]; start it with [`ServerBuilder::start`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct ServerBuilder {
+    data_dir: Option<PathBuf>,
+    population: Option<u64>,
+    seed: Option<u64>,
+    agreements: Option<PathBuf>,
+    admin_token: Option<String>,
+}
+
+impl Server {
+    /// A builder with the defaults of `mock-server serve` (10 000 residents, seed 1, embedded
+    /// agreements), a fresh temporary data directory and a random admin token.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`: the base of the gateway, data-balikan and admin URLs.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bearer token of `/__admin`.
+    pub fn admin_token(&self) -> &str {
+        &self.token
+    }
+
+    /// The population served (what `GET /__admin/dataset` answers).
+    pub fn dataset(&self) -> &DatasetInfo {
+        &self.dataset
+    }
+
+    /// Where the state database and the population live.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Stops accepting, finishes the requests in flight and commits the journal.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.shutdown().await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// Keeps the population file and `state.sqlite` in `dir` (created if missing) instead of a
+    /// temporary directory; a second server on the same directory finds the journal again.
+    pub fn data_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.data_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Number of residents (generated once per seed and size into the data directory).
+    pub fn population(mut self, size: u64) -> Self {
+        self.population = Some(size);
+        self
+    }
+
+    /// Generator seed: the same seed and size always give the same residents.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Loads the agreements from a directory of TOML files instead of the embedded four.
+    pub fn agreements(mut self, dir: impl AsRef<Path>) -> Self {
+        self.agreements = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// A fixed admin token instead of a random one.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Prepares the mock, binds `127.0.0.1:0` and serves on the current tokio runtime.
+    pub async fn start(self) -> Result<Server, StartError> {
+        let tmp = match &self.data_dir {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("mock-server-")
+                    .tempdir()
+                    .map_err(|source| StartError::DataDir {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?,
+            ),
+        };
+        let d = Settings::default();
+        let data_dir = self
+            .data_dir
+            .or_else(|| tmp.as_ref().map(|t| t.path().to_path_buf()))
+            .unwrap_or(d.data_dir.clone());
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let settings = Settings {
+            listen: addr,
+            data_dir: data_dir.clone(),
+            seed: self.seed.unwrap_or(d.seed),
+            population: self.population.unwrap_or(d.population),
+            agreements: self.agreements,
+            admin_token: Some(self.admin_token.unwrap_or_else(|| admin_token(&d))),
+            ..d
+        };
+        let prepared = prepare(settings).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let dataset = (*prepared.state.dataset).clone();
+        let app = super::app(prepared.state);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "in-process mock stopped");
+            }
+        });
+        Ok(Server {
+            uri: format!("http://{addr}"),
+            addr,
+            token: prepared.token,
+            dataset,
+            data_dir,
+            shutdown: Some(tx),
+            task: Some(task),
+            writer: Some(prepared.writer),
+            _tmp: tmp,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    /// The builder serves the gateway and the admin API on a free loopback port, and
+    /// `/__admin/dataset` names the very file served: its hash is the SHA-256 of its bytes.
+    #[tokio::test]
+    async fn builder_serves_and_names_its_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let mock = Server::builder()
+            .data_dir(dir.path())
+            .population(300)
+            .seed(7)
+            .admin_token("t0k")
+            .start()
+            .await
+            .unwrap();
+        assert!(
+            mock.uri().starts_with("http://127.0.0.1:"),
+            "{}",
+            mock.uri()
+        );
+        assert!(mock.address().ip().is_loopback());
+        let http = reqwest::Client::new();
+        let got: DatasetInfo = http
+            .get(format!("{}/__admin/dataset", mock.uri()))
+            .bearer_auth(mock.admin_token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let file = dir
+            .path()
+            .join(db::dataset_file_name(PopulationSpec { seed: 7, size: 300 }));
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(got.sha256, hex::encode(Sha256::digest(&bytes)));
+        assert_eq!((got.seed, got.size), (7, 300));
+        assert_eq!(&got, mock.dataset());
+        // A gateway call is answered and journaled.
+        let res = http
+            .post(format!(
+                "{}/dukcapil/get_json/rsud_3313/CALL_NIK",
+                mock.uri()
+            ))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let unauthorized = http
+            .get(format!("{}/__admin/dataset", mock.uri()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unauthorized.status(), 401);
+        mock.stop().await;
+        // Stopped after the journal writer committed: the call is in the journal.
+        let rows = db::query_journal(
+            dir.path(),
+            &db::JournalFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].endpoint, "CALL_NIK");
+    }
+}
