@@ -34,8 +34,11 @@ pub enum Defect {
     UnboundedRetry,
     /// Never sends data balikan.
     NoBalikan,
-    /// Sends balikan without the required `NO_RM`.
+    /// Sends balikan without the agreement's required keys (`NO_RM` for a hospital).
     BalikanMissingField,
+    /// Sends only the required balikan keys: optional values the operator entered (a blood
+    /// type, a JKN number, a business name) are left out.
+    DropsBalikanValue,
     /// Treats any non-empty `content` as found data, error objects included.
     ErrorAsFound,
     /// Parses `NIK`/`NO_KK` through a double.
@@ -58,6 +61,7 @@ impl Defect {
         Defect::UnboundedRetry,
         Defect::NoBalikan,
         Defect::BalikanMissingField,
+        Defect::DropsBalikanValue,
         Defect::ErrorAsFound,
         Defect::FloatNik,
         Defect::LogPassword,
@@ -77,6 +81,7 @@ impl Defect {
             Defect::UnboundedRetry => "unbounded-retry",
             Defect::NoBalikan => "no-balikan",
             Defect::BalikanMissingField => "balikan-missing-field",
+            Defect::DropsBalikanValue => "drops-balikan-value",
             Defect::ErrorAsFound => "error-as-found",
             Defect::FloatNik => "float-nik",
             Defect::LogPassword => "log-password",

@@ -527,7 +527,19 @@ impl App {
             return Ok(BalikanStatus::NotOwed);
         }
         if self.defects.has(Defect::BalikanMissingField) {
-            params.remove("NO_RM");
+            params.retain(|key, _| {
+                !self
+                    .agreement
+                    .balikan_field(key)
+                    .is_some_and(|f| f.required)
+            });
+        }
+        if self.defects.has(Defect::DropsBalikanValue) {
+            params.retain(|key, _| {
+                self.agreement
+                    .balikan_field(key)
+                    .is_some_and(|f| f.required)
+            });
         }
         // Only what the agreement names goes back: a key outside its balikan list is refused
         // by the service and would take the owed values down with it.

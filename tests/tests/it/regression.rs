@@ -29,12 +29,14 @@ pub const TABLE: &[(&str, &[&str])] = &[
         "institutional-user-id",
         &["T-USER-ID-01/user_id_propagation"],
     ),
+    // Two calls a lookup, each with its retries: too many for the gateway that keeps failing.
     (
         "double-call",
         &[
             "T-ONE-ACTION-01/one_action_one_request",
             "T-OUTCOME-01/one_action_one_request",
             "T-TRANSPORT-01/one_action_one_request",
+            "T-TRANSPORT-01/outcome_handling",
             "T-QUOTA-01/quota",
         ],
     ),
@@ -59,6 +61,7 @@ pub const TABLE: &[(&str, &[&str])] = &[
     ),
     ("no-balikan", &["T-BALIKAN-01/balikan"]),
     ("balikan-missing-field", &["T-BALIKAN-01/balikan"]),
+    ("drops-balikan-value", &["T-BALIKAN-01/balikan"]),
     (
         "error-as-found",
         &["T-OUTCOME-01/outcome_handling", "T-QUOTA-01/quota"],
