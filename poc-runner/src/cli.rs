@@ -4,7 +4,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use sha2::Digest;
 
 use crate::checks::{CheckOutcome, Verdict};
 use crate::file_error::FileErrors;
@@ -330,11 +329,6 @@ fn run_session(
     if session::procs::interrupted() {
         return Err(CliError::Interrupted);
     }
-    let seed = played.mock_seed;
-    let dataset = format!(
-        "mock-server population seed={seed} size={}",
-        played.mock_population
-    );
     let record = SessionRecord {
         session_id: format!("poc-{}", played.started_at.format("%Y%m%d-%H%M%S-%3f")),
         started_at: played.started_at,
@@ -353,9 +347,10 @@ fn run_session(
             requirements_id: pack.requirements.id.clone(),
             requirements_sha256: pack.requirements.sha256.clone(),
         },
+        // What the mock says it serves: the real hash of its population file, in every mode.
         mock_dataset: DatasetInfo {
-            seed,
-            sha256: hex::encode(sha2::Sha256::digest(dataset.as_bytes())),
+            seed: played.mock_dataset.seed,
+            sha256: played.mock_dataset.sha256.clone(),
         },
         checks: played.checks,
         journal: played.journal,

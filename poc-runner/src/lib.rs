@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod example;
 pub mod file_error;
 pub mod journal;
+mod mock;
 pub mod result;
 pub mod scenario;
 pub mod session;

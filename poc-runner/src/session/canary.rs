@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 use dukcapil_domain::{Field, Nik, Sex};
+use dukcapil_mock_api::ResidentCreate;
 use rand::Rng;
-use serde_json::{json, Map, Value};
 
 use crate::scenario::{EdgeValue, ResidentInput, ResidentState};
 
@@ -34,7 +34,7 @@ pub struct Canary {
 
 impl Canary {
     /// The admin body creating it; `None` for residents that must not exist.
-    pub fn create_body(&self) -> Option<Value> {
+    pub fn create_body(&self) -> Option<ResidentCreate> {
         let status = match self.state {
             ResidentState::Absent | ResidentState::Malformed => return None,
             ResidentState::Active => "active",
@@ -42,12 +42,13 @@ impl Canary {
             ResidentState::Duplicate => "duplicate",
             ResidentState::Inactive => "inactive",
         };
-        let mut m = Map::new();
-        for (f, v) in &self.values {
-            m.insert(f.wire_name().to_string(), Value::String(v.clone()));
-        }
-        m.insert("STATUS".into(), json!(status));
-        Some(Value::Object(m))
+        let body = self
+            .values
+            .iter()
+            .fold(ResidentCreate::default(), |b, (f, v)| {
+                b.with(f.wire_name(), v.clone())
+            });
+        Some(body.with("STATUS", status))
     }
 
     pub fn value(&self, key: &str) -> Option<String> {

@@ -14,14 +14,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::Value;
-
 use super::http::Answer;
-use super::procs::Mock;
 use super::SessionError;
 use crate::evidence::{ev, Evidence};
+use crate::mock::Mock;
 use crate::target::ManualDriver;
+use dukcapil_mock_api::JournalRow as MockRow;
 
 /// What the engineer sees and types. The terminal in a session; a script in unit tests.
 pub trait Console {
@@ -111,41 +109,23 @@ pub trait Traffic {
     /// The newest journal id: requests after it belong to the step being played.
     fn watermark(&self) -> Result<i64, SessionError>;
     /// Lookups (`CALL_NIK`, `CALL_VERIFY_BY_ELEMEN`) for `nik` journaled after `after`.
-    fn lookups_after(&self, after: i64, nik: &str) -> Result<Vec<Value>, SessionError>;
+    fn lookups_after(&self, after: i64, nik: &str) -> Result<Vec<MockRow>, SessionError>;
 }
 
 impl Traffic for Mock {
     fn watermark(&self) -> Result<i64, SessionError> {
-        let v = self.admin_ok(Method::GET, "/journal?limit=1", None)?;
-        Ok(v.get("rows")
-            .and_then(Value::as_array)
-            .and_then(|r| r.first())
-            .and_then(|r| r.get("id"))
-            .and_then(Value::as_i64)
-            .unwrap_or(0))
+        Mock::watermark(self)
     }
 
-    fn lookups_after(&self, after: i64, nik: &str) -> Result<Vec<Value>, SessionError> {
-        let v = self.admin_ok(
-            Method::GET,
-            &format!("/journal?after_id={after}&limit=1000"),
-            None,
-        )?;
-        Ok(v.get("rows")
-            .and_then(Value::as_array)
-            .map(|rows| {
-                rows.iter()
-                    .filter(|r| {
-                        r.get("nik").and_then(Value::as_str) == Some(nik)
-                            && matches!(
-                                r.get("endpoint").and_then(Value::as_str),
-                                Some("CALL_NIK" | "CALL_VERIFY_BY_ELEMEN")
-                            )
-                    })
-                    .cloned()
-                    .collect()
+    fn lookups_after(&self, after: i64, nik: &str) -> Result<Vec<MockRow>, SessionError> {
+        Ok(self
+            .rows_after(after)?
+            .into_iter()
+            .filter(|r| {
+                r.nik.as_deref() == Some(nik)
+                    && matches!(r.endpoint.as_str(), "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN")
             })
-            .unwrap_or_default())
+            .collect())
     }
 }
 
@@ -554,17 +534,19 @@ fn closed() -> SessionError {
 }
 
 /// What reached the mock for one lookup, in both languages.
-fn summarise(rows: &[Value]) -> Evidence {
+fn summarise(rows: &[MockRow]) -> Evidence {
     if rows.is_empty() {
         return ev!(
             "tidak ada permintaan yang sampai di mock",
             "no request reached the mock"
         );
     }
-    let field = |r: &Value, k: &str| r.get(k).and_then(Value::as_str).unwrap_or("-").to_string();
-    let mut ids: Vec<String> = rows.iter().map(|r| field(r, "operator")).collect();
+    let mut ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.operator.clone().unwrap_or_else(|| "-".into()))
+        .collect();
     ids.dedup();
-    let mut outcomes: Vec<String> = rows.iter().map(|r| field(r, "outcome")).collect();
+    let mut outcomes: Vec<String> = rows.iter().map(|r| r.outcome.clone()).collect();
     outcomes.dedup();
     ev!(
         "{} permintaan sampai di mock (User_ID {}; hasil {})",
@@ -580,8 +562,6 @@ mod tests {
     use std::cell::RefCell;
     use std::collections::VecDeque;
     use std::rc::Rc;
-
-    use serde_json::json;
 
     use super::*;
     use crate::file_error::Source;
@@ -610,21 +590,41 @@ mod tests {
     }
 
     /// Journal rows the "application" caused, as the mock would list them.
-    struct Rows(Vec<Value>);
+    struct Rows(Vec<MockRow>);
 
     impl Traffic for Rows {
         fn watermark(&self) -> Result<i64, SessionError> {
             Ok(0)
         }
-        fn lookups_after(&self, _after: i64, nik: &str) -> Result<Vec<Value>, SessionError> {
-            Ok(self.0.iter().filter(|r| r["nik"] == nik).cloned().collect())
+        fn lookups_after(&self, _after: i64, nik: &str) -> Result<Vec<MockRow>, SessionError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|r| r.nik.as_deref() == Some(nik))
+                .cloned()
+                .collect())
         }
     }
 
     const NIK: &str = "3313014508900001";
 
-    fn row(user: &str, outcome: &str) -> Value {
-        json!({"id": 1, "nik": NIK, "endpoint": "CALL_NIK", "operator": user, "outcome": outcome})
+    fn row(user: &str, outcome: &str) -> MockRow {
+        MockRow {
+            id: 1,
+            time: "2026-12-01T03:00:00Z".into(),
+            wib_day: "2026-12-01".into(),
+            endpoint: "CALL_NIK".into(),
+            customer_id: Some("rsud_3313".into()),
+            operator: Some(user.into()),
+            nik: Some(NIK.into()),
+            outcome: outcome.into(),
+            http_status: 200,
+            elements: vec![],
+            source: None,
+            latency_us: 0,
+            fault: None,
+            detail: None,
+        }
     }
 
     fn spec() -> ManualDriver {

@@ -19,12 +19,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use dukcapil_domain::{mask_nik, Field, Outcome};
-use reqwest::Method;
-use serde_json::{json, Value};
+use dukcapil_mock_api::{
+    DatasetInfo, EndpointFilter, FaultAction, FaultRule, InstitutionPatch, QuotaChange,
+    ResidentCreate,
+};
 
 use crate::checks::{self, CapturedOutput, CheckOutcome, CheckResult, Evaluation, Verdict};
 use crate::evidence::{ev, Evidence};
 use crate::journal::{Action, ActionKind, JournalRow};
+use crate::mock::Mock;
 use crate::scenario::{CheckSpec, Fault, ResidentState, ScenarioPack, Step, TestCase};
 use crate::storage::{self, Marker, StorageLocation};
 use crate::target::{Driver, Target};
@@ -76,8 +79,8 @@ pub struct Played {
     pub journal: Vec<JournalRow>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
-    pub mock_seed: u64,
-    pub mock_population: u64,
+    /// What the mock said it serves (seed, size, SHA-256 of the population file).
+    pub mock_dataset: DatasetInfo,
 }
 
 /// Window around an action within which a mock row still belongs to it. Runner and mock share a
@@ -150,10 +153,10 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
         Driver::Http(_) => None,
     };
     let mock = match &opts.mock_url {
-        Some(url) => procs::Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?,
-        None => procs::Mock::embedded(opts.population)?,
+        Some(url) => Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?,
+        None => Mock::embedded(opts.population)?,
     };
-    mock.admin_ok(Method::GET, "/clock", None)?;
+    mock.ping()?;
     let target_dir = target
         .path
         .parent()
@@ -266,8 +269,7 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
         journal,
         started_at,
         finished_at: Utc::now(),
-        mock_seed: mock.seed,
-        mock_population: mock.population,
+        mock_dataset: mock.dataset.clone(),
     })
 }
 
@@ -423,7 +425,7 @@ struct LookupRecord {
 
 struct TestRun<'a, 'd> {
     test: &'a TestCase,
-    mock: &'a procs::Mock,
+    mock: &'a Mock,
     driver: &'a mut AppDriver<'d>,
     target: &'a Target,
     opts: &'a Options,
@@ -437,7 +439,7 @@ struct TestRun<'a, 'd> {
     offset_ms: i64,
     pending_fault: Option<Fault>,
     faults_supported: bool,
-    forced: Option<(Value, u32)>,
+    forced: Option<(InstitutionPatch, u32)>,
     notes: Vec<Evidence>,
     mutated: Option<(String, String, String)>,
     scan: Option<storage::ScanReport>,
@@ -463,7 +465,7 @@ fn op_slot<'t>(
 impl<'a, 'd> TestRun<'a, 'd> {
     fn new(
         test: &'a TestCase,
-        mock: &'a procs::Mock,
+        mock: &'a Mock,
         driver: &'a mut AppDriver<'d>,
         target: &'a Target,
         opts: &'a Options,
@@ -523,11 +525,11 @@ impl<'a, 'd> TestRun<'a, 'd> {
     }
 
     fn play(&mut self, factory: &mut canary::Factory) -> Result<(), SessionError> {
-        self.mock.admin_ok(Method::POST, "/reset", None)?;
+        self.mock.reset()?;
         self.driver.forget_sessions();
         // Reset drops the rules added through the admin API; this also drops any the mock's
         // settings file configured, so a test sees only the faults its steps inject.
-        let _ = self.mock.admin(Method::DELETE, "/faults", None)?;
+        self.mock.clear_faults()?;
         let mut create = Vec::new();
         for r in &self.test.inputs.residents {
             let c = factory.make(r);
@@ -537,8 +539,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
             self.residents.insert(c.reference.clone(), c);
         }
         if !create.is_empty() {
-            self.mock
-                .admin_ok(Method::POST, "/residents", Some(&Value::Array(create)))?;
+            self.mock.create_residents(&create)?;
         }
         if self.test.checks.iter().any(|c| {
             matches!(
@@ -550,16 +551,16 @@ impl<'a, 'd> TestRun<'a, 'd> {
             )
         }) {
             let cid = &self.target.agreement.customer_id;
-            let (status, v) = self.mock.admin(
-                Method::PATCH,
-                &format!("/institutions/{cid}"),
-                Some(&json!({ "extra_elements": true })),
-            )?;
-            self.extra_elements = Some((200..300).contains(&status));
-            if !(200..300).contains(&status) {
+            let patch = InstitutionPatch {
+                extra_elements: Some(true),
+                ..InstitutionPatch::default()
+            };
+            let answer = self.mock.patch_institution(cid, &patch)?;
+            self.extra_elements = Some(answer.is_ok());
+            if let Err(why) = answer {
                 self.notes.push(ev!(
-                    "mock tidak dapat diatur untuk mengembalikan elemen data tambahan ({status}: {v}); dinilai atas elemen data PKS saja",
-                    "the mock could not be set to return extra elements ({status}: {v}); judged on granted elements only"
+                    "mock tidak dapat diatur untuk mengembalikan elemen data tambahan ({why}); dinilai atas elemen data PKS saja",
+                    "the mock could not be set to return extra elements ({why}); judged on granted elements only"
                 ));
             }
         }
@@ -667,11 +668,9 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 if let Some((revert, left)) = self.forced.take() {
                     if left <= 1 {
                         let cid = &self.target.agreement.customer_id;
-                        self.mock.admin_ok(
-                            Method::PATCH,
-                            &format!("/institutions/{cid}"),
-                            Some(&revert),
-                        )?;
+                        if let Err(why) = self.mock.patch_institution(cid, &revert)? {
+                            return Err(SessionError::Mock(format!("{cid}: {why}")));
+                        }
                     } else {
                         self.forced = Some((revert, left - 1));
                     }
@@ -737,51 +736,53 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .unwrap_or(1000)
                     .max(*remaining);
                 let cid = &self.target.agreement.customer_id;
-                self.mock.admin_ok(
-                    Method::PUT,
-                    &format!("/quota/{cid}"),
-                    Some(&json!({ "limit": limit, "used": limit - remaining })),
+                self.mock.set_quota(
+                    cid,
+                    &QuotaChange {
+                        used: Some(limit - remaining),
+                        limit: Some(Some(limit)),
+                    },
                 )?;
             }
             Step::SetClock { at } => {
-                let v = self.mock.admin_ok(
-                    Method::POST,
-                    "/clock",
-                    Some(&json!({ "set": at.get_ref() })),
-                )?;
-                self.offset_ms = v
-                    .get("offset_seconds")
-                    .and_then(Value::as_f64)
-                    .map_or(0, |s| (s * 1000.0) as i64);
+                // The pack's loader checked the timestamp.
+                let at = DateTime::parse_from_rfc3339(at.get_ref())
+                    .map_err(|e| SessionError::Usage(format!("set_clock {}: {e}", at.get_ref())))?;
+                self.offset_ms = self.mock.set_clock(at.with_timezone(&Utc))?;
             }
             Step::InjectFault { fault, count } => {
+                let status = |code| FaultAction::Status { code };
                 let action = match fault {
-                    Fault::Timeout => {
-                        json!({"type": "delay", "ms": (self.driver_timeout_ms() / 2).clamp(2_000, 8_000)})
-                    }
-                    Fault::Http500 => json!({"type": "status", "code": 500}),
-                    Fault::Http502 => json!({"type": "status", "code": 502}),
-                    Fault::Http503 => json!({"type": "status", "code": 503}),
-                    Fault::Http504 => json!({"type": "status", "code": 504}),
-                    Fault::Reset | Fault::Unreachable => json!({"type": "close"}),
-                    Fault::TruncatedBody => json!({"type": "truncate", "keep_percent": 50}),
+                    Fault::Timeout => FaultAction::Delay {
+                        ms: Some((self.driver_timeout_ms() / 2).clamp(2_000, 8_000)),
+                        min_ms: None,
+                        max_ms: None,
+                    },
+                    Fault::Http500 => status(500),
+                    Fault::Http502 => status(502),
+                    Fault::Http503 => status(503),
+                    Fault::Http504 => status(504),
+                    Fault::Reset | Fault::Unreachable => FaultAction::Close,
+                    Fault::TruncatedBody => FaultAction::Truncate {
+                        keep_bytes: None,
+                        keep_percent: Some(50),
+                    },
                 };
+                let mut rule = FaultRule::new(action);
+                rule.endpoint = EndpointFilter::CallNik;
                 // An unreachable gateway stays unreachable until `clear_faults`, however often
                 // the application retries; the other faults hit `count` calls.
-                let rule = if *fault == Fault::Unreachable {
-                    json!({"endpoint": "call_nik", "action": action})
-                } else {
-                    json!({"endpoint": "call_nik", "times": count, "action": action})
-                };
-                let (status, _) = self.mock.admin(Method::POST, "/faults", Some(&rule))?;
-                if (200..300).contains(&status) {
+                if *fault != Fault::Unreachable {
+                    rule.times = Some(u64::from(*count));
+                }
+                if self.mock.add_fault(&rule)? {
                     self.pending_fault = Some(*fault);
                 } else {
                     self.faults_supported = false;
                 }
             }
             Step::ClearFaults {} => {
-                let _ = self.mock.admin(Method::DELETE, "/faults", None)?;
+                self.mock.clear_faults()?;
                 self.pending_fault = None;
             }
             Step::ForceOutcome { outcome, count } => {
@@ -789,11 +790,37 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     // Disdukcapil rotates institution passwords: the application, still sending
                     // the agreement's, gets 03 until the password is set back.
                     "03" => (
-                        json!({ "password": rotated_password() }),
-                        json!({ "password": self.target.agreement.credentials.password }),
+                        InstitutionPatch {
+                            password: Some(Some(rotated_password())),
+                            ..InstitutionPatch::default()
+                        },
+                        InstitutionPatch {
+                            password: Some(Some(
+                                self.target.agreement.credentials.password.clone(),
+                            )),
+                            ..InstitutionPatch::default()
+                        },
                     ),
-                    "16" => (json!({"active": false}), json!({"active": true})),
-                    "17" => (json!({"user_active": false}), json!({"user_active": true})),
+                    "16" => (
+                        InstitutionPatch {
+                            active: Some(false),
+                            ..InstitutionPatch::default()
+                        },
+                        InstitutionPatch {
+                            active: Some(true),
+                            ..InstitutionPatch::default()
+                        },
+                    ),
+                    "17" => (
+                        InstitutionPatch {
+                            user_active: Some(false),
+                            ..InstitutionPatch::default()
+                        },
+                        InstitutionPatch {
+                            user_active: Some(true),
+                            ..InstitutionPatch::default()
+                        },
+                    ),
                     other => {
                         self.notes.push(ev!(
                             "kode respons {other} tidak dapat dipaksakan pada mock ini; pencarian berikutnya dinilai apa adanya",
@@ -803,8 +830,9 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     }
                 };
                 let cid = &self.target.agreement.customer_id;
-                self.mock
-                    .admin_ok(Method::PATCH, &format!("/institutions/{cid}"), Some(&patch))?;
+                if let Err(why) = self.mock.patch_institution(cid, &patch)? {
+                    return Err(SessionError::Mock(format!("{cid}: {why}")));
+                }
                 self.forced = Some((revert, *count));
             }
             Step::MutateResident { nik_ref, field } => {
@@ -813,10 +841,9 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 };
                 let old = c.value(field.get_ref()).unwrap_or_default();
                 let new = canary::mutated(&old);
-                self.mock.admin_ok(
-                    Method::PATCH,
-                    &format!("/residents/{}", c.nik),
-                    Some(&json!({ field.get_ref(): new })),
+                self.mock.patch_resident(
+                    &c.nik,
+                    &ResidentCreate::default().with(field.get_ref(), new.clone()),
                 )?;
                 self.mutated = Some((nik_ref.get_ref().clone(), old, new));
             }
@@ -922,30 +949,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
 
     /// Every journal row since the test's reset, as the evaluators read them.
     fn read_journal(&self) -> Result<Vec<JournalRow>, SessionError> {
-        let mut rows = Vec::new();
-        let mut after = 0i64;
-        loop {
-            let v = self.mock.admin_ok(
-                Method::GET,
-                &format!("/journal?after_id={after}&limit=10000"),
-                None,
-            )?;
-            let page = v
-                .get("rows")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for r in &page {
-                if let Some(row) = convert_row(r) {
-                    rows.push(row);
-                }
-                after = after.max(r.get("id").and_then(Value::as_i64).unwrap_or(after));
-            }
-            if v.get("next_after_id").is_none_or(Value::is_null) || page.is_empty() {
-                break;
-            }
-        }
-        Ok(rows)
+        self.mock.journal_after(0)
     }
 
     fn evaluate(
@@ -1287,51 +1291,7 @@ fn storage_bytes(locs: &[StorageLocation]) -> Vec<(Evidence, Vec<u8>)> {
     out
 }
 
-/// The mock's journal row in the runner's form (endpoints as request paths).
-pub fn convert_row(v: &Value) -> Option<JournalRow> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-    let time = DateTime::parse_from_rfc3339(&s("time")?)
-        .ok()?
-        .with_timezone(&Utc);
-    let customer = s("customer_id").unwrap_or_default();
-    let raw_endpoint = s("endpoint").unwrap_or_default();
-    let endpoint = match raw_endpoint.as_str() {
-        "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN" => {
-            format!("/dukcapil/get_json/{customer}/{raw_endpoint}")
-        }
-        "balikan_store" => "/data_balikan/public/api/store".into(),
-        "balikan_upload" => "/data_balikan/public/api/upload".into(),
-        other => other.to_string(),
-    };
-    let mut outcome = s("outcome").unwrap_or_default();
-    if endpoint.starts_with("/data_balikan/") {
-        // Accepted now or already on file: both mean the mock holds the balikan.
-        outcome = match outcome.as_str() {
-            "stored" | "duplicate" => Outcome::Found.code().to_string(),
-            other => other.to_string(),
-        };
-    }
-    Some(JournalRow {
-        time,
-        endpoint,
-        customer_id: customer,
-        operator: s("operator"),
-        nik_raw: s("nik").unwrap_or_default(),
-        outcome,
-        elements: v
-            .get("elements")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        source: s("source").unwrap_or_default(),
-        latency_us: v.get("latency_us").and_then(Value::as_u64).unwrap_or(0),
-        fault: s("fault"),
-    })
-}
+pub use crate::mock::convert_row;
 
 /// A fresh random gateway password for forcing 03 (never the agreement's, never logged).
 fn rotated_password() -> String {

@@ -9,8 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::SessionError;
 
 /// A program next to the running executable (how `cargo build` lays out the workspace
@@ -97,7 +95,7 @@ impl Owned {
     }
 
     /// Spawns `cmd` and waits for a stdout line starting with `prefix`; returns the rest of it.
-    fn spawn_until(
+    pub(crate) fn spawn_until(
         mut cmd: Command,
         what: &str,
         prefix: &str,
@@ -141,113 +139,6 @@ impl Owned {
                     }));
                 }
             }
-        }
-    }
-}
-
-/// The mock gateway: its URL and admin token, and the process when the session started it.
-#[derive(Debug)]
-pub struct Mock {
-    pub url: String,
-    token: String,
-    client: reqwest::blocking::Client,
-    _proc: Option<Owned>,
-    _dir: Option<tempfile::TempDir>,
-    pub seed: u64,
-    pub population: u64,
-}
-
-impl Mock {
-    /// Starts `mock-server serve` on 127.0.0.1:0 with a fresh data directory.
-    pub fn embedded(population: u64) -> Result<Mock, SessionError> {
-        let dir = tempfile::Builder::new()
-            .prefix("poc-mock-")
-            .tempdir()
-            .map_err(|e| SessionError::Start(format!("cannot create a mock data dir: {e}")))?;
-        let token = hex::encode(rand::random::<[u8; 16]>());
-        let seed = 1;
-        let mut cmd = Command::new(sibling("mock-server"));
-        cmd.arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["--population", &population.to_string()])
-            .args(["--seed", &seed.to_string()])
-            .args(["--admin-token", &token])
-            .env_remove("MOCK_CONFIG");
-        let (proc, url) = Owned::spawn_until(
-            cmd,
-            "the embedded mock (mock-server)",
-            "listening on ",
-            Duration::from_secs(120),
-        )?;
-        let mut m = Mock::external(&url, &token)?;
-        m._proc = Some(proc);
-        m._dir = Some(dir);
-        m.seed = seed;
-        m.population = population;
-        Ok(m)
-    }
-
-    pub fn external(url: &str, token: &str) -> Result<Mock, SessionError> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| SessionError::Start(format!("HTTP client: {e}")))?;
-        Ok(Mock {
-            url: url.trim_end_matches('/').to_string(),
-            token: token.to_string(),
-            client,
-            _proc: None,
-            _dir: None,
-            seed: 0,
-            population: 0,
-        })
-    }
-
-    /// One admin call; `Err` only when the mock does not answer. Non-2xx answers come back
-    /// with their status so the caller decides.
-    pub fn admin(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(u16, Value), SessionError> {
-        let url = format!("{}/__admin{path}", self.url);
-        let mut req = self.client.request(method, &url).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().map_err(|e| {
-            SessionError::Unreachable(format!("the mock at {} did not answer: {e}", self.url))
-        })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().unwrap_or_default();
-        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if status == 401 {
-            return Err(SessionError::Usage(format!(
-                "the mock at {} refused the admin token (give the right --admin-token)",
-                self.url
-            )));
-        }
-        Ok((status, v))
-    }
-
-    /// An admin call that must succeed.
-    pub fn admin_ok(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, SessionError> {
-        let m = method.to_string();
-        let (status, v) = self.admin(method, path, body)?;
-        if (200..300).contains(&status) {
-            Ok(v)
-        } else {
-            Err(SessionError::Mock(format!(
-                "{m} /__admin{path} answered {status}: {v}"
-            )))
         }
     }
 }

@@ -639,9 +639,10 @@ fn runner_check_and_admin_detector_find_the_same_on_real_traffic() {
 
     let journal = m.admin("GET", "/journal?limit=1000", None);
     assert_eq!(journal.status, 200, "{}", journal.text);
-    let rows: Vec<_> = journal.json["rows"]
-        .as_array()
-        .expect("rows")
+    let page: dukcapil_mock_api::JournalPage =
+        serde_json::from_value(journal.json.clone()).expect("a journal page");
+    let rows: Vec<_> = page
+        .rows
         .iter()
         .filter_map(poc_runner::session::convert_row)
         .collect();

@@ -465,3 +465,58 @@ fn a_relative_target_path_still_finds_stored_answers() {
     );
     assert!(!bad.dir.path().join("tgt/tgt").exists(), "doubled path");
 }
+
+/// With `--mock-url` the runner asks the mock what it serves: the result names the seed and the
+/// SHA-256 of the population file that the mock itself logged at start-up (never a label's hash
+/// or seed 0).
+#[test]
+fn the_result_names_the_dataset_an_external_mock_serves() {
+    support::bin("rsud-app");
+    let mock = support::MockServer::start(&["--seed", "7"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pack = one_test_pack(dir.path(), "T-FIELD-01");
+    let target = dir.path().join("target.toml");
+    std::fs::write(&target, poc_runner::cli::DEMO_TARGET).expect("write target");
+    let key = dir.path().join("key");
+    let k = support::command("poc-runner")
+        .args(["keygen", "--out"])
+        .arg(&key)
+        .output()
+        .expect("keygen");
+    assert!(k.status.success(), "{k:?}");
+    let out = support::command("poc-runner")
+        .arg("run")
+        .arg("--scenario")
+        .arg(&pack)
+        .arg("--target")
+        .arg(&target)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .arg("--key")
+        .arg(&key)
+        .args(["--mock-url", &mock.base])
+        .args(["--admin-token", support::ADMIN_TOKEN])
+        .output()
+        .expect("run poc-runner");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let result: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("out/poc-result.json")).expect("result"),
+    )
+    .expect("json");
+    let dataset = &result["mock_dataset"];
+    assert_eq!(dataset["seed"], 7, "{dataset}");
+    let sha = dataset["sha256"].as_str().expect("sha256");
+    assert_eq!(sha.len(), 64, "{dataset}");
+    let logged = mock.output.lock().expect("mock output").join("\n");
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("population ready") && l.contains(&format!("sha256={sha}"))),
+        "the mock logged another dataset:\n{logged}\nresult: {dataset}"
+    );
+}

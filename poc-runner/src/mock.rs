@@ -1,0 +1,214 @@
+//! The one place the runner talks to the mock: the contract crate's typed admin client
+//! (`dukcapil_mock_api::Client`), and the embedded mock's process when the session started it.
+//! Everything the mock answers arrives typed; mock errors become [`SessionError`]s here.
+
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dukcapil_domain::Outcome;
+use dukcapil_mock_api::{
+    Client, ClientError, ClockChange, DatasetInfo, FaultRule, InstitutionPatch, JournalQuery,
+    QuotaChange, ResidentCreate, LISTENING_PREFIX,
+};
+
+use crate::journal::JournalRow;
+use crate::session::procs::{sibling, Owned};
+use crate::session::SessionError;
+
+/// The mock gateway: its URL, a typed client of its admin API, what it serves, and the process
+/// and data directory when the session started it.
+#[derive(Debug)]
+pub struct Mock {
+    /// Base URL, without a trailing slash.
+    pub url: String,
+    api: Client,
+    /// The dataset the mock serves, as it says itself (`GET /__admin/dataset`).
+    pub dataset: DatasetInfo,
+    _proc: Option<Owned>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Mock {
+    /// Starts `mock-server serve` on 127.0.0.1:0 with a fresh data directory.
+    pub fn embedded(population: u64) -> Result<Mock, SessionError> {
+        let dir = tempfile::Builder::new()
+            .prefix("poc-mock-")
+            .tempdir()
+            .map_err(|e| SessionError::Start(format!("cannot create a mock data dir: {e}")))?;
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let mut cmd = Command::new(sibling("mock-server"));
+        cmd.arg("serve")
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--population", &population.to_string()])
+            .args(["--seed", "1"])
+            .args(["--admin-token", &token])
+            .env_remove("MOCK_CONFIG");
+        let (proc, url) = Owned::spawn_until(
+            cmd,
+            "the embedded mock (mock-server)",
+            LISTENING_PREFIX,
+            Duration::from_secs(120),
+        )?;
+        let mut m = Mock::external(&url, &token)?;
+        m._proc = Some(proc);
+        m._dir = Some(dir);
+        Ok(m)
+    }
+
+    /// A mock someone else runs; asks it at once what it serves (which also proves the URL and
+    /// the token).
+    pub fn external(url: &str, token: &str) -> Result<Mock, SessionError> {
+        let url = url.trim_end_matches('/').to_string();
+        let api = Client::new(&url, token).map_err(|e| SessionError::Start(e.to_string()))?;
+        let dataset = api.dataset().map_err(|e| from_client(&url, e))?;
+        Ok(Mock {
+            url,
+            api,
+            dataset,
+            _proc: None,
+            _dir: None,
+        })
+    }
+
+    fn call<T>(&self, r: Result<T, ClientError>) -> Result<T, SessionError> {
+        r.map_err(|e| from_client(&self.url, e))
+    }
+
+    /// Journal, quota, canaries and runtime fault rules back to a clean start.
+    pub fn reset(&self) -> Result<(), SessionError> {
+        self.call(self.api.reset())
+    }
+
+    /// Drops every fault rule, the settings file's too.
+    pub fn clear_faults(&self) -> Result<(), SessionError> {
+        self.call(self.api.clear_faults()).map(|_| ())
+    }
+
+    /// Adds a fault rule; `Ok(false)` when this mock refuses it (no fault injection there).
+    pub fn add_fault(&self, rule: &FaultRule) -> Result<bool, SessionError> {
+        match self.api.add_fault(rule) {
+            Ok(_) => Ok(true),
+            Err(e) if e.status().is_some_and(|s| s != 401) => Ok(false),
+            Err(e) => Err(from_client(&self.url, e)),
+        }
+    }
+
+    /// Creates canary residents (all or none).
+    pub fn create_residents(&self, residents: &[ResidentCreate]) -> Result<(), SessionError> {
+        self.call(self.api.create_residents(residents)).map(|_| ())
+    }
+
+    /// Changes an institution; an answer other than 2xx comes back as `Err(Some(reason))` for
+    /// the caller to note, a mock that does not answer as `SessionError`.
+    pub fn patch_institution(
+        &self,
+        customer_id: &str,
+        patch: &InstitutionPatch,
+    ) -> Result<Result<(), String>, SessionError> {
+        match self.api.patch_institution(customer_id, patch) {
+            Ok(_) => Ok(Ok(())),
+            Err(ClientError::Status { status, body, .. }) if status != 401 => {
+                Ok(Err(format!("{status}: {body}")))
+            }
+            Err(e) => Err(from_client(&self.url, e)),
+        }
+    }
+
+    /// Changes elements of a (canary) resident.
+    pub fn patch_resident(&self, nik: &str, change: &ResidentCreate) -> Result<(), SessionError> {
+        self.call(self.api.patch_resident(nik, change)).map(|_| ())
+    }
+
+    /// Sets an institution's quota for today.
+    pub fn set_quota(&self, customer_id: &str, change: &QuotaChange) -> Result<(), SessionError> {
+        self.call(self.api.set_quota(customer_id, change))
+            .map(|_| ())
+    }
+
+    /// Moves the mock's clock; returns its offset from real time in milliseconds.
+    pub fn set_clock(&self, at: DateTime<Utc>) -> Result<i64, SessionError> {
+        let status = self.call(self.api.set_clock(&ClockChange::set(at)))?;
+        Ok((status.offset_seconds * 1000.0) as i64)
+    }
+
+    /// Proves the admin API answers (the clock is the cheapest call).
+    pub fn ping(&self) -> Result<(), SessionError> {
+        self.call(self.api.clock()).map(|_| ())
+    }
+
+    /// The newest journal id: rows after it belong to what happens next.
+    pub fn watermark(&self) -> Result<i64, SessionError> {
+        let page = self.call(self.api.journal(&JournalQuery {
+            limit: Some(1),
+            ..JournalQuery::default()
+        }))?;
+        Ok(page.rows.first().map_or(0, |r| r.id))
+    }
+
+    /// Every journal row after `after_id`, oldest first, in the mock's own form.
+    pub fn rows_after(
+        &self,
+        after_id: i64,
+    ) -> Result<Vec<dukcapil_mock_api::JournalRow>, SessionError> {
+        self.call(self.api.journal_after(after_id))
+    }
+
+    /// Every journal row after `after_id`, as the evaluators read them.
+    pub fn journal_after(&self, after_id: i64) -> Result<Vec<JournalRow>, SessionError> {
+        Ok(self
+            .rows_after(after_id)?
+            .iter()
+            .filter_map(convert_row)
+            .collect())
+    }
+}
+
+fn from_client(url: &str, e: ClientError) -> SessionError {
+    match e {
+        ClientError::Unreachable { .. } => {
+            SessionError::Unreachable(format!("the mock at {url} did not answer: {e}"))
+        }
+        ClientError::Unauthorized { .. } => SessionError::Usage(format!(
+            "the mock at {url} refused the admin token (give the right --admin-token)"
+        )),
+        other => SessionError::Mock(other.to_string()),
+    }
+}
+
+/// The mock's journal row in the runner's form (endpoints as request paths, balikan accepted or
+/// already on file as `01`).
+pub fn convert_row(r: &dukcapil_mock_api::JournalRow) -> Option<JournalRow> {
+    let time = DateTime::parse_from_rfc3339(&r.time)
+        .ok()?
+        .with_timezone(&Utc);
+    let customer = r.customer_id.clone().unwrap_or_default();
+    let endpoint = match r.endpoint.as_str() {
+        "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN" => {
+            format!("/dukcapil/get_json/{customer}/{}", r.endpoint)
+        }
+        "balikan_store" => "/data_balikan/public/api/store".into(),
+        "balikan_upload" => "/data_balikan/public/api/upload".into(),
+        other => other.to_string(),
+    };
+    let mut outcome = r.outcome.clone();
+    if endpoint.starts_with("/data_balikan/") && matches!(outcome.as_str(), "stored" | "duplicate")
+    {
+        // Accepted now or already on file: both mean the mock holds the balikan.
+        outcome = Outcome::Found.code().to_string();
+    }
+    Some(JournalRow {
+        time,
+        endpoint,
+        customer_id: customer,
+        operator: r.operator.clone(),
+        nik_raw: r.nik.clone().unwrap_or_default(),
+        outcome,
+        elements: r.elements.clone(),
+        source: r.source.clone().unwrap_or_default(),
+        latency_us: u64::try_from(r.latency_us).unwrap_or(0),
+        fault: r.fault.clone(),
+    })
+}
