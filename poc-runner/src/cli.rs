@@ -22,7 +22,8 @@ use crate::Lang;
 pub enum ExitCode {
     /// All checks passed (`run`); the result verified (`verify`); key written (`keygen`).
     AllPassed = 0,
-    /// Some check failed or needs review (`run`); verification failed (`verify`).
+    /// Some check failed or needs review (`run`); verification failed (`verify`), including a
+    /// signer that the given trust anchor does not admit.
     ChecksFailed = 1,
     /// Bad arguments, or a scenario, target, key or result file that cannot be used.
     UsageOrFile = 2,
@@ -30,6 +31,9 @@ pub enum ExitCode {
     Unreachable = 3,
     /// The result could not be signed (or a key could not be created).
     SigningFailed = 4,
+    /// `verify`: the result is internally consistent, but no trust anchor was given or
+    /// configured, so nobody vouches for its signer.
+    SignerNotTrusted = 5,
     /// The session was interrupted (Ctrl-C, SIGTERM): nothing was written.
     Interrupted = 130,
 }
@@ -41,7 +45,7 @@ pub enum ExitCode {
     about = "Scripted PoC sessions against an agency application, ending in a signed result."
 )]
 #[command(
-    after_help = "Exit codes: 0 all passed, 1 checks failed (or verification failed), 2 usage or file error, 3 application or mock unreachable, 4 signing failed, 130 interrupted (nothing written)."
+    after_help = "Exit codes: 0 all passed, 1 checks failed (or verification failed), 2 usage or file error, 3 application or mock unreachable, 4 signing failed, 5 verify: consistent but the signer is not trusted (no trust anchor), 130 interrupted (nothing written)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -58,12 +62,17 @@ enum Command {
         #[arg(long, default_value = "poc-runner")]
         comment: String,
     },
-    /// Verify a result directory: signature, HTML hash, journal hash chain, verdict.
+    /// Verify a result directory: signature, trusted signer, every file's hash, journal hash
+    /// chain, verdict.
     Verify {
         dir: PathBuf,
-        /// The assessor's public key (OpenSSH `.pub`); without it the key named in the document is used.
-        #[arg(long, value_name = "FILE")]
+        /// Trust exactly this public key (OpenSSH `.pub`).
+        #[arg(long, value_name = "FILE", conflicts_with = "allowed_signers")]
         public_key: Option<PathBuf>,
+        /// Trust the keys of an OpenSSH allowed_signers file, as the principals it lists.
+        /// Without either option: $POC_TRUSTED_SIGNERS, else ~/.config/poc-runner/allowed_signers.
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
     },
     /// Run a PoC session: start (or reach) the mock, drive the application, judge, sign.
     Run {
@@ -89,6 +98,10 @@ enum Command {
         key: Option<PathBuf>,
         #[arg(long, value_name = "NAME")]
         assessor: Option<String>,
+        /// The identity the key signs as (the principal of its allowed_signers line); default:
+        /// the key's comment.
+        #[arg(long, value_name = "ID")]
+        principal: Option<String>,
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
@@ -167,44 +180,11 @@ where
             );
             Ok(ExitCode::AllPassed)
         }
-        Command::Verify { dir, public_key } => {
-            let trusted = match public_key {
-                Some(p) => Some(ssh_key::PublicKey::read_openssh_file(&p).map_err(|e| {
-                    CliError::Usage(format!("{}: not an OpenSSH public key: {e}", p.display()))
-                })?),
-                None => None,
-            };
-            let items = result::verify_dir(&dir, trusted.as_ref())?;
-            let mut failed = Vec::new();
-            for i in &items {
-                println!(
-                    "{} {:<9} {}",
-                    if i.ok { "OK  " } else { "FAIL" },
-                    i.what,
-                    i.detail
-                );
-                if !i.ok {
-                    failed.push(i.what);
-                }
-            }
-            if failed.is_empty() {
-                println!("{} verified", dir.display());
-                println!(
-                    "the same with OpenSSH: ssh-keygen -Y verify -f allowed_signers -I <identity> -n {} -s {} < {}",
-                    result::NAMESPACE,
-                    dir.join(result::SIG_FILE).display(),
-                    dir.join(result::JSON_FILE).display()
-                );
-                Ok(ExitCode::AllPassed)
-            } else {
-                println!(
-                    "{}: verification failed: {}",
-                    dir.display(),
-                    failed.join(", ")
-                );
-                Ok(ExitCode::ChecksFailed)
-            }
-        }
+        Command::Verify {
+            dir,
+            public_key,
+            allowed_signers,
+        } => verify(&dir, public_key, allowed_signers),
         Command::Run {
             scenario,
             target,
@@ -215,6 +195,7 @@ where
             out,
             key,
             assessor,
+            principal,
             lang,
         } => {
             let (pack, tgt) = load_inputs(&scenario, &target)?;
@@ -231,7 +212,11 @@ where
                 pause_scale,
                 progress: true,
             };
-            run_session(&pack, &tgt, &opts, &key, assessor, lang, &out)
+            let who = Signer {
+                assessor,
+                principal,
+            };
+            run_session(&pack, &tgt, &opts, &key, who, lang, &out)
         }
         Command::Demo {
             out,
@@ -240,6 +225,64 @@ where
             lang,
         } => demo(out, key, scenario, lang),
     }
+}
+
+fn verify(
+    dir: &Path,
+    public_key: Option<PathBuf>,
+    allowed_signers: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    use result::trust::TrustAnchor;
+    let anchor = match (public_key, allowed_signers) {
+        (Some(p), _) => Some(TrustAnchor::public_key(&p).map_err(CliError::Usage)?),
+        (None, Some(p)) => Some(
+            TrustAnchor::allowed_signers(&p, format!("--allowed-signers {}", p.display()))
+                .map_err(CliError::Usage)?,
+        ),
+        (None, None) => TrustAnchor::configured().map_err(CliError::Usage)?,
+    };
+    let v = result::verify_dir(dir, anchor.as_ref())?;
+    for i in &v.items {
+        println!(
+            "{} {:<9} {}",
+            if i.ok { "OK  " } else { "FAIL" },
+            i.what,
+            i.detail
+        );
+    }
+    let failed = v.failed();
+    let sig = dir.join(result::SIG_FILE);
+    let json = dir.join(result::JSON_FILE);
+    if failed.is_empty() {
+        println!("{} verified", dir.display());
+        println!(
+            "the same with OpenSSH: ssh-keygen -Y verify -f allowed_signers -I <principal> -n {} -s {} < {}, then sha256sum -c over the files the JSON lists",
+            result::NAMESPACE,
+            sig.display(),
+            json.display()
+        );
+        Ok(ExitCode::AllPassed)
+    } else if v.consistent() && v.trust == result::Trust::NoAnchor {
+        println!(
+            "{}: internally consistent, but the signer is not trusted; give --public-key or --allowed-signers (or set ${})",
+            dir.display(),
+            result::trust::TRUSTED_SIGNERS_ENV
+        );
+        Ok(ExitCode::SignerNotTrusted)
+    } else {
+        println!(
+            "{}: verification failed: {}",
+            dir.display(),
+            failed.join(", ")
+        );
+        Ok(ExitCode::ChecksFailed)
+    }
+}
+
+/// Who signs a result: the assessor's name and the principal the key signs as.
+struct Signer {
+    assessor: Option<String>,
+    principal: Option<String>,
 }
 
 fn load_inputs(scenario: &Path, target: &Path) -> Result<(ScenarioPack, Target), CliError> {
@@ -315,7 +358,7 @@ fn run_session(
     tgt: &Target,
     opts: &session::Options,
     key: &ssh_key::PrivateKey,
-    assessor: Option<String>,
+    who: Signer,
     lang: Lang,
     out: &Path,
 ) -> Result<ExitCode, CliError> {
@@ -339,7 +382,8 @@ fn run_session(
         session_id: format!("poc-{}", played.started_at.format("%Y%m%d-%H%M%S-%3f")),
         started_at: played.started_at,
         finished_at: played.finished_at,
-        assessor: assessor.unwrap_or_else(|| "Tim PoC Disdukcapil".into()),
+        assessor: who.assessor.unwrap_or_else(|| "Tim PoC Disdukcapil".into()),
+        principal: who.principal,
         application: ApplicationInfo {
             name: tgt.file.name.clone(),
             version: tgt.file.version.clone(),
@@ -396,7 +440,8 @@ fn run_session(
     }
     println!("result letter: {}", out.join(result::HTML_FILE).display());
     println!(
-        "verify: ssh-keygen -Y verify -f allowed_signers -I <identity> -n {} -s {} < {}",
+        "verify: ssh-keygen -Y verify -f allowed_signers -I {} -n {} -s {} < {}",
+        docs.result.signer.principal,
         result::NAMESPACE,
         out.join(result::SIG_FILE).display(),
         out.join(result::JSON_FILE).display()
@@ -466,7 +511,10 @@ fn demo(
         &tgt,
         &session::Options::default(),
         &key,
-        Some("Demo poc-runner".into()),
+        Signer {
+            assessor: Some("Demo poc-runner".into()),
+            principal: Some("poc-demo".into()),
+        },
         lang,
         &out,
     )?;

@@ -165,6 +165,7 @@ pub fn session(passing: bool) -> SessionRecord {
         started_at: at(0),
         finished_at: at(600),
         assessor: "Tim PoC Disdukcapil Kab. Karanganyar".into(),
+        principal: Some("assessor@disdukcapil.karanganyarkab.go.id".into()),
         application: ApplicationInfo {
             name: "SIMRS Contoh RSUD".into(),
             version: "2.4.0".into(),

@@ -23,7 +23,7 @@ fn json_snapshot() {
         ".session.started_at" => "[time]",
         ".session.finished_at" => "[time]",
         ".runner.version" => "[version]",
-        ".html_sha256" => "[sha256]",
+        ".files[].sha256" => "[sha256]",
     });
 }
 
@@ -49,7 +49,21 @@ fn html_escapes_evidence_and_letter_has_parts() {
     assert!(d.html.contains("@page {\n    size: A4;"));
     assert!(d.html.contains("Kesimpulan: TIDAK LULUS"));
     assert!(d.html.contains(&d.result.signer.fingerprint));
-    assert_eq!(d.result.html_sha256, sha256_hex(d.html.as_bytes()));
+    assert!(
+        d.html.contains("assessor@disdukcapil.karanganyarkab.go.id"),
+        "the letter names the principal"
+    );
+    let bound = |n: &str| {
+        d.result
+            .files
+            .iter()
+            .find(|f| f.name == n)
+            .unwrap()
+            .sha256
+            .clone()
+    };
+    assert_eq!(bound(HTML_FILE), sha256_hex(d.html.as_bytes()));
+    assert_eq!(bound(JUNIT_FILE), sha256_hex(d.junit.as_bytes()));
     let en = docs(true, Lang::En);
     assert!(en.html.contains("Verdict: LULUS"));
 }
@@ -100,7 +114,7 @@ fn verify_reports_an_unsupported_format_and_still_checks_its_signature() {
         .to_pem(LineEnding::LF)
         .unwrap();
     write_documents(&d, &out).unwrap();
-    let items = verify_dir(&out, None).unwrap();
+    let items = verify_dir(&out, None).unwrap().items;
     assert!(
         items.iter().any(|i| i.what == "signature" && i.ok),
         "{items:?}"
@@ -145,9 +159,11 @@ fn written_directory_verifies_and_refuses_to_overwrite() {
     let out = tmp.path().join("hasil");
     let d = docs(true, Lang::Id);
     write_documents(&d, &out).unwrap();
-    let items = verify_dir(&out, Some(example::fixed_key().public_key())).unwrap();
+    let anchor = trust::TrustAnchor::key(example::fixed_key().public_key().clone(), "test");
+    let items = verify_dir(&out, Some(&anchor)).unwrap().items;
     assert!(items.iter().all(|i| i.ok), "{items:?}");
-    assert_eq!(items.len(), 5);
+    // signature, trust, two files, journal, verdict
+    assert_eq!(items.len(), 6, "{items:?}");
     // No temporary directory is left beside the result.
     let names: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -175,7 +191,8 @@ fn verify_names_each_failure() {
         .to_pem(LineEnding::LF)
         .unwrap();
     write_documents(&d, &out).unwrap();
-    let items = verify_dir(&out, None).unwrap();
+    let anchor = trust::TrustAnchor::key(key.public_key().clone(), "test");
+    let items = verify_dir(&out, Some(&anchor)).unwrap().items;
     let failed: Vec<_> = items
         .iter()
         .filter(|i| !i.ok)
@@ -185,11 +202,12 @@ fn verify_names_each_failure() {
         failed,
         vec![("journal", "hash chain broken at journal row 1")]
     );
-    // Another key: the signature fails against the trusted key.
+    // Another trusted key: the document's signer is not admitted.
     let other = PrivateKey::from(ssh_key::private::Ed25519Keypair::from_seed(&[9u8; 32]));
-    let items = verify_dir(&out, Some(other.public_key())).unwrap();
-    assert!(items.iter().any(|i| i.what == "signature" && !i.ok));
-    assert!(items.iter().any(|i| i.what == "signer" && !i.ok));
+    let anchor = trust::TrustAnchor::key(other.public_key().clone(), "test");
+    let v = verify_dir(&out, Some(&anchor)).unwrap();
+    assert!(v.items.iter().any(|i| i.what == "trust" && !i.ok));
+    assert!(matches!(v.trust, Trust::Rejected(_)));
 }
 
 #[test]
