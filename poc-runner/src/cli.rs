@@ -4,7 +4,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use sha2::Digest;
 
 use crate::checks::{CheckOutcome, Verdict};
 use crate::file_error::FileErrors;
@@ -373,11 +372,9 @@ fn run_session(
     if session::procs::interrupted() {
         return Err(CliError::Interrupted);
     }
-    let seed = played.mock_seed;
-    let dataset = format!(
-        "mock-server population seed={seed} size={}",
-        played.mock_population
-    );
+    // The embedded mock's seed and size are known; a `--mock-url` mock does not report them yet,
+    // and the letter then says "unknown" rather than a made-up value.
+    let embedded = opts.mock_url.is_none();
     let record = SessionRecord {
         session_id: format!("poc-{}", played.started_at.format("%Y%m%d-%H%M%S-%3f")),
         started_at: played.started_at,
@@ -398,8 +395,9 @@ fn run_session(
             requirements_sha256: pack.requirements.sha256.clone(),
         },
         mock_dataset: DatasetInfo {
-            seed,
-            sha256: hex::encode(sha2::Sha256::digest(dataset.as_bytes())),
+            seed: embedded.then_some(played.mock_seed),
+            size: embedded.then_some(played.mock_population),
+            sha256: None,
         },
         checks: played.checks,
         journal: played.journal,

@@ -180,8 +180,9 @@ pub fn session(passing: bool) -> SessionRecord {
             requirements_sha256: "1".repeat(64),
         },
         mock_dataset: DatasetInfo {
-            seed: 20260105,
-            sha256: "2".repeat(64),
+            seed: Some(20260105),
+            size: Some(2000),
+            sha256: Some("2".repeat(64)),
         },
         checks,
         journal: vec![

@@ -90,8 +90,15 @@ pub struct ScenarioInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetInfo {
-    pub seed: u64,
-    pub sha256: String,
+    /// The mock's population seed; `None` when the mock did not say (a `--mock-url` mock).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Residents in the population, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// SHA-256 of the dataset as the mock reports it, when it does.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,7 +271,15 @@ pub fn build_documents_with(
             version: runner_version.into(),
         },
         mock_dataset: session.mock_dataset.clone(),
-        checks: session.checks.clone(),
+        // Evidence as it is kept: NIKs masked, WIB dates, no markup (see `Evidence::for_record`).
+        checks: session
+            .checks
+            .iter()
+            .map(|c| CheckResult {
+                evidence: c.evidence.iter().map(|e| e.for_record()).collect(),
+                ..c.clone()
+            })
+            .collect(),
         summary: Summary::of(&session.checks),
         verdict: Verdict::of(&session.checks),
         journal: JournalChain {
@@ -379,43 +394,108 @@ pub fn write_documents(docs: &Documents, out: &Path) -> Result<(), ResultError> 
     Ok(())
 }
 
+/// The letter's fixed texts: (key, Bahasa Indonesia, English).
+const STRINGS: &[(&str, &str, &str)] = &[
+    ("title", "Surat Hasil Proof of Concept",
+        "Proof of Concept Result Letter"),
+    ("subtitle", "Uji aplikasi pengguna akses data kependudukan terhadap Juknis dan PKS",
+        "Test of a population-data client application against the Juknis and the agreement"),
+    ("session", "Sesi",
+        "Session"),
+    ("parties", "Para pihak",
+        "Parties"),
+    ("tester", "Penguji",
+        "Tester"),
+    ("tester_name", "Dinas Kependudukan dan Pencatatan Sipil (Disdukcapil)",
+        "Population and Civil Registration Office (Disdukcapil)"),
+    ("assessor", "Petugas penguji",
+        "Assessor"),
+    ("institution", "Instansi pengguna",
+        "User institution"),
+    ("scope", "Ruang lingkup",
+        "Scope"),
+    ("application", "Aplikasi",
+        "Application"),
+    ("version", "versi",
+        "version"),
+    ("agreement", "Profil PKS",
+        "Agreement profile"),
+    ("elements", "Elemen data yang diberikan",
+        "Granted data elements"),
+    ("quota", "Kuota per hari",
+        "Quota per day"),
+    ("unlimited", "tidak dibatasi",
+        "unlimited"),
+    ("scenario", "Paket skenario",
+        "Scenario pack"),
+    ("dataset", "Data dummy mock",
+        "Mock dummy data"),
+    ("unknown", "tidak diketahui",
+        "unknown"),
+    ("seed", "benih",
+        "seed"),
+    ("residents", "penduduk",
+        "residents"),
+    ("time", "Waktu pengujian",
+        "Test time"),
+    ("runner", "Perangkat uji",
+        "Test tool"),
+    ("journal", "Jurnal permintaan",
+        "Request journal"),
+    ("rows", "baris",
+        "rows"),
+    ("chain_head", "Ujung rantai hash",
+        "Hash chain head"),
+    ("checks", "Hasil pemeriksaan",
+        "Checks"),
+    ("test", "Uji",
+        "Test"),
+    ("requirement", "Ketentuan",
+        "Requirement"),
+    ("check", "Pemeriksaan dan bukti",
+        "Check and evidence"),
+    ("outcome", "Hasil",
+        "Outcome"),
+    ("summary", "Ringkasan",
+        "Summary"),
+    ("n_pass", "lulus",
+        "passed"),
+    ("n_fail", "gagal",
+        "failed"),
+    ("n_review", "perlu ditinjau",
+        "need review"),
+    ("n_skipped", "dilewati",
+        "skipped"),
+    ("verdict", "Kesimpulan",
+        "Verdict"),
+    ("precedence", "LULUS hanya bila tidak ada pemeriksaan yang gagal atau perlu ditinjau dan sekurang-kurangnya satu pemeriksaan lulus; pemeriksaan yang dilewati tidak berlaku untuk PKS ini.",
+        "LULUS (passed) only when no check failed or needs review and at least one check passed; skipped checks do not apply to this agreement."),
+    ("signed_by", "Ditandatangani secara elektronik oleh",
+        "Electronically signed by"),
+    ("principal", "Identitas penanda tangan",
+        "Signer identity"),
+    ("key", "Sidik jari kunci penanda tangan (Ed25519)",
+        "Signing key fingerprint (Ed25519)"),
+    ("verify_hint", "Periksa dengan: poc-runner verify DIREKTORI --allowed-signers BERKAS, atau ssh-keygen -Y verify -n dukcapil-poc lalu sha256sum -c atas daftar files",
+        "Verify with: poc-runner verify DIR --allowed-signers FILE, or ssh-keygen -Y verify -n dukcapil-poc then sha256sum -c over the files list"),
+    ("page", "Halaman",
+        "Page"),
+    ("of", "dari",
+        "of"),
+];
+
 fn strings(lang: Lang) -> serde_json::Value {
-    match lang {
-        Lang::Id => serde_json::json!({
-            "title": "Surat Hasil Proof of Concept",
-            "subtitle": "Uji aplikasi pengguna akses data kependudukan terhadap Juknis dan PKS",
-            "session": "Sesi", "parties": "Para pihak", "tester": "Penguji",
-            "tester_name": "Dinas Kependudukan dan Pencatatan Sipil (Disdukcapil)", "assessor": "Petugas penguji",
-            "institution": "Instansi pengguna", "scope": "Ruang lingkup", "application": "Aplikasi", "version": "versi",
-            "agreement": "Profil PKS", "elements": "Elemen data yang diberikan", "quota": "Kuota per hari",
-            "unlimited": "tidak dibatasi", "scenario": "Paket skenario", "dataset": "Data dummy mock",
-            "time": "Waktu pengujian", "runner": "Perangkat uji", "journal": "Jurnal permintaan", "rows": "baris",
-            "chain_head": "Ujung rantai hash", "checks": "Hasil pemeriksaan", "test": "Uji", "requirement": "Ketentuan",
-            "check": "Pemeriksaan dan bukti", "outcome": "Hasil", "summary": "Ringkasan", "n_pass": "lulus",
-            "n_fail": "gagal", "n_review": "perlu ditinjau", "n_skipped": "dilewati", "verdict": "Kesimpulan",
-            "precedence": "LULUS hanya bila tidak ada pemeriksaan yang gagal atau perlu ditinjau dan sekurang-kurangnya satu pemeriksaan lulus; pemeriksaan yang dilewati tidak berlaku untuk PKS ini.",
-            "signed_by": "Ditandatangani secara elektronik oleh", "principal": "Identitas penanda tangan", "key": "Sidik jari kunci penanda tangan (Ed25519)",
-            "verify_hint": "Periksa dengan: poc-runner verify DIREKTORI --allowed-signers BERKAS, atau ssh-keygen -Y verify -n dukcapil-poc lalu sha256sum -c atas daftar files",
-            "page": "Halaman", "of": "dari"
-        }),
-        Lang::En => serde_json::json!({
-            "title": "Proof of Concept Result Letter",
-            "subtitle": "Test of a population-data client application against the Juknis and the agreement",
-            "session": "Session", "parties": "Parties", "tester": "Tester",
-            "tester_name": "Population and Civil Registration Office (Disdukcapil)", "assessor": "Assessor",
-            "institution": "User institution", "scope": "Scope", "application": "Application", "version": "version",
-            "agreement": "Agreement profile", "elements": "Granted data elements", "quota": "Quota per day",
-            "unlimited": "unlimited", "scenario": "Scenario pack", "dataset": "Mock dummy data",
-            "time": "Test time", "runner": "Test tool", "journal": "Request journal", "rows": "rows",
-            "chain_head": "Hash chain head", "checks": "Checks", "test": "Test", "requirement": "Requirement",
-            "check": "Check and evidence", "outcome": "Outcome", "summary": "Summary", "n_pass": "passed",
-            "n_fail": "failed", "n_review": "need review", "n_skipped": "skipped", "verdict": "Verdict",
-            "precedence": "LULUS (passed) only when no check failed or needs review and at least one check passed; skipped checks do not apply to this agreement.",
-            "signed_by": "Electronically signed by", "principal": "Signer identity", "key": "Signing key fingerprint (Ed25519)",
-            "verify_hint": "Verify with: poc-runner verify DIR --allowed-signers FILE, or ssh-keygen -Y verify -n dukcapil-poc then sha256sum -c over the files list",
-            "page": "Page", "of": "of"
-        }),
-    }
+    let map: serde_json::Map<String, serde_json::Value> = STRINGS
+        .iter()
+        .map(|(k, id, en)| {
+            let text = match lang {
+                Lang::Id => id,
+                Lang::En => en,
+            };
+            (k.to_string(), serde_json::Value::from(*text))
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// Renders the result letter. Times are shown in WIB, the local time of the parties.
@@ -430,31 +510,34 @@ pub fn render_html(
         include_str!("../../templates/poc-result.html.tera"),
     )
     .map_err(|e| ResultError::Render(format!("{e:?}")))?;
-    let wib = crate::checks::wib();
-    let fmt = |t: DateTime<Utc>| {
-        t.with_timezone(&wib)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    let checks: Vec<serde_json::Value> = r
-        .checks
-        .iter()
-        .map(|c| {
-            let clauses = requirements
-                .and_then(|q| q.by_id.get(&c.requirement))
-                .map(|q| q.clauses.join("; "))
-                .unwrap_or_default();
-            serde_json::json!({
+    let fmt = |t: DateTime<Utc>| crate::evidence::wib_datetime(t, lang);
+    // One entry per test, in the order of the checks, each with its checks: a test with two
+    // checks is listed once.
+    let mut tests: Vec<serde_json::Value> = Vec::new();
+    for c in &r.checks {
+        let clauses = requirements
+            .and_then(|q| q.by_id.get(&c.requirement))
+            .map(|q| q.clauses_for(&r.agreement.id).join("; "))
+            .unwrap_or_default();
+        let check = serde_json::json!({
+            "check": c.check,
+            "requirement": c.requirement,
+            "clauses": clauses,
+            "evidence": c.evidence.iter().map(|e| e.text(lang)).collect::<Vec<_>>(),
+            "outcome": c.outcome,
+            "label": c.outcome.label(lang),
+        });
+        match tests.last_mut() {
+            Some(t) if t["test_id"] == c.test_id.as_str() => {
+                t["checks"].as_array_mut().expect("array").push(check)
+            }
+            _ => tests.push(serde_json::json!({
                 "test_id": c.test_id,
-                "requirement": c.requirement,
-                "clauses": clauses,
                 "title": match lang { Lang::Id => &c.title_id, Lang::En => &c.title_en },
-                "evidence": c.evidence.iter().map(|e| e.text(lang)).collect::<Vec<_>>(),
-                "outcome": c.outcome,
-                "label": c.outcome.label(lang),
-            })
-        })
-        .collect();
+                "checks": [check],
+            })),
+        }
+    }
     let t = strings(lang);
     // The printed footer of every page: "<title> · <Sesi> <id>", as a CSS string literal.
     let footer = css_string(&format!(
@@ -468,7 +551,19 @@ pub fn render_html(
     ctx.insert("t", &t);
     ctx.insert("footer", &footer);
     ctx.insert("lang", lang.code());
-    ctx.insert("checks", &checks);
+    ctx.insert("tests", &tests);
+    ctx.insert(
+        "quota",
+        &r.agreement
+            .quota_per_day
+            .map(|q| crate::evidence::thousands(q.into(), lang)),
+    );
+    ctx.insert(
+        "dataset_size",
+        &r.mock_dataset
+            .size
+            .map(|n| crate::evidence::thousands(n, lang)),
+    );
     ctx.insert("started", &fmt(r.session.started_at));
     ctx.insert("finished", &fmt(r.session.finished_at));
     tera.render("poc-result.html", &ctx).map_err(|e| {

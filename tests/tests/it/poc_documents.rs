@@ -556,3 +556,59 @@ fn run_with_valid_files_refuses_a_non_empty_out_dir_before_starting_anything() {
         .arg(dir.path().join("missing")));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+/// The letter cites only the documents of the agreement under test: a session for RSUD
+/// Karanganyar never cites the Purbalingga Juknis, a Purbalingga one never the RSUD Juknis.
+/// A test with two checks is listed once.
+#[test]
+fn letter_cites_only_the_agreement_under_test_and_lists_each_test_once() {
+    let catalogue = result_catalogue();
+    let key = poc_runner::example::fixed_key();
+    let letter = |agreement: &str, lang: Lang| {
+        let mut session = poc_runner::example::session(false);
+        let a = dukcapil_domain::Agreement::embedded()
+            .into_iter()
+            .find(|a| a.id == agreement)
+            .unwrap();
+        session.agreement = result::AgreementInfo::of(&a);
+        // A second check of the same test.
+        let mut second = session.checks[0].clone();
+        second.check = "no_unasked_requests".into();
+        session.checks.insert(1, second);
+        let d = result::build_documents(&session, &key, lang, "0", Some(&catalogue)).unwrap();
+        (session.checks[0].clone(), d.html)
+    };
+    for lang in [Lang::Id, Lang::En] {
+        let (first, rsud) = letter("rsud-karanganyar", lang);
+        assert!(rsud.contains("Juknis RSUD 2.p"), "the RSUD Juknis is cited");
+        assert!(
+            !rsud.contains("Purbalingga"),
+            "an RSUD letter cites Purbalingga"
+        );
+        let title = match lang {
+            Lang::Id => &first.title_id,
+            Lang::En => &first.title_en,
+        };
+        assert_eq!(
+            rsud.matches(title.as_str()).count(),
+            1,
+            "{title} listed more than once"
+        );
+        assert_eq!(rsud.matches(&format!(">{}<", first.test_id)).count(), 1);
+
+        let (_, purbalingga) = letter("dinkes-purbalingga", lang);
+        assert!(purbalingga.contains("Juknis Purbalingga II.E.1"));
+        assert!(
+            !purbalingga.contains("Juknis RSUD"),
+            "a Purbalingga letter cites the RSUD Juknis"
+        );
+        assert!(
+            !purbalingga.contains("PKS RSUD"),
+            "a Purbalingga letter cites the RSUD PKS"
+        );
+    }
+}
+
+fn result_catalogue() -> poc_runner::scenario::Requirements {
+    poc_runner::scenario::Requirements::load(&scenarios_dir().join("requirements.toml")).unwrap()
+}
