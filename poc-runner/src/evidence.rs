@@ -141,6 +141,7 @@ pub fn thousands(n: u64, lang: Lang) -> String {
     };
     let digits = n.to_string();
     let mut out = String::new();
+    #[allow(clippy::manual_is_multiple_of)] // `is_multiple_of` is newer than the MSRV (1.85)
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(sep);
