@@ -101,6 +101,10 @@ enum Command {
         /// the key's comment.
         #[arg(long, value_name = "ID")]
         principal: Option<String>,
+        /// The issuing office's profile (kop surat, signatory, PKS per agreement), e.g.
+        /// scenarios/offices/karanganyar.toml: the letter is then a surat dinas.
+        #[arg(long, value_name = "FILE")]
+        office: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
@@ -195,6 +199,7 @@ where
             key,
             assessor,
             principal,
+            office,
             lang,
         } => {
             let (pack, tgt) = load_inputs(&scenario, &target)?;
@@ -211,9 +216,19 @@ where
                 pause_scale,
                 progress: true,
             };
+            let office = match &office {
+                Some(p) => Some((result::office::OfficeProfile::load(p)?, p.clone())),
+                None => None,
+            };
+            if let Some((o, p)) = &office {
+                // Refused before the session, not after it.
+                o.for_session(&tgt.agreement.id, chrono::Utc::now(), p)
+                    .map_err(CliError::Usage)?;
+            }
             let who = Signer {
                 assessor,
                 principal,
+                office,
             };
             run_session(&pack, &tgt, &opts, &key, who, lang, &out)
         }
@@ -282,6 +297,7 @@ fn verify(
 struct Signer {
     assessor: Option<String>,
     principal: Option<String>,
+    office: Option<(result::office::OfficeProfile, PathBuf)>,
 }
 
 fn load_inputs(scenario: &Path, target: &Path) -> Result<(ScenarioPack, Target), CliError> {
@@ -381,6 +397,13 @@ fn run_session(
         finished_at: played.finished_at,
         assessor: who.assessor.unwrap_or_else(|| "Tim PoC Disdukcapil".into()),
         principal: who.principal,
+        office: match &who.office {
+            Some((o, p)) => Some(
+                o.for_session(&tgt.agreement.id, played.started_at, p)
+                    .map_err(CliError::Usage)?,
+            ),
+            None => None,
+        },
         application: ApplicationInfo {
             name: tgt.file.name.clone(),
             version: tgt.file.version.clone(),
@@ -512,6 +535,8 @@ fn demo(
         Signer {
             assessor: Some("Demo poc-runner".into()),
             principal: Some("poc-demo".into()),
+            office: find_in_checkout("scenarios/offices/karanganyar.toml")
+                .and_then(|p| Some((result::office::OfficeProfile::load(&p).ok()?, p))),
         },
         lang,
         &out,

@@ -166,6 +166,7 @@ pub fn session(passing: bool) -> SessionRecord {
         finished_at: at(600),
         assessor: "Tim PoC Disdukcapil Kab. Karanganyar".into(),
         principal: Some("assessor@disdukcapil.karanganyarkab.go.id".into()),
+        office: None,
         application: ApplicationInfo {
             name: "SIMRS Contoh RSUD".into(),
             version: "2.4.0".into(),

@@ -36,6 +36,8 @@ pub struct SessionRecord {
     pub assessor: String,
     /// The identity the signing key signs as (see [`SignerInfo::principal`]).
     pub principal: Option<String>,
+    /// The issuing office, its signatory and the PKS under test: the letter is then a surat.
+    pub office: Option<office::OfficeInfo>,
     pub application: ApplicationInfo,
     pub agreement: AgreementInfo,
     pub scenario: ScenarioInfo,
@@ -179,6 +181,10 @@ pub struct PocResult {
     /// by name (relative, `/`-separated) and SHA-256, sorted by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<BoundFile>,
+    /// Format `/3`: the issuing office (kop surat, letter number, signatory, PKS), when the
+    /// session was run with `--office`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office: Option<office::OfficeInfo>,
     pub signer: SignerInfo,
 }
 
@@ -290,6 +296,7 @@ pub fn build_documents_with(
         },
         html_sha256: String::new(),
         files: Vec::new(),
+        office: session.office.clone(),
         signer: SignerInfo {
             principal: signer_principal(session, key),
             fingerprint: public.fingerprint(HashAlg::Sha256).to_string(),
@@ -396,6 +403,28 @@ pub fn write_documents(docs: &Documents, out: &Path) -> Result<(), ResultError> 
 
 /// The letter's fixed texts: (key, Bahasa Indonesia, English).
 const STRINGS: &[(&str, &str, &str)] = &[
+    ("nomor", "Nomor", "Number"),
+    ("sifat", "Sifat", "Nature"),
+    ("sifat_value", "Biasa", "Ordinary"),
+    ("lampiran", "Lampiran", "Attachment"),
+    ("lampiran_value", "1 (satu) berkas", "1 (one) document"),
+    ("perihal", "Perihal", "Subject"),
+    ("perihal_value", "Hasil Proof of Concept (PoC) Aplikasi",
+        "Proof of Concept (PoC) result of the application"),
+    ("yth", "Yth.", "To:"),
+    ("di", "di", "in"),
+    ("tempat", "Tempat", "place"),
+    ("attach_of", "Surat Hasil Proof of Concept (PoC)", "to the Proof of Concept (PoC) Result Letter"),
+    ("nip", "NIP.", "NIP"),
+    ("build", "kode rilis", "build"),
+    ("closing_pass", "Dengan demikian aplikasi tersebut memenuhi ketentuan Perjanjian Kerja Sama dan Petunjuk Teknis pemanfaatan data kependudukan yang diuji, dan dapat diproses lebih lanjut untuk akses lingkungan produksi. Setiap perubahan aplikasi yang memanggil layanan wajib diuji PoC ulang.",
+        "The application therefore meets the provisions of the cooperation agreement and technical guidelines tested, and may proceed to production access. Every change to the application that calls the service requires a new PoC."),
+    ("closing_fail", "Dengan demikian aplikasi tersebut belum memenuhi ketentuan yang diuji. Instansi diminta memperbaiki temuan pada lampiran dan mengajukan PoC ulang; akses lingkungan produksi belum dapat diberikan.",
+        "The application therefore does not yet meet the provisions tested. The institution is asked to correct the findings in the attachment and apply for a new PoC; production access cannot be granted yet."),
+    ("closing", "Demikian disampaikan, atas perhatian dan kerja samanya diucapkan terima kasih.",
+        "Thank you for your attention and cooperation."),
+    ("esign", "Surat ini ditandatangani secara elektronik dengan kunci Ed25519 bersidik jari",
+        "This letter is signed electronically with the Ed25519 key of fingerprint"),
     ("title", "Surat Hasil Proof of Concept",
         "Proof of Concept Result Letter"),
     ("subtitle", "Uji aplikasi pengguna akses data kependudukan terhadap Juknis dan PKS",
@@ -552,6 +581,7 @@ pub fn render_html(
     ctx.insert("footer", &footer);
     ctx.insert("lang", lang.code());
     ctx.insert("tests", &tests);
+    ctx.insert("o", &r.office.as_ref().map(|o| office_context(r, o, lang)));
     ctx.insert(
         "quota",
         &r.agreement
@@ -574,6 +604,54 @@ pub fn render_html(
             s = inner.source();
         }
         ResultError::Render(msg)
+    })
+}
+
+/// The surat parts of the letter, in `lang`.
+fn office_context(r: &PocResult, o: &office::OfficeInfo, lang: Lang) -> serde_json::Value {
+    let pks_date = office::date(o.pks.pks_date, lang);
+    let tested = crate::evidence::wib_date(r.session.started_at, lang);
+    let app = format!(
+        "{} {} ({})",
+        r.application.name, r.application.version, r.application.build
+    );
+    let opening = match lang {
+        Lang::Id => format!(
+            "Berdasarkan Perjanjian Kerja Sama Nomor {} tanggal {pks_date} antara {} {} dan {} tentang pemanfaatan Nomor Induk Kependudukan, data kependudukan dan KTP-el, bersama ini disampaikan hasil Proof of Concept (PoC) aplikasi {app} yang dilaksanakan pada tanggal {tested}, sebagaimana terlampir.",
+            o.pks.pks_number, o.office.name, o.office.government.replace("Pemerintah ", ""), r.agreement.institution
+        ),
+        Lang::En => format!(
+            "Under cooperation agreement (PKS) number {} of {pks_date} between the {} of {} and {} on the use of population identity numbers, population data and e-KTP, we send you the result of the Proof of Concept (PoC) of the application {app}, held on {tested}, as attached.",
+            o.pks.pks_number, o.office.name_en, o.office.government_en.replace(" Government", ""), r.agreement.institution
+        ),
+    };
+    let (government, name, position, addressee) = match lang {
+        Lang::Id => (
+            &o.office.government,
+            &o.office.name,
+            &o.signatory.position,
+            &o.pks.addressee,
+        ),
+        Lang::En => (
+            &o.office.government_en,
+            &o.office.name_en,
+            &o.signatory.position_en,
+            &o.pks.addressee_en,
+        ),
+    };
+    serde_json::json!({
+        "government": government,
+        "office": name,
+        "address": o.office.address,
+        "contact": o.office.contact,
+        "place": o.office.place,
+        "date": crate::evidence::wib_date(r.session.finished_at, lang),
+        "letter_number": o.letter_number,
+        "addressee": addressee,
+        "opening": opening,
+        "position": position,
+        "signatory": o.signatory.name,
+        "nip": o.signatory.nip,
     })
 }
 
@@ -1005,6 +1083,7 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
     Ok(key)
 }
 
+pub mod office;
 #[cfg(test)]
 mod tests;
 pub mod trust;

@@ -236,3 +236,59 @@ fn css_string_cannot_leave_the_string_or_the_style_element() {
         "footer names the session"
     );
 }
+
+/// The example session with the Karanganyar office profile: the letter is a surat dinas.
+pub(crate) fn surat(lang: Lang) -> Documents {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/offices/karanganyar.toml");
+    let profile = office::OfficeProfile::load(&dir).unwrap();
+    let mut s = example::session(false);
+    s.office = Some(
+        profile
+            .for_session(&s.agreement.id, s.started_at, &dir)
+            .unwrap(),
+    );
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/requirements.toml");
+    let requirements = Requirements::load(&catalogue).unwrap();
+    build_documents(&s, &example::fixed_key(), lang, "0", Some(&requirements)).unwrap()
+}
+
+#[test]
+fn letter_with_an_office_profile_has_the_parts_of_a_surat_dinas() {
+    let d = surat(Lang::Id);
+    // Tera escapes `/` in values; a browser shows it as is.
+    let h = &d.html.replace("&#x2F;", "/");
+    for part in [
+        "Pemerintah Kabupaten Karanganyar",
+        "Dinas Kependudukan dan Pencatatan Sipil",
+        "Jl. Lawu No. 385",
+        "Nomor</td><td>: 470/",
+        "Sifat</td><td>: Biasa",
+        "Lampiran</td><td>: 1 (satu) berkas",
+        "Hasil Proof of Concept (PoC) Aplikasi SIMRS Contoh RSUD",
+        "Yth.<br><strong>Direktur RSUD Kabupaten Karanganyar</strong>",
+        "Perjanjian Kerja Sama Nomor 470/045/PKS/2020 tanggal 16 Maret 2020",
+        "Karanganyar, 5 Januari 2026",
+        "NIP. 19700101 199503 1 001",
+        "Drs. Contoh Pejabat, M.Si.",
+        "ditandatangani secara elektronik",
+        "kode rilis",
+        "1.000",
+    ] {
+        assert!(h.contains(part), "missing {part:?}");
+    }
+    assert!(!h.contains("dengan bersih") && !h.contains(", build "), "calques");
+    let en = surat(Lang::En).html.replace("&#x2F;", "/");
+    for part in [
+        "Karanganyar Regency Government",
+        "Subject</td><td>: <strong>Proof of Concept (PoC) result",
+        "Director of RSUD Karanganyar Regency",
+        "of 16 March 2020",
+        "Karanganyar, 5 January 2026",
+        "1,000",
+    ] {
+        assert!(en.contains(part), "missing {part:?}");
+    }
+    // The office is part of the signed record.
+    let v: serde_json::Value = serde_json::from_slice(&d.json).unwrap();
+    assert_eq!(v["office"]["pks"]["pks_number"], "470/045/PKS/2020");
+}
