@@ -276,7 +276,10 @@ fn letter_with_an_office_profile_has_the_parts_of_a_surat_dinas() {
     ] {
         assert!(h.contains(part), "missing {part:?}");
     }
-    assert!(!h.contains("dengan bersih") && !h.contains(", build "), "calques");
+    assert!(
+        !h.contains("dengan bersih") && !h.contains(", build "),
+        "calques"
+    );
     let en = surat(Lang::En).html.replace("&#x2F;", "/");
     for part in [
         "Karanganyar Regency Government",
