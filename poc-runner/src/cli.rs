@@ -1,4 +1,4 @@
-//! The command line: `keygen`, `verify`, `run`, `demo`. Exit codes are part of the interface.
+//! The command line: `keygen`, `verify`, `diff`, `run`, `demo`. Exit codes are part of the interface.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -73,6 +73,22 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         allowed_signers: Option<PathBuf>,
     },
+    /// Compare two results (both verified first): application, pack, agreement, checks whose
+    /// outcome changed, behaviour at the mock. For a re-PoC after a change to the application.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Trust exactly this public key (OpenSSH `.pub`) for both results.
+        #[arg(long, value_name = "FILE", conflicts_with = "allowed_signers")]
+        public_key: Option<PathBuf>,
+        /// Trust the keys of an OpenSSH allowed_signers file (default as for `verify`).
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Lang::Id)]
+        lang: Lang,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
     /// Run a PoC session: start (or reach) the mock, drive the application, judge, sign.
     Run {
         #[arg(long, value_name = "PATH")]
@@ -121,6 +137,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
 }
 
 /// A failure of a command, carrying its exit code.
@@ -188,6 +210,14 @@ where
             public_key,
             allowed_signers,
         } => verify(&dir, public_key, allowed_signers),
+        Command::Diff {
+            old,
+            new,
+            public_key,
+            allowed_signers,
+            lang,
+            format,
+        } => diff(&old, &new, public_key, allowed_signers, lang, format),
         Command::Run {
             scenario,
             target,
@@ -241,20 +271,76 @@ where
     }
 }
 
-fn verify(
-    dir: &Path,
+/// The trust anchor of `verify` and `diff`: a key, an allowed_signers file, or the configured one.
+fn anchor(
     public_key: Option<PathBuf>,
     allowed_signers: Option<PathBuf>,
-) -> Result<ExitCode, CliError> {
+) -> Result<Option<result::trust::TrustAnchor>, CliError> {
     use result::trust::TrustAnchor;
-    let anchor = match (public_key, allowed_signers) {
+    Ok(match (public_key, allowed_signers) {
         (Some(p), _) => Some(TrustAnchor::public_key(&p).map_err(CliError::Usage)?),
         (None, Some(p)) => Some(
             TrustAnchor::allowed_signers(&p, format!("--allowed-signers {}", p.display()))
                 .map_err(CliError::Usage)?,
         ),
         (None, None) => TrustAnchor::configured().map_err(CliError::Usage)?,
-    };
+    })
+}
+
+/// Both results verified (a failure of either stops with exit 1 and names it), then compared.
+/// Untrusted signers (no anchor) still get the comparison, with a warning and exit 5.
+fn diff(
+    old: &Path,
+    new: &Path,
+    public_key: Option<PathBuf>,
+    allowed_signers: Option<PathBuf>,
+    lang: Lang,
+    format: DiffFormat,
+) -> Result<ExitCode, CliError> {
+    let anchor = anchor(public_key, allowed_signers)?;
+    let mut untrusted = false;
+    for dir in [old, new] {
+        let v = result::verify_dir(dir, anchor.as_ref())?;
+        if !v.consistent() || matches!(v.trust, result::Trust::Rejected(_)) {
+            for i in v.items.iter().filter(|i| !i.ok) {
+                eprintln!("FAIL {:<9} {}", i.what, i.detail);
+            }
+            eprintln!(
+                "{}: verification failed: {}; nothing compared",
+                dir.display(),
+                v.failed().join(", ")
+            );
+            return Ok(ExitCode::ChecksFailed);
+        }
+        if v.trust == result::Trust::NoAnchor {
+            untrusted = true;
+            eprintln!(
+                "{}: internally consistent, but the signer is not trusted (no trust anchor)",
+                dir.display()
+            );
+        }
+    }
+    let d = result::diff::diff(&result::read_result(old)?, &result::read_result(new)?);
+    match format {
+        DiffFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&d).map_err(|e| CliError::Usage(e.to_string()))?
+        ),
+        DiffFormat::Text => print!("{}", result::diff::render_text(&d, lang)),
+    }
+    Ok(if untrusted {
+        ExitCode::SignerNotTrusted
+    } else {
+        ExitCode::AllPassed
+    })
+}
+
+fn verify(
+    dir: &Path,
+    public_key: Option<PathBuf>,
+    allowed_signers: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    let anchor = anchor(public_key, allowed_signers)?;
     let v = result::verify_dir(dir, anchor.as_ref())?;
     for i in &v.items {
         println!(

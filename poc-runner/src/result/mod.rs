@@ -1041,6 +1041,16 @@ pub fn verify_dir(
     Ok(Verification { items, trust })
 }
 
+/// Reads the result document of `dir` (after [`verify_dir`] said it is consistent).
+pub fn read_result(dir: &Path) -> Result<PocResult, ResultError> {
+    let p = dir.join(JSON_FILE);
+    let bytes = std::fs::read(&p).map_err(|source| ResultError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ResultError::Render(format!("{}: {e}", p.display())))
+}
+
 /// Creates an Ed25519 key pair: `path` (OpenSSH private key, mode 0600) and `path.pub`.
 pub fn keygen(path: &Path, comment: &str) -> Result<PublicKey, ResultError> {
     let mut key = PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519)
@@ -1083,6 +1093,7 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
     Ok(key)
 }
 
+pub mod diff;
 pub mod office;
 #[cfg(test)]
 mod tests;

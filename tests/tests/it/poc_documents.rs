@@ -612,3 +612,78 @@ fn letter_cites_only_the_agreement_under_test_and_lists_each_test_once() {
 fn result_catalogue() -> poc_runner::scenario::Requirements {
     poc_runner::scenario::Requirements::load(&scenarios_dir().join("requirements.toml")).unwrap()
 }
+
+/// Re-PoC: `poc-runner diff` over two real sessions of the reference application, compliant and
+/// then with a defect switched on (User_ID left out), names the checks whose outcome changed and
+/// the behaviour that changed at the mock, in Indonesian, English and JSON.
+#[test]
+fn diff_of_a_compliant_and_a_defective_session_names_changed_checks_and_behaviour() {
+    let old = std::thread::spawn(|| crate::poc_session::session(""));
+    let new = crate::poc_session::session("no-user-id");
+    let old = old.join().unwrap();
+    assert_eq!(old.code(), 0, "{}", old.text());
+    assert_eq!(new.code(), 1, "{}", new.text());
+    // Both results are signed by their own session key: trust both, as the assessor would.
+    let allowed = new.dir.path().join("both_signers");
+    let line = |s: &crate::poc_session::Session| {
+        let k = std::fs::read_to_string(format!("{}.pub", s.key().display())).unwrap();
+        format!("* namespaces=\"dukcapil-poc\" {}\n", k.trim())
+    };
+    std::fs::write(&allowed, line(&old) + &line(&new)).unwrap();
+    let diff = |extra: &[&str]| {
+        run(support::command("poc-runner")
+            .arg("diff")
+            .arg(old.out_dir())
+            .arg(new.out_dir())
+            .arg("--allowed-signers")
+            .arg(&allowed)
+            .args(extra))
+    };
+    let o = diff(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let id = text(&o);
+    assert!(id.contains("Pemeriksaan yang hasilnya berubah:"), "{id}");
+    assert!(
+        id.contains("T-USER-ID-01 user_id_propagation: Lulus → Gagal"),
+        "{id}"
+    );
+    assert!(id.contains("Operator (User_ID) pada pencarian:"), "{id}");
+    assert!(id.contains("baru: (tanpa User_ID / no User_ID)"), "{id}");
+    let o = diff(&["--lang", "en"]);
+    let en = text(&o);
+    assert!(en.contains("Checks whose outcome changed:"), "{en}");
+    assert!(en.contains("Operators (User_ID) on lookups:"), "{en}");
+    let o = diff(&["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changed: Vec<String> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["test_id"].as_str().unwrap(),
+                c["check"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        changed.contains(&"T-USER-ID-01/user_id_propagation".to_string()),
+        "{changed:?}"
+    );
+    assert!(
+        v["behaviour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["aspect"] == "operators"),
+        "{v}"
+    );
+    // A tampered result is not compared.
+    let junit = new.out_dir().join(result::JUNIT_FILE);
+    std::fs::write(&junit, "edited").unwrap();
+    let o = diff(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("nothing compared"), "{}", text(&o));
+}
