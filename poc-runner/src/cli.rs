@@ -1,4 +1,4 @@
-//! The command line: `keygen`, `verify`, `run`, `demo`. Exit codes are part of the interface.
+//! The command line: `keygen`, `verify`, `diff`, `run`, `demo`. Exit codes are part of the interface.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,8 @@ use crate::Lang;
 pub enum ExitCode {
     /// All checks passed (`run`); the result verified (`verify`); key written (`keygen`).
     AllPassed = 0,
-    /// Some check failed or needs review (`run`); verification failed (`verify`).
+    /// Some check failed or needs review (`run`); verification failed (`verify`), including a
+    /// signer that the given trust anchor does not admit.
     ChecksFailed = 1,
     /// Bad arguments, or a scenario, target, key or result file that cannot be used.
     UsageOrFile = 2,
@@ -29,6 +30,9 @@ pub enum ExitCode {
     Unreachable = 3,
     /// The result could not be signed (or a key could not be created).
     SigningFailed = 4,
+    /// `verify`: the result is internally consistent, but no trust anchor was given or
+    /// configured, so nobody vouches for its signer.
+    SignerNotTrusted = 5,
     /// The session was interrupted (Ctrl-C, SIGTERM): nothing was written.
     Interrupted = 130,
 }
@@ -40,7 +44,7 @@ pub enum ExitCode {
     about = "Scripted PoC sessions against an agency application, ending in a signed result."
 )]
 #[command(
-    after_help = "Exit codes: 0 all passed, 1 checks failed (or verification failed), 2 usage or file error, 3 application or mock unreachable, 4 signing failed, 130 interrupted (nothing written)."
+    after_help = "Exit codes: 0 all passed, 1 checks failed (or verification failed), 2 usage or file error, 3 application or mock unreachable, 4 signing failed, 5 verify: consistent but the signer is not trusted (no trust anchor), 130 interrupted (nothing written)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -57,12 +61,33 @@ enum Command {
         #[arg(long, default_value = "poc-runner")]
         comment: String,
     },
-    /// Verify a result directory: signature, HTML hash, journal hash chain, verdict.
+    /// Verify a result directory: signature, trusted signer, every file's hash, journal hash
+    /// chain, verdict.
     Verify {
         dir: PathBuf,
-        /// The assessor's public key (OpenSSH `.pub`); without it the key named in the document is used.
-        #[arg(long, value_name = "FILE")]
+        /// Trust exactly this public key (OpenSSH `.pub`).
+        #[arg(long, value_name = "FILE", conflicts_with = "allowed_signers")]
         public_key: Option<PathBuf>,
+        /// Trust the keys of an OpenSSH allowed_signers file, as the principals it lists.
+        /// Without either option: $POC_TRUSTED_SIGNERS, else ~/.config/poc-runner/allowed_signers.
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+    },
+    /// Compare two results (both verified first): application, pack, agreement, checks whose
+    /// outcome changed, behaviour at the mock. For a re-PoC after a change to the application.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Trust exactly this public key (OpenSSH `.pub`) for both results.
+        #[arg(long, value_name = "FILE", conflicts_with = "allowed_signers")]
+        public_key: Option<PathBuf>,
+        /// Trust the keys of an OpenSSH allowed_signers file (default as for `verify`).
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Lang::Id)]
+        lang: Lang,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
     },
     /// Run a PoC session: start (or reach) the mock, drive the application, judge, sign.
     Run {
@@ -88,6 +113,14 @@ enum Command {
         key: Option<PathBuf>,
         #[arg(long, value_name = "NAME")]
         assessor: Option<String>,
+        /// The identity the key signs as (the principal of its allowed_signers line); default:
+        /// the key's comment.
+        #[arg(long, value_name = "ID")]
+        principal: Option<String>,
+        /// The issuing office's profile (kop surat, signatory, PKS per agreement), e.g.
+        /// scenarios/offices/karanganyar.toml: the letter is then a surat dinas.
+        #[arg(long, value_name = "FILE")]
+        office: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
@@ -104,6 +137,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
 }
 
 /// A failure of a command, carrying its exit code.
@@ -166,44 +205,19 @@ where
             );
             Ok(ExitCode::AllPassed)
         }
-        Command::Verify { dir, public_key } => {
-            let trusted = match public_key {
-                Some(p) => Some(ssh_key::PublicKey::read_openssh_file(&p).map_err(|e| {
-                    CliError::Usage(format!("{}: not an OpenSSH public key: {e}", p.display()))
-                })?),
-                None => None,
-            };
-            let items = result::verify_dir(&dir, trusted.as_ref())?;
-            let mut failed = Vec::new();
-            for i in &items {
-                println!(
-                    "{} {:<9} {}",
-                    if i.ok { "OK  " } else { "FAIL" },
-                    i.what,
-                    i.detail
-                );
-                if !i.ok {
-                    failed.push(i.what);
-                }
-            }
-            if failed.is_empty() {
-                println!("{} verified", dir.display());
-                println!(
-                    "the same with OpenSSH: ssh-keygen -Y verify -f allowed_signers -I <identity> -n {} -s {} < {}",
-                    result::NAMESPACE,
-                    dir.join(result::SIG_FILE).display(),
-                    dir.join(result::JSON_FILE).display()
-                );
-                Ok(ExitCode::AllPassed)
-            } else {
-                println!(
-                    "{}: verification failed: {}",
-                    dir.display(),
-                    failed.join(", ")
-                );
-                Ok(ExitCode::ChecksFailed)
-            }
-        }
+        Command::Verify {
+            dir,
+            public_key,
+            allowed_signers,
+        } => verify(&dir, public_key, allowed_signers),
+        Command::Diff {
+            old,
+            new,
+            public_key,
+            allowed_signers,
+            lang,
+            format,
+        } => diff(&old, &new, public_key, allowed_signers, lang, format),
         Command::Run {
             scenario,
             target,
@@ -214,6 +228,8 @@ where
             out,
             key,
             assessor,
+            principal,
+            office,
             lang,
         } => {
             let (pack, tgt) = load_inputs(&scenario, &target)?;
@@ -230,7 +246,21 @@ where
                 pause_scale,
                 progress: true,
             };
-            run_session(&pack, &tgt, &opts, &key, assessor, lang, &out)
+            let office = match &office {
+                Some(p) => Some((result::office::OfficeProfile::load(p)?, p.clone())),
+                None => None,
+            };
+            if let Some((o, p)) = &office {
+                // Refused before the session, not after it.
+                o.for_session(&tgt.agreement.id, chrono::Utc::now(), p)
+                    .map_err(CliError::Usage)?;
+            }
+            let who = Signer {
+                assessor,
+                principal,
+                office,
+            };
+            run_session(&pack, &tgt, &opts, &key, who, lang, &out)
         }
         Command::Demo {
             out,
@@ -239,6 +269,121 @@ where
             lang,
         } => demo(out, key, scenario, lang),
     }
+}
+
+/// The trust anchor of `verify` and `diff`: a key, an allowed_signers file, or the configured one.
+fn anchor(
+    public_key: Option<PathBuf>,
+    allowed_signers: Option<PathBuf>,
+) -> Result<Option<result::trust::TrustAnchor>, CliError> {
+    use result::trust::TrustAnchor;
+    Ok(match (public_key, allowed_signers) {
+        (Some(p), _) => Some(TrustAnchor::public_key(&p).map_err(CliError::Usage)?),
+        (None, Some(p)) => Some(
+            TrustAnchor::allowed_signers(&p, format!("--allowed-signers {}", p.display()))
+                .map_err(CliError::Usage)?,
+        ),
+        (None, None) => TrustAnchor::configured().map_err(CliError::Usage)?,
+    })
+}
+
+/// Both results verified (a failure of either stops with exit 1 and names it), then compared.
+/// Untrusted signers (no anchor) still get the comparison, with a warning and exit 5.
+fn diff(
+    old: &Path,
+    new: &Path,
+    public_key: Option<PathBuf>,
+    allowed_signers: Option<PathBuf>,
+    lang: Lang,
+    format: DiffFormat,
+) -> Result<ExitCode, CliError> {
+    let anchor = anchor(public_key, allowed_signers)?;
+    let mut untrusted = false;
+    for dir in [old, new] {
+        let v = result::verify_dir(dir, anchor.as_ref())?;
+        if !v.consistent() || matches!(v.trust, result::Trust::Rejected(_)) {
+            for i in v.items.iter().filter(|i| !i.ok) {
+                eprintln!("FAIL {:<9} {}", i.what, i.detail);
+            }
+            eprintln!(
+                "{}: verification failed: {}; nothing compared",
+                dir.display(),
+                v.failed().join(", ")
+            );
+            return Ok(ExitCode::ChecksFailed);
+        }
+        if v.trust == result::Trust::NoAnchor {
+            untrusted = true;
+            eprintln!(
+                "{}: internally consistent, but the signer is not trusted (no trust anchor)",
+                dir.display()
+            );
+        }
+    }
+    let d = result::diff::diff(&result::read_result(old)?, &result::read_result(new)?);
+    match format {
+        DiffFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&d).map_err(|e| CliError::Usage(e.to_string()))?
+        ),
+        DiffFormat::Text => print!("{}", result::diff::render_text(&d, lang)),
+    }
+    Ok(if untrusted {
+        ExitCode::SignerNotTrusted
+    } else {
+        ExitCode::AllPassed
+    })
+}
+
+fn verify(
+    dir: &Path,
+    public_key: Option<PathBuf>,
+    allowed_signers: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    let anchor = anchor(public_key, allowed_signers)?;
+    let v = result::verify_dir(dir, anchor.as_ref())?;
+    for i in &v.items {
+        println!(
+            "{} {:<9} {}",
+            if i.ok { "OK  " } else { "FAIL" },
+            i.what,
+            i.detail
+        );
+    }
+    let failed = v.failed();
+    let sig = dir.join(result::SIG_FILE);
+    let json = dir.join(result::JSON_FILE);
+    if failed.is_empty() {
+        println!("{} verified", dir.display());
+        println!(
+            "the same with OpenSSH: ssh-keygen -Y verify -f allowed_signers -I <principal> -n {} -s {} < {}, then sha256sum -c over the files the JSON lists",
+            result::NAMESPACE,
+            sig.display(),
+            json.display()
+        );
+        Ok(ExitCode::AllPassed)
+    } else if v.consistent() && v.trust == result::Trust::NoAnchor {
+        println!(
+            "{}: internally consistent, but the signer is not trusted; give --public-key or --allowed-signers (or set ${})",
+            dir.display(),
+            result::trust::TRUSTED_SIGNERS_ENV
+        );
+        Ok(ExitCode::SignerNotTrusted)
+    } else {
+        println!(
+            "{}: verification failed: {}",
+            dir.display(),
+            failed.join(", ")
+        );
+        Ok(ExitCode::ChecksFailed)
+    }
+}
+
+/// Who signs a result: the assessor's name and the principal the key signs as.
+struct Signer {
+    assessor: Option<String>,
+    principal: Option<String>,
+    office: Option<(result::office::OfficeProfile, PathBuf)>,
 }
 
 fn load_inputs(scenario: &Path, target: &Path) -> Result<(ScenarioPack, Target), CliError> {
@@ -314,7 +459,7 @@ fn run_session(
     tgt: &Target,
     opts: &session::Options,
     key: &ssh_key::PrivateKey,
-    assessor: Option<String>,
+    who: Signer,
     lang: Lang,
     out: &Path,
 ) -> Result<ExitCode, CliError> {
@@ -333,7 +478,15 @@ fn run_session(
         session_id: format!("poc-{}", played.started_at.format("%Y%m%d-%H%M%S-%3f")),
         started_at: played.started_at,
         finished_at: played.finished_at,
-        assessor: assessor.unwrap_or_else(|| "Tim PoC Disdukcapil".into()),
+        assessor: who.assessor.unwrap_or_else(|| "Tim PoC Disdukcapil".into()),
+        principal: who.principal,
+        office: match &who.office {
+            Some((o, p)) => Some(
+                o.for_session(&tgt.agreement.id, played.started_at, p)
+                    .map_err(CliError::Usage)?,
+            ),
+            None => None,
+        },
         application: ApplicationInfo {
             name: tgt.file.name.clone(),
             version: tgt.file.version.clone(),
@@ -349,8 +502,9 @@ fn run_session(
         },
         // What the mock says it serves: the real hash of its population file, in every mode.
         mock_dataset: DatasetInfo {
-            seed: played.mock_dataset.seed,
-            sha256: played.mock_dataset.sha256.clone(),
+            seed: Some(played.mock_dataset.seed),
+            size: Some(played.mock_dataset.size),
+            sha256: Some(played.mock_dataset.sha256.clone()),
         },
         checks: played.checks,
         journal: played.journal,
@@ -391,7 +545,8 @@ fn run_session(
     }
     println!("result letter: {}", out.join(result::HTML_FILE).display());
     println!(
-        "verify: ssh-keygen -Y verify -f allowed_signers -I <identity> -n {} -s {} < {}",
+        "verify: ssh-keygen -Y verify -f allowed_signers -I {} -n {} -s {} < {}",
+        docs.result.signer.principal,
         result::NAMESPACE,
         out.join(result::SIG_FILE).display(),
         out.join(result::JSON_FILE).display()
@@ -461,7 +616,12 @@ fn demo(
         &tgt,
         &session::Options::default(),
         &key,
-        Some("Demo poc-runner".into()),
+        Signer {
+            assessor: Some("Demo poc-runner".into()),
+            principal: Some("poc-demo".into()),
+            office: find_in_checkout("scenarios/offices/karanganyar.toml")
+                .and_then(|p| Some((result::office::OfficeProfile::load(&p).ok()?, p))),
+        },
         lang,
         &out,
     )?;

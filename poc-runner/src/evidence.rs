@@ -80,6 +80,130 @@ macro_rules! ev {
 }
 pub(crate) use ev;
 
+/// Month names for dates in letters and evidence.
+const BULAN: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// `2 Desember 2026` / `2 December 2026`, the date in WIB.
+pub fn wib_date(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    use chrono::Datelike;
+    let d = t.with_timezone(&crate::checks::wib());
+    let m = d.month0() as usize;
+    let name = match lang {
+        Lang::Id => BULAN[m],
+        Lang::En => MONTHS[m],
+    };
+    format!("{} {name} {}", d.day(), d.year())
+}
+
+/// `2 Desember 2026 14.05 WIB` (Indonesian uses a dot between hours and minutes) /
+/// `2 December 2026 14:05 WIB`.
+pub fn wib_datetime(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    let d = t.with_timezone(&crate::checks::wib());
+    let clock = match lang {
+        Lang::Id => d.format("%H.%M"),
+        Lang::En => d.format("%H:%M"),
+    };
+    format!("{} {clock} WIB", wib_date(t, lang))
+}
+
+/// `1.000` / `1,000`: the thousands separator of the language.
+pub fn thousands(n: u64, lang: Lang) -> String {
+    let sep = match lang {
+        Lang::Id => '.',
+        Lang::En => ',',
+    };
+    let digits = n.to_string();
+    let mut out = String::new();
+    #[allow(clippy::manual_is_multiple_of)] // `is_multiple_of` is newer than the MSRV (1.85)
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn patterns() -> &'static (regex::Regex, regex::Regex, regex::Regex) {
+    static P: std::sync::OnceLock<(regex::Regex, regex::Regex, regex::Regex)> =
+        std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let re = |s| regex::Regex::new(s).expect("static pattern");
+        (
+            // A 16-digit run not inside a longer number: a NIK (or a No KK) in the clear.
+            re(r"(^|[^0-9])([0-9]{16})($|[^0-9])"),
+            // RFC 3339 timestamps as chrono prints them (`to_rfc3339`), nanoseconds included.
+            re(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"),
+            re(r"`([^`]*)`"),
+        )
+    })
+}
+
+impl Evidence {
+    /// The form kept in a result: 16-digit numbers masked like every other NIK
+    /// (`3313**********03`), timestamps as WIB dates of the language, and no markup
+    /// characters (code spans become quotes).
+    pub fn for_record(&self) -> Evidence {
+        Evidence::new(clean(&self.id, Lang::Id), clean(&self.en, Lang::En))
+    }
+}
+
+fn clean(s: &str, lang: Lang) -> String {
+    let (nik, time, code) = patterns();
+    // Twice: adjacent NIKs share the separator the pattern consumes.
+    let mut out = s.to_string();
+    for _ in 0..2 {
+        out = nik
+            .replace_all(&out, |c: &regex::Captures| {
+                format!("{}{}{}", &c[1], dukcapil_domain::mask_nik(&c[2]), &c[3])
+            })
+            .into_owned();
+    }
+    let out =
+        time.replace_all(
+            &out,
+            |c: &regex::Captures| match chrono::DateTime::parse_from_rfc3339(&c[0]) {
+                Ok(t) => wib_datetime(t.with_timezone(&chrono::Utc), lang),
+                Err(_) => c[0].to_string(),
+            },
+        );
+    let (open, close) = match lang {
+        Lang::Id => ("\u{201c}", "\u{201d}"),
+        Lang::En => ("\u{201c}", "\u{201d}"),
+    };
+    let out = code.replace_all(&out, |c: &regex::Captures| {
+        format!("{open}{}{close}", &c[1])
+    });
+    out.replace('`', "")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +285,26 @@ mod tests {
             seen > 50,
             "only {seen} ev! found: has the macro been renamed?"
         );
+    }
+
+    #[test]
+    fn record_form_masks_niks_formats_times_in_wib_and_drops_backticks() {
+        let e = Evidence::new(
+            "2026-12-02T07:05:03.123456789+00:00 3313014107890003,3313014107890004: User_ID `kasir` (3313**********05)",
+            "2026-12-02T07:05:03.123456789Z 3313014107890003: User_ID `kasir`, 12345678901234567 stays",
+        )
+        .for_record();
+        assert_eq!(
+            e.id,
+            "2 Desember 2026 14.05 WIB 3313**********03,3313**********04: User_ID \u{201c}kasir\u{201d} (3313**********05)"
+        );
+        assert_eq!(
+            e.en,
+            "2 December 2026 14:05 WIB 3313**********03: User_ID \u{201c}kasir\u{201d}, 12345678901234567 stays"
+        );
+        assert_eq!(thousands(1000, Lang::Id), "1.000");
+        assert_eq!(thousands(1234567, Lang::En), "1,234,567");
+        assert_eq!(thousands(200, Lang::Id), "200");
     }
 
     #[test]

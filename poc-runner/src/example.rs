@@ -165,6 +165,8 @@ pub fn session(passing: bool) -> SessionRecord {
         started_at: at(0),
         finished_at: at(600),
         assessor: "Tim PoC Disdukcapil Kab. Karanganyar".into(),
+        principal: Some("assessor@disdukcapil.karanganyarkab.go.id".into()),
+        office: None,
         application: ApplicationInfo {
             name: "SIMRS Contoh RSUD".into(),
             version: "2.4.0".into(),
@@ -179,8 +181,9 @@ pub fn session(passing: bool) -> SessionRecord {
             requirements_sha256: "1".repeat(64),
         },
         mock_dataset: DatasetInfo {
-            seed: 20260105,
-            sha256: "2".repeat(64),
+            seed: Some(20260105),
+            size: Some(2000),
+            sha256: Some("2".repeat(64)),
         },
         checks,
         journal: vec![

@@ -43,8 +43,37 @@ pub struct Requirement {
     pub title_en: String,
     /// Rule numbers of the domain digest (1-13).
     pub rules: Vec<Spanned<u32>>,
-    /// Cited clauses, e.g. "Juknis RSUD 2.p".
-    pub clauses: Vec<String>,
+    /// Cited clauses, each with the agreements whose documents it comes from.
+    pub clauses: Vec<Clause>,
+}
+
+/// A cited clause: `{ cite = "Juknis RSUD 2.p", agreements = ["rsud-karanganyar"] }`.
+/// `agreements = ["*"]` marks a clause every PKS carries (e.g. "PKS Pasal 2/3"); a result
+/// letter cites only the clauses of the agreement under test.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clause {
+    pub cite: String,
+    pub agreements: Vec<Spanned<String>>,
+}
+
+impl Clause {
+    pub fn applies_to(&self, agreement: &str) -> bool {
+        self.agreements
+            .iter()
+            .any(|a| a.get_ref() == "*" || a.get_ref() == agreement)
+    }
+}
+
+impl Requirement {
+    /// The clauses cited for `agreement`, joined for a letter.
+    pub fn clauses_for(&self, agreement: &str) -> Vec<&str> {
+        self.clauses
+            .iter()
+            .filter(|c| c.applies_to(agreement))
+            .map(|c| c.cite.as_str())
+            .collect()
+    }
 }
 
 /// A validated catalogue.
@@ -83,6 +112,32 @@ impl Requirements {
                     format!("requirements.{}", id.get_ref()),
                     "expected at least one rule number or clause",
                 ));
+            }
+            let known: Vec<String> = dukcapil_domain::Agreement::embedded()
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
+            for c in &req.clauses {
+                if c.agreements.is_empty() {
+                    errors.push(src.error_at(
+                        id.span(),
+                        format!("requirements.{}.clauses", id.get_ref()),
+                        format!("expected the agreements `{}` is cited for", c.cite),
+                    ));
+                }
+                for a in &c.agreements {
+                    if a.get_ref() != "*" && !known.contains(a.get_ref()) {
+                        errors.push(src.error_at(
+                            a.span(),
+                            format!("requirements.{}.clauses", id.get_ref()),
+                            format!(
+                                "expected `*` or an agreement id ({}), found `{}`",
+                                known.join(", "),
+                                a.get_ref()
+                            ),
+                        ));
+                    }
+                }
             }
             for r in &req.rules {
                 if !(1..=DIGEST_RULES).contains(r.get_ref()) {
@@ -788,7 +843,7 @@ mod tests {
     fn catalogue() -> Requirements {
         let src = Source::new(
             "requirements.toml",
-            "[catalogue]\nid = \"c\"\nversion = \"1\"\n\n[requirements.R-USER-ID]\ntitle_id = \"a\"\ntitle_en = \"b\"\nrules = [4]\nclauses = [\"Juknis RSUD 2.p\"]\n",
+            "[catalogue]\nid = \"c\"\nversion = \"1\"\n\n[requirements.R-USER-ID]\ntitle_id = \"a\"\ntitle_en = \"b\"\nrules = [4]\nclauses = [{ cite = \"Juknis RSUD 2.p\", agreements = [\"rsud-karanganyar\"] }]\n",
         );
         Requirements::from_source(&src).unwrap()
     }

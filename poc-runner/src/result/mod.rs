@@ -17,7 +17,11 @@ use crate::Lang;
 pub const NAMESPACE: &str = "dukcapil-poc";
 /// Schema version of `poc-result.json`. `/2`: every evidence line is `{"id": .., "en": ..}`
 /// (Bahasa Indonesia and English), so one signed record serves the letter in either language.
-pub const FORMAT: &str = "dukcapil-poc-result/2";
+/// `/3`: `files` binds every other file of the result directory by SHA-256 (it replaces
+/// `html_sha256`), and `signer.principal` names the assessor identity the key signs as.
+pub const FORMAT: &str = "dukcapil-poc-result/3";
+/// The previous format, still verified (its JUnit file is not bound, and the report says so).
+pub const FORMAT_V2: &str = "dukcapil-poc-result/2";
 pub const JSON_FILE: &str = "poc-result.json";
 pub const HTML_FILE: &str = "poc-result.html";
 pub const JUNIT_FILE: &str = "poc-result.junit.xml";
@@ -30,6 +34,10 @@ pub struct SessionRecord {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub assessor: String,
+    /// The identity the signing key signs as (see [`SignerInfo::principal`]).
+    pub principal: Option<String>,
+    /// The issuing office, its signatory and the PKS under test: the letter is then a surat.
+    pub office: Option<office::OfficeInfo>,
     pub application: ApplicationInfo,
     pub agreement: AgreementInfo,
     pub scenario: ScenarioInfo,
@@ -84,8 +92,15 @@ pub struct ScenarioInfo {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetInfo {
-    pub seed: u64,
-    pub sha256: String,
+    /// The mock's population seed; `None` when the mock did not say (a `--mock-url` mock).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Residents in the population, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// SHA-256 of the dataset as the mock reports it, when it does.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +149,10 @@ pub struct JournalChain {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignerInfo {
+    /// The assessor identity the key signs as: the principal of an `allowed_signers` line
+    /// (`ssh-keygen -Y verify -I PRINCIPAL`). Absent in format `/2`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub principal: String,
     /// `SHA256:...` as `ssh-keygen -l` prints it.
     pub fingerprint: String,
     /// OpenSSH public key line.
@@ -155,8 +174,26 @@ pub struct PocResult {
     pub summary: Summary,
     pub verdict: Verdict,
     pub journal: JournalChain,
+    /// Format `/2` only: the letter's SHA-256 (`/3` lists it in `files`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub html_sha256: String,
+    /// Format `/3`: every file of the result directory except this JSON and its signature,
+    /// by name (relative, `/`-separated) and SHA-256, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<BoundFile>,
+    /// Format `/3`: the issuing office (kop surat, letter number, signatory, PKS), when the
+    /// session was run with `--office`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office: Option<office::OfficeInfo>,
     pub signer: SignerInfo,
+}
+
+/// A file of the result directory bound by the signed JSON: `sha256sum` prints the same hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundFile {
+    pub name: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +213,7 @@ pub enum ResultError {
     Render(String),
 }
 
-/// The bytes of all four files, before anything touches the disk.
+/// The bytes of all files, before anything touches the disk.
 #[derive(Debug, Clone)]
 pub struct Documents {
     pub result: PocResult,
@@ -184,6 +221,8 @@ pub struct Documents {
     pub html: String,
     pub junit: String,
     pub signature: String,
+    /// Further files (captured logs, screenshots) by relative name; bound like the letter.
+    pub extra: Vec<(String, Vec<u8>)>,
 }
 
 /// Builds and signs the documents in memory. A signing failure leaves nothing behind.
@@ -194,6 +233,31 @@ pub fn build_documents(
     runner_version: &str,
     requirements: Option<&Requirements>,
 ) -> Result<Documents, ResultError> {
+    build_documents_with(session, key, lang, runner_version, requirements, Vec::new())
+}
+
+/// [`build_documents`] with further files to bind and write (relative `/`-separated names).
+pub fn build_documents_with(
+    session: &SessionRecord,
+    key: &PrivateKey,
+    lang: Lang,
+    runner_version: &str,
+    requirements: Option<&Requirements>,
+    extra: Vec<(String, Vec<u8>)>,
+) -> Result<Documents, ResultError> {
+    for (name, _) in &extra {
+        let bad = name.is_empty()
+            || name.starts_with('/')
+            || name
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+            || [JSON_FILE, SIG_FILE, HTML_FILE, JUNIT_FILE].contains(&name.as_str());
+        if bad {
+            return Err(ResultError::Render(format!(
+                "`{name}` cannot be a file of the result directory"
+            )));
+        }
+    }
     let public = key.public_key();
     let links = hash_chain(&session.journal);
     let genesis = hex::encode(crate::journal::GENESIS);
@@ -213,7 +277,15 @@ pub fn build_documents(
             version: runner_version.into(),
         },
         mock_dataset: session.mock_dataset.clone(),
-        checks: session.checks.clone(),
+        // Evidence as it is kept: NIKs masked, WIB dates, no markup (see `Evidence::for_record`).
+        checks: session
+            .checks
+            .iter()
+            .map(|c| CheckResult {
+                evidence: c.evidence.iter().map(|e| e.for_record()).collect(),
+                ..c.clone()
+            })
+            .collect(),
         summary: Summary::of(&session.checks),
         verdict: Verdict::of(&session.checks),
         journal: JournalChain {
@@ -223,13 +295,32 @@ pub fn build_documents(
             links,
         },
         html_sha256: String::new(),
+        files: Vec::new(),
+        office: session.office.clone(),
         signer: SignerInfo {
+            principal: signer_principal(session, key),
             fingerprint: public.fingerprint(HashAlg::Sha256).to_string(),
             public_key: public.to_openssh().map_err(ResultError::Sign)?,
         },
     };
     let html = render_html(&result, lang, requirements)?;
-    result.html_sha256 = sha256_hex(html.as_bytes());
+    let junit = render_junit(&result);
+    let mut files = vec![
+        BoundFile {
+            name: HTML_FILE.into(),
+            sha256: sha256_hex(html.as_bytes()),
+        },
+        BoundFile {
+            name: JUNIT_FILE.into(),
+            sha256: sha256_hex(junit.as_bytes()),
+        },
+    ];
+    files.extend(extra.iter().map(|(name, bytes)| BoundFile {
+        name: name.clone(),
+        sha256: sha256_hex(bytes),
+    }));
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    result.files = files;
     let mut json =
         serde_json::to_vec_pretty(&result).map_err(|e| ResultError::Render(e.to_string()))?;
     json.push(b'\n');
@@ -237,14 +328,27 @@ pub fn build_documents(
         .sign(NAMESPACE, HashAlg::Sha512, &json)
         .map_err(ResultError::Sign)?;
     let signature = sig.to_pem(LineEnding::LF).map_err(ResultError::Sign)?;
-    let junit = render_junit(&result);
     Ok(Documents {
         result,
         json,
         html,
         junit,
         signature,
+        extra,
     })
+}
+
+/// The principal the assessor signs as: `--principal`, else the key's comment (`keygen
+/// --comment`, e.g. the assessor's e-mail), else the assessor's name.
+fn signer_principal(session: &SessionRecord, key: &PrivateKey) -> String {
+    if let Some(p) = session.principal.as_ref().filter(|p| !p.trim().is_empty()) {
+        return p.trim().to_string();
+    }
+    let comment = key.comment().trim();
+    if !comment.is_empty() {
+        return comment.to_string();
+    }
+    session.assessor.clone()
 }
 
 /// Writes the four files into `out` atomically: into a temporary sibling directory first, then
@@ -269,14 +373,18 @@ pub fn write_documents(docs: &Documents, out: &Path) -> Result<(), ResultError> 
         .prefix(".poc-result.")
         .tempdir_in(&parent)
         .map_err(io(&parent))?;
-    let files: [(&str, &[u8]); 4] = [
+    let mut files: Vec<(&str, &[u8])> = vec![
         (HTML_FILE, docs.html.as_bytes()),
         (JUNIT_FILE, docs.junit.as_bytes()),
         (JSON_FILE, &docs.json),
         (SIG_FILE, docs.signature.as_bytes()),
     ];
+    files.extend(docs.extra.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
     for (name, bytes) in files {
         let path = tmp.path().join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
         let mut f = std::fs::File::create(&path).map_err(io(&path))?;
         f.write_all(bytes).map_err(io(&path))?;
         f.sync_all().map_err(io(&path))?;
@@ -293,43 +401,130 @@ pub fn write_documents(docs: &Documents, out: &Path) -> Result<(), ResultError> 
     Ok(())
 }
 
+/// The letter's fixed texts: (key, Bahasa Indonesia, English).
+const STRINGS: &[(&str, &str, &str)] = &[
+    ("nomor", "Nomor", "Number"),
+    ("sifat", "Sifat", "Nature"),
+    ("sifat_value", "Biasa", "Ordinary"),
+    ("lampiran", "Lampiran", "Attachment"),
+    ("lampiran_value", "1 (satu) berkas", "1 (one) document"),
+    ("perihal", "Perihal", "Subject"),
+    ("perihal_value", "Hasil Proof of Concept (PoC) Aplikasi",
+        "Proof of Concept (PoC) result of the application"),
+    ("yth", "Yth.", "To:"),
+    ("di", "di", "in"),
+    ("tempat", "Tempat", "place"),
+    ("attach_of", "Surat Hasil Proof of Concept (PoC)", "to the Proof of Concept (PoC) Result Letter"),
+    ("nip", "NIP.", "NIP"),
+    ("build", "kode rilis", "build"),
+    ("closing_pass", "Dengan demikian aplikasi tersebut memenuhi ketentuan Perjanjian Kerja Sama dan Petunjuk Teknis pemanfaatan data kependudukan yang diuji, dan dapat diproses lebih lanjut untuk akses lingkungan produksi. Setiap perubahan aplikasi yang memanggil layanan wajib diuji PoC ulang.",
+        "The application therefore meets the provisions of the cooperation agreement and technical guidelines tested, and may proceed to production access. Every change to the application that calls the service requires a new PoC."),
+    ("closing_fail", "Dengan demikian aplikasi tersebut belum memenuhi ketentuan yang diuji. Instansi diminta memperbaiki temuan pada lampiran dan mengajukan PoC ulang; akses lingkungan produksi belum dapat diberikan.",
+        "The application therefore does not yet meet the provisions tested. The institution is asked to correct the findings in the attachment and apply for a new PoC; production access cannot be granted yet."),
+    ("closing", "Demikian disampaikan, atas perhatian dan kerja samanya diucapkan terima kasih.",
+        "Thank you for your attention and cooperation."),
+    ("esign", "Surat ini ditandatangani secara elektronik dengan kunci Ed25519 bersidik jari",
+        "This letter is signed electronically with the Ed25519 key of fingerprint"),
+    ("title", "Surat Hasil Proof of Concept",
+        "Proof of Concept Result Letter"),
+    ("subtitle", "Uji aplikasi pengguna akses data kependudukan terhadap Juknis dan PKS",
+        "Test of a population-data client application against the Juknis and the agreement"),
+    ("session", "Sesi",
+        "Session"),
+    ("parties", "Para pihak",
+        "Parties"),
+    ("tester", "Penguji",
+        "Tester"),
+    ("tester_name", "Dinas Kependudukan dan Pencatatan Sipil (Disdukcapil)",
+        "Population and Civil Registration Office (Disdukcapil)"),
+    ("assessor", "Petugas penguji",
+        "Assessor"),
+    ("institution", "Instansi pengguna",
+        "User institution"),
+    ("scope", "Ruang lingkup",
+        "Scope"),
+    ("application", "Aplikasi",
+        "Application"),
+    ("version", "versi",
+        "version"),
+    ("agreement", "Profil PKS",
+        "Agreement profile"),
+    ("elements", "Elemen data yang diberikan",
+        "Granted data elements"),
+    ("quota", "Kuota per hari",
+        "Quota per day"),
+    ("unlimited", "tidak dibatasi",
+        "unlimited"),
+    ("scenario", "Paket skenario",
+        "Scenario pack"),
+    ("dataset", "Data dummy mock",
+        "Mock dummy data"),
+    ("unknown", "tidak diketahui",
+        "unknown"),
+    ("seed", "benih",
+        "seed"),
+    ("residents", "penduduk",
+        "residents"),
+    ("time", "Waktu pengujian",
+        "Test time"),
+    ("runner", "Perangkat uji",
+        "Test tool"),
+    ("journal", "Jurnal permintaan",
+        "Request journal"),
+    ("rows", "baris",
+        "rows"),
+    ("chain_head", "Ujung rantai hash",
+        "Hash chain head"),
+    ("checks", "Hasil pemeriksaan",
+        "Checks"),
+    ("test", "Uji",
+        "Test"),
+    ("requirement", "Ketentuan",
+        "Requirement"),
+    ("check", "Pemeriksaan dan bukti",
+        "Check and evidence"),
+    ("outcome", "Hasil",
+        "Outcome"),
+    ("summary", "Ringkasan",
+        "Summary"),
+    ("n_pass", "lulus",
+        "passed"),
+    ("n_fail", "gagal",
+        "failed"),
+    ("n_review", "perlu ditinjau",
+        "need review"),
+    ("n_skipped", "dilewati",
+        "skipped"),
+    ("verdict", "Kesimpulan",
+        "Verdict"),
+    ("precedence", "LULUS hanya bila tidak ada pemeriksaan yang gagal atau perlu ditinjau dan sekurang-kurangnya satu pemeriksaan lulus; pemeriksaan yang dilewati tidak berlaku untuk PKS ini.",
+        "LULUS (passed) only when no check failed or needs review and at least one check passed; skipped checks do not apply to this agreement."),
+    ("signed_by", "Ditandatangani secara elektronik oleh",
+        "Electronically signed by"),
+    ("principal", "Identitas penanda tangan",
+        "Signer identity"),
+    ("key", "Sidik jari kunci penanda tangan (Ed25519)",
+        "Signing key fingerprint (Ed25519)"),
+    ("verify_hint", "Periksa dengan: poc-runner verify DIREKTORI --allowed-signers BERKAS, atau ssh-keygen -Y verify -n dukcapil-poc lalu sha256sum -c atas daftar files",
+        "Verify with: poc-runner verify DIR --allowed-signers FILE, or ssh-keygen -Y verify -n dukcapil-poc then sha256sum -c over the files list"),
+    ("page", "Halaman",
+        "Page"),
+    ("of", "dari",
+        "of"),
+];
+
 fn strings(lang: Lang) -> serde_json::Value {
-    match lang {
-        Lang::Id => serde_json::json!({
-            "title": "Surat Hasil Proof of Concept",
-            "subtitle": "Uji aplikasi pengguna akses data kependudukan terhadap Juknis dan PKS",
-            "session": "Sesi", "parties": "Para pihak", "tester": "Penguji",
-            "tester_name": "Dinas Kependudukan dan Pencatatan Sipil (Disdukcapil)", "assessor": "Petugas penguji",
-            "institution": "Instansi pengguna", "scope": "Ruang lingkup", "application": "Aplikasi", "version": "versi",
-            "agreement": "Profil PKS", "elements": "Elemen data yang diberikan", "quota": "Kuota per hari",
-            "unlimited": "tidak dibatasi", "scenario": "Paket skenario", "dataset": "Data dummy mock",
-            "time": "Waktu pengujian", "runner": "Perangkat uji", "journal": "Jurnal permintaan", "rows": "baris",
-            "chain_head": "Ujung rantai hash", "checks": "Hasil pemeriksaan", "test": "Uji", "requirement": "Ketentuan",
-            "check": "Pemeriksaan dan bukti", "outcome": "Hasil", "summary": "Ringkasan", "n_pass": "lulus",
-            "n_fail": "gagal", "n_review": "perlu ditinjau", "n_skipped": "dilewati", "verdict": "Kesimpulan",
-            "precedence": "LULUS hanya bila tidak ada pemeriksaan yang gagal atau perlu ditinjau dan sekurang-kurangnya satu pemeriksaan lulus; pemeriksaan yang dilewati tidak berlaku untuk PKS ini.",
-            "signed_by": "Ditandatangani secara elektronik oleh", "key": "Sidik jari kunci penanda tangan (Ed25519)",
-            "verify_hint": "Periksa dengan: poc-runner verify DIREKTORI, atau ssh-keygen -Y verify -n dukcapil-poc",
-            "page": "Halaman", "of": "dari"
-        }),
-        Lang::En => serde_json::json!({
-            "title": "Proof of Concept Result Letter",
-            "subtitle": "Test of a population-data client application against the Juknis and the agreement",
-            "session": "Session", "parties": "Parties", "tester": "Tester",
-            "tester_name": "Population and Civil Registration Office (Disdukcapil)", "assessor": "Assessor",
-            "institution": "User institution", "scope": "Scope", "application": "Application", "version": "version",
-            "agreement": "Agreement profile", "elements": "Granted data elements", "quota": "Quota per day",
-            "unlimited": "unlimited", "scenario": "Scenario pack", "dataset": "Mock dummy data",
-            "time": "Test time", "runner": "Test tool", "journal": "Request journal", "rows": "rows",
-            "chain_head": "Hash chain head", "checks": "Checks", "test": "Test", "requirement": "Requirement",
-            "check": "Check and evidence", "outcome": "Outcome", "summary": "Summary", "n_pass": "passed",
-            "n_fail": "failed", "n_review": "need review", "n_skipped": "skipped", "verdict": "Verdict",
-            "precedence": "LULUS (passed) only when no check failed or needs review and at least one check passed; skipped checks do not apply to this agreement.",
-            "signed_by": "Electronically signed by", "key": "Signing key fingerprint (Ed25519)",
-            "verify_hint": "Verify with: poc-runner verify DIR, or ssh-keygen -Y verify -n dukcapil-poc",
-            "page": "Page", "of": "of"
-        }),
-    }
+    let map: serde_json::Map<String, serde_json::Value> = STRINGS
+        .iter()
+        .map(|(k, id, en)| {
+            let text = match lang {
+                Lang::Id => id,
+                Lang::En => en,
+            };
+            (k.to_string(), serde_json::Value::from(*text))
+        })
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// Renders the result letter. Times are shown in WIB, the local time of the parties.
@@ -344,31 +539,34 @@ pub fn render_html(
         include_str!("../../templates/poc-result.html.tera"),
     )
     .map_err(|e| ResultError::Render(format!("{e:?}")))?;
-    let wib = crate::checks::wib();
-    let fmt = |t: DateTime<Utc>| {
-        t.with_timezone(&wib)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
-    let checks: Vec<serde_json::Value> = r
-        .checks
-        .iter()
-        .map(|c| {
-            let clauses = requirements
-                .and_then(|q| q.by_id.get(&c.requirement))
-                .map(|q| q.clauses.join("; "))
-                .unwrap_or_default();
-            serde_json::json!({
+    let fmt = |t: DateTime<Utc>| crate::evidence::wib_datetime(t, lang);
+    // One entry per test, in the order of the checks, each with its checks: a test with two
+    // checks is listed once.
+    let mut tests: Vec<serde_json::Value> = Vec::new();
+    for c in &r.checks {
+        let clauses = requirements
+            .and_then(|q| q.by_id.get(&c.requirement))
+            .map(|q| q.clauses_for(&r.agreement.id).join("; "))
+            .unwrap_or_default();
+        let check = serde_json::json!({
+            "check": c.check,
+            "requirement": c.requirement,
+            "clauses": clauses,
+            "evidence": c.evidence.iter().map(|e| e.text(lang)).collect::<Vec<_>>(),
+            "outcome": c.outcome,
+            "label": c.outcome.label(lang),
+        });
+        match tests.last_mut() {
+            Some(t) if t["test_id"] == c.test_id.as_str() => {
+                t["checks"].as_array_mut().expect("array").push(check)
+            }
+            _ => tests.push(serde_json::json!({
                 "test_id": c.test_id,
-                "requirement": c.requirement,
-                "clauses": clauses,
                 "title": match lang { Lang::Id => &c.title_id, Lang::En => &c.title_en },
-                "evidence": c.evidence.iter().map(|e| e.text(lang)).collect::<Vec<_>>(),
-                "outcome": c.outcome,
-                "label": c.outcome.label(lang),
-            })
-        })
-        .collect();
+                "checks": [check],
+            })),
+        }
+    }
     let t = strings(lang);
     // The printed footer of every page: "<title> · <Sesi> <id>", as a CSS string literal.
     let footer = css_string(&format!(
@@ -382,7 +580,20 @@ pub fn render_html(
     ctx.insert("t", &t);
     ctx.insert("footer", &footer);
     ctx.insert("lang", lang.code());
-    ctx.insert("checks", &checks);
+    ctx.insert("tests", &tests);
+    ctx.insert("o", &r.office.as_ref().map(|o| office_context(r, o, lang)));
+    ctx.insert(
+        "quota",
+        &r.agreement
+            .quota_per_day
+            .map(|q| crate::evidence::thousands(q.into(), lang)),
+    );
+    ctx.insert(
+        "dataset_size",
+        &r.mock_dataset
+            .size
+            .map(|n| crate::evidence::thousands(n, lang)),
+    );
     ctx.insert("started", &fmt(r.session.started_at));
     ctx.insert("finished", &fmt(r.session.finished_at));
     tera.render("poc-result.html", &ctx).map_err(|e| {
@@ -393,6 +604,54 @@ pub fn render_html(
             s = inner.source();
         }
         ResultError::Render(msg)
+    })
+}
+
+/// The surat parts of the letter, in `lang`.
+fn office_context(r: &PocResult, o: &office::OfficeInfo, lang: Lang) -> serde_json::Value {
+    let pks_date = office::date(o.pks.pks_date, lang);
+    let tested = crate::evidence::wib_date(r.session.started_at, lang);
+    let app = format!(
+        "{} {} ({})",
+        r.application.name, r.application.version, r.application.build
+    );
+    let opening = match lang {
+        Lang::Id => format!(
+            "Berdasarkan Perjanjian Kerja Sama Nomor {} tanggal {pks_date} antara {} {} dan {} tentang pemanfaatan Nomor Induk Kependudukan, data kependudukan dan KTP-el, bersama ini disampaikan hasil Proof of Concept (PoC) aplikasi {app} yang dilaksanakan pada tanggal {tested}, sebagaimana terlampir.",
+            o.pks.pks_number, o.office.name, o.office.government.replace("Pemerintah ", ""), r.agreement.institution
+        ),
+        Lang::En => format!(
+            "Under cooperation agreement (PKS) number {} of {pks_date} between the {} of {} and {} on the use of population identity numbers, population data and e-KTP, we send you the result of the Proof of Concept (PoC) of the application {app}, held on {tested}, as attached.",
+            o.pks.pks_number, o.office.name_en, o.office.government_en.replace(" Government", ""), r.agreement.institution
+        ),
+    };
+    let (government, name, position, addressee) = match lang {
+        Lang::Id => (
+            &o.office.government,
+            &o.office.name,
+            &o.signatory.position,
+            &o.pks.addressee,
+        ),
+        Lang::En => (
+            &o.office.government_en,
+            &o.office.name_en,
+            &o.signatory.position_en,
+            &o.pks.addressee_en,
+        ),
+    };
+    serde_json::json!({
+        "government": government,
+        "office": name,
+        "address": o.office.address,
+        "contact": o.office.contact,
+        "place": o.office.place,
+        "date": crate::evidence::wib_date(r.session.finished_at, lang),
+        "letter_number": o.letter_number,
+        "addressee": addressee,
+        "opening": opening,
+        "position": position,
+        "signatory": o.signatory.name,
+        "nip": o.signatory.nip,
     })
 }
 
@@ -493,17 +752,93 @@ pub struct VerifyItem {
     pub detail: String,
 }
 
-/// Checks a result directory: signature over the JSON bytes, the HTML's hash, the journal's hash
-/// chain, the summary and verdict against the checks. `trusted`: the assessor's public key; when
-/// absent the key recorded in the document is used (and the report says so).
-pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyItem>, ResultError> {
+/// Whether the signer is trusted, apart from whether the document is internally consistent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// The signer key is admitted by the anchor, as the principal the document names.
+    Trusted { principal: String, source: String },
+    /// An anchor was given and does not admit the signer.
+    Rejected(String),
+    /// No anchor was given or configured: nobody vouches for the key the document names.
+    NoAnchor,
+}
+
+/// `verify`'s findings: every check, and the signer's trust.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    pub items: Vec<VerifyItem>,
+    pub trust: Trust,
+}
+
+impl Verification {
+    /// The checks that failed (the trust line included).
+    pub fn failed(&self) -> Vec<&'static str> {
+        self.items
+            .iter()
+            .filter(|i| !i.ok)
+            .map(|i| i.what)
+            .collect()
+    }
+
+    /// Internally consistent (signature, files, journal, verdict), trust aside.
+    pub fn consistent(&self) -> bool {
+        self.items.iter().all(|i| i.ok || i.what == "trust")
+    }
+}
+
+/// The files of `dir` (recursively), relative `/`-separated names, except the JSON and its
+/// signature. Symbolic links and other non-regular files are listed too, so they cannot hide.
+fn dir_files(dir: &Path) -> Result<Vec<String>, ResultError> {
+    fn walk(root: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), ResultError> {
+        let here = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let rd = std::fs::read_dir(&here).map_err(|source| ResultError::Io {
+            path: here.clone(),
+            source,
+        })?;
+        for entry in rd {
+            let entry = entry.map_err(|source| ResultError::Io {
+                path: here.clone(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel_name = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if is_dir {
+                walk(root, &rel_name, out)?;
+            } else {
+                out.push(rel_name);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.retain(|n| n != JSON_FILE && n != SIG_FILE);
+    out.sort();
+    Ok(out)
+}
+
+/// Checks a result directory: the signature over the JSON bytes; that the signer is trusted by
+/// `anchor` as the principal the document names; the SHA-256 of every other file (none missing,
+/// none unbound); the journal's hash chain; the summary and verdict against the checks.
+pub fn verify_dir(
+    dir: &Path,
+    anchor: Option<&trust::TrustAnchor>,
+) -> Result<Verification, ResultError> {
     let read = |name: &str| {
         let p = dir.join(name);
         std::fs::read(&p).map_err(|source| ResultError::Io { path: p, source })
     };
     let json = read(JSON_FILE)?;
     let sig_bytes = read(SIG_FILE)?;
-    let html = read(HTML_FILE)?;
     let mut items = Vec::new();
     let mut push = |what, ok, detail: String| items.push(VerifyItem { what, ok, detail });
 
@@ -516,9 +851,11 @@ pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyI
         .and_then(serde_json::Value::as_str)
         .map(str::to_string);
     let parsed: Result<PocResult, String> = match format.as_deref() {
-        Some(FORMAT) | None => serde_json::from_slice(&json).map_err(|e| e.to_string()),
+        Some(FORMAT) | Some(FORMAT_V2) | None => {
+            serde_json::from_slice(&json).map_err(|e| e.to_string())
+        }
         Some(other) => Err(format!(
-            "format `{other}` is not supported: this runner reads `{FORMAT}` (evidence in both languages)"
+            "format `{other}` is not supported: this runner reads `{FORMAT}` and `{FORMAT_V2}`"
         )),
     };
     let embedded_key = raw
@@ -526,40 +863,81 @@ pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyI
         .and_then(|v| v.pointer("/signer/public_key"))
         .and_then(serde_json::Value::as_str)
         .and_then(|k| PublicKey::from_openssh(k).ok());
-    let key = trusted.cloned().or(embedded_key.clone());
-    match (SshSig::from_pem(&sig_bytes), key) {
-        (Err(e), _) => push(
+    let principal = raw
+        .as_ref()
+        .and_then(|v| v.pointer("/signer/principal"))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    // The key that made the signature travels inside it (SSHSIG); it must be the one the
+    // document names, and the anchor decides whether it is trusted.
+    let mut signed_by: Option<PublicKey> = None;
+    match SshSig::from_pem(&sig_bytes) {
+        Err(e) => push(
             "signature",
             false,
             format!("{SIG_FILE} is not an SSH signature: {e}"),
         ),
-        (Ok(_), None) => push(
-            "signature",
-            false,
-            "no public key: the document's signer key is unreadable and none was given".into(),
-        ),
-        (Ok(sig), Some(key)) => {
+        Ok(sig) => {
+            let key = PublicKey::from(sig.public_key().clone());
             let fp = key.fingerprint(HashAlg::Sha256);
             match key.verify(NAMESPACE, &json, &sig) {
-                Ok(()) => {
-                    let whose = if trusted.is_some() {
-                        "the trusted key"
-                    } else {
-                        "the key recorded in the document (compare its fingerprint with the assessor's)"
-                    };
-                    push(
-                        "signature",
-                        true,
-                        format!("valid, namespace {NAMESPACE}, {whose} {fp}"),
-                    )
-                }
                 Err(e) => push(
                     "signature",
                     false,
                     format!("does not verify with key {fp}: {e}"),
                 ),
+                Ok(()) => {
+                    let named = embedded_key
+                        .as_ref()
+                        .is_some_and(|e| e.key_data() == key.key_data());
+                    push(
+                        "signature",
+                        named,
+                        if named {
+                            format!("valid, namespace {NAMESPACE}, key {fp}")
+                        } else {
+                            format!("made with key {fp}, which is not the key the document names")
+                        },
+                    );
+                    if named {
+                        signed_by = Some(key);
+                    }
+                }
             }
         }
+    }
+    let trust = match (&signed_by, anchor) {
+        (None, _) => Trust::Rejected("no valid signature by the key the document names".into()),
+        (Some(_), None) => Trust::NoAnchor,
+        (Some(key), Some(a)) => match a.admits(key, &principal, NAMESPACE) {
+            Ok(()) => Trust::Trusted {
+                principal: principal.clone(),
+                source: a.source.clone(),
+            },
+            Err(why) => Trust::Rejected(why),
+        },
+    };
+    let shown = if principal.is_empty() {
+        "(no principal named)".to_string()
+    } else {
+        principal.clone()
+    };
+    match &trust {
+        Trust::Trusted { source, .. } => push(
+            "trust",
+            true,
+            format!("signer {shown} is trusted by {source}"),
+        ),
+        Trust::Rejected(why) => push("trust", false, format!("signer {shown}: {why}")),
+        Trust::NoAnchor => push(
+            "trust",
+            false,
+            format!(
+                "internally consistent, but the signer is not trusted: no --public-key, --allowed-signers, ${} or ~/.config/poc-runner/allowed_signers names the key of {shown}",
+                trust::TRUSTED_SIGNERS_ENV
+            ),
+        ),
     }
     let r = match parsed {
         Ok(r) => r,
@@ -569,37 +947,65 @@ pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyI
                 false,
                 format!("{JSON_FILE} is not a result document: {e}"),
             );
-            return Ok(items);
+            return Ok(Verification { items, trust });
         }
     };
-    if let (Some(t), Some(e)) = (trusted, &embedded_key) {
-        let same = t.key_data() == e.key_data();
+    let on_disk = dir_files(dir)?;
+    let v2 = r.format == FORMAT_V2;
+    let bound: Vec<BoundFile> = if v2 {
+        vec![BoundFile {
+            name: HTML_FILE.into(),
+            sha256: r.html_sha256.clone(),
+        }]
+    } else {
+        r.files.clone()
+    };
+    if !v2 && !bound.iter().any(|b| b.name == HTML_FILE) {
         push(
-            "signer",
-            same,
-            if same {
-                "the document names the trusted key".into()
-            } else {
-                format!(
-                    "the document names key {} instead",
-                    e.fingerprint(HashAlg::Sha256)
-                )
-            },
+            "files",
+            false,
+            format!("{HTML_FILE} is not bound by the document"),
         );
     }
-    let html_hash = sha256_hex(&html);
-    push(
-        "html",
-        html_hash == r.html_sha256,
-        if html_hash == r.html_sha256 {
-            format!("{HTML_FILE} SHA-256 matches")
+    for b in &bound {
+        let path = dir.join(&b.name);
+        match std::fs::read(&path) {
+            Err(e) => push("files", false, format!("{} is missing: {e}", b.name)),
+            Ok(bytes) => {
+                let h = sha256_hex(&bytes);
+                push(
+                    "files",
+                    h == b.sha256,
+                    if h == b.sha256 {
+                        format!("{} SHA-256 matches", b.name)
+                    } else {
+                        format!(
+                            "{} differs: SHA-256 is {h}, the document records {}",
+                            b.name, b.sha256
+                        )
+                    },
+                );
+            }
+        }
+    }
+    for name in on_disk
+        .iter()
+        .filter(|n| !bound.iter().any(|b| &b.name == *n))
+    {
+        if v2 && name == JUNIT_FILE {
+            push(
+                "files",
+                true,
+                format!("{name} is not bound by format {FORMAT_V2}: do not rely on it"),
+            );
         } else {
-            format!(
-                "{HTML_FILE} SHA-256 is {html_hash}, the document records {}",
-                r.html_sha256
-            )
-        },
-    );
+            push(
+                "files",
+                false,
+                format!("{name} is not bound by the signed document (an added file)"),
+            );
+        }
+    }
     let broken = first_broken_link(&r.journal.rows, &r.journal.links);
     let head_ok = r
         .journal
@@ -632,7 +1038,17 @@ pub fn verify_dir(dir: &Path, trusted: Option<&PublicKey>) -> Result<Vec<VerifyI
             "summary or verdict does not follow from the checks".into()
         },
     );
-    Ok(items)
+    Ok(Verification { items, trust })
+}
+
+/// Reads the result document of `dir` (after [`verify_dir`] said it is consistent).
+pub fn read_result(dir: &Path) -> Result<PocResult, ResultError> {
+    let p = dir.join(JSON_FILE);
+    let bytes = std::fs::read(&p).map_err(|source| ResultError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| ResultError::Render(format!("{}: {e}", p.display())))
 }
 
 /// Creates an Ed25519 key pair: `path` (OpenSSH private key, mode 0600) and `path.pub`.
@@ -677,5 +1093,8 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
     Ok(key)
 }
 
+pub mod diff;
+pub mod office;
 #[cfg(test)]
 mod tests;
+pub mod trust;

@@ -23,7 +23,7 @@ fn json_snapshot() {
         ".session.started_at" => "[time]",
         ".session.finished_at" => "[time]",
         ".runner.version" => "[version]",
-        ".html_sha256" => "[sha256]",
+        ".files[].sha256" => "[sha256]",
     });
 }
 
@@ -49,7 +49,21 @@ fn html_escapes_evidence_and_letter_has_parts() {
     assert!(d.html.contains("@page {\n    size: A4;"));
     assert!(d.html.contains("Kesimpulan: TIDAK LULUS"));
     assert!(d.html.contains(&d.result.signer.fingerprint));
-    assert_eq!(d.result.html_sha256, sha256_hex(d.html.as_bytes()));
+    assert!(
+        d.html.contains("assessor@disdukcapil.karanganyarkab.go.id"),
+        "the letter names the principal"
+    );
+    let bound = |n: &str| {
+        d.result
+            .files
+            .iter()
+            .find(|f| f.name == n)
+            .unwrap()
+            .sha256
+            .clone()
+    };
+    assert_eq!(bound(HTML_FILE), sha256_hex(d.html.as_bytes()));
+    assert_eq!(bound(JUNIT_FILE), sha256_hex(d.junit.as_bytes()));
     let en = docs(true, Lang::En);
     assert!(en.html.contains("Verdict: LULUS"));
 }
@@ -100,7 +114,7 @@ fn verify_reports_an_unsupported_format_and_still_checks_its_signature() {
         .to_pem(LineEnding::LF)
         .unwrap();
     write_documents(&d, &out).unwrap();
-    let items = verify_dir(&out, None).unwrap();
+    let items = verify_dir(&out, None).unwrap().items;
     assert!(
         items.iter().any(|i| i.what == "signature" && i.ok),
         "{items:?}"
@@ -145,9 +159,11 @@ fn written_directory_verifies_and_refuses_to_overwrite() {
     let out = tmp.path().join("hasil");
     let d = docs(true, Lang::Id);
     write_documents(&d, &out).unwrap();
-    let items = verify_dir(&out, Some(example::fixed_key().public_key())).unwrap();
+    let anchor = trust::TrustAnchor::key(example::fixed_key().public_key().clone(), "test");
+    let items = verify_dir(&out, Some(&anchor)).unwrap().items;
     assert!(items.iter().all(|i| i.ok), "{items:?}");
-    assert_eq!(items.len(), 5);
+    // signature, trust, two files, journal, verdict
+    assert_eq!(items.len(), 6, "{items:?}");
     // No temporary directory is left beside the result.
     let names: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
@@ -175,7 +191,8 @@ fn verify_names_each_failure() {
         .to_pem(LineEnding::LF)
         .unwrap();
     write_documents(&d, &out).unwrap();
-    let items = verify_dir(&out, None).unwrap();
+    let anchor = trust::TrustAnchor::key(key.public_key().clone(), "test");
+    let items = verify_dir(&out, Some(&anchor)).unwrap().items;
     let failed: Vec<_> = items
         .iter()
         .filter(|i| !i.ok)
@@ -185,11 +202,12 @@ fn verify_names_each_failure() {
         failed,
         vec![("journal", "hash chain broken at journal row 1")]
     );
-    // Another key: the signature fails against the trusted key.
+    // Another trusted key: the document's signer is not admitted.
     let other = PrivateKey::from(ssh_key::private::Ed25519Keypair::from_seed(&[9u8; 32]));
-    let items = verify_dir(&out, Some(other.public_key())).unwrap();
-    assert!(items.iter().any(|i| i.what == "signature" && !i.ok));
-    assert!(items.iter().any(|i| i.what == "signer" && !i.ok));
+    let anchor = trust::TrustAnchor::key(other.public_key().clone(), "test");
+    let v = verify_dir(&out, Some(&anchor)).unwrap();
+    assert!(v.items.iter().any(|i| i.what == "trust" && !i.ok));
+    assert!(matches!(v.trust, Trust::Rejected(_)));
 }
 
 #[test]
@@ -217,4 +235,63 @@ fn css_string_cannot_leave_the_string_or_the_style_element() {
         d.html.contains("@bottom-left { content: \"Surat Hasil Proof of Concept \u{b7} Sesi poc-20260105-0800-0001\";"),
         "footer names the session"
     );
+}
+
+/// The example session with the Karanganyar office profile: the letter is a surat dinas.
+pub(crate) fn surat(lang: Lang) -> Documents {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/offices/karanganyar.toml");
+    let profile = office::OfficeProfile::load(&dir).unwrap();
+    let mut s = example::session(false);
+    s.office = Some(
+        profile
+            .for_session(&s.agreement.id, s.started_at, &dir)
+            .unwrap(),
+    );
+    let catalogue = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/requirements.toml");
+    let requirements = Requirements::load(&catalogue).unwrap();
+    build_documents(&s, &example::fixed_key(), lang, "0", Some(&requirements)).unwrap()
+}
+
+#[test]
+fn letter_with_an_office_profile_has_the_parts_of_a_surat_dinas() {
+    let d = surat(Lang::Id);
+    // Tera escapes `/` in values; a browser shows it as is.
+    let h = &d.html.replace("&#x2F;", "/");
+    for part in [
+        "Pemerintah Kabupaten Karanganyar",
+        "Dinas Kependudukan dan Pencatatan Sipil",
+        "Jl. Lawu No. 385",
+        "Nomor</td><td>: 470/",
+        "Sifat</td><td>: Biasa",
+        "Lampiran</td><td>: 1 (satu) berkas",
+        "Hasil Proof of Concept (PoC) Aplikasi SIMRS Contoh RSUD",
+        "Yth.<br><strong>Direktur RSUD Kabupaten Karanganyar</strong>",
+        "Perjanjian Kerja Sama Nomor 470/045/PKS/2020 tanggal 16 Maret 2020",
+        "Karanganyar, 5 Januari 2026",
+        "NIP. 19700101 199503 1 001",
+        "Drs. Contoh Pejabat, M.Si.",
+        "ditandatangani secara elektronik",
+        "kode rilis",
+        "1.000",
+    ] {
+        assert!(h.contains(part), "missing {part:?}");
+    }
+    assert!(
+        !h.contains("dengan bersih") && !h.contains(", build "),
+        "calques"
+    );
+    let en = surat(Lang::En).html.replace("&#x2F;", "/");
+    for part in [
+        "Karanganyar Regency Government",
+        "Subject</td><td>: <strong>Proof of Concept (PoC) result",
+        "Director of RSUD Karanganyar Regency",
+        "of 16 March 2020",
+        "Karanganyar, 5 January 2026",
+        "1,000",
+    ] {
+        assert!(en.contains(part), "missing {part:?}");
+    }
+    // The office is part of the signed record.
+    let v: serde_json::Value = serde_json::from_slice(&d.json).unwrap();
+    assert_eq!(v["office"]["pks"]["pks_number"], "470/045/PKS/2020");
 }

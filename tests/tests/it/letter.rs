@@ -122,7 +122,58 @@ fn letters() -> Vec<Letter> {
             .expect("documents")
     };
     let stress = stress_session();
+    // The same sessions issued by an office: surat dinas of Karanganyar and Purbalingga.
+    let surat = |mut s: SessionRecord, office: &str, agreement: &str, lang| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/offices")
+            .join(office);
+        let profile = result::office::OfficeProfile::load(&path).expect("office profile");
+        let a = dukcapil_domain::Agreement::embedded()
+            .into_iter()
+            .find(|a| a.id == agreement)
+            .expect("agreement");
+        s.agreement = result::AgreementInfo::of(&a);
+        s.office = Some(
+            profile
+                .for_session(agreement, s.started_at, &path)
+                .expect("office has the PKS"),
+        );
+        build(&s, lang)
+    };
     vec![
+        Letter {
+            name: "id-surat-karanganyar",
+            lang: Lang::Id,
+            docs: surat(
+                example::session(false),
+                "karanganyar.toml",
+                "rsud-karanganyar",
+                Lang::Id,
+            ),
+            pages: 2..=4,
+        },
+        Letter {
+            name: "en-surat-purbalingga",
+            lang: Lang::En,
+            docs: surat(
+                example::session(true),
+                "purbalingga.toml",
+                "dinkes-purbalingga",
+                Lang::En,
+            ),
+            pages: 2..=4,
+        },
+        Letter {
+            name: "id-surat-stress",
+            lang: Lang::Id,
+            docs: surat(
+                stress.clone(),
+                "karanganyar.toml",
+                "rsud-karanganyar",
+                Lang::Id,
+            ),
+            pages: 4..=13,
+        },
         Letter {
             name: "id-tidak-lulus",
             lang: Lang::Id,
@@ -196,7 +247,7 @@ struct Row {
 
 fn rows(page: &Page) -> Vec<Row> {
     page.eval(
-        "[...document.querySelectorAll('table.checks tbody tr')].map(r => ({ text: r.innerText, \
+        "[...document.querySelectorAll('table.checks tbody tr.check')].map(r => ({ text: r.innerText, \
          height: r.getBoundingClientRect().height, break_inside: getComputedStyle(r).breakInside }))",
     )
 }
@@ -282,10 +333,19 @@ fn check_letter(chromium: &Chromium, letter: &Letter, dir: &Path) {
     // Every check is a visible row with its id and outcome, never split across pages.
     let rows = rows(&page);
     assert_eq!(rows.len(), r.checks.len(), "{name}: one row per check");
+    // Each test's title once, however many checks it has.
+    let titles: Vec<String> = page
+        .eval("[...document.querySelectorAll('table.checks tr.test-title')].map(r => r.innerText)");
+    let mut ids: Vec<&str> = r.checks.iter().map(|c| c.test_id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(titles.len(), ids.len(), "{name}: one title row per test");
+    if let Some(o) = &r.office {
+        surat_parts(name, letter.lang, &text, o, r);
+    }
     for (row, c) in rows.iter().zip(&r.checks) {
         let label = c.outcome.label(letter.lang);
         assert!(
-            row.text.contains(&c.test_id) && row.text.contains(label),
+            row.text.contains(&c.check) && row.text.contains(label),
             "{name}: row for {} shows `{}`",
             c.test_id,
             row.text
@@ -371,6 +431,19 @@ fn check_letter(chromium: &Chromium, letter: &Letter, dir: &Path) {
         );
     }
     let all = flat(&texts.join(" "));
+    if let Some(o) = &r.office {
+        // The surat is page 1 and the lampiran starts on a page of its own.
+        let first = flat(&texts[0]);
+        assert!(first.contains(&o.letter_number), "{name}: page 1: {first}");
+        assert!(
+            first.contains(&o.signatory.nip),
+            "{name}: page 1 lacks the NIP: {first}"
+        );
+        assert!(
+            !first.contains(&r.checks[0].test_id),
+            "{name}: the check table is not the lampiran: {first}"
+        );
+    }
     for n in [&verdict, &r.signer.fingerprint, &r.application.name] {
         assert!(
             all.contains(n.as_str()),
@@ -383,6 +456,85 @@ fn check_letter(chromium: &Chromium, letter: &Letter, dir: &Path) {
         eprintln!("{name}: screenshot {}", shot.display());
     }
     eprintln!("{name}: {n} A4 pages, PDF {}", pdf_path.display());
+}
+
+/// The parts of a surat dinas, in the rendered text of the letter.
+fn surat_parts(
+    name: &str,
+    lang: Lang,
+    text: &str,
+    o: &result::office::OfficeInfo,
+    r: &result::PocResult,
+) {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let has = |s: &str| {
+        let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.to_lowercase().contains(&s.to_lowercase()),
+            "{name}: `{s}` is not rendered"
+        );
+    };
+    let place_date = format!(
+        "{}, {}",
+        o.office.place,
+        poc_runner::evidence::wib_date(r.session.finished_at, lang)
+    );
+    let pks_date = result::office::date(o.pks.pks_date, lang);
+    has(&o.letter_number);
+    has(&place_date);
+    has(&o.pks.pks_number);
+    has(&pks_date);
+    has(&o.signatory.name);
+    has(&o.signatory.nip);
+    has(&o.office.address);
+    has(&r.signer.fingerprint);
+    match lang {
+        Lang::Id => {
+            has(&o.office.government);
+            has(&o.office.name);
+            has(&format!(
+                "Perihal : Hasil Proof of Concept (PoC) Aplikasi {}",
+                r.application.name
+            ));
+            has(&format!("Yth. {}", o.pks.addressee));
+            has(&o.signatory.position);
+            for p in [
+                "Nomor :",
+                "Sifat : Biasa",
+                "Lampiran : 1 (satu) berkas",
+                "Perjanjian Kerja Sama Nomor",
+                "NIP.",
+                "ditandatangani secara elektronik",
+            ] {
+                has(p);
+            }
+        }
+        Lang::En => {
+            has(&o.office.government_en);
+            has(&o.office.name_en);
+            has(&format!(
+                "Subject : Proof of Concept (PoC) result of the application {}",
+                r.application.name
+            ));
+            has(&o.pks.addressee_en);
+            has(&o.signatory.position_en);
+            for p in [
+                "Number :",
+                "Attachment : 1 (one) document",
+                "cooperation agreement (PKS) number",
+                "signed electronically",
+            ] {
+                has(p);
+            }
+        }
+    }
+    // Only the agreement's own documents are cited.
+    let other = if r.agreement.id == "dinkes-purbalingga" {
+        "Juknis RSUD"
+    } else {
+        "Purbalingga"
+    };
+    assert!(!flat.contains(other), "{name}: cites `{other}`");
 }
 
 /// A page with the faults the letter must not have: the same checks must see them (else the

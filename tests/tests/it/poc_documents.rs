@@ -44,8 +44,11 @@ fn signed_result() -> Signed {
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("fingerprint SHA256:"), "{}", text(&o));
     let private = result::read_private_key(&key).unwrap();
+    // The key's comment (IDENTITY) is the principal the result names.
+    let mut session = poc_runner::example::session(true);
+    session.principal = None;
     let docs = result::build_documents(
-        &poc_runner::example::session(true),
+        &session,
         &private,
         Lang::Id,
         env!("CARGO_PKG_VERSION"),
@@ -95,6 +98,40 @@ impl Signed {
     fn json_path(&self) -> PathBuf {
         self.out.join(result::JSON_FILE)
     }
+
+    /// `poc-runner verify` with `args`, and with no trust anchor configured on the machine
+    /// (an empty home, no `POC_TRUSTED_SIGNERS`) unless `env` sets one.
+    fn verify_with(&self, args: &[&std::ffi::OsStr], env: Option<&Path>) -> Output {
+        let home = self._dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut cmd = support::command("poc-runner");
+        cmd.arg("verify")
+            .arg(&self.out)
+            .args(args)
+            .env("HOME", &home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("POC_TRUSTED_SIGNERS");
+        if let Some(p) = env {
+            cmd.env("POC_TRUSTED_SIGNERS", p);
+        }
+        run(&mut cmd)
+    }
+
+    /// Rewrites the JSON with `edit` and signs it again with `key`.
+    fn re_sign(&self, key: &ssh_key::PrivateKey, edit: impl Fn(&mut result::PocResult)) {
+        let mut doc: result::PocResult =
+            serde_json::from_slice(&std::fs::read(self.json_path()).unwrap()).unwrap();
+        edit(&mut doc);
+        let mut json = serde_json::to_vec_pretty(&doc).unwrap();
+        json.push(b'\n');
+        let signature = key
+            .sign(result::NAMESPACE, ssh_key::HashAlg::Sha512, &json)
+            .unwrap()
+            .to_pem(ssh_key::LineEnding::LF)
+            .unwrap();
+        std::fs::write(self.json_path(), &json).unwrap();
+        std::fs::write(self.out.join(result::SIG_FILE), signature).unwrap();
+    }
 }
 
 fn ssh_keygen_present() {
@@ -130,14 +167,27 @@ fn untouched_result_passes_both_verifiers_and_every_flipped_byte_fails_both() {
         "ssh-keygen rejects the untouched result: {}",
         text(&o)
     );
-    // Without --public-key the document's own key is used, and the report says so.
-    let o = run(support::command("poc-runner").arg("verify").arg(&s.out));
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Without a trust anchor: consistent, but the signer is not trusted (exit 5).
+    let o = s.verify_with(&[], None);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(
-        text(&o).contains("the key recorded in the document"),
+        text(&o).contains("internally consistent, but the signer is not trusted"),
         "{}",
         text(&o)
     );
+    // The allowed_signers file, given or configured once, is an anchor with the principal.
+    let o = s.verify_with(
+        &["--allowed-signers".as_ref(), s.allowed_signers.as_os_str()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("signer {IDENTITY} is trusted")),
+        "{}",
+        text(&o)
+    );
+    let o = s.verify_with(&[], Some(&s.allowed_signers));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let original = std::fs::read(s.json_path()).unwrap();
     let n = original.len();
@@ -185,9 +235,154 @@ fn tampered_html_fails_verify_naming_the_html() {
     .unwrap();
     let o = s.poc_verify();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("FAIL html"), "{}", text(&o));
     assert!(
-        text(&o).contains("verification failed: html"),
+        text(&o).contains(&format!("FAIL files     {} differs", result::HTML_FILE)),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("verification failed: files"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// A forger flips the verdict to LULUS and signs with a key of their own (naming it in the
+/// document, as a real result would): no mode of `verify` accepts it unless told to trust
+/// that very key.
+#[test]
+fn forged_lulus_re_signed_with_another_key_fails_every_mode_unless_that_key_is_trusted() {
+    ssh_keygen_present();
+    let s = signed_result();
+    let forger_path = s._dir.path().join("forger");
+    result::keygen(&forger_path, IDENTITY).unwrap();
+    let forger = result::read_private_key(&forger_path).unwrap();
+    let forger_pub = forger.public_key().to_openssh().unwrap();
+    s.re_sign(&forger, |d| {
+        d.signer.public_key = forger_pub.clone();
+        d.signer.fingerprint = forger
+            .public_key()
+            .fingerprint(ssh_key::HashAlg::Sha256)
+            .to_string();
+        d.application.name = "Aplikasi Palsu".into();
+    });
+    let pub_key = s.pub_key();
+    // The assessor's key, the allowed_signers file, and the same file configured once.
+    for (name, o) in [
+        (
+            "--public-key",
+            s.verify_with(&["--public-key".as_ref(), pub_key.as_os_str()], None),
+        ),
+        (
+            "--allowed-signers",
+            s.verify_with(
+                &["--allowed-signers".as_ref(), s.allowed_signers.as_os_str()],
+                None,
+            ),
+        ),
+        (
+            "POC_TRUSTED_SIGNERS",
+            s.verify_with(&[], Some(&s.allowed_signers)),
+        ),
+    ] {
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o));
+        assert!(text(&o).contains("FAIL trust"), "{name}: {}", text(&o));
+        assert!(
+            text(&o).contains("not among the keys trusted"),
+            "{name}: {}",
+            text(&o)
+        );
+    }
+    // No anchor at all: never exit 0.
+    let o = s.verify_with(&[], None);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        !s.ssh_verify().status.success(),
+        "ssh-keygen must reject the forger too"
+    );
+    // Only when the forger's key is explicitly trusted does it verify.
+    let forger_pub_path = PathBuf::from(format!("{}.pub", forger_path.display()));
+    let o = s.verify_with(
+        &["--public-key".as_ref(), forger_pub_path.as_os_str()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // An allowed_signers line for the right key but another principal is refused.
+    let s2 = signed_result();
+    let other = s2._dir.path().join("other_signers");
+    let line = std::fs::read_to_string(&s2.allowed_signers)
+        .unwrap()
+        .replace(IDENTITY, "someone-else@example");
+    std::fs::write(&other, line).unwrap();
+    let o = s2.verify_with(&["--allowed-signers".as_ref(), other.as_os_str()], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("not as principal `{IDENTITY}`")),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Every file of the directory is bound: an edited JUnit file, a removed one and an added one
+/// each fail and are named; `sha256sum -c` over the signed list agrees.
+#[test]
+fn changed_missing_or_added_files_fail_verify_and_are_named() {
+    let s = signed_result();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.json_path()).unwrap()).unwrap();
+    // The signed list in `sha256sum` form checks with coreutils alone.
+    let list: String = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}  {}\n",
+                f["sha256"].as_str().unwrap(),
+                f["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(list.contains(result::JUNIT_FILE), "{list}");
+    let sums = s._dir.path().join("SHA256SUMS");
+    std::fs::write(&sums, &list).unwrap();
+    let check = |expect_ok: bool| {
+        let o = run(Command::new("sha256sum")
+            .arg("-c")
+            .arg(&sums)
+            .current_dir(&s.out));
+        assert_eq!(o.status.success(), expect_ok, "{}", text(&o));
+    };
+    check(true);
+
+    let junit = s.out.join(result::JUNIT_FILE);
+    let before = std::fs::read_to_string(&junit).unwrap();
+    std::fs::write(&junit, before.replace("failures=\"0\"", "failures=\"0\" ")).unwrap();
+    check(false);
+    let o = s.poc_verify();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("FAIL files     {} differs", result::JUNIT_FILE)),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_file(&junit).unwrap();
+    let o = s.poc_verify();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{} is missing", result::JUNIT_FILE)),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&junit, &before).unwrap();
+    assert_eq!(s.poc_verify().status.code(), Some(0));
+
+    std::fs::create_dir_all(s.out.join("logs")).unwrap();
+    std::fs::write(s.out.join("logs/app.log"), "added later").unwrap();
+    let o = s.poc_verify();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("logs/app.log is not bound by the signed document"),
         "{}",
         text(&o)
     );
@@ -197,19 +392,10 @@ fn tampered_html_fails_verify_naming_the_html() {
 fn tampered_journal_row_breaks_the_chain_even_when_re_signed() {
     let s = signed_result();
     // Someone with the key rewrites a row (the operator of a lookup) and signs again.
-    let mut doc: result::PocResult =
-        serde_json::from_slice(&std::fs::read(s.json_path()).unwrap()).unwrap();
-    doc.journal.rows[2].operator = Some("petugas.igd02".into());
-    let mut json = serde_json::to_vec_pretty(&doc).unwrap();
-    json.push(b'\n');
     let private = result::read_private_key(&s.key).unwrap();
-    let signature = private
-        .sign(result::NAMESPACE, ssh_key::HashAlg::Sha512, &json)
-        .unwrap()
-        .to_pem(ssh_key::LineEnding::LF)
-        .unwrap();
-    std::fs::write(s.json_path(), &json).unwrap();
-    std::fs::write(s.out.join(result::SIG_FILE), signature).unwrap();
+    s.re_sign(&private, |doc| {
+        doc.journal.rows[2].operator = Some("petugas.igd02".into());
+    });
     assert!(
         s.ssh_verify().status.success(),
         "the re-signed JSON itself is validly signed"
@@ -369,4 +555,135 @@ fn run_with_valid_files_refuses_a_non_empty_out_dir_before_starting_anything() {
         .args(["verify"])
         .arg(dir.path().join("missing")));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// The letter cites only the documents of the agreement under test: a session for RSUD
+/// Karanganyar never cites the Purbalingga Juknis, a Purbalingga one never the RSUD Juknis.
+/// A test with two checks is listed once.
+#[test]
+fn letter_cites_only_the_agreement_under_test_and_lists_each_test_once() {
+    let catalogue = result_catalogue();
+    let key = poc_runner::example::fixed_key();
+    let letter = |agreement: &str, lang: Lang| {
+        let mut session = poc_runner::example::session(false);
+        let a = dukcapil_domain::Agreement::embedded()
+            .into_iter()
+            .find(|a| a.id == agreement)
+            .unwrap();
+        session.agreement = result::AgreementInfo::of(&a);
+        // A second check of the same test.
+        let mut second = session.checks[0].clone();
+        second.check = "no_unasked_requests".into();
+        session.checks.insert(1, second);
+        let d = result::build_documents(&session, &key, lang, "0", Some(&catalogue)).unwrap();
+        (session.checks[0].clone(), d.html)
+    };
+    for lang in [Lang::Id, Lang::En] {
+        let (first, rsud) = letter("rsud-karanganyar", lang);
+        assert!(rsud.contains("Juknis RSUD 2.p"), "the RSUD Juknis is cited");
+        assert!(
+            !rsud.contains("Purbalingga"),
+            "an RSUD letter cites Purbalingga"
+        );
+        let title = match lang {
+            Lang::Id => &first.title_id,
+            Lang::En => &first.title_en,
+        };
+        assert_eq!(
+            rsud.matches(title.as_str()).count(),
+            1,
+            "{title} listed more than once"
+        );
+        assert_eq!(rsud.matches(&format!(">{}<", first.test_id)).count(), 1);
+
+        let (_, purbalingga) = letter("dinkes-purbalingga", lang);
+        assert!(purbalingga.contains("Juknis Purbalingga II.E.1"));
+        assert!(
+            !purbalingga.contains("Juknis RSUD"),
+            "a Purbalingga letter cites the RSUD Juknis"
+        );
+        assert!(
+            !purbalingga.contains("PKS RSUD"),
+            "a Purbalingga letter cites the RSUD PKS"
+        );
+    }
+}
+
+fn result_catalogue() -> poc_runner::scenario::Requirements {
+    poc_runner::scenario::Requirements::load(&scenarios_dir().join("requirements.toml")).unwrap()
+}
+
+/// Re-PoC: `poc-runner diff` over two real sessions of the reference application, compliant and
+/// then with a defect switched on (User_ID left out), names the checks whose outcome changed and
+/// the behaviour that changed at the mock, in Indonesian, English and JSON.
+#[test]
+fn diff_of_a_compliant_and_a_defective_session_names_changed_checks_and_behaviour() {
+    let old = std::thread::spawn(|| crate::poc_session::session(""));
+    let new = crate::poc_session::session("no-user-id");
+    let old = old.join().unwrap();
+    assert_eq!(old.code(), 0, "{}", old.text());
+    assert_eq!(new.code(), 1, "{}", new.text());
+    // Both results are signed by their own session key: trust both, as the assessor would.
+    let allowed = new.dir.path().join("both_signers");
+    let line = |s: &crate::poc_session::Session| {
+        let k = std::fs::read_to_string(format!("{}.pub", s.key().display())).unwrap();
+        format!("* namespaces=\"dukcapil-poc\" {}\n", k.trim())
+    };
+    std::fs::write(&allowed, line(&old) + &line(&new)).unwrap();
+    let diff = |extra: &[&str]| {
+        run(support::command("poc-runner")
+            .arg("diff")
+            .arg(old.out_dir())
+            .arg(new.out_dir())
+            .arg("--allowed-signers")
+            .arg(&allowed)
+            .args(extra))
+    };
+    let o = diff(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let id = text(&o);
+    assert!(id.contains("Pemeriksaan yang hasilnya berubah:"), "{id}");
+    assert!(
+        id.contains("T-USER-ID-01 user_id_propagation: Lulus → Gagal"),
+        "{id}"
+    );
+    assert!(id.contains("Operator (User_ID) pada pencarian:"), "{id}");
+    assert!(id.contains("baru: (tanpa User_ID / no User_ID)"), "{id}");
+    let o = diff(&["--lang", "en"]);
+    let en = text(&o);
+    assert!(en.contains("Checks whose outcome changed:"), "{en}");
+    assert!(en.contains("Operators (User_ID) on lookups:"), "{en}");
+    let o = diff(&["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let changed: Vec<String> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}/{}",
+                c["test_id"].as_str().unwrap(),
+                c["check"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        changed.contains(&"T-USER-ID-01/user_id_propagation".to_string()),
+        "{changed:?}"
+    );
+    assert!(
+        v["behaviour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["aspect"] == "operators"),
+        "{v}"
+    );
+    // A tampered result is not compared.
+    let junit = new.out_dir().join(result::JUNIT_FILE);
+    std::fs::write(&junit, "edited").unwrap();
+    let o = diff(&[]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("nothing compared"), "{}", text(&o));
 }

@@ -189,15 +189,16 @@ fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() 
         r["journal"]
     );
 
+    let mut pubkey = s.key().into_os_string();
+    pubkey.push(".pub");
     let v = support::command("poc-runner")
         .arg("verify")
         .arg(s.out_dir())
+        .arg("--public-key")
+        .arg(&pubkey)
         .output()
         .expect("verify");
     assert!(v.status.success(), "{v:?}");
-
-    let mut pubkey = s.key().into_os_string();
-    pubkey.push(".pub");
     let allowed = s.dir.path().join("allowed_signers");
     let pk = std::fs::read_to_string(PathBuf::from(pubkey)).expect("public key");
     std::fs::write(
