@@ -440,7 +440,8 @@ fn an_engineer_at_a_terminal_passes_a_compliant_application() {
     );
     assert!(evidence.contains("diamati oleh uji otomatis"), "{evidence}");
     assert!(
-        evidence.contains("service `register_patient`"),
+        // Evidence carries no markup: names stand in quotation marks, not backticks.
+        evidence.contains("service “register_patient”"),
         "{evidence}"
     );
     // The instructions were the target's, in Indonesian, with the app's real address.
