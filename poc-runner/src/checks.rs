@@ -2,9 +2,10 @@
 //!
 //! A failed check is a value ([`CheckOutcome::Fail`] with evidence), never an `Err`.
 //!
-//! Verdict precedence: `LULUS` only when at least one check passed, no check failed and no check
-//! needs review; any `Fail` or `NeedsReview` makes it `TIDAK LULUS`. `Skipped` (not applicable to
-//! the agreement, or not exercised by the driver) neither blocks nor counts as a pass.
+//! Verdict precedence: `LULUS` only when at least one check passed, no check failed, none needs
+//! review and none went unexercised; any `Fail`, `NeedsReview` or `NotExercised` makes it
+//! `TIDAK LULUS`. `Skipped` (the pack says the test does not apply to the agreement) neither
+//! blocks nor counts as a pass. A check that saw nothing to judge is `NotExercised`, never a pass.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +25,9 @@ pub enum CheckOutcome {
     Fail,
     Skipped,
     NeedsReview,
+    /// What the check needs never happened (no lookup reached the mock, a declared storage
+    /// place does not exist, no fault could be injected): nothing was judged.
+    NotExercised,
 }
 
 impl CheckOutcome {
@@ -34,10 +38,12 @@ impl CheckOutcome {
             (CheckOutcome::Fail, Id) => "Gagal",
             (CheckOutcome::Skipped, Id) => "Dilewati",
             (CheckOutcome::NeedsReview, Id) => "Perlu ditinjau",
+            (CheckOutcome::NotExercised, Id) => "Tidak teruji",
             (CheckOutcome::Pass, En) => "Pass",
             (CheckOutcome::Fail, En) => "Fail",
             (CheckOutcome::Skipped, En) => "Skipped",
             (CheckOutcome::NeedsReview, En) => "Needs review",
+            (CheckOutcome::NotExercised, En) => "Not exercised",
         }
     }
 }
@@ -59,6 +65,10 @@ impl Evaluation {
     }
     pub fn skipped(reason: Evidence) -> Self {
         Evaluation::new(CheckOutcome::Skipped, vec![reason])
+    }
+    /// Nothing the check needs happened; `reason` says what was missing.
+    pub fn not_exercised(reason: Evidence) -> Self {
+        Evaluation::new(CheckOutcome::NotExercised, vec![reason])
     }
     fn review(reason: Evidence) -> Self {
         Evaluation::new(CheckOutcome::NeedsReview, vec![reason])
@@ -98,9 +108,12 @@ pub enum Verdict {
 impl Verdict {
     /// See the module documentation for the precedence.
     pub fn of(results: &[CheckResult]) -> Verdict {
-        let blocked = results
-            .iter()
-            .any(|r| matches!(r.outcome, CheckOutcome::Fail | CheckOutcome::NeedsReview));
+        let blocked = results.iter().any(|r| {
+            matches!(
+                r.outcome,
+                CheckOutcome::Fail | CheckOutcome::NeedsReview | CheckOutcome::NotExercised
+            )
+        });
         let passed = results.iter().any(|r| r.outcome == CheckOutcome::Pass);
         if passed && !blocked {
             Verdict::Lulus
@@ -486,6 +499,12 @@ pub fn secret_hygiene(password: &str, sources: &[(Evidence, Vec<u8>)]) -> Evalua
             "the target file gives no institutional password to search for"
         ));
     }
+    if sources.is_empty() {
+        return Evaluation::not_exercised(ev!(
+            "tidak ada keluaran, log, atau berkas yang dapat dicari",
+            "no output, log or file to search"
+        ));
+    }
     let needle = password.as_bytes();
     let problems: Vec<Evidence> = sources
         .iter()
@@ -537,6 +556,21 @@ pub fn non_retention(
             return e;
         }
         problems.extend(scan.errors.iter().cloned());
+        if problems.is_empty() && !scan.absent.is_empty() {
+            // A place that is not there proves nothing: the path may be wrong, or the data kept
+            // somewhere the target file does not name.
+            return Evaluation::not_exercised(ev!(
+                "lokasi penyimpanan yang dinyatakan berkas target tidak ada setelah sesi: {}",
+                "storage places the target file declares do not exist after the session: {}",
+                scan.absent.join(", ")
+            ));
+        }
+        if scan.scanned.is_empty() && scan.hits.is_empty() {
+            return Evaluation::not_exercised(ev!(
+                "berkas target tidak menyatakan lokasi penyimpanan yang dapat dipindai",
+                "the target file declares no storage place to scan"
+            ));
+        }
         notes.push(ev!(
             "{} lokasi penyimpanan dipindai",
             "{} storage places scanned",
@@ -573,7 +607,7 @@ pub fn non_retention(
         }
     }
     if scan.is_none() && after_change.is_none() && while_unreachable.is_none() {
-        return Evaluation::skipped(ev!(
+        return Evaluation::not_exercised(ev!(
             "tidak ada yang dinilai: tidak ada pemindaian penyimpanan maupun pengamatan",
             "nothing to judge: no scan and no observation"
         ));
@@ -737,7 +771,7 @@ pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
         }
     }
     if observations.is_empty() {
-        return Evaluation::skipped(ev!(
+        return Evaluation::not_exercised(ev!(
             "tidak ada kode respons yang diuji",
             "no outcome was exercised"
         ));
@@ -1196,6 +1230,34 @@ mod tests {
         assert_eq!(Verdict::of(&[r(Pass), r(Fail)]), Verdict::TidakLulus);
         assert_eq!(Verdict::of(&[r(Skipped)]), Verdict::TidakLulus);
         assert_eq!(Verdict::of(&[]), Verdict::TidakLulus);
+        assert_eq!(
+            Verdict::of(&[r(Pass), r(NotExercised)]),
+            Verdict::TidakLulus
+        );
+    }
+
+    /// A declared storage place that is not there, or none declared, proves nothing: never
+    /// "nothing stored". A hit elsewhere still fails.
+    #[test]
+    fn absent_storage_is_not_exercised_never_clean() {
+        use crate::storage::ScanReport;
+        let absent = ScanReport {
+            scanned: vec!["app.log".into()],
+            absent: vec!["tgt/tgt/app.sqlite".into()],
+            ..ScanReport::default()
+        };
+        let e = non_retention(Some(&absent), None, None);
+        assert_eq!(e.outcome, CheckOutcome::NotExercised, "{e:?}");
+        assert!(e.evidence[0].en.contains("tgt/tgt/app.sqlite"), "{e:?}");
+        let nothing = ScanReport::default();
+        assert_eq!(
+            non_retention(Some(&nothing), None, None).outcome,
+            CheckOutcome::NotExercised
+        );
+        assert_eq!(
+            secret_hygiene("S3cret!x", &[]).outcome,
+            CheckOutcome::NotExercised
+        );
     }
 
     #[test]
@@ -1205,6 +1267,7 @@ mod tests {
             scanned: vec!["app.sqlite".into()],
             hits: vec![],
             errors: vec![],
+            absent: vec![],
         };
         assert_eq!(
             non_retention(Some(&clean), None, None).outcome,
@@ -1251,7 +1314,7 @@ mod tests {
         );
         assert_eq!(
             non_retention(None, None, None).outcome,
-            CheckOutcome::Skipped
+            CheckOutcome::NotExercised
         );
     }
 }

@@ -520,15 +520,19 @@ fn run_session(
     let verdict = docs.result.verdict;
     let s = &docs.result.summary;
     println!(
-        "{}: {} pass, {} fail, {} needs review, {} skipped",
+        "{}: {} pass, {} fail, {} needs review, {} skipped, {} not exercised",
         verdict.as_str(),
         s.pass,
         s.fail,
         s.needs_review,
-        s.skipped
+        s.skipped,
+        s.not_exercised
     );
     for c in &docs.result.checks {
-        if matches!(c.outcome, CheckOutcome::Fail | CheckOutcome::NeedsReview) {
+        if matches!(
+            c.outcome,
+            CheckOutcome::Fail | CheckOutcome::NeedsReview | CheckOutcome::NotExercised
+        ) {
             println!(
                 "  {} {} {}: {}",
                 c.outcome.label(Lang::En).to_uppercase(),

@@ -123,6 +123,9 @@ pub struct Summary {
     pub fail: usize,
     pub needs_review: usize,
     pub skipped: usize,
+    /// Checks whose needs were not met (nothing judged); they block `LULUS` like a failure.
+    #[serde(default)]
+    pub not_exercised: usize,
 }
 
 impl Summary {
@@ -133,6 +136,7 @@ impl Summary {
             fail: n(CheckOutcome::Fail),
             needs_review: n(CheckOutcome::NeedsReview),
             skipped: n(CheckOutcome::Skipped),
+            not_exercised: n(CheckOutcome::NotExercised),
         }
     }
 }
@@ -688,13 +692,13 @@ fn xml(s: &str) -> String {
     out
 }
 
-/// JUnit XML: one testcase per check; `needs_review` is reported as a failure of type
-/// `needs_review` so CI stops, like the verdict does. Titles and evidence are in the session's
+/// JUnit XML: one testcase per check; `needs_review` and `not_exercised` are reported as
+/// failures of that type so CI stops, like the verdict does. Titles and evidence are in the session's
 /// language, like the letter.
 pub fn render_junit(r: &PocResult) -> String {
     let lang = r.session.lang;
     let s = &r.summary;
-    let failures = s.fail + s.needs_review;
+    let failures = s.fail + s.needs_review + s.not_exercised;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     out.push_str(&format!(
         "<testsuites name=\"poc-runner\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\">\n",
@@ -723,11 +727,11 @@ pub fn render_junit(r: &PocResult) -> String {
                 "<skipped message=\"{}\"/>",
                 xml(c.evidence.first().map_or("", |e| e.text(lang)))
             )),
-            CheckOutcome::Fail | CheckOutcome::NeedsReview => {
-                let kind = if c.outcome == CheckOutcome::Fail {
-                    "fail"
-                } else {
-                    "needs_review"
+            CheckOutcome::Fail | CheckOutcome::NeedsReview | CheckOutcome::NotExercised => {
+                let kind = match c.outcome {
+                    CheckOutcome::Fail => "fail",
+                    CheckOutcome::NeedsReview => "needs_review",
+                    _ => "not_exercised",
                 };
                 out.push_str(&format!(
                     "<failure type=\"{kind}\" message=\"{}\">{evidence}</failure>",

@@ -118,7 +118,7 @@ impl Progress {
             .max_by_key(|o| match o {
                 CheckOutcome::Pass => 0,
                 CheckOutcome::Skipped => 1,
-                CheckOutcome::NeedsReview => 2,
+                CheckOutcome::NeedsReview | CheckOutcome::NotExercised => 2,
                 CheckOutcome::Fail => 3,
             })
             .unwrap_or(CheckOutcome::Skipped);
@@ -958,11 +958,54 @@ impl<'a, 'd> TestRun<'a, 'd> {
         rows: &[JournalRow],
         earlier_outputs: &[(Evidence, Vec<u8>)],
     ) -> Evaluation {
+        if let Some(why) = self.unexercised(spec, rows) {
+            let mut e = Evaluation::not_exercised(why);
+            e.evidence.extend(self.notes.iter().cloned());
+            return e;
+        }
         let mut e = self.evaluate_inner(spec, rows, earlier_outputs);
         if !self.notes.is_empty() && e.outcome == CheckOutcome::Pass {
             e.evidence.extend(self.notes.iter().cloned());
         }
         e
+    }
+
+    /// What a check needs from the test and did not get: the checks that judge lookups need a
+    /// lookup at the mock, field limits one answered with data. `None` when it can be judged.
+    fn unexercised(&self, spec: &CheckSpec, rows: &[JournalRow]) -> Option<Evidence> {
+        let judges_lookups = matches!(
+            spec,
+            CheckSpec::FieldLimits { .. }
+                | CheckSpec::UserIdPropagation { .. }
+                | CheckSpec::OneActionOneRequest { .. }
+                | CheckSpec::OutcomeHandling { .. }
+                | CheckSpec::Quota {}
+                | CheckSpec::NoSequentialLookups { .. }
+        );
+        if !judges_lookups || self.lookups.is_empty() {
+            // A test without lookup steps asks nothing of the mock's lookups.
+            return None;
+        }
+        if !rows.iter().any(JournalRow::is_lookup) {
+            let asked = self.lookups.len();
+            let last = self.lookups.last()?.answer.explain();
+            return Some(ev!(lang =>
+                "tidak ada pencarian yang sampai di mock selama uji ini ({asked} pencarian diminta dari aplikasi; jawaban terakhir aplikasi: {})",
+                "no lookup reached the mock during this test ({asked} asked of the application; its last answer: {})",
+                last.text(lang)
+            ));
+        }
+        if matches!(spec, CheckSpec::FieldLimits { .. })
+            && !rows
+                .iter()
+                .any(|r| r.is_lookup() && r.outcome == Outcome::Found.code())
+        {
+            return Some(ev!(
+                "tidak ada pencarian yang dijawab mock dengan data penduduk: batas elemen data tidak dapat dinilai",
+                "no lookup was answered with resident data: field limits could not be judged"
+            ));
+        }
+        None
     }
 
     fn evaluate_inner(
@@ -1085,7 +1128,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     .collect();
                 let unreachable = if *no_data_when_unreachable {
                     if !self.faults_supported {
-                        return Evaluation::skipped(ev!(
+                        return Evaluation::not_exercised(ev!(
                             "mock tidak mendukung injeksi gangguan: gateway yang tidak dapat dihubungi tidak dapat disimulasikan",
                             "the mock has no fault injection: the unreachable gateway could not be simulated"
                         ));
@@ -1190,7 +1233,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
     /// hang, no 5xx of its own), retries stay bounded, and a lookup afterwards still works.
     fn transport(&self, rows: &[JournalRow], max_retries: u32) -> Evaluation {
         if !self.faults_supported {
-            return Evaluation::skipped(ev!(
+            return Evaluation::not_exercised(ev!(
                 "mock tidak mendukung injeksi gangguan: gangguan transport tidak diuji",
                 "the mock has no fault injection: transport faults were not exercised"
             ));
@@ -1238,7 +1281,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
             }
         }
         if exercised == 0 {
-            return Evaluation::skipped(ev!(
+            return Evaluation::not_exercised(ev!(
                 "tidak ada gangguan transport yang diuji",
                 "no transport fault was exercised"
             ));
