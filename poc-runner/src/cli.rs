@@ -468,6 +468,7 @@ fn run_session(
         // The application and mock were stopped by the interrupt, not unreachable.
         _ if session::procs::interrupted() => CliError::Interrupted,
         session::SessionError::Unreachable(m) => CliError::Unreachable(m),
+        e @ session::SessionError::Preflight(_) => CliError::Unreachable(e.to_string()),
         session::SessionError::Usage(m) => CliError::Usage(m),
         other => CliError::Session(other.to_string()),
     })?;

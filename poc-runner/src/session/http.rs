@@ -220,6 +220,11 @@ impl<'a> Driver<'a> {
         a
     }
 
+    /// Whether the target's login captures a session (cookie or token) for later requests.
+    pub fn captures_a_session(&self) -> bool {
+        self.spec.login.capture.is_some()
+    }
+
     pub fn has_session(&self, username: &str) -> bool {
         self.auth.contains_key(username)
     }

@@ -44,6 +44,10 @@ pub enum SessionError {
     Start(String),
     #[error("the mock answered unexpectedly: {0}")]
     Mock(String),
+    /// The pre-flight found that a session would judge nothing: an operator cannot log in, or
+    /// a lookup never reaches this mock.
+    #[error("pre-flight: {0}")]
+    Preflight(String),
 }
 
 /// How to play a session.
@@ -224,6 +228,9 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
     if let AppDriver::Manual(d) = &mut driver {
         d.introduce(tests.len());
     }
+    if let AppDriver::Http(d) = &mut driver {
+        preflight(&mock, d, target, &mut factory)?;
+    }
     let mut results = Vec::new();
     let mut journal = Vec::new();
     let mut all_outputs: Vec<(Evidence, Vec<u8>)> = Vec::new();
@@ -271,6 +278,77 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
         finished_at: Utc::now(),
         mock_dataset: mock.dataset.clone(),
     })
+}
+
+/// Before anything is judged: every operator logs in and looks up a warm-up canary, and each
+/// lookup must reach *this* mock. Otherwise the session stops with what failed (a login status,
+/// no request at the mock, an application holding back after a quota refusal), because every
+/// check after it would judge nothing.
+fn preflight(
+    mock: &Mock,
+    driver: &mut http::Driver<'_>,
+    target: &Target,
+    factory: &mut canary::Factory,
+) -> Result<(), SessionError> {
+    mock.reset()?;
+    mock.clear_faults()?;
+    // One warm-up canary per operator: an application that caches answers must still call once
+    // for each.
+    let warm: Vec<Canary> = target
+        .file
+        .operators
+        .iter()
+        .map(|_| {
+            factory.make(&crate::scenario::ResidentInput {
+                reference: toml::Spanned::new(0..0, "pre-flight".to_string()),
+                status: ResidentState::Active,
+                edge: Vec::new(),
+            })
+        })
+        .collect();
+    let bodies: Vec<ResidentCreate> = warm.iter().filter_map(Canary::create_body).collect();
+    mock.create_residents(&bodies)?;
+    let wants_session = driver.captures_a_session();
+    for (op, warm) in target.file.operators.iter().zip(&warm) {
+        let (u, p) = (op.username.get_ref().as_str(), op.password.as_str());
+        let login = driver.login(u, p);
+        let refused = login.status.is_none_or(|s| s >= 400);
+        if refused || (wants_session && !driver.has_session(u)) {
+            return Err(SessionError::Preflight(format!(
+                "operator `{u}` could not log in to the application at {} ({}); check the operators' usernames and passwords in the target file",
+                driver.base,
+                login.explain().en
+            )));
+        }
+        let after = mock.watermark()?;
+        let answer = driver.lookup(u, p, &warm.nik);
+        let reached = mock
+            .rows_after(after)?
+            .into_iter()
+            .filter(|r| r.nik.as_deref() == Some(warm.nik.as_str()))
+            .count();
+        if reached == 0 {
+            let said = driver.output_text(&answer.body).to_lowercase();
+            let why = if said.contains("kuota") || said.contains("quota") {
+                "the application holds lookups back, saying today's quota is used up (an earlier session's quota test?): restart it or wait for the next WIB day".to_string()
+            } else {
+                format!(
+                    "is the application configured with this mock's URL ({}) and the agreement's credentials?",
+                    mock.url
+                )
+            };
+            return Err(SessionError::Preflight(format!(
+                "the warm-up lookup by `{u}` never reached the mock at {} (the application answered: {}); {why}",
+                mock.url,
+                answer.explain().en
+            )));
+        }
+    }
+    driver.forget_sessions();
+    // Work the lookups set off in the background (a defect's crawler) lands before the first
+    // test's reset, not inside it.
+    std::thread::sleep(Duration::from_millis(1_000));
+    Ok(())
 }
 
 fn wait_reachable(

@@ -119,6 +119,19 @@ fn session_with_target_at(
     relative_dir: Option<&str>,
     agreement: Option<&str>,
 ) -> Session {
+    let text = agreement
+        .map_or_else(|| poc_runner::cli::DEMO_TARGET.to_string(), target_for)
+        .replace(
+            "RSUD_APP_DEFECTS = \"\"",
+            &format!("RSUD_APP_DEFECTS = \"{defects}\""),
+        );
+    assert!(text.contains(&format!("RSUD_APP_DEFECTS = \"{defects}\"")));
+    session_with_target_text(&text, pack, relative_dir)
+}
+
+/// Plays `pack` with the target file `text` (written in `relative_dir` of the session's
+/// directory when given, and named by a relative path from there).
+fn session_with_target_text(text: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");
@@ -130,13 +143,6 @@ fn session_with_target_at(
         }
         None => dir.path().join("target.toml"),
     };
-    let text = agreement
-        .map_or_else(|| poc_runner::cli::DEMO_TARGET.to_string(), target_for)
-        .replace(
-            "RSUD_APP_DEFECTS = \"\"",
-            &format!("RSUD_APP_DEFECTS = \"{defects}\""),
-        );
-    assert!(text.contains(&format!("RSUD_APP_DEFECTS = \"{defects}\"")));
     std::fs::write(dir.path().join(&target), text).expect("write target");
     let key = dir.path().join("key");
     let k = support::command("poc-runner")
@@ -520,4 +526,38 @@ fn the_result_names_the_dataset_an_external_mock_serves() {
             .any(|l| l.contains("population ready") && l.contains(&format!("sha256={sha}"))),
         "the mock logged another dataset:\n{logged}\nresult: {dataset}"
     );
+}
+
+/// Before anything is judged, every operator logs in and makes one lookup that must reach this
+/// mock: a session that would judge nothing stops with exit 3, says why, and signs nothing.
+#[test]
+fn a_session_that_would_judge_nothing_stops_before_signing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pack = one_test_pack(dir.path(), "T-USER-ID-01");
+    let stops = |text: String, why: &str| {
+        let s = session_with_target_text(&text, &pack, None);
+        assert_eq!(s.code(), 3, "{}", s.text());
+        assert!(s.text().contains(why), "expected {why:?} in\n{}", s.text());
+        assert!(s.result.is_none(), "nothing may be signed\n{}", s.text());
+        assert!(!s.out_dir().exists(), "no result directory");
+    };
+    // The target's operator password is not the application's: login answers 401.
+    let wrong_password = poc_runner::cli::DEMO_TARGET.replacen(
+        "password = \"sandi-pendaftaran-01\"",
+        "password = \"salah\"",
+        1,
+    );
+    assert_ne!(wrong_password, poc_runner::cli::DEMO_TARGET);
+    stops(
+        wrong_password,
+        "operator `petugas.pendaftaran01` could not log in",
+    );
+    // The application talks to another gateway: no lookup reaches the runner's mock.
+    let elsewhere = poc_runner::cli::DEMO_TARGET.replacen(
+        "RSUD_APP_GATEWAY_URL = \"{{ mock_url }}\"",
+        "RSUD_APP_GATEWAY_URL = \"http://127.0.0.1:9\"",
+        1,
+    );
+    assert_ne!(elsewhere, poc_runner::cli::DEMO_TARGET);
+    stops(elsewhere, "never reached the mock");
 }
