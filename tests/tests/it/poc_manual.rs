@@ -440,8 +440,8 @@ fn an_engineer_at_a_terminal_passes_a_compliant_application() {
     );
     assert!(evidence.contains("diamati oleh uji otomatis"), "{evidence}");
     assert!(
-        // Evidence carries no markup: names stand in quotation marks, not backticks.
-        evidence.contains("service “register_patient”"),
+        // Code spans are kept as quotes, not markdown backticks.
+        evidence.contains("service \u{201c}register_patient\u{201d}"),
         "{evidence}"
     );
     // The instructions were the target's, in Indonesian, with the app's real address.
