@@ -113,10 +113,16 @@ impl FromStr for Defect {
             .iter()
             .copied()
             .find(|d| d.name() == s)
-            .ok_or_else(|| ConfigError(format!(
-                "unknown defect `{s}` (known: {})",
-                Defect::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
-            )))
+            .ok_or_else(|| {
+                ConfigError(format!(
+                    "unknown defect `{s}` (known: {})",
+                    Defect::ALL
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
     }
 }
 
@@ -239,9 +245,18 @@ impl Config {
         let dummy = &agreement.credentials;
         let g = file.gateway;
         let credentials = Credentials {
-            user_id: cli.gateway_user_id.or(g.user_id).unwrap_or_else(|| dummy.user_id.clone()),
-            password: cli.gateway_password.or(g.password).unwrap_or_else(|| dummy.password.clone()),
-            ip_user: cli.ip_user.or(g.ip_user).unwrap_or_else(|| dummy.ip_user.clone()),
+            user_id: cli
+                .gateway_user_id
+                .or(g.user_id)
+                .unwrap_or_else(|| dummy.user_id.clone()),
+            password: cli
+                .gateway_password
+                .or(g.password)
+                .unwrap_or_else(|| dummy.password.clone()),
+            ip_user: cli
+                .ip_user
+                .or(g.ip_user)
+                .unwrap_or_else(|| dummy.ip_user.clone()),
             balikan_token: cli
                 .balikan_token
                 .or(g.balikan_token)
@@ -268,7 +283,10 @@ impl Config {
                 return Err(ConfigError("operators: empty username or password".into()));
             }
             if !seen.insert(o.username.as_str()) {
-                return Err(ConfigError(format!("operators: duplicate `{}`", o.username)));
+                return Err(ConfigError(format!(
+                    "operators: duplicate `{}`",
+                    o.username
+                )));
             }
         }
         let defects = match &cli.defects {

@@ -275,17 +275,39 @@ pub fn message(l: &Lookup) -> String {
                 .into()
         }
         Lookup::Refused(o, _) => match o {
-            Outcome::LoginFailed => "Aplikasi gagal masuk ke layanan Dukcapil (Gagal Login). Hubungi admin aplikasi.",
-            Outcome::IpMismatch => "Alamat IP puskesmas tidak terdaftar di Dukcapil. Hubungi admin jaringan.",
-            Outcome::OutsideServiceHours => "Di luar jam layanan Dukcapil. Silakan coba lagi pada jam layanan.",
-            Outcome::InvalidParameters => "Permintaan ke Dukcapil tidak lengkap atau tidak valid. Hubungi admin aplikasi.",
-            Outcome::EmptyCredentials => "User, kata sandi, atau IP aplikasi belum diisi. Hubungi admin aplikasi.",
-            Outcome::Deceased => "Data ditemukan: penduduk tercatat meninggal dunia. Data tidak ditampilkan.",
-            Outcome::Duplicate => "Data ganda di database kependudukan. Sarankan penduduk menghubungi Disdukcapil.",
-            Outcome::NotFound => "NIK tidak terdapat di database kependudukan. Periksa kembali NIK pada KTP atau KK.",
-            Outcome::Inactive => "Status NIK non aktif. Sarankan penduduk menghubungi Dinas Dukcapil.",
-            Outcome::BadNikFormat => "NIK tidak sesuai format Dukcapil. Periksa kembali 16 digit NIK.",
-            Outcome::InstitutionInactive => "Instansi tidak aktif (PKS berakhir atau dicabut). Hubungi Disdukcapil.",
+            Outcome::LoginFailed => {
+                "Aplikasi gagal masuk ke layanan Dukcapil (Gagal Login). Hubungi admin aplikasi."
+            }
+            Outcome::IpMismatch => {
+                "Alamat IP puskesmas tidak terdaftar di Dukcapil. Hubungi admin jaringan."
+            }
+            Outcome::OutsideServiceHours => {
+                "Di luar jam layanan Dukcapil. Silakan coba lagi pada jam layanan."
+            }
+            Outcome::InvalidParameters => {
+                "Permintaan ke Dukcapil tidak lengkap atau tidak valid. Hubungi admin aplikasi."
+            }
+            Outcome::EmptyCredentials => {
+                "User, kata sandi, atau IP aplikasi belum diisi. Hubungi admin aplikasi."
+            }
+            Outcome::Deceased => {
+                "Data ditemukan: penduduk tercatat meninggal dunia. Data tidak ditampilkan."
+            }
+            Outcome::Duplicate => {
+                "Data ganda di database kependudukan. Sarankan penduduk menghubungi Disdukcapil."
+            }
+            Outcome::NotFound => {
+                "NIK tidak terdapat di database kependudukan. Periksa kembali NIK pada KTP atau KK."
+            }
+            Outcome::Inactive => {
+                "Status NIK non aktif. Sarankan penduduk menghubungi Dinas Dukcapil."
+            }
+            Outcome::BadNikFormat => {
+                "NIK tidak sesuai format Dukcapil. Periksa kembali 16 digit NIK."
+            }
+            Outcome::InstitutionInactive => {
+                "Instansi tidak aktif (PKS berakhir atau dicabut). Hubungi Disdukcapil."
+            }
             Outcome::UserIdInactive => "User ID puskesmas non aktif. Hubungi Admin Disdukcapil.",
             Outcome::Found | Outcome::QuotaExhausted => "Data ditemukan.",
         }
@@ -329,7 +351,10 @@ pub fn label(f: Field) -> &'static str {
 
 /// A NIK as typed: 16 digits, spaces and dots removed.
 pub fn clean_nik(raw: &str) -> Result<String, &'static str> {
-    let nik: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
+    let nik: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '.')
+        .collect();
     if nik.len() == 16 && nik.chars().all(|c| c.is_ascii_digit()) {
         Ok(nik)
     } else {

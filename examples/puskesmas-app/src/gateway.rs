@@ -127,7 +127,10 @@ impl Gateway {
             "ip_user": self.credentials.ip_user,
         });
         body[self.operator_field.as_str()] = Value::String(user.to_string());
-        let url = format!("{}/dukcapil/get_json/{}/CALL_NIK", self.url, self.customer_id);
+        let url = format!(
+            "{}/dukcapil/get_json/{}/CALL_NIK",
+            self.url, self.customer_id
+        );
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
@@ -322,7 +325,10 @@ mod tests {
             interpret(&json!({"content": [{"RESPON": "Sesuatu lain"}]})),
             Lookup::Unrecognised(_)
         ));
-        assert!(matches!(interpret(&json!({"x": 1})), Lookup::Unrecognised(_)));
+        assert!(matches!(
+            interpret(&json!({"x": 1})),
+            Lookup::Unrecognised(_)
+        ));
         assert_eq!(mask("3303014107890003"), "3303**********03");
     }
 }

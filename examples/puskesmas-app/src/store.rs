@@ -125,11 +125,11 @@ impl Store {
 
     /// A new family-folder number: `PKM-000001`, one per resident.
     pub fn next_medical_record(&self) -> anyhow::Result<String> {
-        let n: i64 = self.conn().query_row(
-            "SELECT COUNT(DISTINCT nik) + 1 FROM kunjungan",
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 =
+            self.conn()
+                .query_row("SELECT COUNT(DISTINCT nik) + 1 FROM kunjungan", [], |r| {
+                    r.get(0)
+                })?;
         Ok(format!("PKM-{n:06}"))
     }
 
@@ -138,7 +138,16 @@ impl Store {
         c.execute(
             "INSERT INTO kunjungan (nik, jenis, no_rm, no_jkn, no_surat, petugas, waktu, balikan)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![v.nik, v.kind, v.no_rm, v.no_jkn, v.certificate, v.operator, now(), v.balikan],
+            params![
+                v.nik,
+                v.kind,
+                v.no_rm,
+                v.no_jkn,
+                v.certificate,
+                v.operator,
+                now(),
+                v.balikan
+            ],
         )?;
         Ok(c.last_insert_rowid())
     }
@@ -177,9 +186,11 @@ impl Store {
     pub fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn()
-            .query_row("SELECT nilai FROM pengaturan WHERE kunci = ?1", [key], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT nilai FROM pengaturan WHERE kunci = ?1",
+                [key],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 

@@ -57,7 +57,11 @@ pub fn router(desk: Arc<Desk>) -> Router {
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,
-                page("Tidak ditemukan", None, html! { p { "Halaman tidak ditemukan." } }),
+                page(
+                    "Tidak ditemukan",
+                    None,
+                    html! { p { "Halaman tidak ditemukan." } },
+                ),
             )
         })
         .with_state(web)
@@ -80,7 +84,11 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn csrf_ok(headers: &HeaderMap, expected: Option<&str>, form: &FormMap) -> bool {
@@ -91,7 +99,9 @@ fn csrf_ok(headers: &HeaderMap, expected: Option<&str>, form: &FormMap) -> bool 
     match site.as_deref() {
         Some("cross-site") | Some("same-site") => false,
         Some("same-origin") => true,
-        _ => matches!((expected, form.get("csrf")), (Some(e), Some(g)) if !e.is_empty() && same(e, g)),
+        _ => {
+            matches!((expected, form.get("csrf")), (Some(e), Some(g)) if !e.is_empty() && same(e, g))
+        }
     }
 }
 
@@ -178,7 +188,11 @@ async fn login_page(headers: HeaderMap) -> Response {
         .into_response()
 }
 
-async fn login(State(web): State<Web>, headers: HeaderMap, form: Result<Form<FormMap>, FormRejection>) -> Response {
+async fn login(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, FormRejection>,
+) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
     let pre = cookie(&headers, LOGIN_COOKIE);
     let fresh = token();
@@ -207,7 +221,10 @@ async fn login(State(web): State<Web>, headers: HeaderMap, form: Result<Form<For
                 false
             });
     if !ok {
-        return retry(StatusCode::UNAUTHORIZED, "Nama pengguna atau kata sandi salah.");
+        return retry(
+            StatusCode::UNAUTHORIZED,
+            "Nama pengguna atau kata sandi salah.",
+        );
     }
     let id = token();
     web.sessions
@@ -235,7 +252,11 @@ async fn login(State(web): State<Web>, headers: HeaderMap, form: Result<Form<For
         .into_response()
 }
 
-async fn logout(State(web): State<Web>, headers: HeaderMap, form: Result<Form<FormMap>, FormRejection>) -> Response {
+async fn logout(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, FormRejection>,
+) -> Response {
     let form = form.map(|Form(f)| f).unwrap_or_default();
     if let Some((id, s)) = web.session(&headers) {
         if csrf_ok(&headers, Some(&s.csrf), &form) {
@@ -248,7 +269,10 @@ async fn logout(State(web): State<Web>, headers: HeaderMap, form: Result<Form<Fo
     (
         StatusCode::SEE_OTHER,
         [
-            (header::SET_COOKIE, format!("{SESSION_COOKIE}=; Path=/; Max-Age=0")),
+            (
+                header::SET_COOKIE,
+                format!("{SESSION_COOKIE}=; Path=/; Max-Age=0"),
+            ),
             (header::LOCATION, "/masuk".to_string()),
         ],
     )
@@ -311,7 +335,11 @@ fn forbidden(who: Option<(&str, &str)>) -> Response {
         .into_response()
 }
 
-async fn lookup(State(web): State<Web>, headers: HeaderMap, form: Result<Form<FormMap>, FormRejection>) -> Response {
+async fn lookup(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    form: Result<Form<FormMap>, FormRejection>,
+) -> Response {
     let Some((_, s)) = web.session(&headers) else {
         return Redirect::to("/masuk").into_response();
     };
@@ -444,10 +472,20 @@ async fn service_event(
         Ok(EventOutcome::Invalid(m)) => invalid(m),
         Ok(EventOutcome::Recorded { no_rm, balikan }) => {
             let (state, text) = match &balikan {
-                None => ("not_owed", "NIK ini belum pernah ditemukan lewat pencarian; data balikan tidak dikirim.".to_string()),
+                None => (
+                    "not_owed",
+                    "NIK ini belum pernah ditemukan lewat pencarian; data balikan tidak dikirim."
+                        .to_string(),
+                ),
                 Some(Balikan::Sent) => ("sent", "Data balikan terkirim ke Dukcapil.".to_string()),
-                Some(Balikan::AlreadySent) => ("already_sent", "Data balikan ini sudah pernah dikirim ke Dukcapil.".to_string()),
-                Some(Balikan::Failed(m)) => ("failed", format!("Data balikan gagal dikirim ({m}). Hubungi admin aplikasi.")),
+                Some(Balikan::AlreadySent) => (
+                    "already_sent",
+                    "Data balikan ini sudah pernah dikirim ke Dukcapil.".to_string(),
+                ),
+                Some(Balikan::Failed(m)) => (
+                    "failed",
+                    format!("Data balikan gagal dikirim ({m}). Hubungi admin aplikasi."),
+                ),
             };
             page(
                 "Layanan tercatat",
