@@ -131,7 +131,7 @@ fn session_with_target_at(
 
 /// Plays `pack` with the target file `text` (written in `relative_dir` of the session's
 /// directory when given, and named by a relative path from there).
-fn session_with_target_text(text: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
+pub fn session_with_target_text(text: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");

@@ -208,3 +208,81 @@ fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_chec
     }));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The second reference application, unlike rsud-app: a puskesmas registration desk under
+/// `dinkes-purbalingga` (server-rendered HTML, cookie sessions, CSRF, form posts), driven by the
+/// shipped `scenarios/targets/puskesmas.toml`. Defect → the checks that must fail; README
+/// section "PoC regression: defect → check" has the same table.
+pub const PUSKESMAS_TABLE: &[(&str, &[&str])] = &[
+    ("stores-answers", &["T-RETENTION-01/non_retention"]),
+    ("constant-user-id", &["T-USER-ID-01/user_id_propagation"]),
+    ("shows-extra-element", &["T-FIELD-02/field_limits"]),
+    ("drops-balikan-value", &["T-BALIKAN-01/balikan"]),
+    (
+        "unbounded-retries",
+        &[
+            "T-TRANSPORT-01/outcome_handling",
+            "T-TRANSPORT-01/one_action_one_request",
+            "T-QUOTA-01/quota",
+        ],
+    ),
+];
+
+/// The desk's crawler runs on its own clock (every 2 s), so which tests' traffic it falls into
+/// varies: the sequential-lookup rule must always catch it, and nothing outside its family may
+/// fail.
+const CRAWLER_MUST: &str = "T-PATTERN-01/no_sequential_lookups";
+const CRAWLER_MAY: &[&str] = &[
+    "T-PATTERN-01/no_sequential_lookups",
+    "T-ONE-ACTION-01/one_action_one_request",
+    "T-OUTCOME-01/one_action_one_request",
+    "T-TRANSPORT-01/one_action_one_request",
+    "T-QUOTA-01/quota",
+];
+
+fn puskesmas_session(defects: &str) -> Session {
+    crate::support::bin("puskesmas-app");
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/targets/puskesmas.toml");
+    let text = std::fs::read_to_string(shipped).expect("puskesmas target");
+    let from = "PUSKESMAS_APP_DEFECTS = \"\"";
+    assert!(
+        text.contains(from),
+        "the shipped target names its defect switch"
+    );
+    let text = text.replace(from, &format!("PUSKESMAS_APP_DEFECTS = \"{defects}\""));
+    crate::poc_session::session_with_target_text(&text, &crate::poc_session::scenario(), None)
+}
+
+#[test]
+fn the_puskesmas_desk_passes_and_each_of_its_defects_fails_its_checks() {
+    let mut jobs: Vec<&str> = PUSKESMAS_TABLE.iter().map(|(d, _)| *d).collect();
+    jobs.extend(["", "background-crawler"]);
+    let problems = run_parallel(jobs, 4, |defect| {
+        let sess = puskesmas_session(defect);
+        let got = failing(&sess);
+        match defect {
+            "" => (sess.code() != 0 || verdict(&sess) != "LULUS" || !got.is_empty()).then(|| {
+                format!(
+                    "compliant desk: exit {} verdict {:?}, failing {got:?}\n{}",
+                    sess.code(),
+                    verdict(&sess),
+                    sess.text()
+                )
+            }),
+            "background-crawler" => (sess.code() != 1
+                || !got.contains(CRAWLER_MUST)
+                || got.iter().any(|c| !CRAWLER_MAY.contains(&c.as_str())))
+            .then(|| format!("background-crawler: failing {got:?}\n{}", sess.text())),
+            _ => {
+                let expected: BTreeSet<String> = PUSKESMAS_TABLE
+                    .iter()
+                    .find(|(d, _)| *d == defect)
+                    .map(|(_, e)| e.iter().map(|s| s.to_string()).collect())
+                    .unwrap_or_default();
+                judge_defect("dinkes-purbalingga (puskesmas)", defect, &expected, &sess)
+            }
+        }
+    });
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
