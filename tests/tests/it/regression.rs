@@ -198,7 +198,7 @@ fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_chec
             jobs.push((*agreement, *defect, expected));
         }
     }
-    problems.extend(run_parallel(jobs, 8, |(agreement, defect, expected)| {
+    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
         judge_defect(
             agreement,
             defect,
