@@ -245,6 +245,7 @@ where
                 population,
                 pause_scale,
                 progress: true,
+                lang,
             };
             let office = match &office {
                 Some(p) => Some((result::office::OfficeProfile::load(p)?, p.clone())),
@@ -520,15 +521,17 @@ fn run_session(
     result::write_documents(&docs, out)?;
     let verdict = docs.result.verdict;
     let s = &docs.result.summary;
-    println!(
-        "{}: {} pass, {} fail, {} needs review, {} skipped, {} not exercised",
-        verdict.as_str(),
-        s.pass,
-        s.fail,
-        s.needs_review,
-        s.skipped,
-        s.not_exercised
-    );
+    let counts = match lang {
+        Lang::Id => format!(
+            "{} lulus, {} gagal, {} perlu ditinjau, {} dilewati, {} tidak teruji",
+            s.pass, s.fail, s.needs_review, s.skipped, s.not_exercised
+        ),
+        Lang::En => format!(
+            "{} pass, {} fail, {} needs review, {} skipped, {} not exercised",
+            s.pass, s.fail, s.needs_review, s.skipped, s.not_exercised
+        ),
+    };
+    println!("{}: {counts}", verdict.as_str());
     for c in &docs.result.checks {
         if matches!(
             c.outcome,
@@ -536,19 +539,23 @@ fn run_session(
         ) {
             println!(
                 "  {} {} {}: {}",
-                c.outcome.label(Lang::En).to_uppercase(),
+                c.outcome.label(lang).to_uppercase(),
                 c.test_id,
                 c.check,
-                // The console speaks English, like its labels; the letter has the chosen language.
+                // The console speaks the run's language, like the letter.
                 c.evidence
                     .iter()
-                    .map(|e| e.en.as_str())
+                    .map(|e| e.text(lang))
                     .collect::<Vec<_>>()
                     .join("; ")
             );
         }
     }
-    println!("result letter: {}", out.join(result::HTML_FILE).display());
+    let letter = match lang {
+        Lang::Id => "surat hasil",
+        Lang::En => "result letter",
+    };
+    println!("{letter}: {}", out.join(result::HTML_FILE).display());
     println!(
         "verify: ssh-keygen -Y verify -f allowed_signers -I {} -n {} -s {} < {}",
         docs.result.signer.principal,
@@ -619,7 +626,10 @@ fn demo(
     let code = run_session(
         &pack,
         &tgt,
-        &session::Options::default(),
+        &session::Options {
+            lang,
+            ..session::Options::default()
+        },
         &key,
         Signer {
             assessor: Some("Demo poc-runner".into()),

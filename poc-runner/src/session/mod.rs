@@ -62,6 +62,8 @@ pub struct Options {
     pub pause_scale: f64,
     /// Print progress lines (a bar on a terminal).
     pub progress: bool,
+    /// The language of the progress lines (the run's `--lang`, like the letter).
+    pub lang: crate::Lang,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             population: 200,
             pause_scale: 0.05,
             progress: true,
+            lang: crate::Lang::Id,
         }
     }
 }
@@ -94,10 +97,11 @@ const SLACK_MS: i64 = 400;
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     on: bool,
+    lang: crate::Lang,
 }
 
 impl Progress {
-    fn new(total: usize, on: bool, bar_allowed: bool) -> Progress {
+    fn new(total: usize, on: bool, bar_allowed: bool, lang: crate::Lang) -> Progress {
         let bar = (on && bar_allowed && std::io::stderr().is_terminal()).then(|| {
             let b = indicatif::ProgressBar::new(total as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
@@ -106,7 +110,7 @@ impl Progress {
             }
             b
         });
-        Progress { bar, on }
+        Progress { bar, on, lang }
     }
     fn start(&self, i: usize, total: usize, id: &str, title: &str) {
         match &self.bar {
@@ -128,10 +132,10 @@ impl Progress {
             .unwrap_or(CheckOutcome::Skipped);
         match &self.bar {
             Some(b) => {
-                b.println(format!("{id}: {}", worst.label(crate::Lang::En)));
+                b.println(format!("{id}: {}", worst.label(self.lang)));
                 b.inc(1);
             }
-            None if self.on => eprintln!("      {id}: {}", worst.label(crate::Lang::En)),
+            None if self.on => eprintln!("      {id}: {}", worst.label(self.lang)),
             None => {}
         }
     }
@@ -224,6 +228,7 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
         tests.len(),
         opts.progress,
         matches!(driver, AppDriver::Http(_)),
+        opts.lang,
     );
     if let AppDriver::Manual(d) = &mut driver {
         d.introduce(tests.len());
@@ -236,7 +241,11 @@ pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Play
     let mut all_outputs: Vec<(Evidence, Vec<u8>)> = Vec::new();
     for (i, (_, t)) in tests.iter().enumerate() {
         let tid = t.id.get_ref().as_str();
-        progress.start(i, tests.len(), tid, &t.title_en);
+        let title = match opts.lang {
+            crate::Lang::Id => &t.title_id,
+            crate::Lang::En => &t.title_en,
+        };
+        progress.start(i, tests.len(), tid, title);
         let mine: Vec<CheckResult> = if let Some(reason) = pack.skip_reason(&agreement.id, tid) {
             t.checks
                 .iter()
@@ -1312,7 +1321,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
     fn transport(&self, rows: &[JournalRow], max_retries: u32) -> Evaluation {
         if !self.faults_supported {
             return Evaluation::not_exercised(ev!(
-                "mock tidak mendukung injeksi gangguan: gangguan transport tidak diuji",
+                "mock tidak mendukung injeksi gangguan: gangguan jaringan tidak diuji",
                 "the mock has no fault injection: transport faults were not exercised"
             ));
         }
@@ -1360,7 +1369,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
         }
         if exercised == 0 {
             return Evaluation::not_exercised(ev!(
-                "tidak ada gangguan transport yang diuji",
+                "tidak ada gangguan jaringan yang diuji",
                 "no transport fault was exercised"
             ));
         }
@@ -1368,7 +1377,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
             Evaluation {
                 outcome: CheckOutcome::Pass,
                 evidence: vec![ev!(
-                    "{exercised} gangguan transport ditangani dengan baik, percobaan ulang terbatas; aplikasi tetap melayani",
+                    "{exercised} gangguan jaringan ditangani dengan baik, percobaan ulang terbatas; aplikasi tetap melayani",
                     "{exercised} transport fault(s) handled cleanly with bounded retries; the application kept serving"
                 )],
             }
