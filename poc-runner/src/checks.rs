@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Datelike, FixedOffset};
+use chrono::Datelike;
 use dukcapil_domain::{mask_nik, Catalogue, Field, FieldSet, Outcome};
 use serde::{Deserialize, Serialize};
 
@@ -314,11 +314,7 @@ pub fn one_action_one_request(
     )
 }
 
-/// WIB (UTC+7): the quota day is the local day (digest rule 7).
-pub fn wib() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"))
-}
+pub use crate::evidence::wib;
 
 /// *Quota*: after a `05` answer, no more lookups by that institution on that local day; and when
 /// the application's screen after the refusal was captured, it says why (mentions the quota).

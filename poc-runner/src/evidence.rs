@@ -110,10 +110,16 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 
+/// WIB (UTC+7): the quota day is the local day (digest rule 7), and times in evidence are WIB.
+pub fn wib() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(7 * 3600)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"))
+}
+
 /// `2 Desember 2026` / `2 December 2026`, the date in WIB.
 pub fn wib_date(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
     use chrono::Datelike;
-    let d = t.with_timezone(&crate::checks::wib());
+    let d = t.with_timezone(&wib());
     let m = d.month0() as usize;
     let name = match lang {
         Lang::Id => BULAN[m],
@@ -125,7 +131,7 @@ pub fn wib_date(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
 /// `2 Desember 2026 14.05 WIB` (Indonesian uses a dot between hours and minutes) /
 /// `2 December 2026 14:05 WIB`.
 pub fn wib_datetime(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
-    let d = t.with_timezone(&crate::checks::wib());
+    let d = t.with_timezone(&wib());
     let clock = match lang {
         Lang::Id => d.format("%H.%M"),
         Lang::En => d.format("%H:%M"),

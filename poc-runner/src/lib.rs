@@ -9,11 +9,13 @@
 
 pub mod checks;
 pub mod cli;
+mod error;
 pub mod evidence;
 pub mod example;
 pub mod file_error;
 pub mod journal;
 mod mock;
+pub mod process;
 pub mod result;
 pub mod scenario;
 pub mod session;

@@ -12,9 +12,9 @@ use dukcapil_mock_api::{
     QuotaChange, ResidentCreate, LISTENING_PREFIX,
 };
 
+use crate::error::SessionError;
 use crate::journal::JournalRow;
-use crate::session::procs::{sibling, Owned};
-use crate::session::SessionError;
+use crate::process::{sibling, Owned};
 
 /// The mock gateway: its URL, a typed client of its admin API, what it serves, and the process
 /// and data directory when the session started it.

@@ -10,7 +10,8 @@
 pub mod canary;
 pub mod http;
 pub mod manual;
-pub mod procs;
+/// The processes a session owns (the embedded mock, the application), as before.
+pub use crate::process as procs;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -33,22 +34,7 @@ use crate::storage::{self, Marker, StorageLocation};
 use crate::target::{Driver, Target};
 use canary::Canary;
 
-/// Why a session could not be played (checks that fail are not errors).
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    #[error("{0}")]
-    Unreachable(String),
-    #[error("{0}")]
-    Usage(String),
-    #[error("{0}")]
-    Start(String),
-    #[error("the mock answered unexpectedly: {0}")]
-    Mock(String),
-    /// The pre-flight found that a session would judge nothing: an operator cannot log in, or
-    /// a lookup never reaches this mock.
-    #[error("pre-flight: {0}")]
-    Preflight(String),
-}
+pub use crate::error::SessionError;
 
 /// How to play a session.
 #[derive(Debug, Clone)]

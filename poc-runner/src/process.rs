@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::SessionError;
+use crate::error::SessionError;
 
 /// A program next to the running executable (how `cargo build` lays out the workspace
 /// binaries), else the bare name for `PATH`.

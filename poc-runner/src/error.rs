@@ -1,0 +1,19 @@
+//! Why a session could not be played, shared by the session, its processes and the mock client
+//! (a module of its own so that none of them imports another for it).
+
+/// Why a session could not be played (checks that fail are not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Start(String),
+    #[error("the mock answered unexpectedly: {0}")]
+    Mock(String),
+    /// The pre-flight found that a session would judge nothing: an operator cannot log in, or
+    /// a lookup never reaches this mock.
+    #[error("pre-flight: {0}")]
+    Preflight(String),
+}
