@@ -132,6 +132,16 @@ fn session_with_target_at(
 /// Plays `pack` with the target file `text` (written in `relative_dir` of the session's
 /// directory when given, and named by a relative path from there).
 pub fn session_with_target_text(text: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
+    session_with_args(text, pack, relative_dir, &[])
+}
+
+/// [`session_with_target_text`] with `extra` arguments for `poc-runner run`.
+fn session_with_args(
+    text: &str,
+    pack: &Path,
+    relative_dir: Option<&str>,
+    extra: &[&str],
+) -> Session {
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");
@@ -162,6 +172,7 @@ pub fn session_with_target_text(text: &str, pack: &Path, relative_dir: Option<&s
         .arg("--key")
         .arg(&key)
         .args(["--assessor", "Tim PoC (test)"])
+        .args(extra)
         .current_dir(dir.path())
         .output()
         .expect("run poc-runner");
@@ -478,43 +489,22 @@ fn a_relative_target_path_still_finds_stored_answers() {
 /// or seed 0).
 #[test]
 fn the_result_names_the_dataset_an_external_mock_serves() {
-    support::bin("rsud-app");
     let mock = support::MockServer::start(&["--seed", "7"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let pack = one_test_pack(dir.path(), "T-FIELD-01");
-    let target = dir.path().join("target.toml");
-    std::fs::write(&target, poc_runner::cli::DEMO_TARGET).expect("write target");
-    let key = dir.path().join("key");
-    let k = support::command("poc-runner")
-        .args(["keygen", "--out"])
-        .arg(&key)
-        .output()
-        .expect("keygen");
-    assert!(k.status.success(), "{k:?}");
-    let out = support::command("poc-runner")
-        .arg("run")
-        .arg("--scenario")
-        .arg(&pack)
-        .arg("--target")
-        .arg(&target)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .arg("--key")
-        .arg(&key)
-        .args(["--mock-url", &mock.base])
-        .args(["--admin-token", support::ADMIN_TOKEN])
-        .output()
-        .expect("run poc-runner");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let s = session_with_args(
+        poc_runner::cli::DEMO_TARGET,
+        &pack,
+        None,
+        &[
+            "--mock-url",
+            &mock.base,
+            "--admin-token",
+            support::ADMIN_TOKEN,
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let result: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.path().join("out/poc-result.json")).expect("result"),
-    )
-    .expect("json");
+    assert_eq!(s.code(), 0, "{}", s.text());
+    let result = s.result.as_ref().expect("result");
     let dataset = &result["mock_dataset"];
     assert_eq!(dataset["seed"], 7, "{dataset}");
     let sha = dataset["sha256"].as_str().expect("sha256");
