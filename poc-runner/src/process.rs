@@ -143,6 +143,19 @@ impl Owned {
     }
 }
 
+/// The `[app].command` words with their templates filled (`{{ mock_url }}`, `{{ target_dir }}`),
+/// like `[app].env`: no `sh -c` needed to hand the application the mock's URL.
+fn render_command(words: &[String], ctx: &tera::Context) -> Result<Vec<String>, SessionError> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            tera::Tera::one_off(w, ctx, false)
+                .map_err(|e| SessionError::Usage(format!("[app] command word {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
 /// The application, when the target file's `[app]` says how to start it.
 #[derive(Debug)]
 pub struct App {
@@ -160,10 +173,11 @@ impl App {
         let mut ctx = tera::Context::new();
         ctx.insert("mock_url", mock_url);
         ctx.insert("target_dir", &target_dir.display().to_string());
-        let program = spec.command.first().map(String::as_str).unwrap_or("");
+        let command = render_command(&spec.command, &ctx)?;
+        let program = command.first().map(String::as_str).unwrap_or("");
         let mut cmd = Command::new(sibling(program));
-        cmd.args(spec.command.iter().skip(1))
-            .current_dir(target_dir);
+        // The application runs in the target file's folder (absolute, see `Target::load`).
+        cmd.args(command.iter().skip(1)).current_dir(target_dir);
         for (k, v) in &spec.env {
             let value = tera::Tera::one_off(v, &ctx, false)
                 .map_err(|e| SessionError::Usage(format!("[app] env {k}: {e}")))?;
@@ -196,5 +210,36 @@ impl App {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_words_are_templates_like_the_environment() {
+        let mut ctx = tera::Context::new();
+        ctx.insert("mock_url", "http://127.0.0.1:8123");
+        ctx.insert("target_dir", "/srv/app");
+        let words = [
+            "my-app",
+            "--gateway={{ mock_url }}",
+            "--db",
+            "{{ target_dir }}/app.db",
+        ]
+        .map(String::from);
+        assert_eq!(
+            render_command(&words, &ctx).unwrap(),
+            [
+                "my-app",
+                "--gateway=http://127.0.0.1:8123",
+                "--db",
+                "/srv/app/app.db"
+            ]
+        );
+        let bad = ["my-app", "{{ nope"].map(String::from);
+        let e = render_command(&bad, &ctx).unwrap_err().to_string();
+        assert!(e.contains("[app] command word 2"), "{e}");
     }
 }

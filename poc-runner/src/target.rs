@@ -32,8 +32,9 @@ pub struct TargetFile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppCommand {
-    /// Program and arguments. A bare program name is looked for next to `poc-runner` first,
-    /// then on `PATH`.
+    /// Program and arguments, each a tera template like `env`'s values (`mock_url`,
+    /// `target_dir`). A bare program name is looked for next to `poc-runner` first, then on
+    /// `PATH`. It runs in the target file's folder.
     pub command: Vec<String>,
     /// Environment for the command; values are tera templates with `mock_url` and
     /// `target_dir` (the target file's folder).
