@@ -149,17 +149,28 @@ fn nik_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// The logged-in operator and the parsed JSON body of an API call, or the answer refusing it
+/// (401 without a session first, then 400 for a body that does not parse).
+// The error is the answer itself, returned straight from the handler: boxing it buys nothing.
+#[allow(clippy::result_large_err)]
+fn admit<T>(
+    app: &App,
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(String, T), Response> {
+    let op = operator_of(app, headers).ok_or_else(unauthorized)?;
+    let Json(req) = body.map_err(bad_json)?;
+    Ok((op, req))
+}
+
 async fn api_lookup(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     body: Result<Json<LookupReq>, JsonRejection>,
 ) -> Response {
-    let Some(op) = operator_of(&app, &headers) else {
-        return unauthorized();
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_json(e),
+    let (op, req) = match admit(&app, &headers, body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
     match app.lookup(&op, &nik_text(&req.nik)).await {
         Ok(view) => {
@@ -200,12 +211,9 @@ async fn api_patient(
     headers: HeaderMap,
     body: Result<Json<PatientReq>, JsonRejection>,
 ) -> Response {
-    let Some(op) = operator_of(&app, &headers) else {
-        return unauthorized();
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_json(e),
+    let (op, req) = match admit(&app, &headers, body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
     event_response(
         app.register_patient(&op, &nik_text(&req.nik), req.gol_darah.as_deref())
@@ -227,12 +235,9 @@ async fn api_service(
     headers: HeaderMap,
     body: Result<Json<ServiceReq>, JsonRejection>,
 ) -> Response {
-    let Some(op) = operator_of(&app, &headers) else {
-        return unauthorized();
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_json(e),
+    let (op, req) = match admit(&app, &headers, body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
     event_response(
         app.record_service(&op, &nik_text(&req.nik), &req.values)
@@ -253,12 +258,9 @@ async fn api_death(
     headers: HeaderMap,
     body: Result<Json<DeathReq>, JsonRejection>,
 ) -> Response {
-    let Some(op) = operator_of(&app, &headers) else {
-        return unauthorized();
-    };
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => return bad_json(e),
+    let (op, req) = match admit(&app, &headers, body) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
     };
     event_response(
         app.record_death(&op, &nik_text(&req.nik), &req.certificate)
