@@ -134,11 +134,6 @@ impl Mock {
         Ok((status.offset_seconds * 1000.0) as i64)
     }
 
-    /// Proves the admin API answers (the clock is the cheapest call).
-    pub fn ping(&self) -> Result<(), SessionError> {
-        self.call(self.api.clock()).map(|_| ())
-    }
-
     /// The newest journal id: rows after it belong to what happens next.
     pub fn watermark(&self) -> Result<i64, SessionError> {
         let page = self.call(self.api.journal(&JournalQuery {
