@@ -7,6 +7,7 @@
 //! the signed result documents ([`result`]), and the session driver ([`session`]) that plays a
 //! pack against a running application and the mock.
 
+mod canary;
 pub mod checks;
 pub mod cli;
 mod error;
@@ -15,6 +16,7 @@ pub mod example;
 pub mod file_error;
 pub mod journal;
 mod mock;
+mod observed;
 pub mod process;
 pub mod result;
 pub mod scenario;

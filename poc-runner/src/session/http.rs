@@ -8,46 +8,7 @@ use serde_json::Value;
 
 use crate::target::{Capture, Extract, HttpDriver, Method, Recogniser, RequestTemplate};
 
-/// What the application answered to one request.
-#[derive(Debug, Clone, Default)]
-pub struct Answer {
-    /// `None` when no HTTP answer came (timeout, refused, reset).
-    pub status: Option<u16>,
-    pub body: String,
-    /// Why no answer came.
-    pub error: Option<String>,
-    pub elapsed_ms: u64,
-    /// `Set-Cookie` headers of the answer (for the login capture; never part of the output).
-    pub set_cookies: Vec<String>,
-}
-
-impl Answer {
-    /// [`Answer::describe`] for evidence, in both languages.
-    pub fn explain(&self) -> crate::Evidence {
-        use crate::evidence::ev;
-        match (self.status, &self.error) {
-            (Some(s), _) => ev!(
-                "HTTP {s} setelah {} ms",
-                "HTTP {s} after {} ms",
-                self.elapsed_ms
-            ),
-            (None, Some(e)) => ev!(
-                "tidak ada jawaban setelah {} ms ({e})",
-                "no answer after {} ms ({e})",
-                self.elapsed_ms
-            ),
-            (None, None) => ev!("tidak ada jawaban", "no answer"),
-        }
-    }
-
-    pub fn describe(&self) -> String {
-        match (self.status, &self.error) {
-            (Some(s), _) => format!("HTTP {s} after {} ms", self.elapsed_ms),
-            (None, Some(e)) => format!("no answer after {} ms ({e})", self.elapsed_ms),
-            (None, None) => "no answer".into(),
-        }
-    }
-}
+pub use crate::observed::Answer;
 
 #[derive(Debug, Clone)]
 enum Auth {
