@@ -18,8 +18,6 @@
 //!
 //! Every other admin error is `{"error": "<text>"}` ([`AdminErrorBody`]).
 
-#![warn(missing_docs, unreachable_pub)]
-
 mod clock;
 mod dataset;
 mod detector;

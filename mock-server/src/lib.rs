@@ -36,8 +36,6 @@
 //! The server stops when the [`Server`] is dropped (or at [`Server::stop`], which also waits for
 //! the journal writer). End-to-end tests of the shipped binary start `mock-server serve` instead.
 
-#![warn(missing_docs, unreachable_pub)]
-
 mod cli;
 mod config;
 mod core;

@@ -12,7 +12,7 @@ use rand::Rng;
 use crate::scenario::{EdgeValue, ResidentInput, ResidentState};
 
 /// Six uppercase letters and digits, unique enough per session (`QZ` + 4 random).
-pub fn session_marker() -> String {
+pub(crate) fn session_marker() -> String {
     const ABC: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ23456789";
     let mut r = rand::thread_rng();
     let tail: String = (0..4)
@@ -23,7 +23,7 @@ pub fn session_marker() -> String {
 
 /// A canary as created at the mock.
 #[derive(Debug, Clone)]
-pub struct Canary {
+pub(crate) struct Canary {
     pub reference: String,
     pub nik: String,
     pub state: ResidentState,
@@ -34,7 +34,7 @@ pub struct Canary {
 
 impl Canary {
     /// The admin body creating it; `None` for residents that must not exist.
-    pub fn create_body(&self) -> Option<ResidentCreate> {
+    pub(crate) fn create_body(&self) -> Option<ResidentCreate> {
         let status = match self.state {
             ResidentState::Absent | ResidentState::Malformed => return None,
             ResidentState::Active => "active",
@@ -51,7 +51,7 @@ impl Canary {
         Some(body.with("STATUS", status))
     }
 
-    pub fn value(&self, key: &str) -> Option<String> {
+    pub(crate) fn value(&self, key: &str) -> Option<String> {
         let f = Field::from_wire(key)?;
         self.values
             .iter()
@@ -59,25 +59,25 @@ impl Canary {
             .map(|(_, v)| v.clone())
     }
 
-    pub fn marked(&self, v: &str) -> bool {
+    pub(crate) fn marked(&self, v: &str) -> bool {
         v.contains(&self.marker)
     }
 }
 
 /// The changed value of a canary field (still marked, visibly different).
-pub fn mutated(old: &str) -> String {
+pub(crate) fn mutated(old: &str) -> String {
     format!("{} BARU", old.trim_end())
 }
 
 #[derive(Debug)]
-pub struct Factory {
+pub(crate) struct Factory {
     marker: String,
     used: BTreeSet<String>,
     n: u32,
 }
 
 impl Factory {
-    pub fn new(marker: &str) -> Factory {
+    pub(crate) fn new(marker: &str) -> Factory {
         Factory {
             marker: marker.to_string(),
             used: BTreeSet::new(),
@@ -99,7 +99,7 @@ impl Factory {
         Nik::from_parts(331301, birth, sex, 9999).to_string()
     }
 
-    pub fn make(&mut self, input: &ResidentInput) -> Canary {
+    pub(crate) fn make(&mut self, input: &ResidentInput) -> Canary {
         self.n += 1;
         let mut r = rand::thread_rng();
         let edge = |e: EdgeValue| input.edge.contains(&e);
@@ -283,7 +283,8 @@ mod tests {
     /// an application showing the village only.
     #[test]
     fn a_granted_village_is_not_taken_for_a_blood_type() {
-        use crate::checks::{field_limits, CapturedOutput, CheckOutcome};
+        use crate::checks::field_limits::field_limits;
+        use crate::checks::{CapturedOutput, CheckOutcome};
         use dukcapil_domain::FieldSet;
         let c = Factory::new("QZTEST").make(&input(vec![], ResidentState::Active));
         let granted: FieldSet = [Field::Nik, Field::NamaLgkp, Field::KelName]

@@ -448,7 +448,7 @@ fn ephemeral_key() -> Result<ssh_key::PrivateKey, CliError> {
 fn on_interrupt_stop_children() {
     // A second registration (another `run` in the same process) keeps the first handler.
     let _ = ctrlc::set_handler(|| {
-        session::procs::stop_children();
+        crate::process::stop_children();
         std::thread::sleep(std::time::Duration::from_secs(5));
         eprintln!("error: the session was interrupted; nothing was written");
         std::process::exit(ExitCode::Interrupted as i32);
@@ -467,13 +467,13 @@ fn run_session(
     on_interrupt_stop_children();
     let played = session::play(pack, tgt, opts).map_err(|e| match e {
         // The application and mock were stopped by the interrupt, not unreachable.
-        _ if session::procs::interrupted() => CliError::Interrupted,
+        _ if crate::process::interrupted() => CliError::Interrupted,
         session::SessionError::Unreachable(m) => CliError::Unreachable(m),
         e @ session::SessionError::Preflight(_) => CliError::Unreachable(e.to_string()),
         session::SessionError::Usage(m) => CliError::Usage(m),
         other => CliError::Session(other.to_string()),
     })?;
-    if session::procs::interrupted() {
+    if crate::process::interrupted() {
         return Err(CliError::Interrupted);
     }
     let record = SessionRecord {

@@ -19,6 +19,7 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// A line in both languages.
     pub fn new(id: impl Into<String>, en: impl Into<String>) -> Self {
         Evidence {
             id: id.into(),
@@ -111,7 +112,7 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// WIB (UTC+7): the quota day is the local day (digest rule 7), and times in evidence are WIB.
-pub fn wib() -> chrono::FixedOffset {
+pub(crate) fn wib() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(7 * 3600)
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"))
 }
@@ -130,7 +131,7 @@ pub fn wib_date(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
 
 /// `2 Desember 2026 14.05 WIB` (Indonesian uses a dot between hours and minutes) /
 /// `2 December 2026 14:05 WIB`.
-pub fn wib_datetime(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+pub(crate) fn wib_datetime(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
     let d = t.with_timezone(&wib());
     let clock = match lang {
         Lang::Id => d.format("%H.%M"),
@@ -140,7 +141,7 @@ pub fn wib_datetime(t: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
 }
 
 /// `1.000` / `1,000`: the thousands separator of the language.
-pub fn thousands(n: u64, lang: Lang) -> String {
+pub(crate) fn thousands(n: u64, lang: Lang) -> String {
     let sep = match lang {
         Lang::Id => '.',
         Lang::En => ',',

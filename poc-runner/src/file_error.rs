@@ -146,7 +146,7 @@ impl Source {
 /// The dotted key a byte offset belongs to: the enclosing `[table]` header plus the `key =` of
 /// the line. A heuristic over the text (toml's errors carry a span, not a key path); good enough
 /// to point a person at the right line, which also carries the exact position.
-pub fn key_at(text: &str, offset: usize) -> Option<String> {
+pub(crate) fn key_at(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);

@@ -9,9 +9,11 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JournalRow {
+    /// When the mock received it (mock clock).
     pub time: DateTime<Utc>,
     /// Request path, e.g. `/dukcapil/get_json/rsud_3313/CALL_NIK` or `/data_balikan/public/api/store`.
     pub endpoint: String,
+    /// The institution the credentials identify (empty when unknown).
     pub customer_id: String,
     /// The `User_ID` value (local operator) of the request; `None` when the key was absent.
     pub operator: Option<String>,
@@ -23,6 +25,7 @@ pub struct JournalRow {
     pub elements: Vec<String>,
     /// Source address of the request.
     pub source: String,
+    /// Time the mock took to answer, in microseconds.
     pub latency_us: u64,
     /// The transport fault injected into this request, if any.
     pub fault: Option<String>,
@@ -34,6 +37,7 @@ impl JournalRow {
         self.endpoint.to_ascii_lowercase().contains("/get_json/")
     }
 
+    /// A data-balikan submission.
     pub fn is_balikan(&self) -> bool {
         self.endpoint
             .to_ascii_lowercase()
@@ -48,10 +52,10 @@ impl JournalRow {
 }
 
 /// The chain's starting value: 32 zero bytes.
-pub const GENESIS: [u8; 32] = [0; 32];
+pub(crate) const GENESIS: [u8; 32] = [0; 32];
 
 /// `link[i] = sha256(link[i-1] || canonical_json(row[i]))`, `link[-1] = GENESIS`; hex encoded.
-pub fn hash_chain(rows: &[JournalRow]) -> Vec<String> {
+pub(crate) fn hash_chain(rows: &[JournalRow]) -> Vec<String> {
     let mut prev = GENESIS;
     rows.iter()
         .map(|row| {
@@ -66,7 +70,7 @@ pub fn hash_chain(rows: &[JournalRow]) -> Vec<String> {
 
 /// The first row whose recorded link does not match the recomputed chain, if any (a count
 /// mismatch is reported at the shorter length).
-pub fn first_broken_link(rows: &[JournalRow], links: &[String]) -> Option<usize> {
+pub(crate) fn first_broken_link(rows: &[JournalRow], links: &[String]) -> Option<usize> {
     let expected = hash_chain(rows);
     let n = expected.len().min(links.len());
     (0..n)
@@ -76,7 +80,7 @@ pub fn first_broken_link(rows: &[JournalRow], links: &[String]) -> Option<usize>
 
 /// What the runner made the application do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Action {
+pub(crate) struct Action {
     pub test_id: String,
     /// The acting operator's username in the application.
     pub operator: String,
@@ -90,7 +94,7 @@ pub struct Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ActionKind {
+pub(crate) enum ActionKind {
     Login,
     Lookup { nik: String },
     ServiceEvent { event: String, nik: String },
@@ -99,16 +103,9 @@ pub enum ActionKind {
 impl Action {
     /// Whether a journal row falls inside this action's time window (widened by `slack_ms`
     /// for clock and buffering differences between the runner and the mock).
-    pub fn covers(&self, row: &JournalRow, slack_ms: i64) -> bool {
+    pub(crate) fn covers(&self, row: &JournalRow, slack_ms: i64) -> bool {
         let slack = chrono::Duration::milliseconds(slack_ms);
         self.started - slack <= row.time && row.time <= self.finished + slack
-    }
-
-    pub fn nik(&self) -> Option<&str> {
-        match &self.kind {
-            ActionKind::Lookup { nik } | ActionKind::ServiceEvent { nik, .. } => Some(nik),
-            ActionKind::Login => None,
-        }
     }
 }
 
@@ -117,7 +114,7 @@ pub(crate) mod sample {
     use super::*;
 
     /// A lookup row at `secs` seconds after 2026-01-05 01:00:00 UTC (08:00 WIB).
-    pub fn row(secs: i64, operator: Option<&str>, nik: &str, outcome: &str) -> JournalRow {
+    pub(crate) fn row(secs: i64, operator: Option<&str>, nik: &str, outcome: &str) -> JournalRow {
         JournalRow {
             time: t(secs),
             endpoint: "/dukcapil/get_json/rsud_3313/CALL_NIK".into(),
@@ -136,11 +133,11 @@ pub(crate) mod sample {
         }
     }
 
-    pub fn t(secs: i64) -> DateTime<Utc> {
+    pub(crate) fn t(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_574_800 + secs, 0).unwrap()
     }
 
-    pub fn lookup(secs: i64, operator: &str, nik: &str) -> Action {
+    pub(crate) fn lookup(secs: i64, operator: &str, nik: &str) -> Action {
         Action {
             test_id: "T".into(),
             operator: operator.into(),

@@ -19,7 +19,7 @@ use crate::process::{sibling, Owned};
 /// The mock gateway: its URL, a typed client of its admin API, what it serves, and the process
 /// and data directory when the session started it.
 #[derive(Debug)]
-pub struct Mock {
+pub(crate) struct Mock {
     /// Base URL, without a trailing slash.
     pub url: String,
     api: Client,
@@ -31,7 +31,7 @@ pub struct Mock {
 
 impl Mock {
     /// Starts `mock-server serve` on 127.0.0.1:0 with a fresh data directory.
-    pub fn embedded(population: u64) -> Result<Mock, SessionError> {
+    pub(crate) fn embedded(population: u64) -> Result<Mock, SessionError> {
         let dir = tempfile::Builder::new()
             .prefix("poc-mock-")
             .tempdir()
@@ -60,7 +60,7 @@ impl Mock {
 
     /// A mock someone else runs; asks it at once what it serves (which also proves the URL and
     /// the token).
-    pub fn external(url: &str, token: &str) -> Result<Mock, SessionError> {
+    pub(crate) fn external(url: &str, token: &str) -> Result<Mock, SessionError> {
         let url = url.trim_end_matches('/').to_string();
         let api = Client::new(&url, token).map_err(|e| SessionError::Start(e.to_string()))?;
         let dataset = api.dataset().map_err(|e| from_client(&url, e))?;
@@ -78,17 +78,17 @@ impl Mock {
     }
 
     /// Journal, quota, canaries and runtime fault rules back to a clean start.
-    pub fn reset(&self) -> Result<(), SessionError> {
+    pub(crate) fn reset(&self) -> Result<(), SessionError> {
         self.call(self.api.reset())
     }
 
     /// Drops every fault rule, the settings file's too.
-    pub fn clear_faults(&self) -> Result<(), SessionError> {
+    pub(crate) fn clear_faults(&self) -> Result<(), SessionError> {
         self.call(self.api.clear_faults()).map(|_| ())
     }
 
     /// Adds a fault rule; `Ok(false)` when this mock refuses it (no fault injection there).
-    pub fn add_fault(&self, rule: &FaultRule) -> Result<bool, SessionError> {
+    pub(crate) fn add_fault(&self, rule: &FaultRule) -> Result<bool, SessionError> {
         match self.api.add_fault(rule) {
             Ok(_) => Ok(true),
             Err(e) if e.status().is_some_and(|s| s != 401) => Ok(false),
@@ -97,13 +97,16 @@ impl Mock {
     }
 
     /// Creates canary residents (all or none).
-    pub fn create_residents(&self, residents: &[ResidentCreate]) -> Result<(), SessionError> {
+    pub(crate) fn create_residents(
+        &self,
+        residents: &[ResidentCreate],
+    ) -> Result<(), SessionError> {
         self.call(self.api.create_residents(residents)).map(|_| ())
     }
 
     /// Changes an institution; an answer other than 2xx comes back as `Err(Some(reason))` for
     /// the caller to note, a mock that does not answer as `SessionError`.
-    pub fn patch_institution(
+    pub(crate) fn patch_institution(
         &self,
         customer_id: &str,
         patch: &InstitutionPatch,
@@ -118,24 +121,32 @@ impl Mock {
     }
 
     /// Changes elements of a (canary) resident.
-    pub fn patch_resident(&self, nik: &str, change: &ResidentCreate) -> Result<(), SessionError> {
+    pub(crate) fn patch_resident(
+        &self,
+        nik: &str,
+        change: &ResidentCreate,
+    ) -> Result<(), SessionError> {
         self.call(self.api.patch_resident(nik, change)).map(|_| ())
     }
 
     /// Sets an institution's quota for today.
-    pub fn set_quota(&self, customer_id: &str, change: &QuotaChange) -> Result<(), SessionError> {
+    pub(crate) fn set_quota(
+        &self,
+        customer_id: &str,
+        change: &QuotaChange,
+    ) -> Result<(), SessionError> {
         self.call(self.api.set_quota(customer_id, change))
             .map(|_| ())
     }
 
     /// Moves the mock's clock; returns its offset from real time in milliseconds.
-    pub fn set_clock(&self, at: DateTime<Utc>) -> Result<i64, SessionError> {
+    pub(crate) fn set_clock(&self, at: DateTime<Utc>) -> Result<i64, SessionError> {
         let status = self.call(self.api.set_clock(&ClockChange::set(at)))?;
         Ok((status.offset_seconds * 1000.0) as i64)
     }
 
     /// The newest journal id: rows after it belong to what happens next.
-    pub fn watermark(&self) -> Result<i64, SessionError> {
+    pub(crate) fn watermark(&self) -> Result<i64, SessionError> {
         let page = self.call(self.api.journal(&JournalQuery {
             limit: Some(1),
             ..JournalQuery::default()
@@ -144,7 +155,7 @@ impl Mock {
     }
 
     /// Every journal row after `after_id`, oldest first, in the mock's own form.
-    pub fn rows_after(
+    pub(crate) fn rows_after(
         &self,
         after_id: i64,
     ) -> Result<Vec<dukcapil_mock_api::JournalRow>, SessionError> {
@@ -152,7 +163,7 @@ impl Mock {
     }
 
     /// Every journal row after `after_id`, as the evaluators read them.
-    pub fn journal_after(&self, after_id: i64) -> Result<Vec<JournalRow>, SessionError> {
+    pub(crate) fn journal_after(&self, after_id: i64) -> Result<Vec<JournalRow>, SessionError> {
         Ok(self
             .rows_after(after_id)?
             .iter()

@@ -17,7 +17,7 @@ use crate::target::Target;
 
 /// What the application answered to one request.
 #[derive(Debug, Clone, Default)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// `None` when no HTTP answer came (timeout, refused, reset).
     pub status: Option<u16>,
     pub body: String,
@@ -30,7 +30,7 @@ pub struct Answer {
 
 impl Answer {
     /// [`Answer::describe`] for evidence, in both languages.
-    pub fn explain(&self) -> crate::Evidence {
+    pub(crate) fn explain(&self) -> crate::Evidence {
         use crate::evidence::ev;
         match (self.status, &self.error) {
             (Some(s), _) => ev!(
@@ -46,14 +46,6 @@ impl Answer {
             (None, None) => ev!("tidak ada jawaban", "no answer"),
         }
     }
-
-    pub fn describe(&self) -> String {
-        match (self.status, &self.error) {
-            (Some(s), _) => format!("HTTP {s} after {} ms", self.elapsed_ms),
-            (None, Some(e)) => format!("no answer after {} ms ({e})", self.elapsed_ms),
-            (None, None) => "no answer".into(),
-        }
-    }
 }
 
 /// Something the application produced: a page, an API answer, an export, a log file.
@@ -61,6 +53,7 @@ impl Answer {
 pub struct CapturedOutput {
     /// Where it came from (`T-FIELD-01 lookup #1 by op1`, `export.csv`, ...), in both languages.
     pub label: Evidence,
+    /// The text as the target's extraction keeps it.
     pub text: String,
 }
 

@@ -13,7 +13,7 @@ use crate::error::SessionError;
 
 /// A program next to the running executable (how `cargo build` lays out the workspace
 /// binaries), else the bare name for `PATH`.
-pub fn sibling(name: &str) -> PathBuf {
+pub(crate) fn sibling(name: &str) -> PathBuf {
     if name.contains('/') || name.contains('\\') {
         return PathBuf::from(name);
     }
@@ -37,7 +37,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Called from the Ctrl-C / SIGTERM handler: the process is about to end without running
 /// destructors, so the mock and the application are killed here, not left running.
-pub fn stop_children() {
+pub(crate) fn stop_children() {
     INTERRUPTED.store(true, Ordering::SeqCst);
     let pids: Vec<u32> = RUNNING
         .lock()
@@ -49,7 +49,7 @@ pub fn stop_children() {
 }
 
 /// Whether the session was interrupted (its failures are then not the application's).
-pub fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
@@ -68,7 +68,7 @@ fn kill(_pid: u32) {}
 
 /// A child process killed on drop, with its stdout lines forwarded to a channel.
 #[derive(Debug)]
-pub struct Owned {
+pub(crate) struct Owned {
     child: Child,
     what: String,
 }
@@ -158,14 +158,14 @@ fn render_command(words: &[String], ctx: &tera::Context) -> Result<Vec<String>, 
 
 /// The application, when the target file's `[app]` says how to start it.
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     _proc: Owned,
     /// The URL it announced, if it announces one.
     pub url: Option<String>,
 }
 
 impl App {
-    pub fn start(
+    pub(crate) fn start(
         spec: &crate::target::AppCommand,
         target_dir: &Path,
         mock_url: &str,

@@ -16,21 +16,21 @@ use toml::Spanned;
 use crate::file_error::{FileError, FileErrors, Source};
 
 /// Highest rule number of the domain digest's "Rules the simulator and the PoC care about".
-pub const DIGEST_RULES: u32 = 13;
+pub(crate) const DIGEST_RULES: u32 = 13;
 
 // ---------------------------------------------------------------------------------------------
 // Requirements catalogue
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct RequirementsFile {
+pub(crate) struct RequirementsFile {
     pub catalogue: CatalogueHeader,
     pub requirements: BTreeMap<Spanned<String>, Requirement>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct CatalogueHeader {
+pub(crate) struct CatalogueHeader {
     pub id: String,
     pub version: String,
 }
@@ -79,19 +79,26 @@ impl Requirement {
 /// A validated catalogue.
 #[derive(Debug, Clone)]
 pub struct Requirements {
+    /// Where the catalogue was read from.
     pub path: PathBuf,
+    /// The catalogue's id.
     pub id: String,
+    /// The catalogue's version.
     pub version: String,
+    /// Each requirement by its key.
     pub by_id: BTreeMap<String, Requirement>,
+    /// SHA-256 of the catalogue file (recorded in the result).
     pub sha256: String,
 }
 
 impl Requirements {
+    /// Reads a requirements catalogue, with file, line and problem on error.
     pub fn load(path: &Path) -> Result<Requirements, FileErrors> {
         let src = Source::read(path)?;
         Requirements::from_source(&src)
     }
 
+    /// Parses a catalogue from text already read.
     pub fn from_source(src: &Source) -> Result<Requirements, FileErrors> {
         let file: RequirementsFile = src.parse()?;
         let mut errors = Vec::new();
@@ -398,7 +405,7 @@ pub enum CheckSpec {
 /// NIKs, so `min_run` = `max_consecutive` + 1). Packs written for it keep working.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DetectorKeys {
+pub(crate) struct DetectorKeys {
     pub min_run: Option<usize>,
     pub max_consecutive: Option<usize>,
     pub min_stride_run: Option<usize>,
@@ -409,7 +416,7 @@ pub struct DetectorKeys {
 
 impl DetectorKeys {
     /// The domain's settings, or why the keys make none.
-    pub fn settings(self) -> Result<DetectorSettings, String> {
+    pub(crate) fn settings(self) -> Result<DetectorSettings, String> {
         let d = DetectorSettings::default();
         let min_run = match (self.min_run, self.max_consecutive) {
             (Some(_), Some(_)) => {
@@ -508,8 +515,11 @@ pub struct AgreementOverride {
 /// A validated pack with its catalogue.
 #[derive(Debug, Clone)]
 pub struct ScenarioPack {
+    /// Where the pack was read from.
     pub path: PathBuf,
+    /// The pack as written.
     pub file: PackFile,
+    /// The requirements catalogue beside it.
     pub requirements: Requirements,
     /// SHA-256 of the pack file's bytes.
     pub sha256: String,
@@ -651,6 +661,7 @@ impl ScenarioPack {
         })
     }
 
+    /// The test's id (`T-FIELD-01`).
     pub fn id(&self) -> &str {
         &self.file.pack.id
     }
@@ -832,7 +843,7 @@ fn check_outcome(src: &Source, code: &Spanned<String>, errors: &mut Vec<FileErro
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

@@ -12,9 +12,11 @@ use crate::evidence::{ev, Evidence};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum StorageLocation {
+    /// One file.
     File(PathBuf),
     /// Every file below, recursively.
     Folder(PathBuf),
+    /// A log file the application writes.
     Log(PathBuf),
     /// Read through SQLite (tables and columns named in hits), and the raw file (freed pages).
     Sqlite(PathBuf),
@@ -22,13 +24,13 @@ pub enum StorageLocation {
 
 /// A value to look for, with the name evidence uses for it (never the value itself for secrets).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Marker {
+pub(crate) struct Marker {
     pub label: Evidence,
     pub value: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScanReport {
+pub(crate) struct ScanReport {
     pub scanned: Vec<String>,
     pub hits: Vec<Hit>,
     /// Places that could not be read (a person must look), as evidence lines.
@@ -40,7 +42,7 @@ pub struct ScanReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hit {
+pub(crate) struct Hit {
     pub marker: Evidence,
     /// `path`, `path` + ` table.column (row n)`, ...
     pub place: Evidence,
@@ -48,7 +50,7 @@ pub struct Hit {
 
 /// Scans every location for every marker. A declared place that does not exist is listed in
 /// [`ScanReport::absent`] (not scanned, not an error); an unreadable one is an error.
-pub fn scan(locations: &[StorageLocation], markers: &[Marker]) -> ScanReport {
+pub(crate) fn scan(locations: &[StorageLocation], markers: &[Marker]) -> ScanReport {
     let mut report = ScanReport::default();
     for loc in locations {
         let (StorageLocation::File(p)

@@ -81,10 +81,13 @@ impl Operator {
     }
 }
 
+/// How the application is driven.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Driver {
+    /// Scripted HTTP requests.
     Http(Box<HttpDriver>),
+    /// An engineer at the application's screen, prompted by the runner.
     Manual(ManualDriver),
 }
 
@@ -107,13 +110,19 @@ fn default_timeout_ms() -> u64 {
     10_000
 }
 
+/// An HTTP method of a request template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
+    /// GET.
     Get,
+    /// POST.
     Post,
+    /// PUT.
     Put,
+    /// PATCH.
     Patch,
+    /// DELETE.
     Delete,
 }
 
@@ -122,8 +131,11 @@ pub enum Method {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestTemplate {
+    /// The request's method.
     pub method: Method,
+    /// The path (a tera template) below the base URL.
     pub path: Spanned<String>,
+    /// Headers (tera templates).
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
     /// A JSON body template.
@@ -166,6 +178,7 @@ impl RequestTemplate {
     }
 }
 
+/// How an operator's session is kept after login.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Capture {
@@ -173,8 +186,11 @@ pub enum Capture {
     Cookie(String),
     /// A token from the JSON answer, sent back in `header` as `prefix + token`.
     Token {
+        /// Where the token is in the login answer (JSON pointer).
         json_pointer: Spanned<String>,
+        /// The header that carries it.
         header: String,
+        /// Written before the token (`Bearer `).
         #[serde(default)]
         prefix: String,
     },
@@ -188,6 +204,7 @@ pub enum Extract {
     Html(Spanned<String>),
 }
 
+/// How the runner tells an answer that presents a resident.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Recogniser {
@@ -224,17 +241,22 @@ fn default_wait_seconds() -> u64 {
 /// A validated target: `path` is absolute and storage paths are resolved against its folder.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The target file (absolute).
     pub path: PathBuf,
+    /// The file as written.
     pub file: TargetFile,
+    /// The agreement it names.
     pub agreement: dukcapil_domain::Agreement,
 }
 
 impl Target {
+    /// Reads a target file, with file, line and problem on error.
     pub fn load(path: &Path) -> Result<Target, FileErrors> {
         let src = Source::read(path)?;
         Target::from_source(&src)
     }
 
+    /// Parses a target file from text already read.
     pub fn from_source(src: &Source) -> Result<Target, FileErrors> {
         let mut file: TargetFile = src.parse()?;
         let mut errors = Vec::new();

@@ -217,7 +217,7 @@ fn shown(page: &str) -> Vec<(String, String)> {
 }
 
 fn granted() -> Vec<String> {
-    let t = poc_runner::target::Target::load(
+    let t = poc_runner::Target::load(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/targets/puskesmas.toml"),
     )
     .expect("target file valid");

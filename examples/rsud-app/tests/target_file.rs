@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{dead_gateway, RsudApp};
-use poc_runner::storage::StorageLocation;
-use poc_runner::target::{Capture, Driver, Method, Recogniser, RequestTemplate, Target};
+use poc_runner::StorageLocation;
+use poc_runner::{Capture, Driver, Method, Recogniser, RequestTemplate, Target};
 use rsud_app::config::Config;
 use serde_json::{json, Value};
 

@@ -13,7 +13,7 @@ use crate::observed::Observation;
 /// *Data balikan*: each service event on a looked-up NIK is followed within `within_secs` by an
 /// accepted balikan row (outcome `01`) carrying every required key; no balikan for NIKs that
 /// were never looked up.
-pub fn balikan(
+pub(super) fn balikan(
     rows: &[JournalRow],
     actions: &[Action],
     required: &[&str],

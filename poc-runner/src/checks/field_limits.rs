@@ -15,7 +15,7 @@ use crate::shown::shows;
 ///
 /// `canary` holds the canary resident's value for every field, each carrying a unique marker, so
 /// finding a value means the element was shown.
-pub fn field_limits(
+pub(crate) fn field_limits(
     granted: FieldSet,
     canary: &[(Field, String)],
     edge_fields: &[Field],

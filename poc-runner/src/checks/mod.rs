@@ -12,7 +12,7 @@
 //! blocks nor counts as a pass. A check that saw nothing to judge is `NotExercised`, never a pass.
 
 mod balikan;
-mod field_limits;
+pub(crate) mod field_limits;
 mod non_retention;
 mod one_action;
 mod outcome_handling;
@@ -30,24 +30,20 @@ use crate::journal::{Action, ActionKind, JournalRow};
 use crate::observed::Observation;
 use crate::scenario::CheckSpec;
 
-pub use self::balikan::balikan;
-pub use self::field_limits::field_limits;
-pub use self::non_retention::non_retention;
-pub use self::one_action::one_action_one_request;
-pub use self::outcome_handling::{outcome_handling, OutcomeObservation};
-pub use self::quota::quota;
-pub use self::secret_hygiene::secret_hygiene;
 pub use self::sequential::{lookup_events, no_sequential_lookups};
-pub use self::user_id::{user_id_propagation, OperatorIdentity};
-pub use crate::evidence::wib;
 pub use crate::observed::CapturedOutput;
 
+/// How one check of one test came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckOutcome {
+    /// The rule held on what was exercised.
     Pass,
+    /// The rule was broken; the evidence says where.
     Fail,
+    /// The pack says the test does not apply to the agreement.
     Skipped,
+    /// The runner cannot decide; an engineer must look (the evidence says at what).
     NeedsReview,
     /// What the check needs never happened (no lookup reached the mock, a declared storage
     /// place does not exist, no fault could be injected): nothing was judged.
@@ -55,6 +51,7 @@ pub enum CheckOutcome {
 }
 
 impl CheckOutcome {
+    /// The outcome's name in the letter (`Lulus`, `Gagal`, ...).
     pub fn label(self, lang: crate::Lang) -> &'static str {
         use crate::Lang::*;
         match (self, lang) {
@@ -76,17 +73,21 @@ impl CheckOutcome {
 /// in both languages of the letter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// What was concluded.
     pub outcome: CheckOutcome,
+    /// Why, line by line.
     pub evidence: Vec<Evidence>,
 }
 
 impl Evaluation {
+    /// An evaluation with this outcome and evidence.
     pub fn new(outcome: CheckOutcome, evidence: Vec<Evidence>) -> Self {
         Evaluation { outcome, evidence }
     }
     fn pass(evidence: Evidence) -> Self {
         Evaluation::new(CheckOutcome::Pass, vec![evidence])
     }
+    /// The test does not apply; `reason` says why.
     pub fn skipped(reason: Evidence) -> Self {
         Evaluation::new(CheckOutcome::Skipped, vec![reason])
     }
@@ -110,21 +111,29 @@ impl Evaluation {
 /// One judged check of one test, as the result document lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
+    /// The test the check belongs to (`T-FIELD-01`).
     pub test_id: String,
     /// The check kind (`user_id_propagation`, ...).
     pub check: String,
+    /// The requirement the test verifies (a key of `requirements.toml`).
     pub requirement: String,
+    /// The test's title in Bahasa Indonesia.
     pub title_id: String,
+    /// The test's title in English.
     pub title_en: String,
+    /// How the check came out.
     pub outcome: CheckOutcome,
     /// Each line in Bahasa Indonesia and English (`{"id": .., "en": ..}` in the JSON).
     pub evidence: Vec<Evidence>,
 }
 
+/// The result of a whole session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verdict {
+    /// Passed: every check passed or does not apply.
     #[serde(rename = "LULUS")]
     Lulus,
+    /// Not passed: a check failed, needs review or went unexercised.
     #[serde(rename = "TIDAK LULUS")]
     TidakLulus,
 }
@@ -146,6 +155,7 @@ impl Verdict {
         }
     }
 
+    /// The verdict as the letter writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Lulus => "LULUS",
@@ -153,9 +163,6 @@ impl Verdict {
         }
     }
 }
-
-/// How long around an action a mock request still belongs to it.
-pub const DEFAULT_SLACK_MS: i64 = 1_500;
 
 fn masked(nik: &str) -> String {
     mask_nik(nik)

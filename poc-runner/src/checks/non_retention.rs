@@ -14,7 +14,7 @@ use crate::storage;
 /// *Non-retention*: no canary found in storage ([`crate::storage::ScanReport`]); optionally a
 /// repeated lookup after the mock changed the resident shows the new value, and with the mock
 /// unreachable the application shows no resident data.
-pub fn non_retention(
+pub(super) fn non_retention(
     scan: Option<&crate::storage::ScanReport>,
     after_change: Option<(&str, &str, &CapturedOutput)>,
     while_unreachable: Option<(&[String], &CapturedOutput)>,

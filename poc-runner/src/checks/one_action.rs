@@ -8,7 +8,7 @@ use crate::scenario::{ResidentState, Step};
 
 /// *One action, one request*: each lookup action reaches the mock exactly once (plus at most
 /// `max_retries` repeats when a fault was injected); no lookup happens that no action asked for.
-pub fn one_action_one_request(
+pub(super) fn one_action_one_request(
     rows: &[JournalRow],
     actions: &[Action],
     max_retries: u32,

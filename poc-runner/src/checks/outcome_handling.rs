@@ -10,7 +10,7 @@ use crate::observed::{CapturedOutput, Observation};
 
 /// What the application did with one business outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutcomeObservation {
+pub(super) struct OutcomeObservation {
     pub outcome: Outcome,
     /// The target's recogniser said the answer presents a resident.
     pub presented_resident: bool,
@@ -19,7 +19,7 @@ pub struct OutcomeObservation {
 
 /// *Outcome handling*, business part: never present a non-found outcome as data; tell the
 /// operator. A screen that neither presents data nor carries the gateway's text needs a person.
-pub fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
+pub(super) fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
     let mut problems = Vec::new();
     let mut review = Vec::new();
     for o in observations {

@@ -12,7 +12,7 @@ use crate::observed::Observation;
 
 /// *Quota*: after a `05` answer, no more lookups by that institution on that local day; and when
 /// the application's screen after the refusal was captured, it says why (mentions the quota).
-pub fn quota(rows: &[JournalRow], screen_after_refusal: Option<&str>) -> Evaluation {
+pub(super) fn quota(rows: &[JournalRow], screen_after_refusal: Option<&str>) -> Evaluation {
     let tz = wib();
     let mut exhausted: BTreeMap<(String, i32, u32), chrono::DateTime<chrono::Utc>> =
         BTreeMap::new();

@@ -7,7 +7,7 @@ use crate::observed::{storage_bytes, Observation};
 
 /// *Secret hygiene*: the institutional password occurs in no output, log or stored file.
 /// The evidence names places, never the password.
-pub fn secret_hygiene(password: &str, sources: &[(Evidence, Vec<u8>)]) -> Evaluation {
+pub(super) fn secret_hygiene(password: &str, sources: &[(Evidence, Vec<u8>)]) -> Evaluation {
     if password.is_empty() {
         return Evaluation::review(ev!(
             "berkas target tidak memuat kata sandi instansi untuk dicari",

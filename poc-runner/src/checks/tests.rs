@@ -4,7 +4,12 @@ use std::collections::BTreeMap;
 use dukcapil_domain::detector::DetectorSettings;
 use dukcapil_domain::{Field, FieldSet, Outcome};
 
+use super::outcome_handling::OutcomeObservation;
+use super::user_id::OperatorIdentity;
 use super::*;
+
+/// The evaluators' default window around an action (remote sessions).
+const DEFAULT_SLACK_MS: i64 = 1_500;
 use crate::journal::sample::{lookup, row};
 
 /// Every evaluator, as the tests below call it: the same function, and the evidence it gives
@@ -32,7 +37,7 @@ fn user_id_propagation(
     min_distinct_operators: usize,
     slack_ms: i64,
 ) -> Evaluation {
-    bilingual(super::user_id_propagation(
+    bilingual(super::user_id::user_id_propagation(
         rows,
         actions,
         operators,
@@ -47,7 +52,7 @@ fn one_action_one_request(
     max_retries: u32,
     slack_ms: i64,
 ) -> Evaluation {
-    bilingual(super::one_action_one_request(
+    bilingual(super::one_action::one_action_one_request(
         rows,
         actions,
         max_retries,
@@ -55,10 +60,10 @@ fn one_action_one_request(
     ))
 }
 fn quota(rows: &[JournalRow], screen: Option<&str>) -> Evaluation {
-    bilingual(super::quota(rows, screen))
+    bilingual(super::quota::quota(rows, screen))
 }
 fn no_sequential_lookups(rows: &[JournalRow], cfg: &DetectorSettings) -> Evaluation {
-    bilingual(super::no_sequential_lookups(rows, cfg))
+    bilingual(super::sequential::no_sequential_lookups(rows, cfg))
 }
 fn field_limits(
     granted: FieldSet,
@@ -66,17 +71,26 @@ fn field_limits(
     edge_fields: &[Field],
     outputs: &[CapturedOutput],
 ) -> Evaluation {
-    bilingual(super::field_limits(granted, canary, edge_fields, outputs))
+    bilingual(super::field_limits::field_limits(
+        granted,
+        canary,
+        edge_fields,
+        outputs,
+    ))
 }
 fn secret_hygiene(password: &str, sources: &[(Evidence, Vec<u8>)]) -> Evaluation {
-    bilingual(super::secret_hygiene(password, sources))
+    bilingual(super::secret_hygiene::secret_hygiene(password, sources))
 }
 fn non_retention(
     scan: Option<&crate::storage::ScanReport>,
     after_change: Option<(&str, &str, &CapturedOutput)>,
     while_unreachable: Option<(&[String], &CapturedOutput)>,
 ) -> Evaluation {
-    bilingual(super::non_retention(scan, after_change, while_unreachable))
+    bilingual(super::non_retention::non_retention(
+        scan,
+        after_change,
+        while_unreachable,
+    ))
 }
 fn balikan(
     rows: &[JournalRow],
@@ -85,7 +99,7 @@ fn balikan(
     within_secs: i64,
     none_without_lookup: bool,
 ) -> Evaluation {
-    bilingual(super::balikan(
+    bilingual(super::balikan::balikan(
         rows,
         actions,
         required,
@@ -95,7 +109,7 @@ fn balikan(
     ))
 }
 fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
-    bilingual(super::outcome_handling(observations))
+    bilingual(super::outcome_handling::outcome_handling(observations))
 }
 
 const A: &str = "3313014107890003";
@@ -393,12 +407,12 @@ fn balikan_values_the_operator_entered_must_be_sent() {
     bal.elements = vec!["NO_RM".into()];
     let rows = vec![row(0, Some("a"), A, "01"), bal.clone()];
     let entered: BTreeMap<usize, Vec<String>> = [(0, vec!["GOL_DARAH".to_string()])].into();
-    let e = super::balikan(&rows, &[ev.clone()], &["NO_RM"], &entered, 60, true);
+    let e = super::balikan::balikan(&rows, &[ev.clone()], &["NO_RM"], &entered, 60, true);
     assert_eq!(e.outcome, CheckOutcome::Fail, "{e:?}");
     assert!(e.evidence[0].en.contains("GOL_DARAH"), "{e:?}");
     bal.elements.push("GOL_DARAH".into());
     let rows = vec![row(0, Some("a"), A, "01"), bal];
-    let e = super::balikan(&rows, &[ev], &["NO_RM"], &entered, 60, true);
+    let e = super::balikan::balikan(&rows, &[ev], &["NO_RM"], &entered, 60, true);
     assert_eq!(e.outcome, CheckOutcome::Pass, "{e:?}");
 }
 

@@ -9,7 +9,7 @@ use crate::observed::Observation;
 
 /// An operator of the application and the `User_ID` value it must produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OperatorIdentity {
+pub(super) struct OperatorIdentity {
     pub username: String,
     /// The value expected in `User_ID` (usually the username).
     pub user_id: String,
@@ -18,7 +18,7 @@ pub struct OperatorIdentity {
 /// *User_ID propagation* (digest rule 4, Juknis RSUD 2.p): every lookup carries the acting
 /// operator's value; distinct operators give distinct values; missing, empty, constant or
 /// institutional values fail.
-pub fn user_id_propagation(
+pub(super) fn user_id_propagation(
     rows: &[JournalRow],
     actions: &[Action],
     operators: &[OperatorIdentity],

@@ -14,7 +14,7 @@ use crate::Lang;
 
 /// A field whose value differs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldChange {
+pub(crate) struct FieldChange {
     pub field: String,
     pub old: String,
     pub new: String,
@@ -22,7 +22,7 @@ pub struct FieldChange {
 
 /// A check (test id, check kind) whose outcome differs; `None`: not in that result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckChange {
+pub(crate) struct CheckChange {
     pub test_id: String,
     pub check: String,
     pub old: Option<CheckOutcome>,
@@ -32,7 +32,7 @@ pub struct CheckChange {
 /// One aspect of the behaviour at the mock: values only in the old or only in the new result,
 /// and counts that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BehaviourChange {
+pub(crate) struct BehaviourChange {
     pub aspect: &'static str,
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -40,21 +40,21 @@ pub struct BehaviourChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CountChange {
+pub(crate) struct CountChange {
     pub key: String,
     pub old: usize,
     pub new: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Side {
+pub(crate) struct Side {
     pub session: String,
     pub verdict: String,
     pub signer: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diff {
+pub(crate) struct Diff {
     pub old: Side,
     pub new: Side,
     pub application: Vec<FieldChange>,
@@ -65,7 +65,7 @@ pub struct Diff {
 }
 
 impl Diff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.application.is_empty()
             && self.scenario.is_empty()
             && self.agreement.is_empty()
@@ -119,7 +119,7 @@ fn behaviour(r: &PocResult) -> BTreeMap<&'static str, BTreeMap<String, usize>> {
 }
 
 /// The differences from `old` to `new` (both already verified).
-pub fn diff(old: &PocResult, new: &PocResult) -> Diff {
+pub(crate) fn diff(old: &PocResult, new: &PocResult) -> Diff {
     let side = |r: &PocResult| Side {
         session: r.session.id.clone(),
         verdict: r.verdict.as_str().to_string(),
@@ -277,7 +277,7 @@ fn outcome(o: Option<CheckOutcome>, lang: Lang) -> String {
 }
 
 /// The report for people, in `lang`.
-pub fn render_text(d: &Diff, lang: Lang) -> String {
+pub(crate) fn render_text(d: &Diff, lang: Lang) -> String {
     let t = |id: &'static str, en: &'static str| match lang {
         Lang::Id => id,
         Lang::En => en,

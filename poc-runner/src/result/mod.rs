@@ -14,35 +14,50 @@ use crate::journal::{first_broken_link, hash_chain, JournalRow};
 use crate::scenario::{sha256_hex, Requirements};
 use crate::Lang;
 
+/// The `ssh-keygen -Y` namespace of result signatures.
 pub const NAMESPACE: &str = "dukcapil-poc";
 /// Schema version of `poc-result.json`. `/2`: every evidence line is `{"id": .., "en": ..}`
 /// (Bahasa Indonesia and English), so one signed record serves the letter in either language.
 /// `/3`: `files` binds every other file of the result directory by SHA-256 (it replaces
 /// `html_sha256`), and `signer.principal` names the assessor identity the key signs as.
-pub const FORMAT: &str = "dukcapil-poc-result/3";
+pub(crate) const FORMAT: &str = "dukcapil-poc-result/3";
 /// The previous format, still verified (its JUnit file is not bound, and the report says so).
-pub const FORMAT_V2: &str = "dukcapil-poc-result/2";
+pub(crate) const FORMAT_V2: &str = "dukcapil-poc-result/2";
+/// The signed result document.
 pub const JSON_FILE: &str = "poc-result.json";
+/// The letter (HTML) rendered from the result.
 pub const HTML_FILE: &str = "poc-result.html";
+/// The JUnit report for CI servers.
 pub const JUNIT_FILE: &str = "poc-result.junit.xml";
+/// The SSH signature of [`JSON_FILE`].
 pub const SIG_FILE: &str = "poc-result.json.sig";
 
 /// What a finished session hands over to be written up.
 #[derive(Debug, Clone)]
 pub struct SessionRecord {
+    /// A random id naming the session.
     pub session_id: String,
+    /// When the session started.
     pub started_at: DateTime<Utc>,
+    /// When the session ended.
     pub finished_at: DateTime<Utc>,
+    /// Who ran the PoC (the `--assessor` option).
     pub assessor: String,
     /// The identity the signing key signs as (see [`SignerInfo::principal`]).
     pub principal: Option<String>,
     /// The issuing office, its signatory and the PKS under test: the letter is then a surat.
     pub office: Option<office::OfficeInfo>,
+    /// The application under test.
     pub application: ApplicationInfo,
+    /// The agreement judged.
     pub agreement: AgreementInfo,
+    /// The scenario pack played.
     pub scenario: ScenarioInfo,
+    /// What the mock served (seed, size, population file hash).
     pub mock_dataset: DatasetInfo,
+    /// Every judged check.
     pub checks: Vec<CheckResult>,
+    /// Every journal row the session read.
     pub journal: Vec<JournalRow>,
 }
 
@@ -53,17 +68,23 @@ pub struct ApplicationInfo {
     pub build: String,
 }
 
+/// The agreement as the result names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgreementInfo {
+    /// The agreement's id (`rsud-karanganyar`).
     pub id: String,
+    /// The institution's name.
     pub institution: String,
+    /// The gateway's customer id of the institution.
     pub customer_id: String,
     /// Granted wire keys.
     pub granted: Vec<String>,
+    /// The daily quota, when the agreement sets one.
     pub quota_per_day: Option<u32>,
 }
 
 impl AgreementInfo {
+    /// What the result records of `a`.
     pub fn of(a: &dukcapil_domain::Agreement) -> Self {
         AgreementInfo {
             id: a.id.clone(),
@@ -167,16 +188,27 @@ pub struct SignerInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PocResult {
+    /// The result format (`dukcapil-poc-result/3`).
     pub format: String,
+    /// When, by whom, which session.
     pub session: SessionInfo,
+    /// The application under test.
     pub application: ApplicationInfo,
+    /// The agreement judged.
     pub agreement: AgreementInfo,
+    /// The scenario pack played.
     pub scenario: ScenarioInfo,
+    /// The runner's version and build.
     pub runner: RunnerInfo,
+    /// What the mock served.
     pub mock_dataset: DatasetInfo,
+    /// Every judged check.
     pub checks: Vec<CheckResult>,
+    /// Counts of check outcomes.
     pub summary: Summary,
+    /// The session's verdict.
     pub verdict: Verdict,
+    /// The journal's rows and their hash chain.
     pub journal: JournalChain,
     /// Format `/2` only: the letter's SHA-256 (`/3` lists it in `files`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -189,6 +221,7 @@ pub struct PocResult {
     /// session was run with `--office`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub office: Option<office::OfficeInfo>,
+    /// Who signed (key fingerprint, principal when trusted).
     pub signer: SignerInfo,
 }
 
@@ -220,10 +253,15 @@ pub enum ResultError {
 /// The bytes of all files, before anything touches the disk.
 #[derive(Debug, Clone)]
 pub struct Documents {
+    /// The signed document.
     pub result: PocResult,
+    /// Its JSON bytes (what the signature covers).
     pub json: Vec<u8>,
+    /// The letter.
     pub html: String,
+    /// The JUnit report.
     pub junit: String,
+    /// The SSH signature (armored).
     pub signature: String,
     /// Further files (captured logs, screenshots) by relative name; bound like the letter.
     pub extra: Vec<(String, Vec<u8>)>,
@@ -241,7 +279,7 @@ pub fn build_documents(
 }
 
 /// [`build_documents`] with further files to bind and write (relative `/`-separated names).
-pub fn build_documents_with(
+pub(crate) fn build_documents_with(
     session: &SessionRecord,
     key: &PrivateKey,
     lang: Lang,
@@ -532,7 +570,7 @@ fn strings(lang: Lang) -> serde_json::Value {
 }
 
 /// Renders the result letter. Times are shown in WIB, the local time of the parties.
-pub fn render_html(
+pub(crate) fn render_html(
     r: &PocResult,
     lang: Lang,
     requirements: Option<&Requirements>,
@@ -695,7 +733,7 @@ fn xml(s: &str) -> String {
 /// JUnit XML: one testcase per check; `needs_review` and `not_exercised` are reported as
 /// failures of that type so CI stops, like the verdict does. Titles and evidence are in the session's
 /// language, like the letter.
-pub fn render_junit(r: &PocResult) -> String {
+pub(crate) fn render_junit(r: &PocResult) -> String {
     let lang = r.session.lang;
     let s = &r.summary;
     let failures = s.fail + s.needs_review + s.not_exercised;
@@ -750,7 +788,7 @@ pub fn render_junit(r: &PocResult) -> String {
 
 /// One line of `verify`'s report.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyItem {
+pub(crate) struct VerifyItem {
     pub what: &'static str,
     pub ok: bool,
     pub detail: String,
@@ -758,7 +796,7 @@ pub struct VerifyItem {
 
 /// Whether the signer is trusted, apart from whether the document is internally consistent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trust {
+pub(crate) enum Trust {
     /// The signer key is admitted by the anchor, as the principal the document names.
     Trusted { principal: String, source: String },
     /// An anchor was given and does not admit the signer.
@@ -769,14 +807,14 @@ pub enum Trust {
 
 /// `verify`'s findings: every check, and the signer's trust.
 #[derive(Debug, Clone)]
-pub struct Verification {
+pub(crate) struct Verification {
     pub items: Vec<VerifyItem>,
     pub trust: Trust,
 }
 
 impl Verification {
     /// The checks that failed (the trust line included).
-    pub fn failed(&self) -> Vec<&'static str> {
+    pub(crate) fn failed(&self) -> Vec<&'static str> {
         self.items
             .iter()
             .filter(|i| !i.ok)
@@ -785,7 +823,7 @@ impl Verification {
     }
 
     /// Internally consistent (signature, files, journal, verdict), trust aside.
-    pub fn consistent(&self) -> bool {
+    pub(crate) fn consistent(&self) -> bool {
         self.items.iter().all(|i| i.ok || i.what == "trust")
     }
 }
@@ -833,7 +871,7 @@ fn dir_files(dir: &Path) -> Result<Vec<String>, ResultError> {
 /// Checks a result directory: the signature over the JSON bytes; that the signer is trusted by
 /// `anchor` as the principal the document names; the SHA-256 of every other file (none missing,
 /// none unbound); the journal's hash chain; the summary and verdict against the checks.
-pub fn verify_dir(
+pub(crate) fn verify_dir(
     dir: &Path,
     anchor: Option<&trust::TrustAnchor>,
 ) -> Result<Verification, ResultError> {
@@ -1046,7 +1084,7 @@ pub fn verify_dir(
 }
 
 /// Reads the result document of `dir` (after [`verify_dir`] said it is consistent).
-pub fn read_result(dir: &Path) -> Result<PocResult, ResultError> {
+pub(crate) fn read_result(dir: &Path) -> Result<PocResult, ResultError> {
     let p = dir.join(JSON_FILE);
     let bytes = std::fs::read(&p).map_err(|source| ResultError::Io {
         path: p.clone(),
@@ -1086,6 +1124,7 @@ pub fn keygen(path: &Path, comment: &str) -> Result<PublicKey, ResultError> {
     Ok(key.public_key().clone())
 }
 
+/// Reads an OpenSSH private key file for signing.
 pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
     let key = PrivateKey::read_openssh_file(path).map_err(ResultError::Sign)?;
     if key.is_encrypted() {
@@ -1097,8 +1136,8 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
     Ok(key)
 }
 
-pub mod diff;
-pub mod office;
+pub(crate) mod diff;
+pub(crate) mod office;
 #[cfg(test)]
 mod tests;
-pub mod trust;
+pub(crate) mod trust;

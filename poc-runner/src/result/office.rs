@@ -12,10 +12,13 @@ use crate::file_error::{FileErrors, Source};
 
 use crate::Lang;
 
+/// An office's letter profile (`scenarios/offices/*.toml`): its letterhead and signatory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeProfile {
+    /// The office: name, address, letter numbering.
     pub office: Office,
+    /// Who signs the letter.
     pub signatory: Signatory,
     /// By agreement id (`fixtures/agreements/*.toml`).
     pub agreements: BTreeMap<String, AgreementPks>,
@@ -58,14 +61,18 @@ pub struct AgreementPks {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeInfo {
+    /// The office.
     pub office: Office,
+    /// Who signs.
     pub signatory: Signatory,
+    /// The PKS the letter cites.
     pub pks: AgreementPks,
     /// The letter number, from the profile's pattern.
     pub letter_number: String,
 }
 
 impl OfficeProfile {
+    /// Reads a profile, with file, line and problem on error.
     pub fn load(path: &Path) -> Result<OfficeProfile, FileErrors> {
         let src = Source::read(path)?;
         Ok(src.parse()?)
@@ -104,8 +111,8 @@ const ROMAN: [&str; 12] = [
 ];
 
 /// Fills `{seq}` (the session's WIB time of day, `HHMM`), `{month}` (Roman) and `{year}`.
-pub fn letter_number(pattern: &str, started: DateTime<Utc>) -> String {
-    let d = started.with_timezone(&crate::checks::wib());
+pub(crate) fn letter_number(pattern: &str, started: DateTime<Utc>) -> String {
+    let d = started.with_timezone(&crate::evidence::wib());
     pattern
         .replace("{seq}", &d.format("%H%M").to_string())
         .replace("{month}", ROMAN[d.month0() as usize])

@@ -13,7 +13,7 @@ use ssh_key::PublicKey;
 /// One trusted key, with the principals it may sign as (`None`: any, for a bare `--public-key`)
 /// and the namespaces it may sign in (`None`: any).
 #[derive(Debug, Clone)]
-pub struct TrustedSigner {
+pub(crate) struct TrustedSigner {
     pub principals: Option<Vec<String>>,
     pub namespaces: Option<Vec<String>>,
     pub key: PublicKey,
@@ -21,17 +21,18 @@ pub struct TrustedSigner {
 
 /// Where the trusted keys came from, for the report.
 #[derive(Debug, Clone)]
-pub struct TrustAnchor {
+pub(crate) struct TrustAnchor {
     pub source: String,
     pub signers: Vec<TrustedSigner>,
 }
 
 /// Environment variable naming an allowed-signers file configured once for this machine.
-pub const TRUSTED_SIGNERS_ENV: &str = "POC_TRUSTED_SIGNERS";
+pub(crate) const TRUSTED_SIGNERS_ENV: &str = "POC_TRUSTED_SIGNERS";
 
 impl TrustAnchor {
     /// Trusts exactly `key`, as any principal.
-    pub fn key(key: PublicKey, source: impl Into<String>) -> TrustAnchor {
+    #[cfg(test)]
+    pub(crate) fn key(key: PublicKey, source: impl Into<String>) -> TrustAnchor {
         TrustAnchor {
             source: source.into(),
             signers: vec![TrustedSigner {
@@ -42,7 +43,7 @@ impl TrustAnchor {
         }
     }
 
-    pub fn public_key(path: &Path) -> Result<TrustAnchor, String> {
+    pub(crate) fn public_key(path: &Path) -> Result<TrustAnchor, String> {
         let key = PublicKey::read_openssh_file(path)
             .map_err(|e| format!("{}: not an OpenSSH public key: {e}", path.display()))?;
         Ok(TrustAnchor {
@@ -55,7 +56,7 @@ impl TrustAnchor {
         })
     }
 
-    pub fn allowed_signers(path: &Path, source: String) -> Result<TrustAnchor, String> {
+    pub(crate) fn allowed_signers(path: &Path, source: String) -> Result<TrustAnchor, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let signers =
             parse_allowed_signers(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -64,7 +65,7 @@ impl TrustAnchor {
 
     /// The allowed-signers file configured once: `$POC_TRUSTED_SIGNERS`, else
     /// `$XDG_CONFIG_HOME/poc-runner/allowed_signers` (default `~/.config/...`), if it exists.
-    pub fn configured() -> Result<Option<TrustAnchor>, String> {
+    pub(crate) fn configured() -> Result<Option<TrustAnchor>, String> {
         if let Some(p) = std::env::var_os(TRUSTED_SIGNERS_ENV).filter(|p| !p.is_empty()) {
             let p = PathBuf::from(p);
             let src = format!("{TRUSTED_SIGNERS_ENV}={}", p.display());
@@ -84,7 +85,12 @@ impl TrustAnchor {
     }
 
     /// Whether `key` may sign as `principal` in `namespace`: `Ok(())`, or why not.
-    pub fn admits(&self, key: &PublicKey, principal: &str, namespace: &str) -> Result<(), String> {
+    pub(crate) fn admits(
+        &self,
+        key: &PublicKey,
+        principal: &str,
+        namespace: &str,
+    ) -> Result<(), String> {
         let same_key: Vec<&TrustedSigner> = self
             .signers
             .iter()
@@ -164,7 +170,7 @@ fn unquote(s: &str) -> String {
 
 /// Parses an `allowed_signers` file. Certificate-authority entries are refused (this runner
 /// signs with plain keys); `valid-after`/`valid-before` are refused rather than ignored.
-pub fn parse_allowed_signers(text: &str) -> Result<Vec<TrustedSigner>, String> {
+pub(crate) fn parse_allowed_signers(text: &str) -> Result<Vec<TrustedSigner>, String> {
     let mut out = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::target::{Capture, Extract, HttpDriver, Method, Recogniser, RequestTemplate};
 
-pub use crate::observed::Answer;
+pub(crate) use crate::observed::Answer;
 
 #[derive(Debug, Clone)]
 enum Auth {
@@ -17,7 +17,7 @@ enum Auth {
 }
 
 #[derive(Debug)]
-pub struct Driver<'a> {
+pub(crate) struct Driver<'a> {
     spec: &'a HttpDriver,
     pub base: String,
     client: reqwest::blocking::Client,
@@ -25,7 +25,7 @@ pub struct Driver<'a> {
 }
 
 impl<'a> Driver<'a> {
-    pub fn new(spec: &'a HttpDriver, base: &str) -> Result<Driver<'a>, String> {
+    pub(crate) fn new(spec: &'a HttpDriver, base: &str) -> Result<Driver<'a>, String> {
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_millis(spec.timeout_ms))
             // A login answered by a redirect carries the cookie on the redirect itself.
@@ -41,7 +41,7 @@ impl<'a> Driver<'a> {
     }
 
     /// Whether anything answers at the base URL (any HTTP status counts).
-    pub fn reachable(&self) -> Result<(), String> {
+    pub(crate) fn reachable(&self) -> Result<(), String> {
         self.client
             .get(format!("{}/", self.base))
             .send()
@@ -49,7 +49,7 @@ impl<'a> Driver<'a> {
             .map_err(|e| e.to_string())
     }
 
-    pub fn forget_sessions(&mut self) {
+    pub(crate) fn forget_sessions(&mut self) {
         self.auth.clear();
     }
 
@@ -151,7 +151,7 @@ impl<'a> Driver<'a> {
     }
 
     /// Logs an operator in and keeps the session it gets.
-    pub fn login(&mut self, username: &str, password: &str) -> Answer {
+    pub(crate) fn login(&mut self, username: &str, password: &str) -> Answer {
         let ctx = Self::context(username, password, "", &BTreeMap::new());
         let a = self.send(&self.spec.login, &ctx, username);
         let auth = match &self.spec.login.capture {
@@ -182,20 +182,20 @@ impl<'a> Driver<'a> {
     }
 
     /// Whether the target's login captures a session (cookie or token) for later requests.
-    pub fn captures_a_session(&self) -> bool {
+    pub(crate) fn captures_a_session(&self) -> bool {
         self.spec.login.capture.is_some()
     }
 
-    pub fn has_session(&self, username: &str) -> bool {
+    pub(crate) fn has_session(&self, username: &str) -> bool {
         self.auth.contains_key(username)
     }
 
-    pub fn lookup(&self, username: &str, password: &str, nik: &str) -> Answer {
+    pub(crate) fn lookup(&self, username: &str, password: &str, nik: &str) -> Answer {
         let ctx = Self::context(username, password, nik, &BTreeMap::new());
         self.send(&self.spec.lookup, &ctx, username)
     }
 
-    pub fn event(
+    pub(crate) fn event(
         &self,
         name: &str,
         username: &str,
@@ -209,7 +209,7 @@ impl<'a> Driver<'a> {
     }
 
     /// The step values the target's request for event `name` sends to the application.
-    pub fn event_value_keys(&self, name: &str) -> std::collections::BTreeSet<String> {
+    pub(crate) fn event_value_keys(&self, name: &str) -> std::collections::BTreeSet<String> {
         self.spec
             .events
             .get(name)
@@ -218,11 +218,11 @@ impl<'a> Driver<'a> {
     }
 
     /// The part of a lookup answer that is the application's output.
-    pub fn output_text(&self, body: &str) -> String {
+    pub(crate) fn output_text(&self, body: &str) -> String {
         extract(self.spec.lookup.extract.as_ref(), body)
     }
 
-    pub fn presents_resident(&self, body: &str) -> bool {
+    pub(crate) fn presents_resident(&self, body: &str) -> bool {
         presents(&self.spec.presents_resident, body)
     }
 }
@@ -241,7 +241,7 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-pub fn extract(e: Option<&Extract>, body: &str) -> String {
+pub(crate) fn extract(e: Option<&Extract>, body: &str) -> String {
     match e {
         None => body.to_string(),
         Some(Extract::JsonPointer(p)) => serde_json::from_str::<Value>(body)
@@ -266,7 +266,7 @@ pub fn extract(e: Option<&Extract>, body: &str) -> String {
     }
 }
 
-pub fn presents(r: &Recogniser, body: &str) -> bool {
+pub(crate) fn presents(r: &Recogniser, body: &str) -> bool {
     match r {
         Recogniser::JsonPointer(p) => serde_json::from_str::<Value>(body)
             .ok()

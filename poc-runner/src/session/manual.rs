@@ -22,14 +22,14 @@ use crate::target::ManualDriver;
 use dukcapil_mock_api::JournalRow as MockRow;
 
 /// What the engineer sees and types. The terminal in a session; a script in unit tests.
-pub trait Console {
+pub(crate) trait Console {
     fn say(&mut self, text: &str);
     /// The next line the engineer typed, waiting at most `timeout` (`None`: as long as it takes).
     fn line(&mut self, timeout: Option<Duration>) -> Line;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
+pub(crate) enum Line {
     Text(String),
     Timeout,
     /// Input closed (Ctrl-D): the session cannot go on.
@@ -39,13 +39,13 @@ pub enum Line {
 /// The controlling terminal: lines from stdin on a reader thread (so waiting for traffic can
 /// also end on Enter), text to stderr beside the progress lines.
 #[derive(Debug)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     lines: mpsc::Receiver<String>,
 }
 
 impl Terminal {
     /// `None` when stdin is not a terminal (CI): a manual session needs a person.
-    pub fn open() -> Option<Terminal> {
+    pub(crate) fn open() -> Option<Terminal> {
         if !std::io::stdin().is_terminal() {
             return None;
         }
@@ -83,7 +83,7 @@ impl Console for Terminal {
 
 /// What a lookup should show, so the engineer can be asked about exactly these values.
 #[derive(Debug, Clone, Default)]
-pub struct LookupContext {
+pub(crate) struct LookupContext {
     pub nik: String,
     /// Granted elements and their values: on screen when the application presents the resident.
     pub granted: Vec<(String, String)>,
@@ -97,7 +97,7 @@ pub struct LookupContext {
 
 /// What the engineer reported for one lookup.
 #[derive(Debug, Clone)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub answer: Answer,
     pub presented: bool,
     /// The values confirmed on screen plus the message and note typed (what checks search).
@@ -105,7 +105,7 @@ pub struct Observed {
 }
 
 /// Where the driver sees what reached the mock: the mock's journal in a session.
-pub trait Traffic {
+pub(crate) trait Traffic {
     /// The newest journal id: requests after it belong to the step being played.
     fn watermark(&self) -> Result<i64, SessionError>;
     /// Lookups (`CALL_NIK`, `CALL_VERIFY_BY_ELEMEN`) for `nik` journaled after `after`.
@@ -129,7 +129,7 @@ impl Traffic for Mock {
     }
 }
 
-pub struct Driver<'a> {
+pub(crate) struct Driver<'a> {
     spec: &'a ManualDriver,
     mock: &'a dyn Traffic,
     console: Box<dyn Console + 'a>,
@@ -157,7 +157,7 @@ const POLL: Duration = Duration::from_millis(300);
 const SETTLE: Duration = Duration::from_millis(1500);
 
 impl<'a> Driver<'a> {
-    pub fn new(
+    pub(crate) fn new(
         spec: &'a ManualDriver,
         mock: &'a dyn Traffic,
         console: Box<dyn Console + 'a>,
@@ -183,14 +183,14 @@ impl<'a> Driver<'a> {
         })
     }
 
-    pub fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         self.url
             .clone()
             .unwrap_or_else(|| "the application (manual driver)".into())
     }
 
     /// Shown once before the first test.
-    pub fn introduce(&mut self, tests: usize) {
+    pub(crate) fn introduce(&mut self, tests: usize) {
         let mut s = format!(
             "\n=== Sesi PoC manual: {tests} pengujian ===\n\
              Ikuti setiap instruksi di layar aplikasi, lalu jawab pertanyaan di sini.\n\
@@ -202,18 +202,18 @@ impl<'a> Driver<'a> {
         self.console.say(&s);
     }
 
-    pub fn start_test(&mut self, id: &str, title: &str) {
+    pub(crate) fn start_test(&mut self, id: &str, title: &str) {
         // Numbered per test, like the outputs the evidence names.
         self.lookups = 0;
         self.console.say(&format!("\n--- {id}: {title} ---"));
     }
 
     /// The engineer's answers since the last call.
-    pub fn take_log(&mut self) -> Vec<Evidence> {
+    pub(crate) fn take_log(&mut self) -> Vec<Evidence> {
         std::mem::take(&mut self.log)
     }
 
-    pub fn forget_sessions(&mut self) {
+    pub(crate) fn forget_sessions(&mut self) {
         if !self.sessions.is_empty() {
             self.console
                 .say("Keluar (logout) dari aplikasi untuk semua operator sebelum lanjut.");
@@ -221,7 +221,7 @@ impl<'a> Driver<'a> {
         self.sessions.clear();
     }
 
-    pub fn has_session(&self, username: &str) -> bool {
+    pub(crate) fn has_session(&self, username: &str) -> bool {
         self.sessions.contains(username)
     }
 
@@ -271,7 +271,7 @@ impl<'a> Driver<'a> {
         }
     }
 
-    pub fn login(&mut self, username: &str, password: &str) -> Result<Answer, SessionError> {
+    pub(crate) fn login(&mut self, username: &str, password: &str) -> Result<Answer, SessionError> {
         let text = match self.render("login", username, password, "", &BTreeMap::new()) {
             Some(r) => r?,
             None => format!(
@@ -303,7 +303,7 @@ impl<'a> Driver<'a> {
         })
     }
 
-    pub fn lookup(
+    pub(crate) fn lookup(
         &mut self,
         username: &str,
         password: &str,
@@ -476,7 +476,7 @@ impl<'a> Driver<'a> {
     }
 
     /// A service event; `None` when the target gives no instruction for it.
-    pub fn event(
+    pub(crate) fn event(
         &mut self,
         name: &str,
         username: &str,

@@ -9,15 +9,14 @@
 
 mod driver;
 mod events;
-pub mod http;
-pub mod manual;
+pub(crate) mod http;
+pub(crate) mod manual;
 mod steps;
 
-/// Canary residents, as before the move.
-pub(crate) use crate::canary;
-/// The processes a session owns (the embedded mock, the application), as before.
-pub use crate::process as procs;
 pub use events::{Reporter, SessionEvent, Silent};
+
+use crate::canary;
+use crate::process as procs;
 
 use driver::AppDriver;
 use steps::TestRun;
@@ -26,10 +25,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use dukcapil_domain::mask_nik;
+
 use dukcapil_mock_api::{DatasetInfo, ResidentCreate};
 
-use crate::checks::{self, CheckResult, Evaluation, Verdict};
+use crate::checks::{self, CheckResult, Evaluation};
 use crate::evidence::Evidence;
 use crate::journal::JournalRow;
 use crate::mock::Mock;
@@ -37,12 +36,14 @@ use crate::scenario::{CheckSpec, ResidentState, ScenarioPack, Step, TestCase};
 use crate::target::{Driver, Target};
 use canary::Canary;
 
-pub use crate::error::SessionError;
+pub(crate) use crate::error::SessionError;
 
 /// How to play a session.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// A running mock to use instead of starting one.
     pub mock_url: Option<String>,
+    /// The admin token of that mock.
     pub admin_token: Option<String>,
     /// Residents of the embedded mock's population.
     pub population: u64,
@@ -71,9 +72,13 @@ impl Default for Options {
 /// What the session produced (before signing).
 #[derive(Debug)]
 pub struct Played {
+    /// Every judged check.
     pub checks: Vec<CheckResult>,
+    /// Every journal row the session read.
     pub journal: Vec<JournalRow>,
+    /// When the session started.
     pub started_at: DateTime<Utc>,
+    /// When it ended.
     pub finished_at: DateTime<Utc>,
     /// What the mock said it serves (seed, size, SHA-256 of the population file).
     pub mock_dataset: DatasetInfo,
@@ -356,13 +361,3 @@ fn result_of(t: &TestCase, c: &CheckSpec, e: Evaluation) -> CheckResult {
 }
 
 pub use crate::mock::convert_row;
-
-/// Masked NIK for progress lines and errors.
-pub fn masked(nik: &str) -> String {
-    mask_nik(nik)
-}
-
-/// The verdict of played checks.
-pub fn verdict(p: &Played) -> Verdict {
-    Verdict::of(&p.checks)
-}

@@ -617,7 +617,7 @@ fn detector_flags_a_sequential_run_made_through_the_gateway() {
 #[test]
 fn runner_check_and_admin_detector_find_the_same_on_real_traffic() {
     use dukcapil_domain::detector::{detect, DetectorSettings, Finding};
-    use poc_runner::checks::{lookup_events, no_sequential_lookups, CheckOutcome};
+    use poc_runner::{lookup_events, no_sequential_lookups, CheckOutcome};
 
     let m = FixtureServer::start();
     let base: u64 = fixture_niks("found")[2].parse().unwrap();
@@ -644,7 +644,7 @@ fn runner_check_and_admin_detector_find_the_same_on_real_traffic() {
     let rows: Vec<_> = page
         .rows
         .iter()
-        .filter_map(poc_runner::session::convert_row)
+        .filter_map(poc_runner::convert_row)
         .collect();
     assert_eq!(rows.len(), 12, "{}", journal.text);
 

@@ -9,10 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use poc_runner::checks::{CheckOutcome, CheckResult};
-use poc_runner::result::{self, Documents, SessionRecord};
-use poc_runner::scenario::Requirements;
+use poc_runner::Requirements;
+use poc_runner::{self as result, Documents, SessionRecord};
 use poc_runner::{example, Lang};
+use poc_runner::{CheckOutcome, CheckResult};
 use serde::Deserialize;
 
 use crate::support::browser::{self, Chromium, Page, A4_IN, A4_PX, LETTER_IN};
@@ -127,7 +127,7 @@ fn letters() -> Vec<Letter> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../scenarios/offices")
             .join(office);
-        let profile = result::office::OfficeProfile::load(&path).expect("office profile");
+        let profile = result::OfficeProfile::load(&path).expect("office profile");
         let a = dukcapil_domain::Agreement::embedded()
             .into_iter()
             .find(|a| a.id == agreement)
@@ -459,13 +459,7 @@ fn check_letter(chromium: &Chromium, letter: &Letter, dir: &Path) {
 }
 
 /// The parts of a surat dinas, in the rendered text of the letter.
-fn surat_parts(
-    name: &str,
-    lang: Lang,
-    text: &str,
-    o: &result::office::OfficeInfo,
-    r: &result::PocResult,
-) {
+fn surat_parts(name: &str, lang: Lang, text: &str, o: &result::OfficeInfo, r: &result::PocResult) {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let has = |s: &str| {
         let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -477,9 +471,9 @@ fn surat_parts(
     let place_date = format!(
         "{}, {}",
         o.office.place,
-        poc_runner::evidence::wib_date(r.session.finished_at, lang)
+        poc_runner::wib_date(r.session.finished_at, lang)
     );
-    let pks_date = result::office::date(o.pks.pks_date, lang);
+    let pks_date = result::letter_date(o.pks.pks_date, lang);
     has(&o.letter_number);
     has(&place_date);
     has(&o.pks.pks_number);

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use poc_runner::result;
+use poc_runner as result;
 use poc_runner::Lang;
 
 use crate::support;
@@ -609,8 +609,8 @@ fn letter_cites_only_the_agreement_under_test_and_lists_each_test_once() {
     }
 }
 
-fn result_catalogue() -> poc_runner::scenario::Requirements {
-    poc_runner::scenario::Requirements::load(&scenarios_dir().join("requirements.toml")).unwrap()
+fn result_catalogue() -> poc_runner::Requirements {
+    poc_runner::Requirements::load(&scenarios_dir().join("requirements.toml")).unwrap()
 }
 
 /// Re-PoC: `poc-runner diff` over two real sessions of the reference application, compliant and

@@ -9,31 +9,31 @@ use std::process::{Command, Output};
 use crate::support;
 
 /// One finished session of the runner against rsud-app.
-pub struct Session {
+pub(crate) struct Session {
     pub out: Output,
     pub dir: tempfile::TempDir,
     pub result: Option<serde_json::Value>,
 }
 
 impl Session {
-    pub fn code(&self) -> i32 {
+    pub(crate) fn code(&self) -> i32 {
         self.out.status.code().unwrap_or(-1)
     }
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         format!(
             "{}{}",
             String::from_utf8_lossy(&self.out.stdout),
             String::from_utf8_lossy(&self.out.stderr)
         )
     }
-    pub fn out_dir(&self) -> PathBuf {
+    pub(crate) fn out_dir(&self) -> PathBuf {
         self.dir.path().join("out")
     }
-    pub fn key(&self) -> PathBuf {
+    pub(crate) fn key(&self) -> PathBuf {
         self.dir.path().join("key")
     }
     /// `(test id, check kind, outcome)` of every judged check.
-    pub fn checks(&self) -> Vec<(String, String, String)> {
+    pub(crate) fn checks(&self) -> Vec<(String, String, String)> {
         let Some(r) = &self.result else {
             return vec![];
         };
@@ -54,23 +54,23 @@ impl Session {
     }
 }
 
-pub fn scenario() -> PathBuf {
+pub(crate) fn scenario() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/standard-web-service.toml")
 }
 
 /// Plays the standard pack against rsud-app with the given defect switches (comma-separated).
-pub fn session(defects: &str) -> Session {
+pub(crate) fn session(defects: &str) -> Session {
     session_of(defects, &scenario())
 }
 
 /// Plays the pack at `pack` against rsud-app with the given defect switches.
-pub fn session_of(defects: &str, pack: &Path) -> Session {
+pub(crate) fn session_of(defects: &str, pack: &Path) -> Session {
     session_with_target_at(defects, pack, None, None)
 }
 
 /// The standard pack against rsud-app configured for `agreement` (its id, credentials and
 /// grant), with the given defect switches.
-pub fn session_under(agreement: &str, defects: &str) -> Session {
+pub(crate) fn session_under(agreement: &str, defects: &str) -> Session {
     session_with_target_at(defects, &scenario(), None, Some(agreement))
 }
 
@@ -81,7 +81,7 @@ fn target_for(agreement: &str) -> String {
         .into_iter()
         .find(|a| a.id == agreement)
         .unwrap_or_else(|| panic!("no embedded agreement {agreement}"));
-    let mut text = poc_runner::cli::DEMO_TARGET.to_string();
+    let mut text = poc_runner::DEMO_TARGET.to_string();
     for (from, to) in [
         (
             "agreement = \"rsud-karanganyar\"".to_string(),
@@ -120,7 +120,7 @@ fn session_with_target_at(
     agreement: Option<&str>,
 ) -> Session {
     let text = agreement
-        .map_or_else(|| poc_runner::cli::DEMO_TARGET.to_string(), target_for)
+        .map_or_else(|| poc_runner::DEMO_TARGET.to_string(), target_for)
         .replace(
             "RSUD_APP_DEFECTS = \"\"",
             &format!("RSUD_APP_DEFECTS = \"{defects}\""),
@@ -131,7 +131,11 @@ fn session_with_target_at(
 
 /// Plays `pack` with the target file `text` (written in `relative_dir` of the session's
 /// directory when given, and named by a relative path from there).
-pub fn session_with_target_text(text: &str, pack: &Path, relative_dir: Option<&str>) -> Session {
+pub(crate) fn session_with_target_text(
+    text: &str,
+    pack: &Path,
+    relative_dir: Option<&str>,
+) -> Session {
     session_with_args(text, pack, relative_dir, &[])
 }
 
@@ -245,7 +249,7 @@ fn unreachable_application_exits_3_naming_the_url_and_writes_nothing() {
         .expect("free port")
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let text = poc_runner::cli::DEMO_TARGET;
+    let text = poc_runner::DEMO_TARGET;
     let start = text.find("\n[app]").expect("[app] section");
     let end = text.find("\n[driver.http]").expect("driver section");
     let text = format!("{}{}", &text[..start], &text[end..]).replace("http://127.0.0.1:8080", &url);
@@ -313,7 +317,7 @@ fn an_interrupted_session_writes_nothing_and_leaves_no_mock_or_app_running() {
     support::bin("rsud-app");
     let dir = tempfile::tempdir().expect("temp dir");
     let target = dir.path().join("target.toml");
-    std::fs::write(&target, poc_runner::cli::DEMO_TARGET).expect("write target");
+    std::fs::write(&target, poc_runner::DEMO_TARGET).expect("write target");
     let mut child = support::command("poc-runner")
         .arg("run")
         .arg("--scenario")
@@ -493,7 +497,7 @@ fn the_result_names_the_dataset_an_external_mock_serves() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pack = one_test_pack(dir.path(), "T-FIELD-01");
     let s = session_with_args(
-        poc_runner::cli::DEMO_TARGET,
+        poc_runner::DEMO_TARGET,
         &pack,
         None,
         &[
@@ -532,22 +536,22 @@ fn a_session_that_would_judge_nothing_stops_before_signing() {
         assert!(!s.out_dir().exists(), "no result directory");
     };
     // The target's operator password is not the application's: login answers 401.
-    let wrong_password = poc_runner::cli::DEMO_TARGET.replacen(
+    let wrong_password = poc_runner::DEMO_TARGET.replacen(
         "password = \"sandi-pendaftaran-01\"",
         "password = \"salah\"",
         1,
     );
-    assert_ne!(wrong_password, poc_runner::cli::DEMO_TARGET);
+    assert_ne!(wrong_password, poc_runner::DEMO_TARGET);
     stops(
         wrong_password,
         "operator `petugas.pendaftaran01` could not log in",
     );
     // The application talks to another gateway: no lookup reaches the runner's mock.
-    let elsewhere = poc_runner::cli::DEMO_TARGET.replacen(
+    let elsewhere = poc_runner::DEMO_TARGET.replacen(
         "RSUD_APP_GATEWAY_URL = \"{{ mock_url }}\"",
         "RSUD_APP_GATEWAY_URL = \"http://127.0.0.1:9\"",
         1,
     );
-    assert_ne!(elsewhere, poc_runner::cli::DEMO_TARGET);
+    assert_ne!(elsewhere, poc_runner::DEMO_TARGET);
     stops(elsewhere, "never reached the mock");
 }

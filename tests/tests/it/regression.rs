@@ -11,7 +11,7 @@ use crate::poc_session::{session, session_under, Session};
 
 /// Defect → the `test_id/check` pairs that must fail. A defect caught by several checks lists
 /// them all (e.g. a double call is visible in every test that judges one action, one request).
-pub const TABLE: &[(&str, &[&str])] = &[
+pub(crate) const TABLE: &[(&str, &[&str])] = &[
     ("store-answer", &["T-RETENTION-01/non_retention"]),
     // T-OUTCOME-01 no longer catches it: its repeat lookups of one resident now get 03, 16 and
     // 17 (outcome 03 is forced too), and an application caches found answers only.
@@ -213,7 +213,7 @@ fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_chec
 /// `dinkes-purbalingga` (server-rendered HTML, cookie sessions, CSRF, form posts), driven by the
 /// shipped `scenarios/targets/puskesmas.toml`. Defect → the checks that must fail; README
 /// section "PoC regression: defect → check" has the same table.
-pub const PUSKESMAS_TABLE: &[(&str, &[&str])] = &[
+pub(crate) const PUSKESMAS_TABLE: &[(&str, &[&str])] = &[
     ("stores-answers", &["T-RETENTION-01/non_retention"]),
     ("constant-user-id", &["T-USER-ID-01/user_id_propagation"]),
     ("shows-extra-element", &["T-FIELD-02/field_limits"]),

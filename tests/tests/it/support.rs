@@ -3,17 +3,17 @@
 #![allow(dead_code)]
 
 /// Servers seeded with the shared fixtures population (admin and fixtures tests).
-pub mod fixture_server;
+pub(crate) mod fixture_server;
 
 /// Headless Chromium for the browser tests (result letter, reference app pages).
-pub mod browser;
+pub(crate) mod browser;
 
 use std::path::PathBuf;
 use std::process::Command;
 
 /// Path of a workspace binary (`mock-server`, `poc-runner`, ...), built by `cargo test
 /// --workspace` next to this test executable.
-pub fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/it-<hash> → target/<profile>/<name>
     let dir = exe
@@ -33,19 +33,19 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// A command for a workspace binary.
-pub fn command(name: &str) -> Command {
+pub(crate) fn command(name: &str) -> Command {
     Command::new(bin(name))
 }
 
 /// Admin token every test server is started with.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
 /// Population size of test servers: small, so a server starts in well under a second.
-pub const TEST_POPULATION: u64 = 2_000;
+pub(crate) const TEST_POPULATION: u64 = 2_000;
 
 /// A running `mock-server serve` on `127.0.0.1:0` with its own data directory. Stopped with
 /// SIGTERM by [`MockServer::stop`], killed on drop.
 #[derive(Debug)]
-pub struct MockServer {
+pub(crate) struct MockServer {
     /// Shared so that [`KillSwitch`] can SIGKILL it from another thread at an exact moment.
     child: std::sync::Arc<std::sync::Mutex<std::process::Child>>,
     /// `http://127.0.0.1:PORT` (or `https://`).
@@ -58,7 +58,7 @@ pub struct MockServer {
 
 impl MockServer {
     /// Starts a server in a fresh temporary data directory with `extra` flags.
-    pub fn start(extra: &[&str]) -> MockServer {
+    pub(crate) fn start(extra: &[&str]) -> MockServer {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
         let mut s = MockServer::start_in(&dir, extra);
@@ -67,12 +67,12 @@ impl MockServer {
     }
 
     /// Starts a server on an existing data directory (restart tests).
-    pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> MockServer {
+    pub(crate) fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> MockServer {
         MockServer::start_with_env(data_dir, extra, &[])
     }
 
     /// Starts a server with extra environment variables (e.g. `RUST_LOG`, `MOCK_*`).
-    pub fn start_with_env(
+    pub(crate) fn start_with_env(
         data_dir: &std::path::Path,
         extra: &[&str],
         env: &[(&str, &str)],
@@ -131,12 +131,12 @@ impl MockServer {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// A blocking client that accepts the self-signed certificate of `--tls`.
-    pub fn client(&self) -> reqwest::blocking::Client {
+    pub(crate) fn client(&self) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
             .danger_accept_invalid_certs(true)
             .timeout(std::time::Duration::from_secs(30))
@@ -145,7 +145,7 @@ impl MockServer {
     }
 
     /// POSTs JSON to a path; returns status and parsed body.
-    pub fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    pub(crate) fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         let res = self
             .client()
             .post(self.url(path))
@@ -157,7 +157,7 @@ impl MockServer {
     }
 
     /// POSTs raw bytes with a content type.
-    pub fn post_raw(
+    pub(crate) fn post_raw(
         &self,
         path: &str,
         content_type: &str,
@@ -175,7 +175,7 @@ impl MockServer {
     }
 
     /// Calls the admin API with the test token.
-    pub fn admin(
+    pub(crate) fn admin(
         &self,
         method: &str,
         path: &str,
@@ -195,14 +195,14 @@ impl MockServer {
     }
 
     /// The newest `limit` journal rows (newest first).
-    pub fn journal(&self, query: &str) -> Vec<serde_json::Value> {
+    pub(crate) fn journal(&self, query: &str) -> Vec<serde_json::Value> {
         let (status, v) = self.admin("GET", &format!("/__admin/journal?{query}"), None);
         assert_eq!(status, 200, "{v}");
         v["rows"].as_array().expect("rows").clone()
     }
 
     /// Residents of the server's population, through the population reader API.
-    pub fn population(&self) -> ::mock_server::PopulationReader {
+    pub(crate) fn population(&self) -> ::mock_server::PopulationReader {
         let spec = ::mock_server::PopulationSpec {
             seed: 1,
             size: TEST_POPULATION,
@@ -212,7 +212,7 @@ impl MockServer {
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    pub fn stop(self) -> std::process::ExitStatus {
+    pub(crate) fn stop(self) -> std::process::ExitStatus {
         let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
         let _ = Command::new("kill")
             .arg("-TERM")
@@ -236,11 +236,11 @@ use serde_json::{json, Value};
 
 /// SIGKILLs a [`MockServer`]'s process from any thread.
 #[derive(Debug, Clone)]
-pub struct KillSwitch(std::sync::Arc<std::sync::Mutex<std::process::Child>>);
+pub(crate) struct KillSwitch(std::sync::Arc<std::sync::Mutex<std::process::Child>>);
 
 impl KillSwitch {
     /// SIGKILL (`Child::kill` on Unix) if still running, then reaps the process. Idempotent.
-    pub fn kill(&self) {
+    pub(crate) fn kill(&self) {
         let mut child = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Ok(None) = child.try_wait() {
             let _ = child.kill();
@@ -251,7 +251,7 @@ impl KillSwitch {
 
 /// Credentials of one fixture institution (the embedded agreements).
 #[derive(Debug, Clone, Copy)]
-pub struct Creds {
+pub(crate) struct Creds {
     pub customer_id: &'static str,
     pub user_id: &'static str,
     pub password: &'static str,
@@ -259,7 +259,7 @@ pub struct Creds {
 }
 
 /// RSUD Karanganyar: quota 1,000/day, region 33-13, registered for 127.0.0.1.
-pub const RSUD: Creds = Creds {
+pub(crate) const RSUD: Creds = Creds {
     customer_id: "rsud_3313",
     user_id: "rsud_3313",
     password: "dummy-rsud-3313",
@@ -267,7 +267,7 @@ pub const RSUD: Creds = Creds {
 };
 
 /// Dinkes Karanganyar (another institution of the same region).
-pub const DINKES: Creds = Creds {
+pub(crate) const DINKES: Creds = Creds {
     customer_id: "dinkes_3313",
     user_id: "dinkes_3313",
     password: "dummy-dinkes-3313",
@@ -276,19 +276,19 @@ pub const DINKES: Creds = Creds {
 
 impl Creds {
     /// A well-formed lookup body from 127.0.0.1 with an operator marker.
-    pub fn body(&self, nik: &str, operator: &str) -> Value {
+    pub(crate) fn body(&self, nik: &str, operator: &str) -> Value {
         json!({"nik": nik, "user_id": self.user_id, "password": self.password,
                "ip_user": "127.0.0.1", "User_ID": operator})
     }
 
-    pub fn lookup_path(&self) -> String {
+    pub(crate) fn lookup_path(&self) -> String {
         format!("/dukcapil/get_json/{}/CALL_NIK", self.customer_id)
     }
 }
 
 /// What a gateway answer says, read from its envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// A record came back (outcome 01): a lookup's `NIK` as text; empty for verdicts.
     Data(String),
     /// A business outcome by its `RESPONSE_CODE` or its `RESPON` text, as its code (`"05"`).
@@ -298,7 +298,7 @@ pub enum Answer {
 }
 
 impl Answer {
-    pub fn of(body: &Value) -> Answer {
+    pub(crate) fn of(body: &Value) -> Answer {
         let Some(item) = body.pointer("/content/0") else {
             return Answer::Other(body.to_string());
         };
@@ -327,17 +327,17 @@ impl Answer {
         }
     }
 
-    pub fn code(code: &str) -> Answer {
+    pub(crate) fn code(code: &str) -> Answer {
         Answer::Code(code.to_string())
     }
 
-    pub fn is_data(&self) -> bool {
+    pub(crate) fn is_data(&self) -> bool {
         matches!(self, Answer::Data(_))
     }
 }
 
 /// A client for many requests (one connection pool; `MockServer::client` builds a new one).
-pub fn load_client() -> reqwest::blocking::Client {
+pub(crate) fn load_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()
@@ -354,19 +354,19 @@ fn read_answer(res: reqwest::blocking::Response) -> (u16, Value) {
 
 impl MockServer {
     /// A handle that SIGKILLs this server from any thread.
-    pub fn kill_switch(&self) -> KillSwitch {
+    pub(crate) fn kill_switch(&self) -> KillSwitch {
         KillSwitch(self.child.clone())
     }
 
     /// SIGKILLs the server and starts it again on the same data directory (a new port).
-    pub fn crash_and_restart(mut self, extra: &[&str]) -> MockServer {
+    pub(crate) fn crash_and_restart(mut self, extra: &[&str]) -> MockServer {
         self.kill_switch().kill();
         let mut next = MockServer::start_in(&self.data_dir, extra);
         next._tmp = self._tmp.take();
         next
     }
 
-    pub fn is_running(&self) -> bool {
+    pub(crate) fn is_running(&self) -> bool {
         matches!(
             self.child
                 .lock()
@@ -377,7 +377,7 @@ impl MockServer {
     }
 
     /// A `CALL_NIK` lookup of `nik` by `creds` with an operator marker, through `client`.
-    pub fn lookup(
+    pub(crate) fn lookup(
         &self,
         client: &reqwest::blocking::Client,
         creds: &Creds,
@@ -395,7 +395,7 @@ impl MockServer {
     }
 
     /// Any request with any (or no) bearer token; status and body (JSON, or the text as a string).
-    pub fn request(
+    pub(crate) fn request(
         &self,
         client: &reqwest::blocking::Client,
         method: &str,
@@ -415,13 +415,13 @@ impl MockServer {
     }
 
     /// Sets the mock's clock to an RFC 3339 instant.
-    pub fn set_clock(&self, instant: &str) {
+    pub(crate) fn set_clock(&self, instant: &str) {
         let (status, body) = self.admin("POST", "/__admin/clock", Some(json!({ "set": instant })));
         assert_eq!(status, 200, "{body}");
     }
 
     /// Sets an institution's daily limit (`None`: unlimited).
-    pub fn set_quota_limit(&self, customer_id: &str, limit: Option<u32>) {
+    pub(crate) fn set_quota_limit(&self, customer_id: &str, limit: Option<u32>) {
         let (status, body) = self.admin(
             "PUT",
             &format!("/__admin/quota/{customer_id}"),
@@ -431,14 +431,14 @@ impl MockServer {
     }
 
     /// `GET /__admin/quota/{customer_id}`.
-    pub fn quota(&self, customer_id: &str) -> Value {
+    pub(crate) fn quota(&self, customer_id: &str) -> Value {
         let (status, body) = self.admin("GET", &format!("/__admin/quota/{customer_id}"), None);
         assert_eq!(status, 200, "{body}");
         body
     }
 
     /// Every journal row matching `query` (e.g. `customer_id=rsud_3313`), newest first.
-    pub fn journal_all(&self, query: &str) -> Vec<Value> {
+    pub(crate) fn journal_all(&self, query: &str) -> Vec<Value> {
         // 10,000 is the admin API's largest page; tests stay below it.
         let rows = self.journal(&format!("limit=10000&{query}"));
         assert!(rows.len() < 10_000, "journal larger than one page");
@@ -446,7 +446,7 @@ impl MockServer {
     }
 
     /// NIKs of `n` residents of a status in the served population.
-    pub fn niks(&self, status: dukcapil_domain::ResidentStatus, n: usize) -> Vec<String> {
+    pub(crate) fn niks(&self, status: dukcapil_domain::ResidentStatus, n: usize) -> Vec<String> {
         let found: Vec<String> = self
             .population()
             .sample_by_status(status, n)

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 /// What to do when no browser is found; printed by the failing test.
-pub const INSTALL_HINT: &str = "headless Chromium is needed for the browser tests: \
+pub(crate) const INSTALL_HINT: &str = "headless Chromium is needed for the browser tests: \
      `apt-get install chromium chromium-driver` (Debian; `bash .ci/run` does it), \
      or set POC_BROWSER=/path/to/chrome; POC_BROWSER=skip skips these tests";
 
@@ -42,15 +42,15 @@ const FLAGS: [&str; 11] = [
 ];
 
 /// A4 in CSS pixels (96 px per inch): 210 mm x 297 mm.
-pub const A4_PX: (u32, u32) = (794, 1123);
+pub(crate) const A4_PX: (u32, u32) = (794, 1123);
 /// A4 in inches, as `Page.printToPDF` takes paper sizes.
-pub const A4_IN: (f64, f64) = (210.0 / 25.4, 297.0 / 25.4);
+pub(crate) const A4_IN: (f64, f64) = (210.0 / 25.4, 297.0 / 25.4);
 /// US Letter in inches, Chromium's default paper.
-pub const LETTER_IN: (f64, f64) = (8.5, 11.0);
+pub(crate) const LETTER_IN: (f64, f64) = (8.5, 11.0);
 
 /// A running headless Chromium with one tab that records, for the page it shows, every request
 /// and every console error; killed (and its profile removed) on drop.
-pub struct Chromium {
+pub(crate) struct Chromium {
     browser: Browser,
     tab: Arc<Tab>,
     /// URLs of every request the current page made (the document itself included).
@@ -78,7 +78,7 @@ fn find_on_path(names: &[&str]) -> Option<PathBuf> {
 /// Starts the browser for `test`, or `None` when `POC_BROWSER=skip` (after a loud line on
 /// stderr, which the test harness does not capture). Panics with [`INSTALL_HINT`] when no
 /// browser is installed.
-pub fn chromium(test: &str) -> Option<Chromium> {
+pub(crate) fn chromium(test: &str) -> Option<Chromium> {
     let choice = std::env::var("POC_BROWSER").unwrap_or_default();
     if choice.trim().eq_ignore_ascii_case("skip") {
         // Written to the real stderr (not the captured test output) so that it is seen.
@@ -212,7 +212,7 @@ fn record(tab: &Tab) -> (Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<String>>>) {
 }
 
 /// The page the browser shows, with what it did since it was opened.
-pub struct Page<'a> {
+pub(crate) struct Page<'a> {
     chromium: &'a Chromium,
 }
 
@@ -227,7 +227,7 @@ impl std::fmt::Debug for Page<'_> {
 impl Chromium {
     /// Loads `url` in the browser's tab, with screen media and the default viewport, and
     /// returns once the page has loaded (`document.readyState` complete).
-    pub fn open(&self, url: &str) -> Page<'_> {
+    pub(crate) fn open(&self, url: &str) -> Page<'_> {
         let page = Page { chromium: self };
         self.tab
             .call_method(cdp::<Emulation::SetEmulatedMedia>(json!({ "media": "" })))
@@ -245,7 +245,7 @@ impl Chromium {
 }
 
 /// `file://` URL of a local file (test temp paths: no characters that need escaping).
-pub fn file_url(path: &Path) -> String {
+pub(crate) fn file_url(path: &Path) -> String {
     let abs = std::fs::canonicalize(path).expect("canonical path");
     let s = abs.to_str().expect("UTF-8 path");
     assert!(
@@ -287,7 +287,7 @@ impl Page<'_> {
     }
 
     /// Evaluates `expr` in the page and returns its value, JSON-decoded.
-    pub fn eval<T: DeserializeOwned>(&self, expr: &str) -> T {
+    pub(crate) fn eval<T: DeserializeOwned>(&self, expr: &str) -> T {
         self.try_eval(expr)
             .unwrap_or_else(|e| panic!("evaluate {expr}: {e}"))
     }
@@ -295,7 +295,7 @@ impl Page<'_> {
     /// Runs `action` (a navigation, a click that submits a form, ...) and waits until a new
     /// document has replaced the current one and has loaded. The requests and errors recorded
     /// so far are dropped: they belong to the old document.
-    pub fn navigate(&self, action: impl FnOnce()) {
+    pub(crate) fn navigate(&self, action: impl FnOnce()) {
         // A mark on the old document: gone once the new one is there (the URL may not change,
         // as with a form posted to its own page).
         self.eval::<u8>("(window.__pocOldDocument = 1)");
@@ -320,7 +320,7 @@ impl Page<'_> {
     }
 
     /// Clicks into the field `selector` and types `text`, as an operator does.
-    pub fn type_into(&self, selector: &str, text: &str) {
+    pub(crate) fn type_into(&self, selector: &str, text: &str) {
         self.tab()
             .find_element(selector)
             .and_then(|e| e.click().map(|_| ()))
@@ -329,7 +329,7 @@ impl Page<'_> {
     }
 
     /// Clicks `selector` (a submit button) and waits for the page it leads to.
-    pub fn click_and_wait(&self, selector: &str) {
+    pub(crate) fn click_and_wait(&self, selector: &str) {
         self.navigate(|| {
             self.tab()
                 .find_element(selector)
@@ -339,12 +339,12 @@ impl Page<'_> {
     }
 
     /// The rendered text of the page (`innerText`: only what is displayed).
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.eval("document.body.innerText")
     }
 
     /// Lays the page out as printed media in a viewport of `width` x `height` CSS pixels.
-    pub fn emulate_print(&self, (width, height): (u32, u32)) {
+    pub(crate) fn emulate_print(&self, (width, height): (u32, u32)) {
         self.tab()
             .call_method(cdp::<Emulation::SetEmulatedMedia>(
                 json!({ "media": "print" }),
@@ -357,7 +357,7 @@ impl Page<'_> {
 
     /// A PNG of the whole page as laid out at `width` CSS pixels (the viewport is stretched to
     /// the page's height for the shot; media emulation is kept).
-    pub fn screenshot(&self, width: u32) -> Vec<u8> {
+    pub(crate) fn screenshot(&self, width: u32) -> Vec<u8> {
         let height: u32 = self.eval("Math.ceil(document.documentElement.scrollHeight)");
         self.tab()
             .call_method(metrics(width, height))
@@ -369,7 +369,7 @@ impl Page<'_> {
 
     /// Prints to PDF on paper of `paper` inches. `prefer_css_page_size`: the page's own
     /// `@page { size }` wins over `paper`, as in the browser's print dialog.
-    pub fn pdf(&self, paper: (f64, f64), prefer_css_page_size: bool) -> Vec<u8> {
+    pub(crate) fn pdf(&self, paper: (f64, f64), prefer_css_page_size: bool) -> Vec<u8> {
         self.tab()
             .print_to_pdf(Some(PrintToPdfOptions {
                 paper_width: Some(paper.0),
@@ -383,7 +383,7 @@ impl Page<'_> {
     }
 
     /// Every URL the page requested other than `own` (the page itself).
-    pub fn requests_other_than(&self, own: &str) -> Vec<String> {
+    pub(crate) fn requests_other_than(&self, own: &str) -> Vec<String> {
         self.chromium
             .requests
             .lock()
@@ -395,13 +395,13 @@ impl Page<'_> {
     }
 
     /// Console errors, uncaught exceptions and error log entries of the page.
-    pub fn errors(&self) -> Vec<String> {
+    pub(crate) fn errors(&self) -> Vec<String> {
         self.chromium.errors.lock().unwrap().clone()
     }
 }
 
 /// Pages of a PDF: `(width, height)` of each page's MediaBox in points, in page order.
-pub fn pdf_page_sizes(pdf: &[u8]) -> Vec<(f64, f64)> {
+pub(crate) fn pdf_page_sizes(pdf: &[u8]) -> Vec<(f64, f64)> {
     let doc = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
     doc.get_pages()
         .values()
@@ -433,7 +433,7 @@ fn media_box(doc: &lopdf::Document, mut id: lopdf::ObjectId) -> Option<[f64; 4]>
 }
 
 /// The text of each PDF page (as far as lopdf can decode it), in page order.
-pub fn pdf_page_texts(pdf: &[u8]) -> Vec<String> {
+pub(crate) fn pdf_page_texts(pdf: &[u8]) -> Vec<String> {
     let doc = lopdf::Document::load_mem(pdf).expect("a PDF lopdf can read");
     doc.get_pages()
         .keys()

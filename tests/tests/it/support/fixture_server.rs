@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 /// Admin token every test server is started with.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
 /// Population size of the shared dataset (seed 1).
-pub const POPULATION: &str = "10000";
+pub(crate) const POPULATION: &str = "10000";
 
 struct Shared {
     dir: tempfile::TempDir,
@@ -44,17 +44,17 @@ fn shared() -> &'static Shared {
 }
 
 /// The fixtures document of the shared dataset.
-pub fn fixtures() -> &'static Value {
+pub(crate) fn fixtures() -> &'static Value {
     &shared().fixtures
 }
 
 /// Directory holding the shared generated population (for `fixtures` runs).
-pub fn shared_data_dir() -> &'static Path {
+pub(crate) fn shared_data_dir() -> &'static Path {
     shared().dir.path()
 }
 
 /// Copies the shared population into `dir` so that a server starts without generating.
-pub fn seed_data_dir(dir: &Path) {
+pub(crate) fn seed_data_dir(dir: &Path) {
     for entry in std::fs::read_dir(shared().dir.path()).expect("read shared dir") {
         let entry = entry.expect("dir entry");
         let name = entry.file_name();
@@ -66,7 +66,7 @@ pub fn seed_data_dir(dir: &Path) {
 
 /// A running server. Killed when dropped.
 #[derive(Debug)]
-pub struct FixtureServer {
+pub(crate) struct FixtureServer {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
@@ -78,7 +78,7 @@ pub struct FixtureServer {
 
 /// An HTTP answer: status, raw body, and the body as JSON (`Value::Null` if it is not JSON).
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     pub text: String,
     pub json: Value,
@@ -86,19 +86,19 @@ pub struct Answer {
 
 impl Answer {
     /// The gateway's `RESPON` text of the first content item, if any.
-    pub fn respon(&self) -> Option<&str> {
+    pub(crate) fn respon(&self) -> Option<&str> {
         self.json["content"][0]["RESPON"].as_str()
     }
 }
 
 impl FixtureServer {
     /// A server on a fresh data directory with the shared population.
-    pub fn start() -> FixtureServer {
+    pub(crate) fn start() -> FixtureServer {
         Self::start_with(&[])
     }
 
     /// Same, with extra `serve` flags.
-    pub fn start_with(extra: &[&str]) -> FixtureServer {
+    pub(crate) fn start_with(extra: &[&str]) -> FixtureServer {
         let tmp = std::sync::Arc::new(tempfile::tempdir().expect("temp dir"));
         seed_data_dir(tmp.path());
         let dir = tmp.path().to_path_buf();
@@ -166,7 +166,7 @@ impl FixtureServer {
 
     /// Kills the process (no graceful shutdown: answered requests must already be durable) and
     /// starts a new one on the same data directory and flags.
-    pub fn restart(mut self) -> FixtureServer {
+    pub(crate) fn restart(mut self) -> FixtureServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let tmp = self._tmp.take();
@@ -175,11 +175,11 @@ impl FixtureServer {
         Self::spawn(dir, extra, tmp)
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    pub fn client(&self) -> &reqwest::blocking::Client {
+    pub(crate) fn client(&self) -> &reqwest::blocking::Client {
         &self.client
     }
 
@@ -191,11 +191,11 @@ impl FixtureServer {
     }
 
     /// An admin call with the right token; `body` `None` sends no body.
-    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+    pub(crate) fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         self.admin_with_token(method, path, body, Some(ADMIN_TOKEN))
     }
 
-    pub fn admin_with_token(
+    pub(crate) fn admin_with_token(
         &self,
         method: &str,
         path: &str,
@@ -216,7 +216,7 @@ impl FixtureServer {
     }
 
     /// `POST /dukcapil/get_json/{customer_id}/{method}` with a JSON body.
-    pub fn gateway(&self, customer_id: &str, method: &str, body: &Value) -> Answer {
+    pub(crate) fn gateway(&self, customer_id: &str, method: &str, body: &Value) -> Answer {
         let res = self
             .client
             .post(self.url(&format!("/dukcapil/get_json/{customer_id}/{method}")))
@@ -227,7 +227,7 @@ impl FixtureServer {
     }
 
     /// `CALL_NIK` as the institution `customer_id` of the fixtures, by `operator`.
-    pub fn call_nik(&self, customer_id: &str, nik: &str, operator: &str) -> Answer {
+    pub(crate) fn call_nik(&self, customer_id: &str, nik: &str, operator: &str) -> Answer {
         self.gateway(
             customer_id,
             "CALL_NIK",
@@ -236,7 +236,7 @@ impl FixtureServer {
     }
 
     /// `CALL_VERIFY_BY_ELEMEN` with the given elements.
-    pub fn verify(&self, customer_id: &str, nik: &str, elements: Value) -> Answer {
+    pub(crate) fn verify(&self, customer_id: &str, nik: &str, elements: Value) -> Answer {
         let mut body = lookup_body(customer_id, nik, "petugas01");
         if let (Some(b), Some(e)) = (body.as_object_mut(), elements.as_object()) {
             b.extend(e.clone());
@@ -246,7 +246,7 @@ impl FixtureServer {
     }
 
     /// Waits until the process has exited or `timeout` passed; `true` if it exited.
-    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -266,7 +266,7 @@ impl Drop for FixtureServer {
 }
 
 /// The institution's fixture entry (credentials, elements, ...).
-pub fn institution(customer_id: &str) -> &'static Value {
+pub(crate) fn institution(customer_id: &str) -> &'static Value {
     fixtures()["institutions"]
         .as_array()
         .and_then(|a| a.iter().find(|i| i["customer_id"] == customer_id))
@@ -274,7 +274,7 @@ pub fn institution(customer_id: &str) -> &'static Value {
 }
 
 /// A lookup body with the institution's fixture credentials.
-pub fn lookup_body(customer_id: &str, nik: &str, operator: &str) -> Value {
+pub(crate) fn lookup_body(customer_id: &str, nik: &str, operator: &str) -> Value {
     let i = institution(customer_id);
     let op_key = i["operator_field"].as_str().unwrap_or("User_ID");
     let mut body = json!({
@@ -288,7 +288,7 @@ pub fn lookup_body(customer_id: &str, nik: &str, operator: &str) -> Value {
 }
 
 /// The fixture NIKs of a list (`found`, `deceased`, ...).
-pub fn fixture_niks(list: &str) -> Vec<String> {
+pub(crate) fn fixture_niks(list: &str) -> Vec<String> {
     fixtures()["residents"][list]
         .as_array()
         .unwrap_or_else(|| panic!("no list {list} in the fixtures"))
