@@ -99,6 +99,11 @@ impl Factory {
         Nik::from_parts(331301, birth, sex, 9999).to_string()
     }
 
+    /// Every NIK this factory gave a canary (the runner's own lookups use only these).
+    pub(crate) fn issued(&self) -> &BTreeSet<String> {
+        &self.used
+    }
+
     pub(crate) fn make(&mut self, input: &ResidentInput) -> Canary {
         self.n += 1;
         let mut r = rand::thread_rng();

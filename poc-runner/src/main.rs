@@ -1,3 +1,5 @@
+//! `poc-runner`: the command line; everything is in the library's [`poc_runner::run`].
+
 fn main() {
     let code = match poc_runner::run(std::env::args_os()) {
         Ok(code) => code,

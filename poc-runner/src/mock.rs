@@ -162,6 +162,17 @@ impl Mock {
         self.call(self.api.journal_after(after_id))
     }
 
+    /// Every journal row after `after_id` as the evaluators read them, and the id of the last
+    /// row the mock holds (`after_id` when there is none after it).
+    pub(crate) fn journal_since(
+        &self,
+        after_id: i64,
+    ) -> Result<(Vec<JournalRow>, i64), SessionError> {
+        let rows = self.rows_after(after_id)?;
+        let last = rows.iter().map(|r| r.id).max().unwrap_or(after_id);
+        Ok((rows.iter().filter_map(convert_row).collect(), last))
+    }
+
     /// Every journal row after `after_id`, as the evaluators read them.
     pub(crate) fn journal_after(&self, after_id: i64) -> Result<Vec<JournalRow>, SessionError> {
         Ok(self

@@ -19,6 +19,7 @@ mod outcome_handling;
 mod quota;
 mod secret_hygiene;
 mod sequential;
+pub(crate) mod session_wide;
 mod transport;
 mod user_id;
 

@@ -187,9 +187,16 @@ pub fn play_reporting(
 
     let marker = canary::session_marker();
     let mut factory = canary::Factory::new(&marker);
-    if let AppDriver::Http(d) = &mut driver {
-        preflight(&mock, d, target, &mut factory)?;
-    }
+    // The whole session's traffic is read, not only each test's: `last_id` is the last journal
+    // row read. The pre-flight starts from a reset mock; a manual session from what is there.
+    let mut last_id = match &mut driver {
+        AppDriver::Http(d) => {
+            preflight(&mock, d, target, &mut factory)?;
+            0
+        }
+        AppDriver::Manual(_) => mock.watermark()?,
+    };
+    let mut traffic = checks::session_wide::SessionTraffic::default();
     let mut emit = |driver: &mut AppDriver<'_>, event: SessionEvent<'_>| {
         driver.report(&event);
         reporter.report(&event);
@@ -218,9 +225,18 @@ pub fn play_reporting(
                 .map(|c| result_of(t, c, Evaluation::skipped(reason.clone())))
                 .collect()
         } else {
+            // What came since the last test's rows (or the pre-flight's): outside every test.
+            let (between, _) = mock.journal_since(last_id)?;
+            journal.extend(between.iter().cloned());
+            traffic.outside.extend(between);
             let mut run = TestRun::new(t, &mock, &mut driver, target, opts, overrides);
             run.play(&mut factory)?;
-            let rows = run.read_journal()?;
+            // Everything since the test's reset.
+            let (rows, last) = mock.journal_since(0)?;
+            last_id = last;
+            traffic
+                .asked
+                .extend(run.obs.residents.values().map(|c| c.nik.trim().to_string()));
             let confirmed = run.driver.take_observations();
             let evals: Vec<CheckResult> = t
                 .checks
@@ -233,6 +249,7 @@ pub fn play_reporting(
                 })
                 .collect();
             all_outputs.append(&mut run.obs.raw_outputs);
+            traffic.tests.push((t, rows.clone()));
             journal.extend(rows);
             evals
         };
@@ -245,6 +262,11 @@ pub fn play_reporting(
         );
         results.extend(mine);
     }
+    let (after, _) = mock.journal_since(last_id)?;
+    journal.extend(after.iter().cloned());
+    traffic.outside.extend(after);
+    traffic.asked.extend(factory.issued().iter().cloned());
+    checks::session_wide::judge(&mut results, &traffic, target);
     emit(&mut driver, SessionEvent::Finished);
     // Secret hygiene judged once more over the whole session would duplicate evidence; the
     // per-test check already searched everything captured up to it plus storage.
