@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 use crate::element::{Element, Field, FieldSet};
 use crate::reference::Reference;
 
+/// How an institution reaches the data, as the agreement lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessMethod {
+    /// REST+JSON API calls from the institution's own application.
     WebService,
+    /// The browser portal Dukcapil provides; operators search by NIK.
     WebPortal,
+    /// A KTP-el (electronic ID card) chip reader.
     CardReader,
 }
 
@@ -32,15 +36,21 @@ pub enum BalikanFormat {
     Date,
 }
 
+/// One identifier the institution must send back as data balikan for each NIK it accessed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BalikanField {
+    /// The `param` key on the wire, e.g. `NO_RM`.
     pub key: String,
+    /// Whether every balikan row must carry this key.
     #[serde(default)]
     pub required: bool,
+    /// The form the value must have.
     pub format: BalikanFormat,
+    /// Maximum length for `Text` values (100 when unset).
     #[serde(default)]
     pub max_len: Option<usize>,
+    /// Exact number of digits for `Digits` values, when set.
     #[serde(default)]
     pub length: Option<usize>,
     /// What the field is, in Indonesian (for the PoC letter and error messages).
@@ -92,14 +102,18 @@ impl BalikanField {
     }
 }
 
+/// The period an agreement runs, both days inclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Term {
+    /// First day in force.
     pub start: NaiveDate,
+    /// Last day in force.
     pub end: NaiveDate,
 }
 
 impl Term {
+    /// Whether the agreement is in force on `day`.
     pub fn covers(&self, day: NaiveDate) -> bool {
         self.start <= day && day <= self.end
     }
@@ -109,9 +123,13 @@ impl Term {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DummyCredentials {
+    /// Institutional user ID (`user_id`).
     pub user_id: String,
+    /// Institutional password (`password`).
     pub password: String,
+    /// Registered source address (IP LAN), sent as `ip_user`.
     pub ip_user: String,
+    /// Bearer token for the data balikan service.
     pub balikan_token: String,
 }
 
@@ -147,30 +165,43 @@ fn default_operator_field() -> String {
 /// A validated agreement profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Agreement {
+    /// Profile id, the fixture's file stem, e.g. `rsud-karanganyar`.
     pub id: String,
+    /// The institution's name, upper case, e.g. `RSUD KABUPATEN KARANGANYAR`.
     pub institution: String,
+    /// The `CUSTOMER_ID` path segment that names the institution.
     pub customer_id: String,
     /// The regional-gateway path segment (`33-13`), for the older URL form.
     pub region: Option<String>,
+    /// Year the PKS was signed.
     pub signed_year: u16,
+    /// The access methods the agreement grants.
     pub access_methods: Vec<AccessMethod>,
+    /// The data elements the agreement grants.
     pub elements: Vec<Element>,
     /// The wire keys granted: the elements' keys, narrowed by `element_fields`.
     pub granted: FieldSet,
     /// `None`: unlimited.
     pub quota_per_day: Option<u32>,
+    /// Request-body key that carries the local operator's username (default `User_ID`).
     pub operator_field: String,
+    /// The period the agreement is in force; outside it the institution is inactive (outcome 16).
     pub term: Term,
+    /// The identifiers to send back as data balikan.
     pub balikan: Vec<BalikanField>,
+    /// The dummy credentials for the test environment.
     pub credentials: DummyCredentials,
+    /// Free-text notes on the profile (sources, quirks).
     pub notes: String,
 }
 
 impl Agreement {
+    /// The balikan fields every row must carry.
     pub fn required_balikan(&self) -> impl Iterator<Item = &BalikanField> {
         self.balikan.iter().filter(|b| b.required)
     }
 
+    /// The balikan field with wire key `key`, if the agreement lists it.
     pub fn balikan_field(&self, key: &str) -> Option<&BalikanField> {
         self.balikan.iter().find(|b| b.key == key)
     }
@@ -353,9 +384,13 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{}: {message}", path.display(), location(*line, *column))]
 pub struct AgreementError {
+    /// The file (or directory) concerned.
     pub path: PathBuf,
+    /// 1-based line, when known.
     pub line: Option<usize>,
+    /// 1-based column, when known.
     pub column: Option<usize>,
+    /// What is wrong.
     pub message: String,
 }
 

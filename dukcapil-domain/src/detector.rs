@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 /// One lookup as the journal recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LookupEvent {
+    /// When the lookup was made.
     pub time: DateTime<Utc>,
+    /// The institution's customer id.
     pub institution: String,
+    /// The local operator's username (`User_ID`), if the request carried one.
     pub operator: Option<String>,
     /// The NIK as sent (may be malformed; malformed ones take no part in run detection).
     pub nik: String,
@@ -35,6 +38,7 @@ pub struct DetectorSettings {
     pub max_stride: u64,
     /// At least `burst_count` lookups by one operator within `burst_window_ms` is a burst.
     pub burst_count: usize,
+    /// Length of the burst window, in milliseconds.
     pub burst_window_ms: i64,
 }
 
@@ -50,6 +54,7 @@ impl Default for DetectorSettings {
     }
 }
 
+/// What kind of forbidden lookup pattern a finding reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
@@ -61,15 +66,22 @@ pub enum FindingKind {
     Burst,
 }
 
+/// One suspicious run or burst of lookups by one institution and operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
+    /// What was found.
     pub kind: FindingKind,
+    /// The institution's customer id.
     pub institution: String,
+    /// The local operator, if the lookups carried one.
     pub operator: Option<String>,
     /// Masked NIKs of the run (for bursts, the first few).
     pub niks: Vec<String>,
+    /// Number of lookups in the run or burst.
     pub count: usize,
+    /// Time of the first lookup.
     pub first: DateTime<Utc>,
+    /// Time of the last lookup.
     pub last: DateTime<Utc>,
     /// The constant step of a run.
     pub stride: Option<i64>,

@@ -7,11 +7,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 macro_rules! fields {
-    ($( $variant:ident => $wire:literal, free_text: $free:literal; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident => $wire:literal, free_text: $free:literal; )*) => {
         /// One key of the gateway's resident record, e.g. `NAMA_LGKP`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
-        pub enum Field { $( $variant, )* }
+        pub enum Field { $( $(#[$doc])* $variant, )* }
 
         impl Field {
             /// Every field, in the order the gateway prints them.
@@ -36,34 +36,63 @@ macro_rules! fields {
 }
 
 fields! {
+    /// NO_KK: family card (Kartu Keluarga) number.
     NoKk => "NO_KK", free_text: false;
+    /// NIK: national identity number.
     Nik => "NIK", free_text: false;
+    /// NAMA_LGKP: full name.
     NamaLgkp => "NAMA_LGKP", free_text: true;
+    /// JENIS_KLMIN: sex.
     JenisKlmin => "JENIS_KLMIN", free_text: false;
+    /// TMPT_LHR: place of birth.
     TmptLhr => "TMPT_LHR", free_text: true;
+    /// TGL_LHR: date of birth.
     TglLhr => "TGL_LHR", free_text: false;
+    /// STATUS_KAWIN: marital status.
     StatusKawin => "STATUS_KAWIN", free_text: false;
+    /// JENIS_PKRJN: occupation.
     JenisPkrjn => "JENIS_PKRJN", free_text: false;
+    /// GOL_DARAH: blood type.
     GolDarah => "GOL_DARAH", free_text: false;
+    /// AGAMA: religion.
     Agama => "AGAMA", free_text: false;
+    /// PDDK_AKH: highest education completed.
     PddkAkh => "PDDK_AKH", free_text: false;
+    /// STAT_HBKEL: relationship to the head of the family.
     StatHbkel => "STAT_HBKEL", free_text: false;
+    /// NAMA_LGKP_IBU: mother's full name.
     NamaLgkpIbu => "NAMA_LGKP_IBU", free_text: true;
+    /// NAMA_LGKP_AYAH: father's full name.
     NamaLgkpAyah => "NAMA_LGKP_AYAH", free_text: true;
+    /// ALAMAT: street address.
     Alamat => "ALAMAT", free_text: true;
+    /// DUSUN: hamlet.
     Dusun => "DUSUN", free_text: true;
+    /// NO_RT: neighbourhood unit (RT) number.
     NoRt => "NO_RT", free_text: false;
+    /// NO_RW: community unit (RW) number.
     NoRw => "NO_RW", free_text: false;
+    /// KODE_POS: postal code.
     KodePos => "KODE_POS", free_text: false;
+    /// NO_PROP: province code.
     NoProp => "NO_PROP", free_text: false;
+    /// PROP_NAME: province name.
     PropName => "PROP_NAME", free_text: true;
+    /// NO_KAB: regency/city code.
     NoKab => "NO_KAB", free_text: false;
+    /// KAB_NAME: regency/city name.
     KabName => "KAB_NAME", free_text: true;
+    /// NO_KEC: district (kecamatan) code.
     NoKec => "NO_KEC", free_text: false;
+    /// KEC_NAME: district (kecamatan) name.
     KecName => "KEC_NAME", free_text: true;
+    /// NO_KEL: village (kelurahan/desa) code.
     NoKel => "NO_KEL", free_text: false;
+    /// KEL_NAME: village (kelurahan/desa) name.
     KelName => "KEL_NAME", free_text: true;
+    /// EKTP_STATUS: electronic ID card (KTP-el) status.
     EktpStatus => "EKTP_STATUS", free_text: false;
+    /// NO_AKTA_LHR: birth certificate number.
     NoAktaLhr => "NO_AKTA_LHR", free_text: false;
 }
 
@@ -100,7 +129,9 @@ impl<'de> Deserialize<'de> for Field {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} `{name}`")]
 pub struct UnknownName {
+    /// What kind of name it is (e.g. "field"), for the message.
     pub kind: &'static str,
+    /// The name as given.
     pub name: String,
 }
 
@@ -111,40 +142,50 @@ pub struct FieldSet(u32);
 const _: () = assert!(Field::ALL.len() <= 32);
 
 impl FieldSet {
+    /// The set with no fields.
     pub const EMPTY: FieldSet = FieldSet(0);
 
+    /// The set of every field.
     pub fn all() -> FieldSet {
         Field::ALL.iter().copied().collect()
     }
 
+    /// Whether `f` is in the set.
     pub fn contains(self, f: Field) -> bool {
         self.0 & (1 << f as u8) != 0
     }
 
+    /// Adds `f` to the set.
     pub fn insert(&mut self, f: Field) {
         self.0 |= 1 << f as u8;
     }
 
+    /// Removes `f` from the set.
     pub fn remove(&mut self, f: Field) {
         self.0 &= !(1 << f as u8);
     }
 
+    /// Fields in either set.
     pub fn union(self, other: FieldSet) -> FieldSet {
         FieldSet(self.0 | other.0)
     }
 
+    /// Fields in `self` but not in `other`.
     pub fn difference(self, other: FieldSet) -> FieldSet {
         FieldSet(self.0 & !other.0)
     }
 
+    /// Whether every field of `self` is in `other`.
     pub fn is_subset(self, other: FieldSet) -> bool {
         self.0 & !other.0 == 0
     }
 
+    /// Whether the set has no fields.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// Number of fields in the set.
     pub fn len(self) -> usize {
         self.0.count_ones() as usize
     }
@@ -157,6 +198,7 @@ impl FieldSet {
             .filter(move |&f| self.contains(f))
     }
 
+    /// The wire keys of the set's fields, in wire order.
     pub fn wire_names(self) -> Vec<&'static str> {
         self.iter().map(Field::wire_name).collect()
     }
@@ -190,28 +232,46 @@ impl Serialize for FieldSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Element {
+    /// Nomor KK: family card number.
     NoKk,
+    /// NIK: national identity number.
     Nik,
+    /// Nama lengkap: full name.
     NamaLengkap,
+    /// Jenis kelamin: sex.
     JenisKelamin,
+    /// Tempat lahir: place of birth.
     TempatLahir,
+    /// Tanggal lahir: date of birth.
     TanggalLahir,
+    /// Status perkawinan: marital status.
     StatusPerkawinan,
+    /// Pekerjaan: occupation.
     Pekerjaan,
+    /// Golongan darah: blood type.
     GolonganDarah,
+    /// Agama: religion.
     Agama,
+    /// Pendidikan terakhir: highest education completed.
     PendidikanAkhir,
+    /// Status hubungan dalam keluarga: relationship to the head of the family.
     HubunganKeluarga,
+    /// Nama lengkap ibu: mother's full name.
     NamaIbu,
+    /// Nama lengkap ayah: father's full name.
     NamaAyah,
     /// Address: street/dusun, RT, RW and the four region levels with codes and names.
     Alamat,
+    /// Kode pos: postal code.
     KodePos,
+    /// Status KTP-el: electronic ID card status.
     EktpStatus,
+    /// Nomor akta lahir: birth certificate number.
     NoAktaLahir,
 }
 
 impl Element {
+    /// Every element, in the order of the contract's element table.
     pub const ALL: &'static [Element] = &[
         Element::NoKk,
         Element::Nik,
@@ -261,6 +321,7 @@ impl Element {
         }
     }
 
+    /// The element's wire keys as a set.
     pub fn field_set(self) -> FieldSet {
         self.fields().iter().copied().collect()
     }

@@ -2,6 +2,8 @@
 //! and their wire keys, outcome codes and texts, agreement profiles, the embedded public
 //! reference data and the deterministic dummy-population generator. No HTTP and no SQL here.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod agreement;
 pub mod detector;
 pub mod element;

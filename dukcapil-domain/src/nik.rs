@@ -15,13 +15,16 @@ use crate::reference::Reference;
 /// Sex, as `JENIS_KLMIN` prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sex {
+    /// Male; `LAKI-LAKI` on the wire.
     #[serde(rename = "LAKI-LAKI")]
     Male,
+    /// Female; `PEREMPUAN` on the wire.
     #[serde(rename = "PEREMPUAN")]
     Female,
 }
 
 impl Sex {
+    /// The value as `JENIS_KLMIN` prints it.
     pub const fn wire_name(self) -> &'static str {
         match self {
             Sex::Male => "LAKI-LAKI",
@@ -36,14 +39,35 @@ pub const DOUBLE_EXACT_LIMIT: u64 = 1 << 53;
 /// Which rule a 16-digit number broke.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdNumberError {
+    /// Not 16 characters long.
     #[error("must be 16 digits, found {found} characters")]
-    Length { found: usize },
+    Length {
+        /// Number of characters given.
+        found: usize,
+    },
+    /// A character that is not an ASCII digit.
     #[error("must contain digits only, found {found:?} at position {position}")]
-    NonDigit { position: usize, found: char },
+    NonDigit {
+        /// 1-based position of the character.
+        position: usize,
+        /// The offending character.
+        found: char,
+    },
+    /// Digits 1-6 are not a known kecamatan code.
     #[error("digits 1-6 ({code}) are not a kecamatan code in the Kepmendagri region list")]
-    UnknownDistrict { code: u32 },
+    UnknownDistrict {
+        /// The six-digit code given.
+        code: u32,
+    },
+    /// Digits 7-12 do not form a valid date.
     #[error("digits 7-12 ({digits}) are not a valid {what}")]
-    InvalidDate { digits: String, what: &'static str },
+    InvalidDate {
+        /// Digits 7-12 as given.
+        digits: String,
+        /// Which date was expected (birth date or recording date).
+        what: &'static str,
+    },
+    /// Digits 13-16 are all zero.
     #[error("digits 13-16 (serial) must not be 0000")]
     ZeroSerial,
 }
@@ -127,14 +151,17 @@ impl Nik {
         self.0 > DOUBLE_EXACT_LIMIT
     }
 
+    /// Digits 1-2: the province code, e.g. 33.
     pub fn province_code(self) -> u32 {
         (self.0 / 100_000_000_000_000) as u32
     }
 
+    /// Digits 1-4: the regency/city code, e.g. 3313.
     pub fn regency_code(self) -> u32 {
         (self.0 / 1_000_000_000_000) as u32
     }
 
+    /// Digits 1-6: the district (kecamatan) code of first registration, e.g. 331301.
     pub fn district_code(self) -> u32 {
         (self.0 / 10_000_000_000) as u32
     }
@@ -144,6 +171,7 @@ impl Nik {
         (dmy / 10_000, dmy / 100 % 100, dmy % 100)
     }
 
+    /// The holder's sex: female when the encoded day exceeds 40.
     pub fn sex(self) -> Sex {
         if self.dmy().0 > 40 {
             Sex::Female
@@ -152,6 +180,7 @@ impl Nik {
         }
     }
 
+    /// Digits 13-16: the serial within district and birth date.
     pub fn serial(self) -> u16 {
         (self.0 % 10_000) as u16
     }
@@ -185,11 +214,17 @@ impl Nik {
 /// What a NIK says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NikInfo {
+    /// Province name, if the code is in the reference data.
     pub province: Option<String>,
+    /// Regency/city name, if the code is in the reference data.
     pub regency: Option<String>,
+    /// District (kecamatan) name; empty if unknown.
     pub district: String,
+    /// Birth date, if the digits form one.
     pub birth_date: Option<NaiveDate>,
+    /// Sex encoded in the birth day.
     pub sex: Sex,
+    /// Serial (digits 13-16).
     pub serial: u16,
 }
 
@@ -252,6 +287,7 @@ impl fmt::Display for Nik {
 pub struct NoKk(u64);
 
 impl NoKk {
+    /// Builds a No. KK from its parts: issuing district, recording date and family serial.
     pub fn from_parts(district: u32, recorded: NaiveDate, serial: u16) -> NoKk {
         let dmy = u64::from(recorded.day()) * 10_000
             + u64::from(recorded.month()) * 100
@@ -259,10 +295,12 @@ impl NoKk {
         NoKk(u64::from(district) * 10_000_000_000 + dmy * 10_000 + u64::from(serial))
     }
 
+    /// The value as an integer (always below 10^16).
     pub fn value(self) -> u64 {
         self.0
     }
 
+    /// Digits 1-6: the issuing district (kecamatan) code.
     pub fn district_code(self) -> u32 {
         (self.0 / 10_000_000_000) as u32
     }

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Catalogue {
+    /// The texts real clients string-compare today (the default).
     #[default]
     Gateway,
+    /// The texts the 2025 Juknis prints.
     Juknis,
 }
 
@@ -33,23 +35,38 @@ impl FromStr for Catalogue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// 01: found, data returned.
     Found,
+    /// 03: login failed.
     LoginFailed,
+    /// 04: IP address not registered or wrong.
     IpMismatch,
+    /// 05: today's quota is used up.
     QuotaExhausted,
+    /// 06: outside the allowed access hours.
     OutsideServiceHours,
+    /// 07: incomplete or invalid parameters.
     InvalidParameters,
+    /// 09: empty user, password or IP.
     EmptyCredentials,
+    /// 11: found, deceased.
     Deceased,
+    /// 12: found, duplicate record ("data ganda").
     Duplicate,
+    /// 13: NIK not in the population database.
     NotFound,
+    /// 14: found, record inactive.
     Inactive,
+    /// 15: NIK not in Dukcapil format.
     BadNikFormat,
+    /// 16: institution inactive (agreement expired or revoked).
     InstitutionInactive,
+    /// 17: user ID inactive.
     UserIdInactive,
 }
 
 impl Outcome {
+    /// Every outcome, in code order.
     pub const ALL: &'static [Outcome] = &[
         Outcome::Found,
         Outcome::LoginFailed,

@@ -19,21 +19,27 @@ macro_rules! reference_csv {
 /// Kabupaten (regency) or Kota (city), from digits 3-4 of the code (Permendagri 58/2021).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegencyKind {
+    /// Kabupaten: a regency.
     Kabupaten,
+    /// Kota: a city (digits 3-4 are 71 or above).
     Kota,
 }
 
+/// A province (provinsi) of the Kepmendagri region list.
 #[derive(Debug, Clone)]
 pub struct Province {
+    /// Two digits, e.g. 33.
     pub code: u32,
     /// Upper case, as the gateway's `PROP_NAME`.
     pub name: String,
 }
 
+/// A regency or city (kabupaten/kota) of the Kepmendagri region list.
 #[derive(Debug, Clone)]
 pub struct Regency {
     /// Four digits, e.g. 3313.
     pub code: u32,
+    /// Regency or city.
     pub kind: RegencyKind,
     /// As the gateway's `KAB_NAME`: `KARANGANYAR` for a kabupaten, `KOTA SURAKARTA` for a kota.
     pub name: String,
@@ -41,47 +47,63 @@ pub struct Regency {
     pub place_name: String,
 }
 
+/// A district (kecamatan) of the Kepmendagri region list.
 #[derive(Debug, Clone)]
 pub struct District {
     /// Six digits, e.g. 331301.
     pub code: u32,
+    /// Upper case, as the gateway's `KEC_NAME`.
     pub name: String,
 }
 
+/// Village type in the Kepmendagri region list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VillageKind {
+    /// Kelurahan: an urban village, run by the administration.
     Kelurahan,
+    /// Desa: a rural village with its own government.
     Desa,
+    /// Desa adat: a customary village (Bali).
     DesaAdat,
 }
 
+/// A village (kelurahan/desa) of the Kepmendagri region list.
 #[derive(Debug, Clone)]
 pub struct Village {
     /// Ten digits, e.g. 3313012005.
     pub code: u64,
+    /// Kelurahan, desa or desa adat.
     pub kind: VillageKind,
+    /// Upper case, as the gateway's `KEL_NAME`.
     pub name: String,
 }
 
 /// One row of a Dukcapil master table (code and description).
 #[derive(Debug, Clone)]
 pub struct MasterEntry {
+    /// The table's numeric code.
     pub code: u32,
+    /// The description, as the gateway prints it.
     pub name: String,
 }
 
 /// Sex a name is given to in the name lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameSex {
+    /// Given to men (`L` in the list).
     Male,
+    /// Given to women (`P` in the list).
     Female,
+    /// Given to either sex.
     Either,
 }
 
+/// One name of the embedded name lists.
 #[derive(Debug, Clone)]
 pub struct NameEntry {
     /// Upper case.
     pub name: String,
+    /// Sex the name is given to.
     pub sex: NameSex,
     /// Style tags (`jawa`, `islam`, `kristen`, `bali-urutan`, `batak`, `tionghoa`, ...).
     pub styles: Vec<String>,
@@ -90,6 +112,7 @@ pub struct NameEntry {
 }
 
 impl NameEntry {
+    /// Whether the name carries style tag `style`.
     pub fn has_style(&self, style: &str) -> bool {
         self.styles.iter().any(|s| s == style)
     }
@@ -98,22 +121,34 @@ impl NameEntry {
 /// All embedded reference data.
 #[derive(Debug)]
 pub struct Reference {
+    /// Every province, in code order.
     pub provinces: Vec<Province>,
+    /// Every regency and city, in code order.
     pub regencies: Vec<Regency>,
+    /// Every district, in code order.
     pub districts: Vec<District>,
+    /// Every village, in code order.
     pub villages: Vec<Village>,
     province_index: HashMap<u32, usize>,
     regency_index: HashMap<u32, usize>,
     district_index: HashMap<u32, usize>,
     /// Villages of each district, as ranges into `villages` (the source is sorted by code).
     district_villages: HashMap<u32, std::ops::Range<usize>>,
+    /// Occupation master table (`JENIS_PKRJN`).
     pub pekerjaan: Vec<MasterEntry>,
+    /// Marital-status master table (`STATUS_KAWIN`), basic entries only.
     pub status_kawin: Vec<MasterEntry>,
+    /// Blood-type master table (`GOL_DARAH`).
     pub golongan_darah: Vec<MasterEntry>,
+    /// Religion master table (`AGAMA`).
     pub agama: Vec<MasterEntry>,
+    /// Education master table (`PDDK_AKH`).
     pub pendidikan: Vec<MasterEntry>,
+    /// Family-relationship master table (`STAT_HBKEL`).
     pub hubungan_keluarga: Vec<MasterEntry>,
+    /// First (given) names.
     pub first_names: Vec<NameEntry>,
+    /// Last names: second names, marga, ethnic names, titles.
     pub last_names: Vec<NameEntry>,
 }
 
@@ -253,14 +288,17 @@ impl Reference {
         }
     }
 
+    /// The province with a two-digit code.
     pub fn province(&self, code: u32) -> Option<&Province> {
         self.province_index.get(&code).map(|&i| &self.provinces[i])
     }
 
+    /// The regency or city with a four-digit code.
     pub fn regency(&self, code: u32) -> Option<&Regency> {
         self.regency_index.get(&code).map(|&i| &self.regencies[i])
     }
 
+    /// The district with a six-digit code.
     pub fn district(&self, code: u32) -> Option<&District> {
         self.district_index.get(&code).map(|&i| &self.districts[i])
     }
@@ -284,6 +322,7 @@ impl Reference {
         self.golongan_darah.iter().any(|e| e.name == name)
     }
 
+    /// The description for `code` in a master table.
     pub fn master_name(table: &[MasterEntry], code: u32) -> Option<&str> {
         table
             .iter()

@@ -13,15 +13,19 @@ use crate::nik::{Nik, NoKk, Sex};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResidentStatus {
+    /// Alive and registered: the record is returned as data.
     #[default]
     Active,
+    /// Recorded as deceased ("meninggal dunia").
     Deceased,
     /// "Data ganda": the NIK is held by more than one record.
     Duplicate,
+    /// Deactivated in the register ("non aktif").
     Inactive,
 }
 
 impl ResidentStatus {
+    /// Every status, in declaration order.
     pub const ALL: &'static [ResidentStatus] = &[
         ResidentStatus::Active,
         ResidentStatus::Deceased,
@@ -29,6 +33,7 @@ impl ResidentStatus {
         ResidentStatus::Inactive,
     ];
 
+    /// The lower-case name used in settings, fixtures and the `residents` listing.
     pub const fn as_str(self) -> &'static str {
         match self {
             ResidentStatus::Active => "active",
@@ -73,35 +78,65 @@ impl FromStr for ResidentStatus {
 /// as the gateway would send them (upper case, quirks such as trailing spaces preserved).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resident {
+    /// `NIK`: the resident's national identity number.
     pub nik: Nik,
+    /// `NO_KK`: the family card (Kartu Keluarga) number.
     pub no_kk: NoKk,
+    /// `NAMA_LGKP`: full name.
     pub nama_lgkp: String,
+    /// `JENIS_KLMIN`: sex.
     pub jenis_klmin: Sex,
+    /// `TMPT_LHR`: place of birth.
     pub tmpt_lhr: String,
+    /// `TGL_LHR`: date of birth.
     pub tgl_lhr: NaiveDate,
+    /// `STATUS_KAWIN`: marital status.
     pub status_kawin: String,
+    /// `JENIS_PKRJN`: occupation.
     pub jenis_pkrjn: String,
+    /// `GOL_DARAH`: blood type.
     pub gol_darah: String,
+    /// `AGAMA`: religion.
     pub agama: String,
+    /// `PDDK_AKH`: highest education completed.
     pub pddk_akh: String,
+    /// `STAT_HBKEL`: relationship to the head of the family.
     pub stat_hbkel: String,
+    /// `NAMA_LGKP_IBU`: mother's full name.
     pub nama_lgkp_ibu: String,
+    /// `NAMA_LGKP_AYAH`: father's full name, if recorded.
     pub nama_lgkp_ayah: Option<String>,
+    /// `ALAMAT`: street address.
     pub alamat: String,
+    /// `DUSUN`: hamlet, if any.
     pub dusun: Option<String>,
+    /// `NO_RT`: neighbourhood unit (RT) number.
     pub no_rt: u32,
+    /// `NO_RW`: community unit (RW) number.
     pub no_rw: u32,
+    /// `KODE_POS`: postal code, if recorded.
     pub kode_pos: Option<u32>,
+    /// `NO_PROP`: province code.
     pub no_prop: u32,
+    /// `PROP_NAME`: province name.
     pub prop_name: String,
+    /// `NO_KAB`: regency/city code within the province.
     pub no_kab: u32,
+    /// `KAB_NAME`: regency/city name.
     pub kab_name: String,
+    /// `NO_KEC`: district (kecamatan) code within the regency.
     pub no_kec: u32,
+    /// `KEC_NAME`: district (kecamatan) name.
     pub kec_name: String,
+    /// `NO_KEL`: village (kelurahan/desa) code within the district.
     pub no_kel: u32,
+    /// `KEL_NAME`: village (kelurahan/desa) name.
     pub kel_name: String,
+    /// `EKTP_STATUS`: electronic ID card (KTP-el) status, if the resident has one.
     pub ektp_status: Option<String>,
+    /// `NO_AKTA_LHR`: birth certificate number, if recorded.
     pub no_akta_lhr: Option<String>,
+    /// Record status; decides whether a lookup returns data or a confirmation.
     pub status: ResidentStatus,
 }
 
@@ -110,25 +145,33 @@ pub struct Resident {
 pub enum FieldValue<'a> {
     /// A 16-digit identity number (`NIK`, `NO_KK`): a number or a string by flavour.
     IdNumber(u64),
+    /// A small integer (RT, RW, region codes, postal code).
     Int(u32),
+    /// A text value, upper case as stored.
     Text(&'a str),
+    /// A date, written in the flavour's date format.
     Date(NaiveDate),
+    /// No value: JSON `null`.
     Null,
 }
 
 /// How a date is written on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum DateFormat {
+    /// `YYYY-MM-DD`, the gateway's default.
     #[default]
     #[serde(rename = "YYYY-MM-DD")]
     Iso,
+    /// `DD-MM-YYYY`.
     #[serde(rename = "DD-MM-YYYY")]
     DayMonthYearDash,
+    /// `DD.MM.YYYY`.
     #[serde(rename = "DD.MM.YYYY")]
     DayMonthYearDot,
 }
 
 impl DateFormat {
+    /// The `chrono` format string for this format.
     pub const fn pattern(self) -> &'static str {
         match self {
             DateFormat::Iso => "%Y-%m-%d",
@@ -137,6 +180,7 @@ impl DateFormat {
         }
     }
 
+    /// The format's name as written in settings, e.g. `DD-MM-YYYY`.
     pub const fn name(self) -> &'static str {
         match self {
             DateFormat::Iso => "YYYY-MM-DD",
@@ -176,8 +220,10 @@ impl FromStr for DateFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IdNumberType {
+    /// A JSON number (the default); NIKs of provinces 91-96 exceed 2^53.
     #[default]
     Number,
+    /// A zero-padded 16-character JSON string.
     String,
 }
 
@@ -198,11 +244,14 @@ impl FromStr for IdNumberType {
 /// The wire "flavour" of a record: the real gateway is inconsistent here, so these are settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct WireFlavour {
+    /// How `NIK` and `NO_KK` are typed.
     pub id_numbers: IdNumberType,
+    /// How `TGL_LHR` is written.
     pub date_format: DateFormat,
 }
 
 impl Resident {
+    /// The value of one field, typed as the gateway types it.
     pub fn value(&self, field: Field) -> FieldValue<'_> {
         use FieldValue::*;
         match field {
@@ -274,6 +323,7 @@ fn opt_text(o: &Option<String>) -> FieldValue<'_> {
 }
 
 impl FieldValue<'_> {
+    /// The value as JSON in the given flavour.
     pub fn to_json(&self, flavour: WireFlavour) -> serde_json::Value {
         use serde_json::Value;
         match *self {

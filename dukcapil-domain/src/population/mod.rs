@@ -41,7 +41,9 @@ pub const MAX_FAMILY: usize = 12;
 /// Which population: the same seed and size always give the same residents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PopulationSpec {
+    /// Seed of the deterministic generator.
     pub seed: u64,
+    /// Number of residents to generate.
     pub size: u64,
 }
 

@@ -15,13 +15,21 @@ pub const MAX_NAME_LEN: usize = 60;
 /// Naming style of a family; it also drives the religion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
+    /// Javanese names, often a single word.
     Jawa,
+    /// Sundanese names (West Java, Banten).
     Sunda,
+    /// Arabic-derived Muslim names (MUHAMMAD, SITI, apostrophes kept).
     Islam,
+    /// Christian names, with a family name in the east.
     Kristen,
+    /// Balinese names with the I/NI prefix and birth-order name.
     Bali,
+    /// Batak names followed by the family's marga.
     Batak,
+    /// Chinese-Indonesian names with an inherited family name.
     Tionghoa,
+    /// General Indonesian names with no regional style.
     Umum,
 }
 
@@ -154,7 +162,7 @@ fn one<'a>(rng: &mut ChaCha8Rng, v: &[&'a str]) -> &'a str {
 
 /// A surname a family passes on (Batak marga, Chinese-Indonesian or eastern Christian family
 /// name), or `None` for styles without inherited names.
-pub fn family_surname(rng: &mut ChaCha8Rng, style: Style) -> Option<&'static str> {
+pub(crate) fn family_surname(rng: &mut ChaCha8Rng, style: Style) -> Option<&'static str> {
     let p = pools();
     match style {
         Style::Batak => Some(one(rng, &p.marga_batak)),
@@ -176,7 +184,7 @@ fn bali_order(rng: &mut ChaCha8Rng, order: usize) -> &'static str {
 
 /// What a name is built for.
 #[derive(Debug, Clone, Copy)]
-pub struct NameRequest {
+pub(crate) struct NameRequest {
     pub style: Style,
     pub sex: Sex,
     /// Inherited family name (Batak marga etc.), if any.
@@ -187,7 +195,7 @@ pub struct NameRequest {
 
 /// A full name in the register's form: upper case, at most [`MAX_NAME_LEN`] characters.
 /// Quirks (long names, trailing space) are applied by the caller through [`quirks`].
-pub fn full_name(rng: &mut ChaCha8Rng, req: NameRequest) -> String {
+pub(crate) fn full_name(rng: &mut ChaCha8Rng, req: NameRequest) -> String {
     let p = pools();
     let sex = req.sex;
     let mut parts: Vec<&str> = Vec::with_capacity(5);
@@ -322,7 +330,7 @@ fn truncate_words(name: String) -> String {
 
 /// Applies the register's quirks to a freshly built name: now and then a very long name (55-60
 /// characters, as written on a birth certificate) or a trailing space left by data entry.
-pub fn quirks(rng: &mut ChaCha8Rng, mut name: String, sex: Sex) -> String {
+pub(crate) fn quirks(rng: &mut ChaCha8Rng, mut name: String, sex: Sex) -> String {
     if rng.gen_bool(0.006) {
         let p = pools();
         // Long names: add given and second names until the name nearly fills the field.
