@@ -2,7 +2,6 @@
 //! and their wire keys, outcome codes and texts, agreement profiles, the embedded public
 //! reference data and the deterministic dummy-population generator. No HTTP and no SQL here.
 
-
 pub mod agreement;
 pub mod detector;
 pub mod element;

@@ -465,7 +465,7 @@ fn run_session(
     out: &Path,
 ) -> Result<ExitCode, CliError> {
     on_interrupt_stop_children();
-    let played = session::play(pack, tgt, opts).map_err(|e| match e {
+    let mut played = session::play(pack, tgt, opts).map_err(|e| match e {
         // The application and mock were stopped by the interrupt, not unreachable.
         _ if crate::process::interrupted() => CliError::Interrupted,
         session::SessionError::Unreachable(m) => CliError::Unreachable(m),
@@ -476,6 +476,7 @@ fn run_session(
     if crate::process::interrupted() {
         return Err(CliError::Interrupted);
     }
+    let app_output = std::mem::take(&mut played.app_output);
     let record = SessionRecord {
         session_id: format!("poc-{}", played.started_at.format("%Y%m%d-%H%M%S-%3f")),
         started_at: played.started_at,
@@ -511,12 +512,17 @@ fn run_session(
         checks: played.checks,
         journal: played.journal,
     };
-    let docs = result::build_documents(
+    let app_output = app_output
+        .iter()
+        .map(|(stream, text)| (format!("app/{stream}.log"), redact(text, tgt).into_bytes()))
+        .collect();
+    let docs = result::build_documents_with(
         &record,
         key,
         lang,
         env!("CARGO_PKG_VERSION"),
         Some(&pack.requirements),
+        app_output,
     )?;
     result::write_documents(&docs, out)?;
     let verdict = docs.result.verdict;
@@ -657,3 +663,50 @@ fn demo(
 /// The reference application's target file, with `[app]` so the runner starts it on a free
 /// port with its data in the work directory.
 pub const DEMO_TARGET: &str = include_str!("demo-target.toml");
+
+/// The application's own output as the result keeps it: NIKs masked, and every password and
+/// token the target file names replaced.
+fn redact(text: &str, target: &Target) -> String {
+    let mut secrets: Vec<&str> = target
+        .file
+        .operators
+        .iter()
+        .map(|o| o.password.as_str())
+        .collect();
+    secrets.push(&target.file.mock_credentials.password);
+    secrets.push(&target.agreement.credentials.password);
+    if let Some(t) = &target.file.mock_credentials.balikan_token {
+        secrets.push(t);
+    }
+    // Longest first: a password that contains another is replaced whole.
+    secrets.retain(|s| s.len() >= 3);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = crate::evidence::mask_niks(text);
+    for s in secrets {
+        out = out.replace(s, "[disembunyikan]");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file_error::Source;
+
+    #[test]
+    fn the_application_output_kept_in_the_result_hides_niks_and_every_password() {
+        let text = include_str!("../../scenarios/targets/example.toml");
+        let t = Target::from_source(&Source::new("example.toml", text)).expect("example target");
+        let op = t.file.operators[0].password.clone();
+        let inst = t.file.mock_credentials.password.clone();
+        let log = format!(
+            "login {op} ok\ncalling gateway with password={inst} NIK=3313014107890003\nid 12345678901234567 stays\n"
+        );
+        let kept = redact(&log, &t);
+        assert!(!kept.contains(&op) && !kept.contains(&inst), "{kept}");
+        assert!(!kept.contains("3313014107890003"), "{kept}");
+        assert!(kept.contains("3313**********03"), "{kept}");
+        assert!(kept.contains("12345678901234567"), "{kept}");
+        assert_eq!(kept.matches("[disembunyikan]").count(), 2, "{kept}");
+    }
+}

@@ -182,8 +182,9 @@ impl Evidence {
     }
 }
 
-fn clean(s: &str, lang: Lang) -> String {
-    let (nik, time, code) = patterns();
+/// `s` with every NIK (16 digits standing alone) masked.
+pub(crate) fn mask_niks(s: &str) -> String {
+    let (nik, _, _) = patterns();
     // Twice: adjacent NIKs share the separator the pattern consumes.
     let mut out = s.to_string();
     for _ in 0..2 {
@@ -193,6 +194,12 @@ fn clean(s: &str, lang: Lang) -> String {
             })
             .into_owned();
     }
+    out
+}
+
+fn clean(s: &str, lang: Lang) -> String {
+    let (_, time, code) = patterns();
+    let out = mask_niks(s);
     let out =
         time.replace_all(
             &out,

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::error::SessionError;
@@ -156,12 +156,67 @@ fn render_command(words: &[String], ctx: &tera::Context) -> Result<Vec<String>, 
         .collect()
 }
 
+/// The most of each output stream kept for the result; the rest is counted, not kept.
+const OUTPUT_CAP: usize = 1 << 20;
+
+/// What a process wrote to one stream, up to [`OUTPUT_CAP`] bytes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OutputLog(Arc<Mutex<(Vec<u8>, usize)>>);
+
+impl OutputLog {
+    fn push(&self, line: &str) {
+        let Ok(mut g) = self.0.lock() else {
+            return;
+        };
+        let (kept, dropped) = &mut *g;
+        if kept.len() + line.len() < OUTPUT_CAP {
+            kept.extend_from_slice(line.as_bytes());
+            kept.push(b'\n');
+        } else {
+            *dropped += line.len() + 1;
+        }
+    }
+
+    /// The kept text, with a last line saying how much was left out.
+    pub(crate) fn text(&self) -> String {
+        let Ok(g) = self.0.lock() else {
+            return String::new();
+        };
+        let mut s = String::from_utf8_lossy(&g.0).into_owned();
+        if g.1 > 0 {
+            s.push_str(&format!("[... {} bytes more not kept]\n", g.1));
+        }
+        s
+    }
+}
+
+/// Reads `from` line by line until it closes, into `log` and (when given) `lines`; the child
+/// never blocks on a full pipe.
+fn drain(
+    from: impl std::io::Read + Send + 'static,
+    log: OutputLog,
+    lines: Option<mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            log.push(&line);
+            if let Some(tx) = &lines {
+                let _ = tx.send(line);
+            }
+        }
+    });
+}
+
 /// The application, when the target file's `[app]` says how to start it.
 #[derive(Debug)]
 pub(crate) struct App {
-    _proc: Owned,
+    proc: Owned,
     /// The URL it announced, if it announces one.
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
+    /// Where to poll for readiness when it announces nothing (`[app].ready_url`, filled in).
+    pub(crate) ready_url: Option<String>,
+    stdout: OutputLog,
+    stderr: OutputLog,
 }
 
 impl App {
@@ -183,31 +238,87 @@ impl App {
                 .map_err(|e| SessionError::Usage(format!("[app] env {k}: {e}")))?;
             cmd.env(k, value);
         }
-        let timeout = Duration::from_millis(spec.startup_timeout_ms);
-        match &spec.ready_prefix {
+        let ready_url = spec
+            .ready_url
+            .as_ref()
+            .map(|u| {
+                tera::Tera::one_off(u, &ctx, false)
+                    .map_err(|e| SessionError::Usage(format!("[app] ready_url: {e}")))
+            })
+            .transpose()?;
+        let what = format!("the application ({program})");
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| SessionError::Start(format!("cannot start {what}: {e}")))?;
+        let (out, err) = (child.stdout.take(), child.stderr.take());
+        let mut proc = Owned::new(child, &what);
+        let (stdout, stderr) = (OutputLog::default(), OutputLog::default());
+        let (tx, rx) = mpsc::channel::<String>();
+        if let Some(out) = out {
+            drain(out, stdout.clone(), Some(tx));
+        }
+        if let Some(err) = err {
+            drain(err, stderr.clone(), None);
+        }
+        let url = match &spec.ready_prefix {
             Some(prefix) => {
-                let (proc, url) = Owned::spawn_until(
-                    cmd,
-                    &format!("the application ({program})"),
-                    prefix,
-                    timeout,
-                )?;
-                Ok(App {
-                    _proc: proc,
-                    url: Some(url.trim_end_matches('/').to_string()),
-                })
+                let timeout = Duration::from_millis(spec.startup_timeout_ms);
+                Some(wait_for_line(&mut proc, &rx, prefix, timeout)?)
             }
-            None => {
-                cmd.stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
-                let child = cmd.spawn().map_err(|e| {
-                    SessionError::Start(format!("cannot start the application ({program}): {e}"))
-                })?;
-                Ok(App {
-                    _proc: Owned::new(child, program),
-                    url: None,
-                })
+            None => None,
+        };
+        Ok(App {
+            proc,
+            url: url.map(|u| u.trim_end_matches('/').to_string()),
+            ready_url,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// `Some(status)` once the application has exited.
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.proc.child.try_wait().ok().flatten()
+    }
+
+    /// What it wrote: `(stream name, text)` for stdout and stderr.
+    pub(crate) fn output(&self) -> [(&'static str, String); 2] {
+        [
+            ("stdout", self.stdout.text()),
+            ("stderr", self.stderr.text()),
+        ]
+    }
+}
+
+/// Waits for a line starting with `prefix` on `lines`; the rest of that line.
+fn wait_for_line(
+    proc: &mut Owned,
+    lines: &mpsc::Receiver<String>,
+    prefix: &str,
+    timeout: Duration,
+) -> Result<String, SessionError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.trim().strip_prefix(prefix) {
+                    return Ok(rest.trim().to_string());
+                }
+            }
+            Err(_) => {
+                let status = proc.child.try_wait().ok().flatten();
+                return Err(SessionError::Start(match status {
+                    Some(s) => format!("{} exited ({s}) before it was ready", proc.what),
+                    None => format!(
+                        "{} printed no `{prefix}` line within {} s",
+                        proc.what,
+                        timeout.as_secs()
+                    ),
+                }));
             }
         }
     }

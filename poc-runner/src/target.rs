@@ -45,6 +45,11 @@ pub struct AppCommand {
     /// `base_url` until it answers.
     #[serde(default)]
     pub ready_prefix: Option<String>,
+    /// Without a ready line: a URL (tera template) polled until it answers below HTTP 500,
+    /// e.g. a health page; else `driver.http.base_url` is polled.
+    #[serde(default)]
+    pub ready_url: Option<String>,
+    /// How long the application may take to be ready, in ms.
     #[serde(default = "default_startup_ms")]
     pub startup_timeout_ms: u64,
 }

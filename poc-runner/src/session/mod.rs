@@ -82,6 +82,9 @@ pub struct Played {
     pub finished_at: DateTime<Utc>,
     /// What the mock said it serves (seed, size, SHA-256 of the population file).
     pub mock_dataset: DatasetInfo,
+    /// What the application the runner started wrote: `(stream, text)` for stdout and stderr,
+    /// unredacted (the result redacts it).
+    pub app_output: Vec<(String, String)>,
 }
 
 /// Window around an action within which a mock row still belongs to it. Runner and mock share a
@@ -140,13 +143,44 @@ pub fn play_reporting(
             }
         })
         .unwrap_or_else(|| PathBuf::from("."));
-    let app = match &target.file.app {
+    let probe = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| SessionError::Start(format!("HTTP client: {e}")))?;
+    let answers = |url: &str| probe.get(url).send();
+    // The address the runner will talk to when the application announces none: something
+    // answering there before it is started is another process, and would be judged instead.
+    let fixed_base = match &target.file.driver {
+        Driver::Http(spec) => Some(spec.base_url.get_ref().clone()),
+        Driver::Manual(spec) => spec.url.as_ref().map(|u| u.get_ref().clone()),
+    };
+    if let (Some(spec), Some(base)) = (&target.file.app, &fixed_base) {
+        if spec.ready_prefix.is_none() && answers(base).is_ok() {
+            return Err(SessionError::Start(format!(
+                "{base} already answers before the application is started: another process holds that address (an earlier instance?); stop it, or give the application another port in the target file"
+            )));
+        }
+    }
+    let mut app = match &target.file.app {
         Some(spec) => Some(procs::App::start(spec, &target_dir, &mock.url)?),
         None => None,
     };
     let announced = app.as_ref().and_then(|a| a.url.clone());
     // Started without an announced URL: poll until it answers.
     let poll = app.as_ref().is_some_and(|a| a.url.is_none());
+    if let Some(ready) = app.as_ref().and_then(|a| a.ready_url.clone()) {
+        if poll {
+            wait_reachable(
+                &ready,
+                || match answers(&ready) {
+                    Ok(r) if r.status().as_u16() < 500 => Ok(()),
+                    Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
+                    Err(e) => Err(e.to_string()),
+                },
+                true,
+            )?;
+        }
+    }
     let mut driver = match (&target.file.driver, terminal) {
         (Driver::Http(spec), _) => {
             let base = announced.unwrap_or_else(|| spec.base_url.get_ref().clone());
@@ -157,20 +191,10 @@ pub fn play_reporting(
         (Driver::Manual(spec), Some(console)) => {
             let d = manual::Driver::new(spec, &mock, Box::new(console), announced)?;
             if spec.url.is_some() || poll {
-                let client = reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .map_err(|e| SessionError::Start(format!("HTTP client: {e}")))?;
                 let base = d.base();
                 wait_reachable(
                     &base,
-                    || {
-                        client
-                            .get(&base)
-                            .send()
-                            .map(|_| ())
-                            .map_err(|e| e.to_string())
-                    },
+                    || answers(&base).map(|_| ()).map_err(|e| e.to_string()),
                     poll,
                 )?;
             }
@@ -178,6 +202,13 @@ pub fn play_reporting(
         }
         (Driver::Manual(_), None) => unreachable!("the terminal is opened for a manual driver"),
     };
+    // The one that answers must be the one started.
+    if let Some(status) = app.as_mut().and_then(procs::App::exited) {
+        return Err(SessionError::Start(format!(
+            "the application exited ({status}) but {} answers: another process is answering there",
+            driver.base()
+        )));
+    }
 
     let agreement = &target.agreement;
     let overrides = pack.override_for(&agreement.id);
@@ -270,8 +301,17 @@ pub fn play_reporting(
     emit(&mut driver, SessionEvent::Finished);
     // Secret hygiene judged once more over the whole session would duplicate evidence; the
     // per-test check already searched everything captured up to it plus storage.
+    let app_output = app
+        .as_ref()
+        .map(|a| {
+            a.output()
+                .map(|(name, text)| (name.to_string(), text))
+                .to_vec()
+        })
+        .unwrap_or_default();
     drop(app);
     Ok(Played {
+        app_output,
         checks: results,
         journal,
         started_at,

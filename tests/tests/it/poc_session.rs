@@ -201,6 +201,15 @@ fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() 
     assert!(bad.is_empty(), "{bad:?}\n{}", s.text());
     let passed = checks.iter().filter(|c| c.2 == "pass").count();
     assert!(passed >= 12, "{checks:?}");
+    // What the application wrote is kept beside the result, NIKs masked, passwords hidden.
+    let stdout = std::fs::read_to_string(s.out_dir().join("app/stdout.log")).expect("app stdout");
+    assert!(stdout.contains("listening on "), "{stdout}");
+    let stderr = std::fs::read_to_string(s.out_dir().join("app/stderr.log")).expect("app stderr");
+    let sixteen_digits = regex_lite_nik(&(stdout.clone() + &stderr));
+    assert!(
+        sixteen_digits.is_none(),
+        "an unmasked NIK {sixteen_digits:?} in the app's output"
+    );
     // The journal of the session is in the result, chained.
     assert!(
         r["journal"]["rows"]
@@ -272,6 +281,52 @@ fn unreachable_application_exits_3_naming_the_url_and_writes_nothing() {
     );
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(all.contains(&url), "{all}");
+    assert!(!dir.path().join("out").exists(), "{all}");
+}
+
+#[test]
+fn an_address_answered_before_the_application_starts_is_refused_not_judged() {
+    support::bin("mock-server");
+    support::bin("rsud-app");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A stale instance: something already answers HTTP where the target says the app will be.
+    let stale = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", stale.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut c in stale.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        }
+    });
+    // The demo target without its ready line: the runner would poll the base URL.
+    let text = poc_runner::DEMO_TARGET
+        .replace("ready_prefix = \"listening on \"\n", "")
+        .replace("http://127.0.0.1:8080", &url);
+    assert!(!text.contains("ready_prefix"), "the demo target changed");
+    let target = dir.path().join("target.toml");
+    std::fs::write(&target, text).expect("write target");
+    let out = support::command("poc-runner")
+        .arg("run")
+        .arg("--scenario")
+        .arg(scenario())
+        .arg("--target")
+        .arg(&target)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .expect("run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("already answers before the application is started"),
+        "{all}"
+    );
     assert!(!dir.path().join("out").exists(), "{all}");
 }
 
@@ -554,4 +609,24 @@ fn a_session_that_would_judge_nothing_stops_before_signing() {
     );
     assert_ne!(elsewhere, poc_runner::DEMO_TARGET);
     stops(elsewhere, "never reached the mock");
+}
+
+/// The first run of exactly 16 digits in `s` (an unmasked NIK).
+fn regex_lite_nik(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start == 16 {
+                return Some(s[start..i].to_string());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
