@@ -301,6 +301,7 @@ mod tests {
                 .iter()
                 .map(|f| format!("<td>{}</td>", c.value(f.wire_name()).unwrap()))
                 .collect(),
+            elements: None,
         };
         let ok = field_limits(
             granted,

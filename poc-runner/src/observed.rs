@@ -55,6 +55,10 @@ pub struct CapturedOutput {
     pub label: Evidence,
     /// The text as the target's extraction keeps it.
     pub text: String,
+    /// What the target's element mapping found at each element's place (wire name → text),
+    /// when the target maps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<BTreeMap<String, String>>,
 }
 
 /// One lookup the driver made.

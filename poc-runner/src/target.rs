@@ -155,6 +155,12 @@ pub struct RequestTemplate {
     /// The part of the answer that is the application's output.
     #[serde(default)]
     pub extract: Option<Extract>,
+    /// Lookups: where each data element is shown, a JSON pointer or CSS selector in which
+    /// `{element}` stands for the element's wire name (`/data/{element}`,
+    /// `td[data-element="{element}"]`). Field limits are then judged per element as well: an
+    /// element outside the grant with anything at its place is shown, whatever its format.
+    #[serde(default)]
+    pub elements: Option<Extract>,
 }
 
 impl RequestTemplate {
@@ -498,6 +504,29 @@ fn validate_request(
         }
         Some(Extract::Html(s)) => validate_selector(src, &format!("{key}.extract.html"), s, errors),
         None => {}
+    }
+    let with =
+        |t: &Spanned<String>| Spanned::new(t.span(), t.get_ref().replace("{element}", "NIK"));
+    match &r.elements {
+        Some(Extract::JsonPointer(p)) => validate_pointer(
+            src,
+            &format!("{key}.elements.json_pointer"),
+            &with(p),
+            errors,
+        ),
+        Some(Extract::Html(s)) => {
+            validate_selector(src, &format!("{key}.elements.html"), &with(s), errors)
+        }
+        None => {}
+    }
+    if let Some(Extract::JsonPointer(t) | Extract::Html(t)) = &r.elements {
+        if !t.get_ref().contains("{element}") {
+            errors.push(src.error_at(
+                t.span(),
+                &format!("{key}.elements"),
+                "expected `{element}` where the element's wire name goes".to_string(),
+            ));
+        }
     }
 }
 

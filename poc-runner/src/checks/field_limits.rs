@@ -28,6 +28,27 @@ pub(crate) fn field_limits(
         ));
     }
     let mut problems = Vec::new();
+    // Where the target maps elements to places: an element outside the grant with anything
+    // at its place is shown, even in another format than the canary's value.
+    let mut mapped: std::collections::BTreeMap<Field, Vec<Evidence>> = Default::default();
+    for o in outputs {
+        for (wire, text) in o.elements.iter().flatten() {
+            let Some(field) = Field::from_wire(wire) else {
+                continue;
+            };
+            if !granted.contains(field) && text.chars().any(char::is_alphanumeric) {
+                mapped.entry(field).or_default().push(o.label.clone());
+            }
+        }
+    }
+    for (field, places) in &mapped {
+        let places = Evidence::join(places, ", ");
+        problems.push(ev!(lang =>
+            "{field} di luar elemen data PKS tetapi ditampilkan di tempatnya pada: {}",
+            "{field} is outside the agreement but shown at its place in: {}",
+            places.text(lang)
+        ));
+    }
     for (field, value) in canary {
         if value.trim().is_empty() {
             continue;
@@ -37,7 +58,7 @@ pub(crate) fn field_limits(
             .filter(|o| shows(&o.text, value))
             .map(|o| o.label.clone())
             .collect();
-        if !granted.contains(*field) && !shown.is_empty() {
+        if !granted.contains(*field) && !shown.is_empty() && !mapped.contains_key(field) {
             let places = Evidence::join(&shown, ", ");
             problems.push(ev!(lang =>
                 "{field} di luar elemen data PKS tetapi ditampilkan di: {}",

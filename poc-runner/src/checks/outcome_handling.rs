@@ -96,6 +96,7 @@ impl Check for OutcomeHandling {
                 screen: CapturedOutput {
                     label: obs.outputs[l.output].label.clone(),
                     text: l.answer.body.clone(),
+                    elements: None,
                 },
             });
         }

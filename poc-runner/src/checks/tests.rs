@@ -300,6 +300,7 @@ fn out(label: &str, text: &str) -> CapturedOutput {
     CapturedOutput {
         label: Evidence::verbatim(label),
         text: text.into(),
+        elements: None,
     }
 }
 
@@ -521,6 +522,7 @@ fn non_retention_fails_on_stored_canaries_caches_and_offline_data() {
     let out = |text: &str| CapturedOutput {
         label: ev!("pencarian", "lookup"),
         text: text.into(),
+        elements: None,
     };
     let cached = out("NAMA: SRI LESTARI KNR7Q");
     assert_eq!(
@@ -541,5 +543,57 @@ fn non_retention_fails_on_stored_canaries_caches_and_offline_data() {
     assert_eq!(
         non_retention(None, None, None).outcome,
         CheckOutcome::NotExercised
+    );
+}
+
+#[test]
+fn field_limits_judge_each_mapped_place_whatever_the_format() {
+    let granted: FieldSet = [Field::Nik, Field::NamaLgkp].into_iter().collect();
+    let canary = vec![
+        (Field::Nik, "9201014107890003".to_string()),
+        (Field::NamaLgkp, "SRI LESTARI QX7AB01".to_string()),
+        (Field::TglLhr, "1990-05-17".to_string()),
+    ];
+    let page = |places: &[(&str, &str)], text: &str| CapturedOutput {
+        label: Evidence::verbatim("page"),
+        text: text.into(),
+        elements: Some(
+            places
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+    };
+    // The birth date shown as "17 Mei 1990": no token of the canary's value, but its place
+    // holds something, so it is shown.
+    let reformatted = page(
+        &[
+            ("NIK", "9201014107890003"),
+            ("NAMA_LGKP", "SRI LESTARI QX7AB01"),
+            ("TGL_LHR", "17 Mei 1990"),
+        ],
+        "9201014107890003 SRI LESTARI QX7AB01 17 Mei 1990",
+    );
+    let e = field_limits(granted, &canary, &[], &[reformatted]);
+    assert_eq!(e.outcome, CheckOutcome::Fail, "{e:?}");
+    assert_eq!(
+        e.evidence,
+        vec![Evidence::new(
+            "TGL_LHR di luar elemen data PKS tetapi ditampilkan di tempatnya pada: page",
+            "TGL_LHR is outside the agreement but shown at its place in: page"
+        )]
+    );
+    // A place kept empty, or holding a dash, shows nothing.
+    let blank = page(
+        &[
+            ("NIK", "9201014107890003"),
+            ("NAMA_LGKP", "SRI LESTARI QX7AB01"),
+            ("TGL_LHR", " - "),
+        ],
+        "9201014107890003 SRI LESTARI QX7AB01 -",
+    );
+    assert_eq!(
+        field_limits(granted, &canary, &[], &[blank]).outcome,
+        CheckOutcome::Pass
     );
 }

@@ -56,6 +56,7 @@ impl AppDriver<'_> {
                 Ok(manual::Observed {
                     presented: answer.status.is_some() && d.presents_resident(&answer.body),
                     output: d.output_text(&answer.body),
+                    elements: d.output_elements(&answer.body),
                     answer,
                 })
             }

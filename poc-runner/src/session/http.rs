@@ -218,6 +218,15 @@ impl<'a> Driver<'a> {
     }
 
     /// The part of a lookup answer that is the application's output.
+    /// The element mapping's reading of a lookup answer, when the target maps elements.
+    pub(crate) fn output_elements(&self, body: &str) -> Option<BTreeMap<String, String>> {
+        self.spec
+            .lookup
+            .elements
+            .as_ref()
+            .map(|m| elements(m, body))
+    }
+
     pub(crate) fn output_text(&self, body: &str) -> String {
         extract(self.spec.lookup.extract.as_ref(), body)
     }
@@ -236,6 +245,47 @@ fn urlencode(s: &str) -> String {
             }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The text at each data element's place (`{element}` in the mapping), for every element
+/// whose place exists in the answer.
+pub(crate) fn elements(mapping: &Extract, body: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    match mapping {
+        Extract::JsonPointer(p) => {
+            let Ok(v) = serde_json::from_str::<Value>(body) else {
+                return out;
+            };
+            for f in dukcapil_domain::Field::ALL {
+                let at = p.get_ref().replace("{element}", f.wire_name());
+                if let Some(x) = v.pointer(&at) {
+                    let text = match x {
+                        Value::String(s) => s.clone(),
+                        Value::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    out.insert(f.wire_name().to_string(), text);
+                }
+            }
+        }
+        Extract::Html(sel) => {
+            let doc = scraper::Html::parse_document(body);
+            for f in dukcapil_domain::Field::ALL {
+                let at = sel.get_ref().replace("{element}", f.wire_name());
+                let Ok(s) = scraper::Selector::parse(&at) else {
+                    continue;
+                };
+                let found: Vec<String> = doc
+                    .select(&s)
+                    .map(|n| n.text().collect::<String>())
+                    .collect();
+                if !found.is_empty() {
+                    out.insert(f.wire_name().to_string(), found.join("\n"));
+                }
+            }
         }
     }
     out

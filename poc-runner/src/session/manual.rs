@@ -102,6 +102,8 @@ pub(crate) struct Observed {
     pub presented: bool,
     /// The values confirmed on screen plus the message and note typed (what checks search).
     pub output: String,
+    /// What the element mapping found per element (scripted drivers with a mapping only).
+    pub elements: Option<BTreeMap<String, String>>,
 }
 
 /// Where the driver sees what reached the mock: the mock's journal in a session.
@@ -449,6 +451,7 @@ impl<'a> Driver<'a> {
             answer,
             presented,
             output: output.join("\n"),
+            elements: None,
         })
     }
 

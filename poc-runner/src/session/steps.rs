@@ -211,6 +211,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                     answer: a,
                     presented,
                     output,
+                    elements,
                 } = self.driver.lookup(&u, &p, &ctx)?;
                 let finished = self.now();
                 let label = ev!(
@@ -222,6 +223,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 self.obs.outputs.push(CapturedOutput {
                     label: label.clone(),
                     text: output,
+                    elements,
                 });
                 self.obs
                     .raw_outputs
