@@ -17,7 +17,7 @@ use serde::Deserialize;
     version,
     about = "Loket pendaftaran puskesmas terhubung ke layanan Dukcapil (aplikasi referensi)"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// TOML configuration file (paths in it are relative to the file).
     #[arg(long, env = "PUSKESMAS_APP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -62,7 +62,7 @@ pub struct Cli {
 /// Realistic violations the desk can be switched into, so the PoC harness can prove that each
 /// of its checks catches one. None announces itself in a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Defect {
+pub(crate) enum Defect {
     /// Keeps every found resident's data in table `arsip_penduduk` "to prefill the next visit".
     StoresAnswers,
     /// Sends `User_ID: "sistem.puskesmas"` whoever is at the desk.
@@ -78,7 +78,7 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: &'static [Defect] = &[
+    pub(crate) const ALL: &'static [Defect] = &[
         Defect::StoresAnswers,
         Defect::ConstantUserId,
         Defect::ShowsExtraElement,
@@ -87,7 +87,7 @@ impl Defect {
         Defect::UnboundedRetries,
     ];
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Defect::StoresAnswers => "stores-answers",
             Defect::ConstantUserId => "constant-user-id",
@@ -128,14 +128,14 @@ impl FromStr for Defect {
 
 /// The switched-on defects; empty for the compliant desk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Defects(BTreeSet<Defect>);
+pub(crate) struct Defects(BTreeSet<Defect>);
 
 impl Defects {
-    pub fn has(&self, d: Defect) -> bool {
+    pub(crate) fn has(&self, d: Defect) -> bool {
         self.0.contains(&d)
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
+    pub(crate) fn names(&self) -> Vec<&'static str> {
         self.0.iter().map(|d| d.name()).collect()
     }
 
@@ -151,11 +151,11 @@ impl Defects {
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(pub String);
+pub(crate) struct ConfigError(pub String);
 
 /// Institutional credentials issued by Disdukcapil.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub user_id: String,
     pub password: String,
     pub ip_user: String,
@@ -174,7 +174,7 @@ impl fmt::Debug for Credentials {
 
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct OperatorSeed {
+pub(crate) struct OperatorSeed {
     pub username: String,
     pub password: String,
 }
@@ -215,7 +215,7 @@ struct ConfigFile {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
+pub(crate) struct Config {
     pub listen: String,
     pub database: PathBuf,
     pub agreement: dukcapil_domain::Agreement,
@@ -229,7 +229,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn resolve(cli: Cli) -> Result<Config, ConfigError> {
+    pub(crate) fn resolve(cli: Cli) -> Result<Config, ConfigError> {
         let file = match &cli.config {
             Some(p) => read_file(p)?,
             None => ConfigFile::default(),

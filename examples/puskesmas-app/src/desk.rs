@@ -14,7 +14,7 @@ use crate::store::{Store, Visit};
 const QUOTA_HOLD_KEY: &str = "kuota_habis_hari";
 
 #[derive(Debug)]
-pub struct Desk {
+pub(crate) struct Desk {
     pub config: Config,
     pub store: Store,
     pub gateway: Gateway,
@@ -29,7 +29,7 @@ pub struct Desk {
 
 /// A service event the operator records for a found resident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     /// Registration for a visit (NO_RM, NO_JKN).
     Visit,
     /// Death (NO_SURAT_KEMATIAN).
@@ -39,7 +39,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn parse(s: &str) -> Option<EventKind> {
+    pub(crate) fn parse(s: &str) -> Option<EventKind> {
         match s {
             "kunjungan" => Some(EventKind::Visit),
             "kematian" => Some(EventKind::Death),
@@ -48,7 +48,7 @@ impl EventKind {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             EventKind::Visit => "kunjungan",
             EventKind::Death => "kematian",
@@ -67,14 +67,14 @@ impl EventKind {
 
 /// What the operator typed on the service form.
 #[derive(Debug, Clone, Default)]
-pub struct EventInput {
+pub(crate) struct EventInput {
     pub no_rm: String,
     pub no_jkn: String,
     pub certificate: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventOutcome {
+pub(crate) enum EventOutcome {
     Recorded {
         no_rm: String,
         balikan: Option<Balikan>,
@@ -83,7 +83,7 @@ pub enum EventOutcome {
 }
 
 impl Desk {
-    pub fn new(config: Config, store: Store) -> anyhow::Result<Arc<Desk>> {
+    pub(crate) fn new(config: Config, store: Store) -> anyhow::Result<Arc<Desk>> {
         for o in &config.operators {
             store.seed_operator(&o.username, &o.password)?;
         }
@@ -106,7 +106,7 @@ impl Desk {
     }
 
     /// The day the quota is held for, if that is today (WIB).
-    pub fn quota_held(&self) -> Option<NaiveDate> {
+    pub(crate) fn quota_held(&self) -> Option<NaiveDate> {
         let hold = *self.quota_hold.lock().unwrap_or_else(|e| e.into_inner());
         hold.filter(|d| *d == wib_today())
     }
@@ -120,7 +120,7 @@ impl Desk {
     }
 
     /// One operator action: one `CALL_NIK` (none while the quota is held).
-    pub async fn lookup(&self, nik: &str, operator: &str) -> Lookup {
+    pub(crate) async fn lookup(&self, nik: &str, operator: &str) -> Lookup {
         if let Some(day) = self.quota_held() {
             return Lookup::QuotaHeld(day);
         }
@@ -149,7 +149,7 @@ impl Desk {
     }
 
     /// The shown part of a found record, in the page's order.
-    pub fn shown_elements(&self, record: &BTreeMap<String, String>) -> Vec<(Field, String)> {
+    pub(crate) fn shown_elements(&self, record: &BTreeMap<String, String>) -> Vec<(Field, String)> {
         Field::ALL
             .iter()
             .copied()
@@ -159,7 +159,7 @@ impl Desk {
     }
 
     /// Records a service event and sends the balikan it owes (only for NIKs a lookup found).
-    pub async fn record_event(
+    pub(crate) async fn record_event(
         &self,
         nik: &str,
         kind: EventKind,
@@ -231,7 +231,7 @@ impl Desk {
 
     /// `background-crawler`: every interval, looks up the five NIKs after the last one looked
     /// up, as the operator who looked it up ("sinkronisasi data pasien").
-    pub fn spawn_crawler(self: &Arc<Desk>) {
+    pub(crate) fn spawn_crawler(self: &Arc<Desk>) {
         let desk = Arc::clone(self);
         tokio::spawn(async move {
             let pause = std::time::Duration::from_millis(desk.config.crawler_interval_ms);
@@ -266,7 +266,7 @@ impl Desk {
 }
 
 /// The operator's message for every result but a found resident (Bahasa Indonesia).
-pub fn message(l: &Lookup) -> String {
+pub(crate) fn message(l: &Lookup) -> String {
     match l {
         Lookup::Found(_) => "Data ditemukan.".into(),
         Lookup::QuotaHeld(_) | Lookup::Refused(Outcome::QuotaExhausted, _) => {
@@ -322,7 +322,7 @@ pub fn message(l: &Lookup) -> String {
 }
 
 /// Indonesian labels of the elements a desk may show.
-pub fn label(f: Field) -> &'static str {
+pub(crate) fn label(f: Field) -> &'static str {
     match f {
         Field::NoKk => "Nomor KK",
         Field::Nik => "NIK",
@@ -350,7 +350,7 @@ pub fn label(f: Field) -> &'static str {
 }
 
 /// A NIK as typed: 16 digits, spaces and dots removed.
-pub fn clean_nik(raw: &str) -> Result<String, &'static str> {
+pub(crate) fn clean_nik(raw: &str) -> Result<String, &'static str> {
     let nik: String = raw
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '.')

@@ -12,7 +12,7 @@ use crate::config::{Config, Credentials, Defect, Defects};
 
 /// What a lookup came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Every key the gateway returned, values as exact strings (NIKs never through a double).
     Found(BTreeMap<String, String>),
     /// A business outcome other than found, with the gateway's text.
@@ -27,7 +27,7 @@ pub enum Lookup {
 
 impl Lookup {
     /// The code the audit table keeps.
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             Lookup::Found(_) => "01",
             Lookup::Refused(o, _) => o.code(),
@@ -40,7 +40,7 @@ impl Lookup {
 
 /// What became of one data balikan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Balikan {
+pub(crate) enum Balikan {
     Sent,
     AlreadySent,
     Failed(String),
@@ -48,7 +48,7 @@ pub enum Balikan {
 
 impl Balikan {
     /// The visit register's wording.
-    pub fn status(&self) -> String {
+    pub(crate) fn status(&self) -> String {
         match self {
             Balikan::Sent => "terkirim".into(),
             Balikan::AlreadySent => "sudah pernah dikirim".into(),
@@ -58,13 +58,13 @@ impl Balikan {
 }
 
 /// The local day the gateway's quota counts in (WIB, UTC+7).
-pub fn wib_today() -> NaiveDate {
+pub(crate) fn wib_today() -> NaiveDate {
     let wib = FixedOffset::east_opt(7 * 3600).expect("valid offset");
     Utc::now().with_timezone(&wib).date_naive()
 }
 
 /// `3303**********03`: NIKs in logs.
-pub fn mask(nik: &str) -> String {
+pub(crate) fn mask(nik: &str) -> String {
     if nik.len() == 16 && nik.is_ascii() {
         format!("{}**********{}", &nik[..4], &nik[14..])
     } else {
@@ -73,7 +73,7 @@ pub fn mask(nik: &str) -> String {
 }
 
 #[derive(Debug)]
-pub struct Gateway {
+pub(crate) struct Gateway {
     http: reqwest::Client,
     url: String,
     customer_id: String,
@@ -96,7 +96,7 @@ enum Attempt {
 }
 
 impl Gateway {
-    pub fn new(config: &Config) -> anyhow::Result<Gateway> {
+    pub(crate) fn new(config: &Config) -> anyhow::Result<Gateway> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.timeout_ms))
             .connect_timeout(Duration::from_millis(config.timeout_ms))
@@ -114,7 +114,7 @@ impl Gateway {
     }
 
     /// One `CALL_NIK` for `operator` (retries included). The caller checks the quota hold.
-    pub async fn call_nik(&self, nik: &str, operator: &str) -> Lookup {
+    pub(crate) async fn call_nik(&self, nik: &str, operator: &str) -> Lookup {
         let user = if self.defects.has(Defect::ConstantUserId) {
             "sistem.puskesmas"
         } else {
@@ -166,7 +166,11 @@ impl Gateway {
     }
 
     /// Sends one resident's balikan values; bounded retries on transport faults.
-    pub async fn send_balikan(&self, nik: &str, values: &BTreeMap<String, String>) -> Balikan {
+    pub(crate) async fn send_balikan(
+        &self,
+        nik: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Balikan {
         let body = json!([{
             "id_lembaga": self.customer_id,
             "nama_lembaga": self.institution,
@@ -242,7 +246,7 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 /// Reads the page envelope: `content[0]` is the record, or an object with only `RESPON`.
-pub fn interpret(v: &Value) -> Lookup {
+pub(crate) fn interpret(v: &Value) -> Lookup {
     let Some(first) = v
         .get("content")
         .and_then(Value::as_array)

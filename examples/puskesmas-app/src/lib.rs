@@ -5,20 +5,25 @@
 //! desk sends the data balikan. Defect switches ([`config::Defect`]) turn it into each realistic
 //! violation the PoC harness must catch.
 
-pub mod config;
-pub mod desk;
-pub mod gateway;
-pub mod store;
-pub mod web;
+#![warn(missing_docs, unreachable_pub)]
+
+mod config;
+mod desk;
+mod gateway;
+mod store;
+mod web;
 
 use anyhow::Context;
 use clap::Parser;
 
 /// Exit code: runtime failure (database, socket).
-pub const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad configuration.
-pub const EXIT_CONFIG: u8 = 2;
+pub(crate) const EXIT_CONFIG: u8 = 2;
 
+/// The `puskesmas-app` binary: resolves the configuration from flags, environment and file,
+/// then serves until interrupted. Exits 0 when stopped cleanly, 1 on a runtime failure, 2 on
+/// bad configuration.
 pub fn main() -> std::process::ExitCode {
     let config = match config::Config::resolve(config::Cli::parse()) {
         Ok(c) => c,
@@ -43,7 +48,7 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-pub async fn serve(config: config::Config) -> anyhow::Result<()> {
+pub(crate) async fn serve(config: config::Config) -> anyhow::Result<()> {
     // Logs go to stderr (NIKs masked, no gateway answers, no secrets).
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -12,13 +12,13 @@ use argon2::Argon2;
 use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     conn: Mutex<Connection>,
 }
 
 /// One service event at the desk, as the visit register keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Visit {
+pub(crate) struct Visit {
     pub id: i64,
     pub nik: String,
     pub kind: String,
@@ -30,7 +30,7 @@ pub struct Visit {
 }
 
 impl Store {
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create folder {}", dir.display()))?;
@@ -62,7 +62,7 @@ impl Store {
     }
 
     /// Creates the operator or replaces its password hash.
-    pub fn seed_operator(&self, username: &str, password: &str) -> anyhow::Result<()> {
+    pub(crate) fn seed_operator(&self, username: &str, password: &str) -> anyhow::Result<()> {
         let salt = SaltString::generate(&mut OsRng);
         let hash = Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -76,7 +76,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn check_password(&self, username: &str, password: &str) -> anyhow::Result<bool> {
+    pub(crate) fn check_password(&self, username: &str, password: &str) -> anyhow::Result<bool> {
         let hash: Option<String> = self
             .conn()
             .query_row(
@@ -94,7 +94,12 @@ impl Store {
             .is_ok())
     }
 
-    pub fn record_lookup(&self, nik: &str, operator: &str, code: &str) -> anyhow::Result<()> {
+    pub(crate) fn record_lookup(
+        &self,
+        nik: &str,
+        operator: &str,
+        code: &str,
+    ) -> anyhow::Result<()> {
         self.conn().execute(
             "INSERT INTO pencarian (nik, petugas, kode, waktu) VALUES (?1, ?2, ?3, ?4)",
             params![nik, operator, code, now()],
@@ -103,7 +108,7 @@ impl Store {
     }
 
     /// Whether a lookup of `nik` ever found the resident (balikan is owed only then).
-    pub fn was_found(&self, nik: &str) -> anyhow::Result<bool> {
+    pub(crate) fn was_found(&self, nik: &str) -> anyhow::Result<bool> {
         Ok(self.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM pencarian WHERE nik = ?1 AND kode = '01')",
             [nik],
@@ -112,7 +117,7 @@ impl Store {
     }
 
     /// The NO_RM this desk gave the NIK before, if any.
-    pub fn medical_record(&self, nik: &str) -> anyhow::Result<Option<String>> {
+    pub(crate) fn medical_record(&self, nik: &str) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn()
             .query_row(
@@ -124,7 +129,7 @@ impl Store {
     }
 
     /// A new family-folder number: `PKM-000001`, one per resident.
-    pub fn next_medical_record(&self) -> anyhow::Result<String> {
+    pub(crate) fn next_medical_record(&self) -> anyhow::Result<String> {
         let n: i64 =
             self.conn()
                 .query_row("SELECT COUNT(DISTINCT nik) + 1 FROM kunjungan", [], |r| {
@@ -133,7 +138,7 @@ impl Store {
         Ok(format!("PKM-{n:06}"))
     }
 
-    pub fn add_visit(&self, v: &Visit) -> anyhow::Result<i64> {
+    pub(crate) fn add_visit(&self, v: &Visit) -> anyhow::Result<i64> {
         let c = self.conn();
         c.execute(
             "INSERT INTO kunjungan (nik, jenis, no_rm, no_jkn, no_surat, petugas, waktu, balikan)
@@ -152,7 +157,7 @@ impl Store {
         Ok(c.last_insert_rowid())
     }
 
-    pub fn set_visit_balikan(&self, id: i64, status: &str) -> anyhow::Result<()> {
+    pub(crate) fn set_visit_balikan(&self, id: i64, status: &str) -> anyhow::Result<()> {
         self.conn().execute(
             "UPDATE kunjungan SET balikan = ?2 WHERE id = ?1",
             params![id, status],
@@ -160,7 +165,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn visits(&self) -> anyhow::Result<Vec<Visit>> {
+    pub(crate) fn visits(&self) -> anyhow::Result<Vec<Visit>> {
         let c = self.conn();
         let mut st = c.prepare(
             "SELECT id, nik, jenis, no_rm, no_jkn, no_surat, petugas, balikan FROM kunjungan
@@ -183,7 +188,7 @@ impl Store {
         Ok(rows)
     }
 
-    pub fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
+    pub(crate) fn setting(&self, key: &str) -> anyhow::Result<Option<String>> {
         Ok(self
             .conn()
             .query_row(
@@ -194,7 +199,7 @@ impl Store {
             .optional()?)
     }
 
-    pub fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
+    pub(crate) fn set_setting(&self, key: &str, value: &str) -> anyhow::Result<()> {
         self.conn().execute(
             "INSERT INTO pengaturan (kunci, nilai) VALUES (?1, ?2)
              ON CONFLICT(kunci) DO UPDATE SET nilai = excluded.nilai",
@@ -204,7 +209,7 @@ impl Store {
     }
 
     /// The `stores-answers` defect: a "prefill archive" of everything the gateway returned.
-    pub fn archive_resident(&self, nik: &str, record_json: &str) -> anyhow::Result<()> {
+    pub(crate) fn archive_resident(&self, nik: &str, record_json: &str) -> anyhow::Result<()> {
         let c = self.conn();
         c.execute(
             "CREATE TABLE IF NOT EXISTS arsip_penduduk (

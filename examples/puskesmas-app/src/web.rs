@@ -21,7 +21,7 @@ use rand::Rng;
 use crate::desk::{clean_nik, label, message, Desk, EventInput, EventKind, EventOutcome};
 use crate::gateway::{mask, Balikan, Lookup};
 
-pub const SESSION_COOKIE: &str = "pkm_sesi";
+pub(crate) const SESSION_COOKIE: &str = "pkm_sesi";
 const LOGIN_COOKIE: &str = "pkm_masuk";
 /// A desk shift; a session idle longer than this is logged out.
 const SESSION_IDLE: Duration = Duration::from_secs(8 * 3600);
@@ -34,14 +34,14 @@ struct Session {
 }
 
 #[derive(Debug, Clone)]
-pub struct Web {
+pub(crate) struct Web {
     desk: Arc<Desk>,
     sessions: Arc<Mutex<HashMap<String, Session>>>,
 }
 
 type FormMap = BTreeMap<String, String>;
 
-pub fn router(desk: Arc<Desk>) -> Router {
+pub(crate) fn router(desk: Arc<Desk>) -> Router {
     let web = Web {
         desk,
         sessions: Arc::default(),

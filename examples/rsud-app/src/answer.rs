@@ -6,7 +6,7 @@ use serde_json::Value;
 
 /// What one `CALL_NIK` answer said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// A resident record: wire key → display value, in the gateway's order.
     Found(Record),
     /// A business outcome other than found, with the gateway's own `RESPON` text.
@@ -15,13 +15,16 @@ pub enum Answer {
     Unrecognised { respon: String },
 }
 
+/// A found resident's elements.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Record {
-    pub fields: Vec<(String, String)>,
+    /// Wire key → display value, in the gateway's order.
+    pub(crate) fields: Vec<(String, String)>,
 }
 
 impl Record {
-    pub fn get(&self, key: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(k, _)| k == key)
@@ -30,7 +33,7 @@ impl Record {
 
     /// Keeps only keys the agreement grants; unknown keys go too (the app's own whitelist,
     /// whatever the gateway sends).
-    pub fn retain_granted(&mut self, granted: FieldSet) {
+    pub(crate) fn retain_granted(&mut self, granted: FieldSet) {
         self.fields
             .retain(|(k, _)| Field::from_wire(k).is_some_and(|f| granted.contains(f)));
     }
@@ -39,7 +42,7 @@ impl Record {
 /// The body was not a gateway answer. Truncated JSON lands here, and is retried as a
 /// transport fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AnswerError {
+pub(crate) enum AnswerError {
     #[error("jawaban bukan JSON yang utuh: {0}")]
     NotJson(String),
     #[error("jawaban tidak memuat `content` berisi satu objek")]
@@ -49,7 +52,7 @@ pub enum AnswerError {
 /// How to read identity numbers: exactly (the correct way) or through a double, which is what
 /// JavaScript-style parsers do and what the `float-nik` defect reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum NumberMode {
+pub(crate) enum NumberMode {
     #[default]
     Exact,
     Double,
@@ -57,14 +60,14 @@ pub enum NumberMode {
 
 /// Parsing switches; both default to the correct behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ParseOptions {
+pub(crate) struct ParseOptions {
     pub numbers: NumberMode,
     /// Treat any object in `content` as found data (the `error-as-found` defect).
     pub error_as_found: bool,
 }
 
 /// Parses a `CALL_NIK` response body.
-pub fn parse_answer(body: &[u8], opts: ParseOptions) -> Result<Answer, AnswerError> {
+pub(crate) fn parse_answer(body: &[u8], opts: ParseOptions) -> Result<Answer, AnswerError> {
     let v: Value = serde_json::from_slice(body).map_err(|e| AnswerError::NotJson(e.to_string()))?;
     let first = match &v {
         Value::Object(m) => match m.get("content") {

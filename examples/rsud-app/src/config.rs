@@ -48,7 +48,7 @@ pub enum Defect {
 }
 
 impl Defect {
-    pub const ALL: &'static [Defect] = &[
+    pub(crate) const ALL: &'static [Defect] = &[
         Defect::StoreAnswer,
         Defect::CacheAnswers,
         Defect::LogAnswers,
@@ -67,7 +67,7 @@ impl Defect {
         Defect::LogPassword,
     ];
 
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Defect::StoreAnswer => "store-answer",
             Defect::CacheAnswers => "cache-answers",
@@ -95,9 +95,10 @@ impl fmt::Display for Defect {
     }
 }
 
+/// A defect name that is not one of [`Defect`]'s; holds the name as given.
 #[derive(Debug, thiserror::Error)]
 #[error("unknown defect `{0}` (known: {known})", known = Defect::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", "))]
-pub struct UnknownDefect(pub String);
+pub struct UnknownDefect(pub(crate) String);
 
 impl FromStr for Defect {
     type Err = UnknownDefect;
@@ -113,23 +114,19 @@ impl FromStr for Defect {
 
 /// The switched-on defects; empty for the compliant application.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Defects(BTreeSet<Defect>);
+pub(crate) struct Defects(BTreeSet<Defect>);
 
 impl Defects {
-    pub fn has(&self, d: Defect) -> bool {
+    pub(crate) fn has(&self, d: Defect) -> bool {
         self.0.contains(&d)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = Defect> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Defect> + '_ {
         self.0.iter().copied()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Parses a comma-separated list (`RSUD_APP_DEFECTS=a,b`); blanks are ignored.
-    pub fn parse_list(list: &str) -> Result<Defects, UnknownDefect> {
+    pub(crate) fn parse_list(list: &str) -> Result<Defects, UnknownDefect> {
         list.split(',')
             .filter(|s| !s.trim().is_empty())
             .map(str::parse)
@@ -147,9 +144,13 @@ impl FromIterator<Defect> for Defects {
 /// Institutional credentials issued by Disdukcapil.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// Institutional `user_id` sent in every `CALL_NIK` body.
     pub user_id: String,
+    /// Institutional `password` sent in every `CALL_NIK` body.
     pub password: String,
+    /// Registered `ip_user` sent in every `CALL_NIK` body.
     pub ip_user: String,
+    /// Bearer token for the data balikan endpoint.
     pub balikan_token: String,
 }
 
@@ -168,10 +169,10 @@ impl fmt::Debug for Credentials {
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsConfig {
-    pub user_id: Option<String>,
-    pub password: Option<String>,
-    pub ip_user: Option<String>,
-    pub balikan_token: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) ip_user: Option<String>,
+    pub(crate) balikan_token: Option<String>,
 }
 
 impl fmt::Debug for CredentialsConfig {
@@ -184,6 +185,7 @@ impl fmt::Debug for CredentialsConfig {
 }
 
 impl CredentialsConfig {
+    /// The credentials to use: each configured value, or `dummy`'s where none is configured.
     pub fn resolve(&self, dummy: &dukcapil_domain::DummyCredentials) -> Credentials {
         let or = |v: &Option<String>, d: &String| v.clone().unwrap_or_else(|| d.clone());
         Credentials {
@@ -195,10 +197,14 @@ impl CredentialsConfig {
     }
 }
 
+/// An operator account seeded at startup: created, or its password updated, and stored with an
+/// Argon2id hash of the password.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorSeed {
+    /// Login name; also sent as `User_ID` for this operator's lookups.
     pub username: String,
+    /// Plain-text password, hashed before it is stored.
     pub password: String,
 }
 
@@ -228,38 +234,65 @@ struct ConfigFile {
     defects: Vec<String>,
 }
 
+/// The resolved configuration: file values with the environment on top, defaults filled in.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Socket address to listen on (default `127.0.0.1:0`).
     pub listen: String,
+    /// The application's own SQLite file.
     pub database: PathBuf,
+    /// Log file (NIKs masked).
     pub log_file: PathBuf,
-    pub gateway_url: String,
+    /// Gateway base URL, without a trailing `/`.
+    pub(crate) gateway_url: String,
+    /// Id of the shipped agreement profile the app works under (default `rsud-karanganyar`).
     pub agreement: String,
     /// Per attempt, connect to last byte.
-    pub timeout_ms: u64,
+    pub(crate) timeout_ms: u64,
     /// Extra attempts after the first on a transport fault.
-    pub retries: u32,
+    pub(crate) retries: u32,
+    /// Institutional credentials as configured (see [`CredentialsConfig::resolve`]).
     pub credentials: CredentialsConfig,
+    /// Operator accounts to seed at startup.
     pub operators: Vec<OperatorSeed>,
-    pub defects: Defects,
+    pub(crate) defects: Defects,
 }
 
+/// Why the configuration could not be loaded (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The config file could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The config file is not valid TOML or has an unknown or mistyped key.
     #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// A defect name in the file or `RSUD_APP_DEFECTS` is unknown.
     #[error("{origin}: {source}")]
     Defect {
+        /// Where the name came from.
         origin: String,
+        /// The unknown name.
         source: UnknownDefect,
     },
+    /// An environment variable has an unusable value.
     #[error("environment variable {name}: {message}")]
-    Env { name: String, message: String },
+    Env {
+        /// The variable.
+        name: String,
+        /// What is wrong with its value.
+        message: String,
+    },
 }
 
 impl Config {
@@ -293,7 +326,8 @@ impl Config {
     }
 
     /// Parses a config file's text; `origin` names it in errors.
-    pub fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+    #[cfg(test)]
+    pub(crate) fn from_toml(text: &str, origin: &Path) -> Result<Config, ConfigError> {
         Self::build(Self::parse_file(text, origin)?, |_| None)
     }
 

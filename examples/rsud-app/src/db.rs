@@ -10,7 +10,7 @@ use argon2::Argon2;
 use rusqlite::{params, Connection, OptionalExtension};
 
 #[derive(Debug, thiserror::Error)]
-pub enum DbError {
+pub(crate) enum DbError {
     #[error("database {path}: {source}")]
     Open {
         path: String,
@@ -58,12 +58,12 @@ CREATE INDEX IF NOT EXISTS lookups_nik ON lookups(nik);
 ";
 
 #[derive(Debug)]
-pub struct Db {
+pub(crate) struct Db {
     conn: Connection,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Patient {
+pub(crate) struct Patient {
     pub id: i64,
     pub nik: String,
     pub no_rm: String,
@@ -74,7 +74,7 @@ fn now() -> String {
 }
 
 impl Db {
-    pub fn open(path: &Path) -> Result<Db, DbError> {
+    pub(crate) fn open(path: &Path) -> Result<Db, DbError> {
         let conn = Connection::open(path).map_err(|source| DbError::Open {
             path: path.display().to_string(),
             source,
@@ -85,7 +85,7 @@ impl Db {
     }
 
     /// Creates the operator, or re-hashes when the configured password changed.
-    pub fn seed_operator(&self, username: &str, password: &str) -> Result<(), DbError> {
+    pub(crate) fn seed_operator(&self, username: &str, password: &str) -> Result<(), DbError> {
         if self.verify_operator(username, password)? {
             return Ok(());
         }
@@ -102,7 +102,7 @@ impl Db {
         Ok(())
     }
 
-    pub fn verify_operator(&self, username: &str, password: &str) -> Result<bool, DbError> {
+    pub(crate) fn verify_operator(&self, username: &str, password: &str) -> Result<bool, DbError> {
         let stored: Option<String> = self
             .conn
             .query_row(
@@ -122,7 +122,12 @@ impl Db {
             .is_ok())
     }
 
-    pub fn record_lookup(&self, nik: &str, operator: &str, outcome: &str) -> Result<(), DbError> {
+    pub(crate) fn record_lookup(
+        &self,
+        nik: &str,
+        operator: &str,
+        outcome: &str,
+    ) -> Result<(), DbError> {
         self.conn.execute(
             "INSERT INTO lookups(nik, operator, outcome, at) VALUES (?1, ?2, ?3, ?4)",
             params![nik, operator, outcome, now()],
@@ -131,7 +136,7 @@ impl Db {
     }
 
     /// Whether the gateway ever found this NIK for us: data balikan is owed only then.
-    pub fn was_found(&self, nik: &str) -> Result<bool, DbError> {
+    pub(crate) fn was_found(&self, nik: &str) -> Result<bool, DbError> {
         Ok(self
             .conn
             .query_row(
@@ -144,7 +149,7 @@ impl Db {
     }
 
     /// Finds or registers the patient; `bool` says whether it was new. Each call is a visit.
-    pub fn register_patient(
+    pub(crate) fn register_patient(
         &self,
         nik: &str,
         gol_darah: Option<&str>,
@@ -192,7 +197,7 @@ impl Db {
         Ok((patient, new))
     }
 
-    pub fn patient(&self, nik: &str) -> Result<Option<Patient>, DbError> {
+    pub(crate) fn patient(&self, nik: &str) -> Result<Option<Patient>, DbError> {
         Ok(self
             .conn
             .query_row(
@@ -209,7 +214,7 @@ impl Db {
             .optional()?)
     }
 
-    pub fn record_death(
+    pub(crate) fn record_death(
         &self,
         patient: &Patient,
         certificate: &str,
@@ -223,7 +228,7 @@ impl Db {
     }
 
     /// The `store-answer` defect: keeps the gateway's whole answer, "to save quota".
-    pub fn store_answer(&self, nik: &str, raw: &str) -> Result<(), DbError> {
+    pub(crate) fn store_answer(&self, nik: &str, raw: &str) -> Result<(), DbError> {
         self.conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS dukcapil_answers (nik TEXT, answer TEXT, fetched_at TEXT)",
         )?;

@@ -18,7 +18,7 @@ const BACKOFF: Duration = Duration::from_millis(200);
 const UNBOUNDED_WALL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum GatewayError {
+pub(crate) enum GatewayError {
     #[error("gateway tidak dapat dihubungi setelah {attempts} percobaan: {last}")]
     Transport { attempts: u32, last: String },
     #[error("gateway menjawab HTTP {status}: {body}")]
@@ -27,7 +27,7 @@ pub enum GatewayError {
 
 /// One lookup's answer with the raw body (kept only by the `store-answer` defect).
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub answer: Answer,
     pub raw: String,
     pub attempts: u32,
@@ -35,7 +35,7 @@ pub struct Reply {
 
 /// What the balikan service said.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BalikanResult {
+pub(crate) enum BalikanResult {
     Sent,
     /// 400 "Data sudah pernah dikirim": the same values went before, nothing is owed.
     AlreadySent,
@@ -44,7 +44,7 @@ pub enum BalikanResult {
 }
 
 #[derive(Debug, Clone)]
-pub struct Gateway {
+pub(crate) struct Gateway {
     http: reqwest::Client,
     base: String,
     customer_id: String,
@@ -61,7 +61,7 @@ enum Attempt<T> {
 }
 
 impl Gateway {
-    pub fn new(
+    pub(crate) fn new(
         base: &str,
         agreement: &dukcapil_domain::Agreement,
         creds: Credentials,
@@ -87,10 +87,6 @@ impl Gateway {
         })
     }
 
-    pub fn customer_id(&self) -> &str {
-        &self.customer_id
-    }
-
     /// The `User_ID` value sent for `operator`; `None` leaves the key out.
     fn operator_value(&self, operator: &str) -> Option<String> {
         if self.defects.has(Defect::NoUserId) {
@@ -105,7 +101,7 @@ impl Gateway {
     }
 
     /// `CALL_NIK` for `nik` on behalf of `operator`.
-    pub async fn call_nik(&self, nik: &str, operator: &str) -> Result<Reply, GatewayError> {
+    pub(crate) async fn call_nik(&self, nik: &str, operator: &str) -> Result<Reply, GatewayError> {
         let url = format!(
             "{}/dukcapil/get_json/{}/CALL_NIK",
             self.base, self.customer_id
@@ -212,7 +208,7 @@ impl Gateway {
     }
 
     /// Sends data balikan for one NIK by web service (contract §6).
-    pub async fn store_balikan(
+    pub(crate) async fn store_balikan(
         &self,
         nik: &str,
         params: &BTreeMap<String, String>,

@@ -4,13 +4,15 @@
 //! balikan for registrations and deaths. Defect switches ([`config::Defect`]) turn it into
 //! each realistic violation the PoC harness must catch.
 
-pub mod answer;
+#![warn(missing_docs, unreachable_pub)]
+
+mod answer;
 pub mod config;
-pub mod db;
-pub mod gateway;
-pub mod quota;
+mod db;
+mod gateway;
+mod quota;
 pub mod service;
-pub mod web;
+mod web;
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
@@ -26,7 +28,7 @@ use clap::Parser;
     version,
     about = "SIMRS RSUD Kabupaten Karanganyar: reference Dukcapil-integrated application"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// TOML configuration file; `RSUD_APP_*` environment variables override it.
     #[arg(long, env = "RSUD_APP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -36,10 +38,12 @@ pub struct Cli {
 }
 
 /// Exit code: bad configuration.
-pub const EXIT_CONFIG: u8 = 2;
+pub(crate) const EXIT_CONFIG: u8 = 2;
 /// Exit code: runtime failure (database, log file, socket).
-pub const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_FAILURE: u8 = 1;
 
+/// The `rsud-app` binary: parses the command line, loads the configuration and serves until
+/// interrupted. Exits 0 when stopped cleanly, 1 on a runtime failure, 2 on bad configuration.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let mut config = match config::Config::load(cli.config.as_deref()) {
@@ -68,7 +72,7 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
-pub async fn serve(config: config::Config) -> anyhow::Result<()> {
+pub(crate) async fn serve(config: config::Config) -> anyhow::Result<()> {
     for p in [&config.log_file, &config.database] {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)

@@ -6,28 +6,28 @@ use std::sync::Mutex;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 /// Western Indonesia Time, UTC+7, no daylight saving.
-pub fn wib_day(now: DateTime<Utc>) -> NaiveDate {
+pub(crate) fn wib_day(now: DateTime<Utc>) -> NaiveDate {
     // 7 * 3600 is within FixedOffset's range, so this cannot fail.
     let wib = FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap());
     now.with_timezone(&wib).date_naive()
 }
 
 #[derive(Debug, Default)]
-pub struct QuotaGate {
+pub(crate) struct QuotaGate {
     /// The WIB day on which the gateway last said the quota was used up.
     exhausted_on: Mutex<Option<NaiveDate>>,
 }
 
 impl QuotaGate {
     /// Records a `05` answer received at `now`.
-    pub fn exhausted(&self, now: DateTime<Utc>) {
+    pub(crate) fn exhausted(&self, now: DateTime<Utc>) {
         let day = wib_day(now);
         let mut g = self.exhausted_on.lock().unwrap_or_else(|e| e.into_inner());
         *g = Some(g.map_or(day, |d| d.max(day)));
     }
 
     /// Whether calls are held back at `now`.
-    pub fn blocked(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn blocked(&self, now: DateTime<Utc>) -> bool {
         let g = self.exhausted_on.lock().unwrap_or_else(|e| e.into_inner());
         g.is_some_and(|d| d >= wib_day(now))
     }

@@ -19,7 +19,7 @@ use crate::quota::QuotaGate;
 const SEQUENTIAL_SPAN: u64 = 5;
 
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     pub config: Config,
     pub agreement: Agreement,
     /// The app's own whitelist: the wire keys its agreement grants.
@@ -37,24 +37,34 @@ pub struct App {
 /// The result of a lookup, as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LookupView {
+    /// The resident's elements: only the keys the agreement grants (all of them under the
+    /// `unfiltered-fields` defect).
     Found(Record),
+    /// A business outcome other than found.
     Outcome {
+        /// The outcome the `RESPON` text stands for.
         outcome: Outcome,
+        /// The gateway's own `RESPON` text.
         respon: String,
     },
+    /// A `RESPON` text neither catalogue knows.
     Unrecognised {
+        /// The gateway's text.
         respon: String,
     },
     /// Held back by the quota gate: no call was made.
     QuotaHeld,
+    /// No usable answer (transport faults outlasted the retries, or an HTTP error status);
+    /// holds a short detail for the operator.
     GatewayDown(String),
+    /// The NIK was rejected before any call; holds the message for the operator.
     InvalidInput(String),
 }
 
 impl LookupView {
     /// Machine-readable status for the API: `found`, the outcome's snake-case name, or one of
     /// `quota_exhausted`, `gateway_error`, `unrecognised`, `invalid_input`.
-    pub fn status(&self) -> String {
+    pub(crate) fn status(&self) -> String {
         match self {
             LookupView::Found(_) => "found".into(),
             LookupView::Outcome { outcome, .. } => serde_json::to_value(outcome)
@@ -69,7 +79,7 @@ impl LookupView {
     }
 
     /// What the operator is told, in Indonesian.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             LookupView::Found(_) => "Data ditemukan di database kependudukan.".into(),
             LookupView::Outcome { outcome, .. } => outcome_message(*outcome).into(),
@@ -85,7 +95,7 @@ impl LookupView {
     }
 
     /// The gateway's own text, when it sent one.
-    pub fn respon(&self) -> Option<&str> {
+    pub(crate) fn respon(&self) -> Option<&str> {
         match self {
             LookupView::Outcome { respon, .. } | LookupView::Unrecognised { respon } => {
                 Some(respon)
@@ -95,7 +105,7 @@ impl LookupView {
         }
     }
 
-    pub fn code(&self) -> Option<&'static str> {
+    pub(crate) fn code(&self) -> Option<&'static str> {
         match self {
             LookupView::Found(_) => Some(Outcome::Found.code()),
             LookupView::Outcome { outcome, .. } => Some(outcome.code()),
@@ -104,6 +114,7 @@ impl LookupView {
         }
     }
 
+    /// The `/api/lookup` answer body.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             LookupView::Found(r) => {
@@ -124,7 +135,7 @@ impl LookupView {
     }
 }
 
-pub fn outcome_message(o: Outcome) -> &'static str {
+pub(crate) fn outcome_message(o: Outcome) -> &'static str {
     match o {
         Outcome::Found => "Data ditemukan di database kependudukan.",
         Outcome::LoginFailed => "Gagal login ke layanan Dukcapil: user id atau password instansi salah. Hubungi admin SIMRS.",
@@ -145,7 +156,7 @@ pub fn outcome_message(o: Outcome) -> &'static str {
 
 /// The outcome of registering a patient or recording a death.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventView {
+pub(crate) struct EventView {
     pub status: &'static str,
     pub no_rm: Option<String>,
     pub balikan: BalikanStatus,
@@ -153,7 +164,7 @@ pub struct EventView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BalikanStatus {
+pub(crate) enum BalikanStatus {
     Sent,
     AlreadySent,
     /// The NIK was never found by a lookup: nothing is owed.
@@ -166,7 +177,7 @@ pub enum BalikanStatus {
 }
 
 impl BalikanStatus {
-    pub fn key(&self) -> &'static str {
+    pub(crate) fn key(&self) -> &'static str {
         match self {
             BalikanStatus::Sent => "sent",
             BalikanStatus::AlreadySent => "already_sent",
@@ -177,7 +188,7 @@ impl BalikanStatus {
         }
     }
 
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         match self {
             BalikanStatus::Sent => "Data balikan terkirim ke Dukcapil.".into(),
             BalikanStatus::AlreadySent => "Data balikan yang sama sudah pernah dikirim.".into(),
@@ -203,7 +214,7 @@ impl EventView {
         }
     }
 
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         json!({
             "status": self.status,
             "no_rm": self.no_rm,
@@ -215,7 +226,7 @@ impl EventView {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub(crate) enum AppError {
     #[error("{0}")]
     Db(#[from] DbError),
     #[error("agreement `{0}` is not one of the shipped profiles")]
@@ -226,7 +237,7 @@ pub enum AppError {
 
 /// Trims and checks a NIK typed by an operator. The gateway judges the Dukcapil format
 /// (outcome 15); here only what cannot be a NIK at all is refused.
-pub fn clean_nik(raw: &str) -> Result<String, String> {
+pub(crate) fn clean_nik(raw: &str) -> Result<String, String> {
     let nik = raw.trim();
     if nik.is_empty() {
         return Err("NIK wajib diisi.".into());
@@ -238,7 +249,7 @@ pub fn clean_nik(raw: &str) -> Result<String, String> {
 }
 
 impl App {
-    pub fn new(config: Config, db: Db) -> Result<Arc<App>, AppError> {
+    pub(crate) fn new(config: Config, db: Db) -> Result<Arc<App>, AppError> {
         let agreement = Agreement::embedded()
             .into_iter()
             .find(|a| a.id == config.agreement)
@@ -285,7 +296,7 @@ impl App {
     }
 
     /// Checks an operator's password; on success returns a new session token.
-    pub fn login(&self, username: &str, password: &str) -> Result<Option<String>, AppError> {
+    pub(crate) fn login(&self, username: &str, password: &str) -> Result<Option<String>, AppError> {
         if !self.db().verify_operator(username, password)? {
             tracing::info!(username, "login refused");
             return Ok(None);
@@ -305,14 +316,14 @@ impl App {
         Ok(Some(token))
     }
 
-    pub fn logout(&self, token: &str) {
+    pub(crate) fn logout(&self, token: &str) {
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(token);
     }
 
-    pub fn session_user(&self, token: &str) -> Option<String> {
+    pub(crate) fn session_user(&self, token: &str) -> Option<String> {
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -321,7 +332,11 @@ impl App {
     }
 
     /// An operator's lookup.
-    pub async fn lookup(&self, operator: &str, raw_nik: &str) -> Result<LookupView, AppError> {
+    pub(crate) async fn lookup(
+        &self,
+        operator: &str,
+        raw_nik: &str,
+    ) -> Result<LookupView, AppError> {
         let nik = match clean_nik(raw_nik) {
             Ok(n) => n,
             Err(m) => return Ok(LookupView::InvalidInput(m)),
@@ -410,7 +425,7 @@ impl App {
     }
 
     /// Registers a patient (or a new visit) and sends `NO_RM` (+ `GOL_DARAH`) as balikan.
-    pub async fn register_patient(
+    pub(crate) async fn register_patient(
         &self,
         operator: &str,
         raw_nik: &str,
@@ -426,7 +441,7 @@ impl App {
     /// A service at the desk (a registration or a visit) with the values the operator entered:
     /// each one the agreement lists as balikan is checked against its format and sent back
     /// with the medical record number the SIMRS assigns (where the agreement asks for `NO_RM`).
-    pub async fn record_service(
+    pub(crate) async fn record_service(
         &self,
         operator: &str,
         raw_nik: &str,
@@ -477,7 +492,7 @@ impl App {
     }
 
     /// Records a death and sends `NO_RM` + `NO_SURAT_KEMATIAN` as balikan.
-    pub async fn record_death(
+    pub(crate) async fn record_death(
         &self,
         operator: &str,
         raw_nik: &str,

@@ -19,7 +19,7 @@ use crate::service::{App, AppError, EventView, LookupView};
 
 const COOKIE: &str = "rsud_session";
 
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/login", post(api_login))
