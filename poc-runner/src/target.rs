@@ -523,7 +523,7 @@ fn validate_request(
         if !t.get_ref().contains("{element}") {
             errors.push(src.error_at(
                 t.span(),
-                &format!("{key}.elements"),
+                format!("{key}.elements"),
                 "expected `{element}` where the element's wire name goes".to_string(),
             ));
         }

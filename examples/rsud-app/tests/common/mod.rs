@@ -10,22 +10,22 @@ use std::process::{Child, Command, Stdio};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-pub const PASSWORD: &str = "dummy-rsud-3313";
+pub(crate) const PASSWORD: &str = "dummy-rsud-3313";
 
 /// A running `rsud-app` with its own temp dir (database, log file).
-pub struct RsudApp {
+pub(crate) struct RsudApp {
     child: Child,
     pub url: String,
     pub dir: tempfile::TempDir,
 }
 
 impl RsudApp {
-    pub fn start(gateway: &str, defects: &str) -> RsudApp {
+    pub(crate) fn start(gateway: &str, defects: &str) -> RsudApp {
         Self::start_with(gateway, defects, None)
     }
 
     /// With `config`, the file is read first and the env below overrides it.
-    pub fn start_with(gateway: &str, defects: &str, config: Option<&Path>) -> RsudApp {
+    pub(crate) fn start_with(gateway: &str, defects: &str, config: Option<&Path>) -> RsudApp {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsud-app"));
         cmd.env_clear();
@@ -60,12 +60,12 @@ impl RsudApp {
         RsudApp { child, url, dir }
     }
 
-    pub fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         Client::builder().cookie_store(true).build().unwrap()
     }
 
     /// A client logged in through the JSON API (session cookie).
-    pub fn login(&self, user: &str, password: &str) -> Client {
+    pub(crate) fn login(&self, user: &str, password: &str) -> Client {
         let c = self.client();
         let r = c
             .post(format!("{}/api/login", self.url))
@@ -76,7 +76,7 @@ impl RsudApp {
         c
     }
 
-    pub fn post(&self, c: &Client, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) fn post(&self, c: &Client, path: &str, body: Value) -> (u16, Value) {
         let r = c
             .post(format!("{}{path}", self.url))
             .json(&body)
@@ -86,11 +86,11 @@ impl RsudApp {
         (status, r.json().unwrap())
     }
 
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("simrs.log")).unwrap_or_default()
     }
 
-    pub fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.dir.path().join("simrs.sqlite")
     }
 }
@@ -103,7 +103,7 @@ impl Drop for RsudApp {
 }
 
 /// A gateway address where nothing listens.
-pub fn dead_gateway() -> String {
+pub(crate) fn dead_gateway() -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     drop(l);
