@@ -69,7 +69,8 @@ pub(crate) enum Defect {
     ConstantUserId,
     /// Shows the mother's name (`NAMA_LGKP_IBU`, wanted on BPJS forms) when the gateway sends it.
     ShowsExtraElement,
-    /// Leaves the operator's `NO_JKN` out of the data balikan.
+    /// Leaves the agreement's last balikan key the operator entered (`NO_JKN` under Purbalingga) out
+    /// of the data balikan.
     DropsBalikanValue,
     /// A background task that looks up the NIKs following the last one looked up.
     BackgroundCrawler,

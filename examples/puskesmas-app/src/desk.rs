@@ -71,7 +71,13 @@ pub(crate) struct EventInput {
     pub no_rm: String,
     pub no_jkn: String,
     pub certificate: String,
+    /// The agreement's other balikan values, by key (form fields `balikan.KEY`).
+    pub balikan: BTreeMap<String, String>,
 }
+
+/// The keys a visit form asks for itself; the agreement's other balikan keys get a field of
+/// their own (`balikan.KEY`).
+pub(crate) const FORM_KEYS: [&str; 4] = ["NO_RM", "NO_JKN", "NO_SURAT_KEMATIAN", "NO_SURAT_KELAHIRAN"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EventOutcome {
@@ -179,6 +185,11 @@ impl Desk {
         if !input.no_jkn.trim().is_empty() {
             values.insert("NO_JKN".to_string(), input.no_jkn.trim().to_string());
         }
+        for (k, v) in &input.balikan {
+            if !v.trim().is_empty() && !FORM_KEYS.contains(&k.as_str()) {
+                values.insert(k.clone(), v.trim().to_string());
+            }
+        }
         let certificate = input.certificate.trim();
         if let Some(key) = kind.certificate_key() {
             if certificate.is_empty() {
@@ -216,9 +227,24 @@ impl Desk {
                 balikan: None,
             });
         }
+        // Only what the agreement lists goes back (NO_RM means nothing to a sub-district).
+        values.retain(|k, _| agreement.balikan_field(k).is_some());
         if self.config.defects.has(Defect::DropsBalikanValue) {
-            // The form field is read and kept, but the balikan mapping was never updated for it.
-            values.remove("NO_JKN");
+            // The form field is read and kept, but the balikan mapping was never updated for
+            // the agreement's last key the operator filled in.
+            let entered = |k: &str| match k {
+                "NO_RM" => !input.no_rm.trim().is_empty(),
+                "NO_JKN" => !input.no_jkn.trim().is_empty(),
+                k => input.balikan.get(k).is_some_and(|v| !v.trim().is_empty()),
+            };
+            if let Some(last) = agreement
+                .balikan
+                .iter()
+                .rev()
+                .find(|b| values.contains_key(&b.key) && entered(&b.key))
+            {
+                values.remove(&last.key);
+            }
         }
         let b = self.gateway.send_balikan(nik, &values).await;
         tracing::info!(nik = %mask(nik), status = %b.status(), "balikan");

@@ -376,7 +376,7 @@ async fn lookup(
                         }
                     }
                 }
-                (service_forms(&s.csrf, &nik))
+                (service_forms(&s.csrf, &nik, &web.desk.config.agreement))
                 p { a href="/pendaftaran" { "Cari NIK lain" } }
             }
         }
@@ -404,7 +404,13 @@ async fn lookup(
     page("Hasil pencarian NIK", who, body).into_response()
 }
 
-fn service_forms(csrf: &str, nik: &str) -> Markup {
+fn service_forms(csrf: &str, nik: &str, agreement: &dukcapil_domain::Agreement) -> Markup {
+    // The agreement's balikan keys the visit form does not ask for by itself.
+    let others: Vec<&dukcapil_domain::BalikanField> = agreement
+        .balikan
+        .iter()
+        .filter(|b| !crate::desk::FORM_KEYS.contains(&b.key.as_str()))
+        .collect();
     html! {
         h2 { "Catat layanan" }
         form #form-kunjungan method="post" action="/layanan" {
@@ -413,6 +419,9 @@ fn service_forms(csrf: &str, nik: &str) -> Markup {
             input type="hidden" name="jenis" value="kunjungan";
             p { label { "Nomor rekam medis (kosongkan untuk nomor baru) " input name="no_rm" maxlength="30"; } }
             p { label { "Nomor kepesertaan JKN (13 digit, bila ada) " input name="no_jkn" inputmode="numeric" maxlength="13"; } }
+            @for b in &others {
+                p { label { (b.label) " " input name=(format!("balikan.{}", b.key)) maxlength=[b.max_len.or(b.length)]; } }
+            }
             button type="submit" { "Daftarkan kunjungan" }
         }
         form #form-kematian method="post" action="/layanan" {
@@ -467,6 +476,10 @@ async fn service_event(
         no_rm: field(&form, "no_rm").to_string(),
         no_jkn: field(&form, "no_jkn").to_string(),
         certificate: field(&form, "no_surat").to_string(),
+        balikan: form
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("balikan.")?.to_string(), v.clone())))
+            .collect(),
     };
     match web.desk.record_event(&nik, kind, &input, &s.username).await {
         Ok(EventOutcome::Invalid(m)) => invalid(m),

@@ -240,49 +240,115 @@ const CRAWLER_MAY: &[&str] = &[
     "T-QUOTA-01/quota",
 ];
 
-fn puskesmas_session(defects: &str) -> Session {
+/// The shipped puskesmas target with the desk's defect switches set, rewritten for `agreement`
+/// (its id, the desk's agreement and the agreement's dummy credentials).
+fn puskesmas_session(agreement: &str, defects: &str) -> Session {
     crate::support::bin("puskesmas-app");
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../scenarios/targets/puskesmas.toml");
-    let text = std::fs::read_to_string(shipped).expect("puskesmas target");
-    let from = "PUSKESMAS_APP_DEFECTS = \"\"";
-    assert!(
-        text.contains(from),
-        "the shipped target names its defect switch"
-    );
-    let text = text.replace(from, &format!("PUSKESMAS_APP_DEFECTS = \"{defects}\""));
+    let mut text = std::fs::read_to_string(shipped).expect("puskesmas target");
+    let a = dukcapil_domain::Agreement::embedded()
+        .into_iter()
+        .find(|a| a.id == agreement)
+        .unwrap_or_else(|| panic!("no embedded agreement {agreement}"));
+    for (from, to) in [
+        (
+            "PUSKESMAS_APP_DEFECTS = \"\"".to_string(),
+            format!("PUSKESMAS_APP_DEFECTS = \"{defects}\""),
+        ),
+        (
+            "agreement = \"dinkes-purbalingga\"".to_string(),
+            format!("agreement = \"{agreement}\""),
+        ),
+        (
+            "PUSKESMAS_APP_AGREEMENT = \"dinkes-purbalingga\"".to_string(),
+            format!("PUSKESMAS_APP_AGREEMENT = \"{agreement}\""),
+        ),
+        (
+            "user_id = \"dinkes_3303\"".to_string(),
+            format!("user_id = \"{}\"", a.credentials.user_id),
+        ),
+        (
+            "password = \"dummy-dinkes-3303\"".to_string(),
+            format!("password = \"{}\"", a.credentials.password),
+        ),
+        (
+            "balikan_token = \"balikan-dinkes-3303-dummy\"".to_string(),
+            format!("balikan_token = \"{}\"", a.credentials.balikan_token),
+        ),
+    ] {
+        assert!(text.contains(&from), "the shipped target has {from}");
+        text = text.replacen(&from, &to, 1);
+    }
     crate::poc_session::session_with_target_text(&text, &crate::poc_session::scenario(), None)
 }
 
+/// Every agreement of the standard pack: the desk is the agreement's own application under
+/// `dinkes-purbalingga`, and the same code under the other three (their grants, balikan keys
+/// and quotas differ).
+const ALL_AGREEMENTS: &[&str] = &[
+    "dinkes-purbalingga",
+    "rsud-karanganyar",
+    "dinkes-karanganyar",
+    "kecamatan-jumantono",
+];
+
+/// Under every agreement the compliant desk gets `LULUS`, and each of its defects fails the
+/// checks of its family (less the tests the pack skips under that agreement).
 #[test]
 fn the_puskesmas_desk_passes_and_each_of_its_defects_fails_its_checks() {
-    let mut jobs: Vec<&str> = PUSKESMAS_TABLE.iter().map(|(d, _)| *d).collect();
-    jobs.extend(["", "background-crawler"]);
-    let problems = run_parallel(jobs, 4, |defect| {
-        let sess = puskesmas_session(defect);
+    let skipped: std::sync::Mutex<Vec<(&str, BTreeSet<String>)>> = Default::default();
+    let mut problems = run_parallel(ALL_AGREEMENTS.to_vec(), 4, |agreement| {
+        let sess = puskesmas_session(agreement, "");
+        let checks = sess.checks();
+        skipped.lock().ok()?.push((
+            agreement,
+            checks
+                .iter()
+                .filter(|c| c.2 == "skipped")
+                .map(|c| format!("{}/{}", c.0, c.1))
+                .collect(),
+        ));
         let got = failing(&sess);
-        match defect {
-            "" => (sess.code() != 0 || verdict(&sess) != "LULUS" || !got.is_empty()).then(|| {
+        (sess.code() != 0 || verdict(&sess) != "LULUS" || !got.is_empty() || checks.len() < 14)
+            .then(|| {
                 format!(
-                    "compliant desk: exit {} verdict {:?}, failing {got:?}\n{}",
+                    "{agreement}: the compliant desk got exit {} verdict {:?}, failing {got:?}\n{}",
                     sess.code(),
                     verdict(&sess),
                     sess.text()
                 )
-            }),
-            "background-crawler" => (sess.code() != 1
+            })
+    });
+    let skipped = skipped.into_inner().unwrap_or_default();
+    let mut jobs = Vec::new();
+    for (agreement, skipped) in &skipped {
+        jobs.push((*agreement, "background-crawler", BTreeSet::new()));
+        for (defect, expected) in PUSKESMAS_TABLE {
+            let expected: BTreeSet<String> = expected
+                .iter()
+                .map(|s| s.to_string())
+                .filter(|c| !skipped.contains(c))
+                .collect();
+            if expected.is_empty() {
+                problems.push(format!(
+                    "{agreement} {defect}: every check that catches it is skipped under this agreement"
+                ));
+                continue;
+            }
+            jobs.push((*agreement, *defect, expected));
+        }
+    }
+    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
+        let sess = puskesmas_session(agreement, defect);
+        if defect == "background-crawler" {
+            let got = failing(&sess);
+            return (sess.code() != 1
                 || !got.contains(CRAWLER_MUST)
                 || got.iter().any(|c| !CRAWLER_MAY.contains(&c.as_str())))
-            .then(|| format!("background-crawler: failing {got:?}\n{}", sess.text())),
-            _ => {
-                let expected: BTreeSet<String> = PUSKESMAS_TABLE
-                    .iter()
-                    .find(|(d, _)| *d == defect)
-                    .map(|(_, e)| e.iter().map(|s| s.to_string()).collect())
-                    .unwrap_or_default();
-                judge_defect("dinkes-purbalingga (puskesmas)", defect, &expected, &sess)
-            }
+            .then(|| format!("{agreement} background-crawler: failing {got:?}\n{}", sess.text()));
         }
-    });
+        judge_defect(&format!("{agreement} (puskesmas)"), defect, &expected, &sess)
+    }));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
