@@ -38,7 +38,7 @@ pub(crate) const DEFAULT_JOURNAL_CAP: u64 = 1_000_000;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8000; port 0 picks a free port).
-    #[arg(long, env = "MOCK_LISTEN")]
+    #[arg(long, env = "MOCK_LISTEN", value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
     /// Directory holding the population and the state database (default ./mock-data).
     #[arg(long, env = "MOCK_DATA_DIR")]
@@ -276,6 +276,31 @@ impl Settings {
     }
 }
 
+/// Parses `IP:PORT`; a host name (`localhost:8000`) is refused with the address to write instead.
+pub(crate) fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let (host, port) = s.rsplit_once(':').unwrap_or((s, ""));
+    let port_ok = port.parse::<u16>().is_ok();
+    let hint = match host {
+        "localhost" | "ip6-localhost" if port_ok => format!(
+            "an IP address is needed, not a host name: --listen 127.0.0.1:{port} (or [::1]:{port})"
+        ),
+        "" | "*" if port_ok => format!(
+            "give the address too: --listen 127.0.0.1:{port} (loopback) or 0.0.0.0:{port} (every interface)"
+        ),
+        _ if !port_ok && s.parse::<std::net::IpAddr>().is_ok() => {
+            format!("a port is needed: --listen {s}:8000 (port 0 picks a free one)")
+        }
+        _ if port_ok => format!(
+            "an IP address is needed, not a host name: e.g. --listen 127.0.0.1:{port}"
+        ),
+        _ => "expected IP:PORT, e.g. 127.0.0.1:8000 (port 0 picks a free one)".to_string(),
+    };
+    Err(format!("`{s}` is not an IP:PORT address; {hint}"))
+}
+
 /// `:line:column`, `:line` or nothing, after the file name of an error.
 fn location(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
@@ -340,6 +365,18 @@ mod tests {
             ..Default::default()
         })
         .is_err());
+    }
+
+    #[test]
+    fn host_names_get_a_hint() {
+        assert_eq!(parse_listen("127.0.0.1:9").unwrap().port(), 9);
+        let e = parse_listen("localhost:8000").unwrap_err();
+        assert!(e.contains("--listen 127.0.0.1:8000"), "{e}");
+        assert!(parse_listen(":8000").unwrap_err().contains("0.0.0.0:8000"));
+        assert!(parse_listen("127.0.0.1")
+            .unwrap_err()
+            .contains("127.0.0.1:8000"));
+        assert!(parse_listen("nonsense").unwrap_err().contains("IP:PORT"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Command line: `serve`, `residents`, `fixtures`. Errors map to the codes of [`exit_codes`].
 
+mod data_dir;
 pub mod exit_codes;
 mod fixtures;
+mod listen;
 mod output;
 mod serve;
 mod tls;
@@ -149,6 +151,7 @@ fn residents(
         seed: dataset.seed,
         size: dataset.population,
     };
+    data_dir::ensure(&dataset.data_dir)?;
     let info = crate::db::ensure_population(&dataset.data_dir, spec, true)?;
     let reader = crate::db::PopulationReader::open(&info.path)?;
     let rows = reader.list(status, limit)?;

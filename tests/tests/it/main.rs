@@ -15,6 +15,7 @@ mod letter;
 mod poc_documents;
 mod poc_manual;
 mod poc_session;
+mod readiness;
 mod regression;
 mod reliability;
 mod residents;
