@@ -56,14 +56,14 @@ pub(crate) struct ServeArgs {
     /// Population size (default 10,000).
     #[arg(long, env = "MOCK_POPULATION")]
     pub population: Option<u64>,
-    /// Text catalogue of the outcome texts: gateway|juknis (default gateway).
-    #[arg(long, env = "MOCK_CATALOGUE")]
+    /// Text catalogue of the outcome texts (default gateway).
+    #[arg(long, env = "MOCK_CATALOGUE", value_parser = catalogue_parser())]
     pub catalogue: Option<Catalogue>,
-    /// NIK/NO_KK on the wire: number|string (default number).
-    #[arg(long, env = "MOCK_ID_NUMBERS")]
+    /// How NIK and NO_KK are typed on the wire (default number).
+    #[arg(long, env = "MOCK_ID_NUMBERS", value_parser = id_numbers_parser())]
     pub id_numbers: Option<IdNumberType>,
-    /// TGL_LHR format: YYYY-MM-DD|DD-MM-YYYY|DD.MM.YYYY (default YYYY-MM-DD).
-    #[arg(long, env = "MOCK_DATE_FORMAT")]
+    /// Format of TGL_LHR (birth date) on the wire (default YYYY-MM-DD).
+    #[arg(long, env = "MOCK_DATE_FORMAT", value_parser = date_format_parser())]
     pub date_format: Option<DateFormat>,
     /// Answer 07 when the operator field (User_ID) is missing or empty.
     #[arg(long, env = "MOCK_STRICT_OPERATOR", num_args = 0..=1, default_missing_value = "true",
@@ -82,6 +82,49 @@ pub(crate) struct ServeArgs {
     /// Directory of agreement TOML files (default: the embedded profiles).
     #[arg(long, env = "MOCK_AGREEMENTS")]
     pub agreements: Option<PathBuf>,
+}
+
+/// A parser that lists `values` (with their help) in `--help` and completions and parses the
+/// chosen one with the type's `FromStr`.
+fn choice<T>(
+    values: &[(&'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        values
+            .iter()
+            .map(|(name, help)| PossibleValue::new(*name).help(*help)),
+    )
+    .try_map(|s| s.parse::<T>())
+}
+
+fn catalogue_parser() -> impl clap::builder::TypedValueParser<Value = Catalogue> {
+    choice(&[
+        (
+            "gateway",
+            "the texts the gateway sends today, which clients compare",
+        ),
+        ("juknis", "the wording of the 2025 Juknis"),
+    ])
+}
+
+fn id_numbers_parser() -> impl clap::builder::TypedValueParser<Value = IdNumberType> {
+    choice(&[
+        ("number", "16-digit JSON numbers, exact beyond 2^53"),
+        ("string", "JSON strings"),
+    ])
+}
+
+fn date_format_parser() -> impl clap::builder::TypedValueParser<Value = DateFormat> {
+    choice(&[
+        ("YYYY-MM-DD", "1990-05-17"),
+        ("DD-MM-YYYY", "17-05-1990"),
+        ("DD.MM.YYYY", "17.05.1990"),
+    ])
 }
 
 /// Per-institution overrides from the settings file (`[institutions.<customer_id>]`).

@@ -9,6 +9,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod embedded;
 mod error;
 pub mod evidence;
 pub mod example;

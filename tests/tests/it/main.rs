@@ -7,6 +7,7 @@ mod app_pages;
 mod architecture;
 mod auth;
 mod balikan;
+mod cli_habits;
 mod faults;
 mod fixtures;
 mod fuzz;

@@ -1,0 +1,139 @@
+//! Habits of the ecosystem, from the shipped binaries: shell completions and man pages are
+//! generated; `--help` lists the values of enumerated options; JSON logs; no colour codes in
+//! piped output.
+
+use crate::support::command;
+
+fn output(prog: &str, args: &[&str]) -> (bool, String, String) {
+    let out = command(prog).args(args).output().expect("run");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn completions_and_man_pages_are_generated_for_both_programs() {
+    for (prog, subcommands) in [
+        (
+            "mock-server",
+            &["serve", "fixtures", "residents", "completions", "man"][..],
+        ),
+        (
+            "poc-runner",
+            &[
+                "run",
+                "demo",
+                "verify",
+                "diff",
+                "keygen",
+                "completions",
+                "man",
+            ][..],
+        ),
+    ] {
+        for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+            let (ok, script, err) = output(prog, &["completions", shell]);
+            assert!(ok, "{prog} completions {shell}: {err}");
+            for sub in subcommands {
+                assert!(
+                    script.contains(sub),
+                    "{prog} {shell} completion lacks {sub}"
+                );
+            }
+        }
+        // The bash script is valid bash.
+        let (_, script, _) = output(prog, &["completions", "bash"]);
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("completion.bash");
+        std::fs::write(&file, script).unwrap();
+        let syntax = std::process::Command::new("bash")
+            .arg("-n")
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(syntax.success(), "{prog}: bash -n failed");
+
+        let (ok, page, err) = output(prog, &["man"]);
+        assert!(ok, "{err}");
+        assert!(page.starts_with(".ie") || page.contains(".TH"), "{page}");
+        let dir = tmp.path().join("man");
+        let (ok, _, err) = output(prog, &["man", "--out", dir.to_str().unwrap()]);
+        assert!(ok, "{err}");
+        for sub in subcommands {
+            let page = std::fs::read_to_string(dir.join(format!("{prog}-{sub}.1")))
+                .unwrap_or_else(|e| panic!("{prog}-{sub}.1: {e}"));
+            assert!(page.contains(".TH"), "{prog}-{sub}.1");
+        }
+        assert!(dir.join(format!("{prog}.1")).is_file());
+    }
+    // An enumerated option lists its values in --help.
+    let (_, help, _) = output("mock-server", &["serve", "--help"]);
+    for value in ["gateway", "juknis", "DD.MM.YYYY", "string"] {
+        assert!(help.contains(value), "serve --help lacks {value}");
+    }
+    let (_, help, _) = output("mock-server", &["fixtures", "--help"]);
+    assert!(
+        !help.contains("--listen") && !help.contains("--tls"),
+        "{help}"
+    );
+}
+
+#[test]
+fn logs_are_json_on_request_and_never_coloured_into_a_pipe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let dir = dir.to_str().unwrap();
+    let (ok, _, err) = output(
+        "mock-server",
+        &[
+            "residents",
+            "--population",
+            "300",
+            "--limit",
+            "1",
+            "--data-dir",
+            dir,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in piped stderr: {err:?}"
+    );
+    // A pipe gets a line instead of the terminal's progress bar.
+    assert!(err.contains("generating 300 residents"), "{err}");
+    let (ok, _, err) = output(
+        "mock-server",
+        &[
+            "residents",
+            "--population",
+            "301",
+            "--limit",
+            "1",
+            "--log-format",
+            "json",
+            "--data-dir",
+            dir,
+        ],
+    );
+    assert!(ok, "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("generating"))
+        .expect("a log line");
+    let v: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(v["level"], "INFO", "{v}");
+}
+
+#[test]
+fn keys_are_written_for_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("keys/assessor");
+    let (ok, _, err) = output("poc-runner", &["keygen", "--out", key.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
