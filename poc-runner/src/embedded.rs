@@ -70,7 +70,7 @@ fn unknown_pack(path: &Path, name: &str) -> FileErrors {
         column: None,
         key: None,
         message: format!(
-            "no such file, and no embedded pack of that name (embedded: {}){hint}",
+            "cannot read file: no such file or directory, nor an embedded pack of that name (embedded: {}){hint}",
             names.join(", ")
         ),
     }

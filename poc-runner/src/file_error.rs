@@ -319,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             normalise("unexpected keys in table: nik, available keys: operator, nik_ref"),
-            "expected one of operator, nik_ref, found unknown key nik"
+            "expected one of operator, nik_ref, found unknown key nik; did you mean `nik_ref`?"
         );
     }
 
