@@ -220,10 +220,11 @@ impl Default for Settings {
 /// A settings file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SettingsError {
-    #[error("cannot read settings file {path}: {source}")]
+    /// The cause is said once, in words (not also as the error's source).
+    #[error("cannot read settings file {}: {}", path.display(), io_cause(error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}{}: {message}", path.display(), location(*line, *column))]
     Parse {
@@ -300,9 +301,9 @@ impl Settings {
     }
 
     fn read_file(path: &Path) -> Result<(SettingsFile, String), SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let file = toml::from_str(&text).map_err(|e| {
             let at = e
@@ -342,6 +343,27 @@ pub(crate) fn parse_listen(s: &str) -> Result<SocketAddr, String> {
         _ => "expected IP:PORT, e.g. 127.0.0.1:8000 (port 0 picks a free one)".to_string(),
     };
     Err(format!("`{s}` is not an IP:PORT address; {hint}"))
+}
+
+/// An I/O error's cause in words, without the OS's error number: `permission denied`.
+pub(crate) fn io_cause(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::IsADirectory => "is a directory, not a file".into(),
+        ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
+        ErrorKind::StorageFull => "no space left on the device".into(),
+        ErrorKind::NotADirectory => "a part of the path is a file, not a directory".into(),
+        _ => {
+            let text = e.to_string();
+            // "File exists (os error 17)" → "file exists"
+            match text.find(" (os error") {
+                Some(at) => text[..at].to_lowercase(),
+                None => text,
+            }
+        }
+    }
 }
 
 /// `:line:column`, `:line` or nothing, after the file name of an error.
@@ -420,6 +442,74 @@ mod tests {
             .unwrap_err()
             .contains("127.0.0.1:8000"));
         assert!(parse_listen("nonsense").unwrap_err().contains("IP:PORT"));
+    }
+
+    /// The example settings file the README points to names every key of the file form, and
+    /// the mock reads it.
+    #[test]
+    fn the_shipped_example_has_every_key_and_resolves() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/settings/mock.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        // Every field of `SettingsFile` (deny_unknown_fields keeps the file from inventing any).
+        let mut expected = vec![
+            "listen",
+            "data_dir",
+            "tls",
+            "seed",
+            "population",
+            "catalogue",
+            "id_numbers",
+            "date_format",
+            "strict_operator",
+            "admin_token",
+            "admin_remote",
+            "journal_cap",
+            "agreements",
+            "institutions",
+            "fault_seed",
+            "faults",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        let inst = table["institutions"]["rsud_3313"].as_table().unwrap();
+        let mut inst_keys: Vec<&str> = inst.keys().map(String::as_str).collect();
+        inst_keys.sort_unstable();
+        assert_eq!(
+            inst_keys,
+            [
+                "access_hours",
+                "active",
+                "ip_user",
+                "quota_per_day",
+                "user_active"
+            ]
+        );
+        let s = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.faults.len(), 1);
+        assert_eq!(s.admin_token.as_deref(), Some("ganti-token-admin"));
+        assert_eq!(s.institutions["rsud_3313"].quota_per_day, Some(500));
+    }
+
+    #[test]
+    fn a_missing_file_says_its_cause_once() {
+        let err = Settings::resolve(&ServeArgs {
+            config: Some("/no/such/mock.toml".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(
+            chain,
+            "cannot read settings file /no/such/mock.toml: no such file or directory"
+        );
     }
 
     #[test]

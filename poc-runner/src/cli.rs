@@ -716,7 +716,7 @@ fn demo(
 
 /// The reference application's target file, with `[app]` so the runner starts it on a free
 /// port with its data in the work directory.
-pub const DEMO_TARGET: &str = include_str!("demo-target.toml");
+pub const DEMO_TARGET: &str = include_str!("../../scenarios/targets/rsud-app.toml");
 
 #[cfg(test)]
 mod tests {

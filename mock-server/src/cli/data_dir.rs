@@ -5,40 +5,24 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+pub(crate) use crate::config::io_cause as cause;
+
 /// Why the data directory cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum DataDirError {
     #[error("data directory {}: is a file, not a directory", path.display())]
     NotADirectory { path: PathBuf },
-    #[error("cannot create data directory {}: {}", path.display(), cause(source))]
+    // The cause is said once, in words (`error`, not a `source` that `{:#}` would repeat).
+    #[error("cannot create data directory {}: {}", path.display(), cause(error))]
     Create {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("data directory {} is not writable: {}", path.display(), cause(source))]
+    #[error("data directory {} is not writable: {}", path.display(), cause(error))]
     NotWritable {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-}
-
-/// An I/O error's cause in words, without the OS's error number: `permission denied`.
-pub(crate) fn cause(e: &std::io::Error) -> String {
-    match e.kind() {
-        ErrorKind::PermissionDenied => "permission denied".into(),
-        ErrorKind::NotFound => "no such file or directory".into(),
-        ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
-        ErrorKind::StorageFull => "no space left on the device".into(),
-        ErrorKind::NotADirectory => "a part of the path is a file, not a directory".into(),
-        _ => {
-            let text = e.to_string();
-            // "File exists (os error 17)" → "file exists"
-            match text.find(" (os error") {
-                Some(at) => text[..at].to_lowercase(),
-                None => text,
-            }
-        }
-    }
 }
 
 /// Makes `dir` if missing and checks that files can be created in it.
@@ -47,12 +31,14 @@ pub(crate) fn ensure(dir: &Path) -> Result<(), DataDirError> {
     if dir.exists() && !dir.is_dir() {
         return Err(DataDirError::NotADirectory { path });
     }
-    if let Err(source) = std::fs::create_dir_all(dir) {
-        return Err(match source.kind() {
-            ErrorKind::AlreadyExists | ErrorKind::NotADirectory => {
-                DataDirError::Create { path, source }
-            }
-            _ => DataDirError::Create { path, source },
+    if let Err(error) = std::fs::create_dir_all(dir) {
+        return Err(match error.kind() {
+            // A file in the way, further up the path.
+            ErrorKind::AlreadyExists | ErrorKind::NotADirectory => DataDirError::Create {
+                path,
+                error: std::io::Error::from(ErrorKind::NotADirectory),
+            },
+            _ => DataDirError::Create { path, error },
         });
     }
     match tempfile::Builder::new()
@@ -63,7 +49,7 @@ pub(crate) fn ensure(dir: &Path) -> Result<(), DataDirError> {
             let _ = probe.close();
             Ok(())
         }
-        Err(source) => Err(DataDirError::NotWritable { path, source }),
+        Err(error) => Err(DataDirError::NotWritable { path, error }),
     }
 }
 
@@ -84,7 +70,7 @@ mod tests {
         assert!(!e.contains("os error"), "{e}");
         let denied = DataDirError::NotWritable {
             path: "/srv/mock".into(),
-            source: std::io::Error::from_raw_os_error(13),
+            error: std::io::Error::from_raw_os_error(13),
         };
         assert_eq!(
             denied.to_string(),

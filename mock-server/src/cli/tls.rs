@@ -10,10 +10,10 @@ use sha2::{Digest, Sha256};
 pub(super) enum TlsError {
     #[error("cannot generate a certificate: {0}")]
     Generate(#[from] rcgen::Error),
-    #[error("{path}: {source}")]
+    #[error("{}: {}", path.display(), crate::config::io_cause(error))]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} holds no PEM certificate")]
     NoCertificate { path: PathBuf },
@@ -30,9 +30,9 @@ pub(super) struct CertFiles {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io {
+    move |error| TlsError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

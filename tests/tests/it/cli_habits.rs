@@ -137,3 +137,92 @@ fn keys_are_written_for_their_owner_only() {
     let mode = std::fs::metadata(&key).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
+
+/// Mistakes a new user makes get their cause once, in words, with a hint where one helps.
+#[test]
+fn errors_say_the_cause_once_with_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mock-data");
+    std::fs::write(&file, "").unwrap();
+    let f = file.to_str().unwrap();
+    for args in [
+        &["serve", "--data-dir", f][..],
+        &["residents", "--data-dir", f],
+        &["fixtures", "--data-dir", f],
+    ] {
+        let (ok, _, err) = output("mock-server", args);
+        assert!(!ok);
+        assert!(
+            err.contains("is a file, not a directory"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.matches(f).count(), 1, "{err}");
+        assert!(!err.contains("os error"), "{err}");
+    }
+    let missing = tmp.path().join("nope.toml");
+    let (_, _, err) = output(
+        "mock-server",
+        &["serve", "--config", missing.to_str().unwrap()],
+    );
+    assert_eq!(
+        err.trim(),
+        format!(
+            "mock-server: cannot read settings file {}: no such file or directory",
+            missing.display()
+        )
+    );
+    let (_, _, err) = output("mock-server", &["serve", "--listen", "localhost:8000"]);
+    assert!(err.contains("--listen 127.0.0.1:8000"), "{err}");
+    // A typo of an agreement in a target file, of a pack's name.
+    let target = tmp.path().join("t.toml");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/targets/example.toml");
+    std::fs::write(
+        &target,
+        std::fs::read_to_string(example).unwrap().replace(
+            "agreement = \"rsud-karanganyar\"",
+            "agreement = \"rsud-karanganyr\"",
+        ),
+    )
+    .unwrap();
+    let (_, _, err) = output("poc-runner", &["run", "--target", target.to_str().unwrap()]);
+    assert!(err.contains("did you mean `rsud-karanganyar`?"), "{err}");
+    let (_, _, err) = output(
+        "poc-runner",
+        &[
+            "run",
+            "--scenario",
+            "standard-web-servce",
+            "--target",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("did you mean `standard-web-service`?"),
+        "{err}"
+    );
+}
+
+/// The example settings file in fixtures/ starts a mock with its fault rule and institution.
+#[test]
+fn the_example_settings_file_starts_a_mock() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let config = root.join("fixtures/settings/mock.example.toml");
+    let agreements = root.join("fixtures/agreements");
+    let s = crate::support::MockServer::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--agreements",
+        agreements.to_str().unwrap(),
+    ]);
+    let (status, faults) = s.admin("GET", "/__admin/faults", None);
+    assert_eq!(status, 200, "{faults}");
+    let faults = faults.to_string();
+    assert!(
+        faults.contains("call_nik") && faults.contains("502"),
+        "{faults}"
+    );
+    let (_, institutions) = s.admin("GET", "/__admin/institutions", None);
+    let text = institutions.to_string();
+    assert!(text.contains("\"quota_per_day\":500"), "{text}");
+}

@@ -17,6 +17,8 @@ mod poc_documents;
 mod poc_manual;
 mod poc_session;
 mod readiness;
+/// The README's marked commands, as written, in a fresh clone.
+mod readme;
 mod regression;
 mod reliability;
 mod residents;
