@@ -495,38 +495,64 @@ fn a_relative_target_path_still_finds_stored_answers() {
     assert!(!bad.dir.path().join("tgt/tgt").exists(), "doubled path");
 }
 
+/// `examples/ci/poc-ci.sh`, as an agency's CI runs it, from a fresh clone (with a one-test pack
+/// so that it stays short): it starts the mock, waits for `/healthz`, runs the application's
+/// tests (the default smoke lookup) and the PoC pack with `--mock-url`, and leaves the JUnit file.
 /// With `--mock-url` the runner asks the mock what it serves: the result names the seed and the
 /// SHA-256 of the population file that the mock itself logged at start-up (never a label's hash
-/// or seed 0).
+/// or seed 0). The clone's `git status` stays clean.
 #[test]
-fn the_result_names_the_dataset_an_external_mock_serves() {
-    let mock = support::MockServer::start(&["--seed", "7"]);
+fn the_ci_example_runs_and_the_result_names_the_dataset_the_external_mock_serves() {
+    let clone = crate::readme::fresh_clone();
     let dir = tempfile::tempdir().expect("temp dir");
     let pack = one_test_pack(dir.path(), "T-FIELD-01");
-    let s = session_with_args(
-        poc_runner::cli::DEMO_TARGET,
-        &pack,
-        None,
-        &[
-            "--mock-url",
-            &mock.base,
-            "--admin-token",
-            support::ADMIN_TOKEN,
-        ],
+    let work = dir.path().join("work");
+    for prog in ["mock-server", "poc-runner", "rsud-app"] {
+        support::bin(prog);
+    }
+    let bin = support::bin("poc-runner")
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let out = Command::new("bash")
+        .arg(clone.path.join("examples/ci/poc-ci.sh"))
+        .env("BIN", &bin)
+        .env("WORK", &work)
+        .env("SEED", "7")
+        .env("SCENARIO", &pack)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the CI example");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(s.code(), 0, "{}", s.text());
-    let result = s.result.as_ref().expect("result");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("/healthz: {\"status\":\"ok\"}"), "{text}");
+    assert!(text.contains(": found"), "{text}");
+    let junit = std::fs::read_to_string(work.join("junit.xml")).expect("JUnit copied");
+    assert!(
+        junit.contains("<testsuites") && junit.contains("T-FIELD-01"),
+        "{junit}"
+    );
+    let result: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(work.join("poc-result/poc-result.json")).expect("result"),
+    )
+    .expect("JSON");
     let dataset = &result["mock_dataset"];
     assert_eq!(dataset["seed"], 7, "{dataset}");
     let sha = dataset["sha256"].as_str().expect("sha256");
     assert_eq!(sha.len(), 64, "{dataset}");
-    let logged = mock.output.lock().expect("mock output").join("\n");
+    let logged = std::fs::read_to_string(work.join("mock.log")).expect("mock log");
     assert!(
         logged
             .lines()
             .any(|l| l.contains("population ready") && l.contains(&format!("sha256={sha}"))),
         "the mock logged another dataset:\n{logged}\nresult: {dataset}"
     );
+    crate::readme::assert_clean(&clone.path);
 }
 
 /// Before anything is judged, every operator logs in and makes one lookup that must reach this
