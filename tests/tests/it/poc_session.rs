@@ -227,7 +227,7 @@ fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() 
     // `poc-runner verify` ran in the README's block; plain OpenSSH agrees.
     let pubkey = clone.path.join("keys/assessor.pub");
     let allowed = s.dir.path().join("allowed_signers");
-    let pk = std::fs::read_to_string(PathBuf::from(pubkey)).expect("public key");
+    let pk = std::fs::read_to_string(pubkey).expect("public key");
     std::fs::write(
         &allowed,
         format!("assessor namespaces=\"dukcapil-poc\" {}", pk.trim()),
