@@ -14,7 +14,7 @@ fn healthz_is_503_while_generating_then_200_without_a_token() {
     let tmp = tempfile::tempdir().unwrap();
     // Large enough that generating takes a while in a debug build, small enough to stay quick.
     let mut child = command("mock-server")
-        .args(["serve", "--listen", "127.0.0.1:0", "--population", "40000"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--population", "60000"])
         .args(["--admin-token", ADMIN_TOKEN, "--data-dir"])
         .arg(tmp.path())
         .env_remove("RUST_LOG")
