@@ -204,7 +204,7 @@ fn table(doc: &Value) -> String {
 
 /// Runs `mock-server fixtures`.
 pub(crate) fn run(args: &ServeArgs, format: OutputFormat) -> anyhow::Result<()> {
-    let settings = Settings::resolve(args)?;
+    let settings = super::resolve(args)?;
     super::data_dir::ensure(&settings.data_dir)?;
     let doc = collect(&settings)?;
     let text = match format {

@@ -140,10 +140,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => {
-            let settings = crate::config::Settings::resolve(&args)?;
-            serve::run(settings)
-        }
+        Command::Serve(args) => serve::run(resolve(&args)?),
         Command::Fixtures { dataset, format } => fixtures::run(&dataset.serve_args(), format),
         Command::Residents {
             dataset,
@@ -158,6 +155,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Man { out } => man(<Cli as clap::CommandFactory>::command(), out.as_deref()),
     }
+}
+
+/// The settings of `serve` and `fixtures`, with the settings file's `[institutions.<id>]` checked
+/// against the agreements' customer ids (a typo would otherwise change nothing, silently).
+pub(crate) fn resolve(args: &ServeArgs) -> anyhow::Result<crate::config::Settings> {
+    let settings = crate::config::Settings::resolve(args)?;
+    let agreements = crate::http::server::agreements(&settings)?;
+    let known: Vec<&str> = agreements.iter().map(|a| a.customer_id.as_str()).collect();
+    for id in settings.institutions.keys() {
+        if !known.contains(&id.as_str()) {
+            let hint = known
+                .iter()
+                .map(|k| (strsim::jaro_winkler(id, k), *k))
+                .filter(|(score, _)| *score > 0.85)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, k)| format!("; did you mean `{k}`?"))
+                .unwrap_or_default();
+            return Err(SettingsError::Parse {
+                path: args.config.clone().unwrap_or_default(),
+                line: None,
+                column: None,
+                message: format!(
+                    "[institutions.{id}]: no agreement has the customer id `{id}` (known: {}){hint}",
+                    known.join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(settings)
 }
 
 /// The man page on stdout, or one page per command into `dir`.

@@ -1,6 +1,6 @@
 //! The JUnit XML file of a result, written with quick-xml, in the strict form CI servers
 //! (Jenkins, GitLab) validate: `poc-runner/schemas/junit.xsd` (no `skipped` on `<testsuites>`,
-//! `time` on every suite and case). `junit_schema_test` checks every file against it.
+//! `time` on every suite and case). `tests` below check every file against it.
 
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
@@ -124,13 +124,13 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-/// `junit_schema_test`: the JUnit files against `poc-runner/schemas/junit.xsd`, by a validator
+/// The JUnit files against `poc-runner/schemas/junit.xsd`, by a validator
 /// of the part of XML Schema that file uses (global elements, their children by `ref`, mixed
 /// content, attributes with `use="required"`, the types `xs:string`, `xs:nonNegativeInteger`,
 /// `xs:decimal`, `xs:dateTime` and restrictions of them). No XSD validator crate is practical
 /// here and CI has no `xmllint`, so the schema is read and applied by this test.
 #[cfg(test)]
-mod junit_schema_test {
+mod tests {
     use std::collections::BTreeMap;
 
     use quick_xml::events::{BytesStart, Event};

@@ -171,6 +171,20 @@ fn errors_say_the_cause_once_with_a_hint() {
             missing.display()
         )
     );
+    let settings = tmp.path().join("mock.toml");
+    std::fs::write(&settings, "[institutions.rsud_331]\nactive = false\n").unwrap();
+    let (ok, _, err) = output(
+        "mock-server",
+        &[
+            "fixtures",
+            "--config",
+            settings.to_str().unwrap(),
+            "--data-dir",
+            tmp.path().join("d").to_str().unwrap(),
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("did you mean `rsud_3313`?"), "{err}");
     let (_, _, err) = output("mock-server", &["serve", "--listen", "localhost:8000"]);
     assert!(err.contains("--listen 127.0.0.1:8000"), "{err}");
     // A typo of an agreement in a target file, of a pack's name.

@@ -22,7 +22,8 @@ pub fn root() -> PathBuf {
 /// The shell blocks of `file` that follow the marker `<!-- readme-test: {kind} -->`.
 pub fn marked_blocks(file: &Path, kind: &str) -> Vec<String> {
     let text = std::fs::read_to_string(file).expect("README");
-    let marker = format!("<!-- readme-test: {kind} -->");
+    // On a line of its own (the README also mentions the marker in its text).
+    let marker = format!("\n<!-- readme-test: {kind} -->\n");
     let mut blocks = Vec::new();
     let mut rest = text.as_str();
     while let Some(at) = rest.find(&marker) {
