@@ -240,3 +240,55 @@ fn the_example_settings_file_starts_a_mock() {
     let text = institutions.to_string();
     assert!(text.contains("\"quota_per_day\":500"), "{text}");
 }
+
+/// A data directory its user cannot write to says "permission denied", once. Root writes
+/// anywhere, so as root (CI) the program runs as `nobody` through `su`; where that cannot run
+/// the binary, the test says so and checks nothing.
+#[test]
+fn an_unwritable_data_dir_says_permission_denied() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ro = tmp.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let bin = crate::support::bin("mock-server");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let script = format!(
+        "{} residents --population 100 --data-dir {}",
+        bin.display(),
+        ro.display()
+    );
+    let out = if is_root {
+        let can = std::process::Command::new("su")
+            .args(["nobody", "-s", "/bin/sh", "-c"])
+            .arg(format!("test -x {}", bin.display()))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !can {
+            eprintln!("SKIPPED: `nobody` cannot run {} here", bin.display());
+            return;
+        }
+        std::process::Command::new("su")
+            .args(["nobody", "-s", "/bin/sh", "-c", &script])
+            .output()
+            .unwrap()
+    } else {
+        std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap()
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "mock-server: data directory {} is not writable: permission denied",
+            ro.display()
+        )
+    );
+}
