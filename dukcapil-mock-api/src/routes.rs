@@ -30,7 +30,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/__admin/faults"),
     ("GET", "/__admin/faults/{id}"),
     ("DELETE", "/__admin/faults/{id}"),
+    ("GET", HEALTHZ),
 ];
+
+/// The readiness probe: no token, no data, never journaled. 200 `{"status":"ok"}` once the mock
+/// serves; while `mock-server serve` is still preparing its dataset (the port is bound first),
+/// 503 `{"status":"starting"}`.
+pub const HEALTHZ: &str = "/healthz";
 
 /// Where the admin API is mounted.
 pub const ADMIN_PREFIX: &str = "/__admin";

@@ -38,7 +38,7 @@ pub(crate) const DEFAULT_JOURNAL_CAP: u64 = 1_000_000;
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8000; port 0 picks a free port).
-    #[arg(long, env = "MOCK_LISTEN")]
+    #[arg(long, env = "MOCK_LISTEN", value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
     /// Directory holding the population and the state database (default ./mock-data).
     #[arg(long, env = "MOCK_DATA_DIR")]
@@ -56,14 +56,14 @@ pub(crate) struct ServeArgs {
     /// Population size (default 10,000).
     #[arg(long, env = "MOCK_POPULATION")]
     pub population: Option<u64>,
-    /// Text catalogue of the outcome texts: gateway|juknis (default gateway).
-    #[arg(long, env = "MOCK_CATALOGUE")]
+    /// Text catalogue of the outcome texts (default gateway).
+    #[arg(long, env = "MOCK_CATALOGUE", value_parser = catalogue_parser())]
     pub catalogue: Option<Catalogue>,
-    /// NIK/NO_KK on the wire: number|string (default number).
-    #[arg(long, env = "MOCK_ID_NUMBERS")]
+    /// How NIK and NO_KK are typed on the wire (default number).
+    #[arg(long, env = "MOCK_ID_NUMBERS", value_parser = id_numbers_parser())]
     pub id_numbers: Option<IdNumberType>,
-    /// TGL_LHR format: YYYY-MM-DD|DD-MM-YYYY|DD.MM.YYYY (default YYYY-MM-DD).
-    #[arg(long, env = "MOCK_DATE_FORMAT")]
+    /// Format of TGL_LHR (birth date) on the wire (default YYYY-MM-DD).
+    #[arg(long, env = "MOCK_DATE_FORMAT", value_parser = date_format_parser())]
     pub date_format: Option<DateFormat>,
     /// Answer 07 when the operator field (User_ID) is missing or empty.
     #[arg(long, env = "MOCK_STRICT_OPERATOR", num_args = 0..=1, default_missing_value = "true",
@@ -82,6 +82,49 @@ pub(crate) struct ServeArgs {
     /// Directory of agreement TOML files (default: the embedded profiles).
     #[arg(long, env = "MOCK_AGREEMENTS")]
     pub agreements: Option<PathBuf>,
+}
+
+/// A parser that lists `values` (with their help) in `--help` and completions and parses the
+/// chosen one with the type's `FromStr`.
+fn choice<T>(
+    values: &[(&'static str, &'static str)],
+) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        values
+            .iter()
+            .map(|(name, help)| PossibleValue::new(*name).help(*help)),
+    )
+    .try_map(|s| s.parse::<T>())
+}
+
+fn catalogue_parser() -> impl clap::builder::TypedValueParser<Value = Catalogue> {
+    choice(&[
+        (
+            "gateway",
+            "the texts the gateway sends today, which clients compare",
+        ),
+        ("juknis", "the wording of the 2025 Juknis"),
+    ])
+}
+
+fn id_numbers_parser() -> impl clap::builder::TypedValueParser<Value = IdNumberType> {
+    choice(&[
+        ("number", "16-digit JSON numbers, exact beyond 2^53"),
+        ("string", "JSON strings"),
+    ])
+}
+
+fn date_format_parser() -> impl clap::builder::TypedValueParser<Value = DateFormat> {
+    choice(&[
+        ("YYYY-MM-DD", "1990-05-17"),
+        ("DD-MM-YYYY", "17-05-1990"),
+        ("DD.MM.YYYY", "17.05.1990"),
+    ])
 }
 
 /// Per-institution overrides from the settings file (`[institutions.<customer_id>]`).
@@ -177,10 +220,11 @@ impl Default for Settings {
 /// A settings file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SettingsError {
-    #[error("cannot read settings file {path}: {source}")]
+    /// The cause is said once, in words (not also as the error's source).
+    #[error("cannot read settings file {}: {}", path.display(), io_cause(error))]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{}{}: {message}", path.display(), location(*line, *column))]
     Parse {
@@ -257,9 +301,9 @@ impl Settings {
     }
 
     fn read_file(path: &Path) -> Result<(SettingsFile, String), SettingsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let file = toml::from_str(&text).map_err(|e| {
             let at = e
@@ -273,6 +317,52 @@ impl Settings {
             }
         })?;
         Ok((file, text))
+    }
+}
+
+/// Parses `IP:PORT`; a host name (`localhost:8000`) is refused with the address to write instead.
+pub(crate) fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let (host, port) = s.rsplit_once(':').unwrap_or((s, ""));
+    let port_ok = port.parse::<u16>().is_ok();
+    let hint = match host {
+        "localhost" | "ip6-localhost" if port_ok => format!(
+            "an IP address is needed, not a host name: --listen 127.0.0.1:{port} (or [::1]:{port})"
+        ),
+        "" | "*" if port_ok => format!(
+            "give the address too: --listen 127.0.0.1:{port} (loopback) or 0.0.0.0:{port} (every interface)"
+        ),
+        _ if !port_ok && s.parse::<std::net::IpAddr>().is_ok() => {
+            format!("a port is needed: --listen {s}:8000 (port 0 picks a free one)")
+        }
+        _ if port_ok => format!(
+            "an IP address is needed, not a host name: e.g. --listen 127.0.0.1:{port}"
+        ),
+        _ => "expected IP:PORT, e.g. 127.0.0.1:8000 (port 0 picks a free one)".to_string(),
+    };
+    Err(format!("`{s}` is not an IP:PORT address; {hint}"))
+}
+
+/// An I/O error's cause in words, without the OS's error number: `permission denied`.
+pub(crate) fn io_cause(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::IsADirectory => "is a directory, not a file".into(),
+        ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
+        ErrorKind::StorageFull => "no space left on the device".into(),
+        ErrorKind::NotADirectory => "a part of the path is a file, not a directory".into(),
+        _ => {
+            let text = e.to_string();
+            // "File exists (os error 17)" → "file exists"
+            match text.find(" (os error") {
+                Some(at) => text[..at].to_lowercase(),
+                None => text,
+            }
+        }
     }
 }
 
@@ -340,6 +430,86 @@ mod tests {
             ..Default::default()
         })
         .is_err());
+    }
+
+    #[test]
+    fn host_names_get_a_hint() {
+        assert_eq!(parse_listen("127.0.0.1:9").unwrap().port(), 9);
+        let e = parse_listen("localhost:8000").unwrap_err();
+        assert!(e.contains("--listen 127.0.0.1:8000"), "{e}");
+        assert!(parse_listen(":8000").unwrap_err().contains("0.0.0.0:8000"));
+        assert!(parse_listen("127.0.0.1")
+            .unwrap_err()
+            .contains("127.0.0.1:8000"));
+        assert!(parse_listen("nonsense").unwrap_err().contains("IP:PORT"));
+    }
+
+    /// The example settings file the README points to names every key of the file form, and
+    /// the mock reads it.
+    #[test]
+    fn the_shipped_example_has_every_key_and_resolves() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/settings/mock.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        // Every field of `SettingsFile` (deny_unknown_fields keeps the file from inventing any).
+        let mut expected = vec![
+            "listen",
+            "data_dir",
+            "tls",
+            "seed",
+            "population",
+            "catalogue",
+            "id_numbers",
+            "date_format",
+            "strict_operator",
+            "admin_token",
+            "admin_remote",
+            "journal_cap",
+            "agreements",
+            "institutions",
+            "fault_seed",
+            "faults",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        let inst = table["institutions"]["rsud_3313"].as_table().unwrap();
+        let mut inst_keys: Vec<&str> = inst.keys().map(String::as_str).collect();
+        inst_keys.sort_unstable();
+        assert_eq!(
+            inst_keys,
+            [
+                "access_hours",
+                "active",
+                "ip_user",
+                "quota_per_day",
+                "user_active"
+            ]
+        );
+        let s = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.faults.len(), 1);
+        assert_eq!(s.admin_token.as_deref(), Some("ganti-token-admin"));
+        assert_eq!(s.institutions["rsud_3313"].quota_per_day, Some(500));
+    }
+
+    #[test]
+    fn a_missing_file_says_its_cause_once() {
+        let err = Settings::resolve(&ServeArgs {
+            config: Some("/no/such/mock.toml".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(err));
+        assert_eq!(
+            chain,
+            "cannot read settings file /no/such/mock.toml: no such file or directory"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ struct Cli {
 enum Command {
     /// Create an Ed25519 signing key: FILE (OpenSSH private key) and FILE.pub.
     Keygen {
+        /// Where to write the private key (FILE, mode 0600) and its public half (FILE.pub).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Comment stored in the key (e.g. the assessor's e-mail).
@@ -64,6 +65,7 @@ enum Command {
     /// Verify a result directory: signature, trusted signer, every file's hash, journal hash
     /// chain, verdict.
     Verify {
+        /// The result directory (poc-result.json, .sig, the letter and the JUnit file).
         dir: PathBuf,
         /// Trust exactly this public key (OpenSSH `.pub`).
         #[arg(long, value_name = "FILE", conflicts_with = "allowed_signers")]
@@ -76,7 +78,9 @@ enum Command {
     /// Compare two results (both verified first): application, pack, agreement, checks whose
     /// outcome changed, behaviour at the mock. For a re-PoC after a change to the application.
     Diff {
+        /// The earlier result directory.
         old: PathBuf,
+        /// The later result directory.
         new: PathBuf,
         /// Trust exactly this public key (OpenSSH `.pub`) for both results.
         #[arg(long, value_name = "FILE", conflicts_with = "allowed_signers")]
@@ -84,15 +88,20 @@ enum Command {
         /// Trust the keys of an OpenSSH allowed_signers file (default as for `verify`).
         #[arg(long, value_name = "FILE")]
         allowed_signers: Option<PathBuf>,
+        /// Language of the report.
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
+        /// Output form.
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
     /// Run a PoC session: start (or reach) the mock, drive the application, judge, sign.
     Run {
+        /// The scenario pack: a TOML file, or the name of an embedded pack (e.g.
+        /// standard-web-service; default: the embedded standard pack).
         #[arg(long, value_name = "PATH")]
-        scenario: PathBuf,
+        scenario: Option<PathBuf>,
+        /// The target file: the application under test, its agreement and its driver.
         #[arg(long, value_name = "PATH")]
         target: PathBuf,
         /// A running mock; without it the runner starts `mock-server` itself.
@@ -107,10 +116,13 @@ enum Command {
         /// Factor on the pack's pauses and balikan waits (written for people at a screen).
         #[arg(long, default_value_t = 0.05)]
         pause_scale: f64,
+        /// Result directory to write (must be missing or empty).
         #[arg(long, value_name = "DIR", default_value = "poc-result")]
         out: PathBuf,
+        /// Signing key (OpenSSH Ed25519, from `keygen`); without it a one-off key signs.
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// The assessor's name on the letter (default: Tim PoC Disdukcapil).
         #[arg(long, value_name = "NAME")]
         assessor: Option<String>,
         /// The identity the key signs as (the principal of its allowed_signers line); default:
@@ -121,27 +133,46 @@ enum Command {
         /// scenarios/offices/karanganyar.toml: the letter is then a surat dinas.
         #[arg(long, value_name = "FILE")]
         office: Option<PathBuf>,
+        /// Language of the result letter, the JUnit texts and the console.
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
     },
     /// One-command demo: mock + reference application (rsud-app) + standard pack, signed result.
     Demo {
+        /// Result directory to write (must be missing or empty).
         #[arg(long, value_name = "DIR", default_value = "poc-out")]
         out: PathBuf,
         /// Signing key; without it a demo key is created next to the result (DIR.key).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
-        /// The scenario pack (default: scenarios/standard-web-service.toml of this checkout).
+        /// The scenario pack: a TOML file or an embedded pack's name (default: the embedded
+        /// standard-web-service pack).
         #[arg(long, value_name = "PATH")]
         scenario: Option<PathBuf>,
+        /// Language of the result letter, the JUnit texts and the console.
         #[arg(long, value_enum, default_value_t = Lang::Id)]
         lang: Lang,
+    },
+    /// Print a shell completion script (e.g. `poc-runner completions bash >
+    /// /etc/bash_completion.d/poc-runner`).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (poc-runner.1), or write one page per command into a directory.
+    Man {
+        /// Write poc-runner.1 and poc-runner-COMMAND.1 into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum DiffFormat {
+    /// A report for people.
     Text,
+    /// The comparison as JSON, for programs.
     Json,
 }
 
@@ -232,7 +263,7 @@ where
             office,
             lang,
         } => {
-            let (pack, tgt) = load_inputs(&scenario, &target)?;
+            let (pack, tgt) = load_inputs(scenario.as_deref(), &target)?;
             let key = match &key {
                 Some(k) => result::read_private_key(k)
                     .map_err(|e| CliError::Usage(format!("{}: {e}", k.display())))?,
@@ -269,7 +300,57 @@ where
             scenario,
             lang,
         } => demo(out, key, scenario, lang),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "poc-runner", &mut std::io::stdout());
+            Ok(ExitCode::AllPassed)
+        }
+        Command::Man { out } => {
+            man(<Cli as clap::CommandFactory>::command(), out.as_deref())?;
+            Ok(ExitCode::AllPassed)
+        }
     }
+}
+
+/// The man page on stdout, or one page per command into `dir`.
+fn man(cmd: clap::Command, dir: Option<&Path>) -> Result<(), CliError> {
+    use std::io::Write;
+    let render = |page: clap::Command, title: &str| -> Result<Vec<u8>, CliError> {
+        let mut text = Vec::new();
+        clap_mangen::Man::new(page)
+            .title(title)
+            .render(&mut text)
+            .map_err(|e| CliError::Usage(format!("cannot render the man page: {e}")))?;
+        Ok(text)
+    };
+    let name = cmd.get_name().to_string();
+    let Some(dir) = dir else {
+        let text = render(cmd, &name)?;
+        return match std::io::stdout().lock().write_all(&text) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(CliError::Usage(format!("cannot write to stdout: {e}")))
+            }
+            _ => Ok(()),
+        };
+    };
+    let io = |p: &Path, e: std::io::Error| {
+        CliError::Usage(format!(
+            "{}: {}",
+            p.display(),
+            crate::file_error::io_cause(&e)
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut pages = vec![(name.clone(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        pages.push((format!("{name}-{}", sub.get_name()), sub.clone()));
+    }
+    for (title, page) in pages {
+        let path = dir.join(format!("{title}.1"));
+        std::fs::write(&path, render(page, &title)?).map_err(|e| io(&path, e))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 /// The trust anchor of `verify` and `diff`: a key, an allowed_signers file, or the configured one.
@@ -387,8 +468,8 @@ struct Signer {
     office: Option<(result::office::OfficeProfile, PathBuf)>,
 }
 
-fn load_inputs(scenario: &Path, target: &Path) -> Result<(ScenarioPack, Target), CliError> {
-    let pack = ScenarioPack::load(scenario);
+fn load_inputs(scenario: Option<&Path>, target: &Path) -> Result<(ScenarioPack, Target), CliError> {
+    let pack = crate::embedded::load_pack(scenario);
     let tgt = Target::load(target);
     let mut errors = Vec::new();
     if let Err(e) = &pack {
@@ -575,21 +656,6 @@ fn run_session(
     })
 }
 
-/// Where the checkout's `scenarios/` is: next to the current directory or above the binary.
-fn find_in_checkout(rel: &str) -> Option<PathBuf> {
-    let mut starts = vec![std::env::current_dir().ok()];
-    starts.push(std::env::current_exe().ok());
-    for s in starts.into_iter().flatten() {
-        for dir in s.ancestors() {
-            let p = dir.join(rel);
-            if p.exists() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
 fn demo(
     out: PathBuf,
     key: Option<PathBuf>,
@@ -597,14 +663,6 @@ fn demo(
     lang: Lang,
 ) -> Result<ExitCode, CliError> {
     let started = std::time::Instant::now();
-    let scenario = match scenario.or_else(|| find_in_checkout("scenarios/standard-web-service.toml")) {
-        Some(s) => s,
-        None => {
-            return Err(CliError::Usage(
-                "cannot find scenarios/standard-web-service.toml: run the demo from the repository, or give --scenario".into(),
-            ))
-        }
-    };
     check_out(&out)?;
     let work = tempfile::Builder::new()
         .prefix("poc-demo-")
@@ -613,7 +671,7 @@ fn demo(
     let target_path = work.path().join("target.toml");
     std::fs::write(&target_path, DEMO_TARGET)
         .map_err(|e| CliError::Usage(format!("{}: {e}", target_path.display())))?;
-    let (pack, tgt) = load_inputs(&scenario, &target_path)?;
+    let (pack, tgt) = load_inputs(scenario.as_deref(), &target_path)?;
     let key_path = key.unwrap_or_else(|| {
         let mut p = out.clone().into_os_string();
         p.push(".key");
@@ -627,7 +685,10 @@ fn demo(
         .map_err(|e| CliError::Usage(format!("{}: {e}", key_path.display())))?;
     println!(
         "demo: mock-server + rsud-app (reference application), pack {}",
-        scenario.display()
+        scenario.as_deref().map_or_else(
+            || format!("{} (embedded)", crate::embedded::DEFAULT_PACK),
+            |s| s.display().to_string()
+        )
     );
     let code = run_session(
         &pack,
@@ -640,8 +701,7 @@ fn demo(
         Signer {
             assessor: Some("Demo poc-runner".into()),
             principal: Some("poc-demo".into()),
-            office: find_in_checkout("scenarios/offices/karanganyar.toml")
-                .and_then(|p| Some((result::office::OfficeProfile::load(&p).ok()?, p))),
+            office: crate::embedded::office("karanganyar"),
         },
         lang,
         &out,
@@ -662,7 +722,7 @@ fn demo(
 
 /// The reference application's target file, with `[app]` so the runner starts it on a free
 /// port with its data in the work directory.
-pub const DEMO_TARGET: &str = include_str!("demo-target.toml");
+pub const DEMO_TARGET: &str = include_str!("../../scenarios/targets/rsud-app.toml");
 
 /// The application's own output as the result keeps it: NIKs masked, and every password and
 /// token the target file names replaced.
@@ -690,6 +750,8 @@ fn redact(text: &str, target: &Target) -> String {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
     use super::*;
     use crate::file_error::Source;
 
@@ -708,5 +770,33 @@ mod tests {
         assert!(kept.contains("3313**********03"), "{kept}");
         assert!(kept.contains("12345678901234567"), "{kept}");
         assert_eq!(kept.matches("[disembunyikan]").count(), 2, "{kept}");
+    }
+
+    /// Every option and argument of every command says what it is for; enumerated ones list
+    /// their values.
+    #[test]
+    fn every_option_is_described_and_enumerations_list_their_values() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        for cmd in cli.get_subcommands() {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(
+                    arg.get_help().is_some(),
+                    "{} {id}: no description",
+                    cmd.get_name()
+                );
+                if ["lang", "format", "shell"].contains(&id) {
+                    assert!(
+                        arg.get_possible_values().len() >= 2,
+                        "{} {id}",
+                        cmd.get_name()
+                    );
+                }
+            }
+        }
     }
 }

@@ -70,7 +70,7 @@ impl Source {
             line: None,
             column: None,
             key: None,
-            message: format!("cannot read file: {e}"),
+            message: format!("cannot read file: {}", io_cause(&e)),
         })?;
         Ok(Source {
             path: path.to_path_buf(),
@@ -205,10 +205,57 @@ fn normalise(message: &str) -> String {
             if available.is_empty() {
                 return format!("expected an empty table `{{}}`, found unknown key {found}");
             }
-            return format!("expected one of {available}, found unknown key {found}");
+            let hint = did_you_mean(found.trim(), available.split(',').map(str::trim))
+                .map(|m| format!("; did you mean `{m}`?"))
+                .unwrap_or_default();
+            return format!("expected one of {available}, found unknown key {found}{hint}");
+        }
+    }
+    // serde's "unknown variant `x`, expected one of `a`, `b`" (a check's or a step's name) and
+    // "unknown field `x`, expected ...".
+    for prefix in ["unknown variant `", "unknown field `"] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if let Some((found, expected)) = rest.split_once('`') {
+                let names = expected.split('`').skip(1).step_by(2);
+                if let Some(m) = did_you_mean(found, names) {
+                    return format!("{message}; did you mean `{m}`?");
+                }
+            }
         }
     }
     message.to_string()
+}
+
+/// The candidate closest to `found`, when it is close enough to be a typo of it.
+pub(crate) fn did_you_mean<'a>(
+    found: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(found, c), c))
+        .filter(|(score, _)| *score > 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// An I/O error's cause in words, without the OS's error number: `permission denied`.
+pub(crate) fn io_cause(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::IsADirectory => "is a directory, not a file".into(),
+        ErrorKind::NotADirectory => "a part of the path is a file, not a directory".into(),
+        ErrorKind::AlreadyExists => "already exists".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(at) => text[..at].to_lowercase(),
+                None => text,
+            }
+        }
+    }
 }
 
 fn innermost_key(left: &str) -> Option<String> {
@@ -231,6 +278,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn typos_get_a_did_you_mean() {
+        let m = normalise(
+            "unknown variant `field_limit`, expected one of `field_limits`, `non_retention`",
+        );
+        assert!(m.ends_with("did you mean `field_limits`?"), "{m}");
+        let m = normalise("unknown variant `zzz`, expected one of `field_limits`, `non_retention`");
+        assert!(!m.contains("did you mean"), "{m}");
+        assert_eq!(
+            did_you_mean(
+                "rsud-karanganyr",
+                ["dev", "rsud-karanganyar", "dinkes-karanganyar"]
+            ),
+            Some("rsud-karanganyar")
+        );
+        let e = Source::read(Path::new("/no/such/pack.toml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "/no/such/pack.toml: cannot read file: no such file or directory"
+        );
+    }
+
+    #[test]
     fn key_at_finds_table_and_key() {
         let text = "[pack]\nid = \"x\"\n\n[[groups]]\nid = 3\n";
         let off = text.find("3").unwrap();
@@ -248,7 +319,7 @@ mod tests {
         );
         assert_eq!(
             normalise("unexpected keys in table: nik, available keys: operator, nik_ref"),
-            "expected one of operator, nik_ref, found unknown key nik"
+            "expected one of operator, nik_ref, found unknown key nik; did you mean `nik_ref`?"
         );
     }
 

@@ -15,6 +15,7 @@
 mod canary;
 mod checks;
 mod cli;
+mod embedded;
 mod error;
 mod evidence;
 #[cfg(any(test, feature = "test-support"))]

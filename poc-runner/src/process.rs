@@ -31,6 +31,22 @@ pub(crate) fn sibling(name: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Why a program did not start, in words; a missing one gets where it was looked for.
+fn spawn_cause(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        let dir = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.display().to_string()))
+            .unwrap_or_else(|| "the runner's folder".into());
+        return format!(
+            "not found in {dir} (nor its parent) nor on PATH; in the checkout, build it with the \
+             runner in the same profile (e.g. `cargo build --release -p poc-runner -p mock-server \
+             -p rsud-app`)"
+        );
+    }
+    crate::file_error::io_cause(e)
+}
+
 /// Pids of the processes sessions own right now, for [`stop_children`].
 static RUNNING: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -104,9 +120,9 @@ impl Owned {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| SessionError::Start(format!("cannot start {what}: {e}")))?;
+        let mut child = cmd.spawn().map_err(|e| {
+            SessionError::Start(format!("cannot start {what}: {}", spawn_cause(&e)))
+        })?;
         let stdout = child.stdout.take();
         let mut owned = Owned::new(child, what);
         let (tx, rx) = mpsc::channel::<String>();
@@ -250,9 +266,9 @@ impl App {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| SessionError::Start(format!("cannot start {what}: {e}")))?;
+        let mut child = cmd.spawn().map_err(|e| {
+            SessionError::Start(format!("cannot start {what}: {}", spawn_cause(&e)))
+        })?;
         let (out, err) = (child.stdout.take(), child.stderr.take());
         let mut proc = Owned::new(child, &what);
         let (stdout, stderr) = (OutputLog::default(), OutputLog::default());

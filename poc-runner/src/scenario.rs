@@ -569,8 +569,9 @@ impl ScenarioPack {
                     a.span(),
                     "pack.agreements",
                     format!(
-                        "expected one of {agreement_list}, found unknown agreement `{}`",
-                        a.get_ref()
+                        "expected one of {agreement_list}, found unknown agreement `{}`{}",
+                        a.get_ref(),
+                        typo_hint(a.get_ref(), &known_agreements)
                     ),
                 ));
             }
@@ -613,8 +614,9 @@ impl ScenarioPack {
                     agreement.span(),
                     "overrides",
                     format!(
-                        "expected one of {agreement_list}, found unknown agreement `{}`",
-                        agreement.get_ref()
+                        "expected one of {agreement_list}, found unknown agreement `{}`{}",
+                        agreement.get_ref(),
+                        typo_hint(agreement.get_ref(), &known_agreements)
                     ),
                 ));
                 continue;
@@ -703,6 +705,13 @@ impl ScenarioPack {
             ),
         })
     }
+}
+
+/// `; did you mean `x`?` when `found` is a likely typo of a known name, else nothing.
+pub(crate) fn typo_hint(found: &str, known: &BTreeSet<String>) -> String {
+    crate::file_error::did_you_mean(found, known.iter().map(String::as_str))
+        .map(|m| format!("; did you mean `{m}`?"))
+        .unwrap_or_default()
 }
 
 fn validate_test(src: &Source, t: &TestCase, errors: &mut Vec<FileError>) {

@@ -282,9 +282,12 @@ impl Target {
                 file.agreement.span(),
                 "agreement",
                 format!(
-                    "expected one of {}, found unknown agreement `{}`",
+                    "expected one of {}, found unknown agreement `{}`{}",
                     ids.join(", "),
-                    file.agreement.get_ref()
+                    file.agreement.get_ref(),
+                    crate::file_error::did_you_mean(file.agreement.get_ref(), ids.iter().copied())
+                        .map(|m| format!("; did you mean `{m}`?"))
+                        .unwrap_or_default()
                 ),
             ));
         }

@@ -77,7 +77,8 @@ pub(crate) struct EventInput {
 
 /// The keys a visit form asks for itself; the agreement's other balikan keys get a field of
 /// their own (`balikan.KEY`).
-pub(crate) const FORM_KEYS: [&str; 4] = ["NO_RM", "NO_JKN", "NO_SURAT_KEMATIAN", "NO_SURAT_KELAHIRAN"];
+pub(crate) const FORM_KEYS: [&str; 4] =
+    ["NO_RM", "NO_JKN", "NO_SURAT_KEMATIAN", "NO_SURAT_KELAHIRAN"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EventOutcome {

@@ -3,6 +3,7 @@
 //! Deterministic for a dataset (seed and size) and settings.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use dukcapil_domain::{Nik, Resident, ResidentStatus};
@@ -12,6 +13,41 @@ use super::output::OutputFormat;
 use crate::config::{ServeArgs, Settings};
 use crate::core::institutions::Institution;
 use crate::db::{PopulationReader, PopulationSpec};
+
+/// The options of `fixtures`: the dataset and the settings file that shapes the institutions
+/// (the serve-only options do not apply).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct FixturesArgs {
+    /// Directory holding the population and the state database (default ./mock-data).
+    #[arg(long, env = "MOCK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML settings file of `serve` (its dataset keys and [institutions.*] overrides apply).
+    #[arg(long, env = "MOCK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Population generator seed (default 1).
+    #[arg(long, env = "MOCK_SEED")]
+    seed: Option<u64>,
+    /// Population size (default 10,000).
+    #[arg(long, env = "MOCK_POPULATION")]
+    population: Option<u64>,
+    /// Directory of agreement TOML files (default: the embedded profiles).
+    #[arg(long, env = "MOCK_AGREEMENTS")]
+    agreements: Option<PathBuf>,
+}
+
+impl FixturesArgs {
+    /// As `serve`'s options, the others unset.
+    pub(crate) fn serve_args(&self) -> ServeArgs {
+        ServeArgs {
+            data_dir: self.data_dir.clone(),
+            config: self.config.clone(),
+            seed: self.seed,
+            population: self.population,
+            agreements: self.agreements.clone(),
+            ..ServeArgs::default()
+        }
+    }
+}
 
 /// NIKs per resident list.
 const PER_LIST: usize = 5;
@@ -168,7 +204,8 @@ fn table(doc: &Value) -> String {
 
 /// Runs `mock-server fixtures`.
 pub(crate) fn run(args: &ServeArgs, format: OutputFormat) -> anyhow::Result<()> {
-    let settings = Settings::resolve(args)?;
+    let settings = super::resolve(args)?;
+    super::data_dir::ensure(&settings.data_dir)?;
     let doc = collect(&settings)?;
     let text = match format {
         OutputFormat::Json => serde_json::to_string_pretty(&doc)? + "\n",

@@ -10,10 +10,10 @@ use sha2::{Digest, Sha256};
 pub(super) enum TlsError {
     #[error("cannot generate a certificate: {0}")]
     Generate(#[from] rcgen::Error),
-    #[error("{path}: {source}")]
+    #[error("{}: {}", path.display(), crate::config::io_cause(error))]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} holds no PEM certificate")]
     NoCertificate { path: PathBuf },
@@ -30,10 +30,20 @@ pub(super) struct CertFiles {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io {
+    move |error| TlsError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
+}
+
+/// Writes a private key readable by its owner only (0600 on Unix).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// Reads `DATA_DIR/tls/{cert,key}.pem`, generating them first if absent.
@@ -49,7 +59,8 @@ pub(super) fn ensure_cert(data_dir: &Path) -> Result<CertFiles, TlsError> {
             "::1".to_string(),
         ];
         let certified = rcgen::generate_simple_self_signed(names)?;
-        std::fs::write(&key_path, certified.key_pair.serialize_pem()).map_err(io(&key_path))?;
+        write_private(&key_path, certified.key_pair.serialize_pem().as_bytes())
+            .map_err(io(&key_path))?;
         std::fs::write(&cert_path, certified.cert.pem()).map_err(io(&cert_path))?;
     }
     let cert_pem = std::fs::read(&cert_path).map_err(io(&cert_path))?;
@@ -119,6 +130,15 @@ mod tests {
         let b = ensure_cert(dir.path()).unwrap();
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_eq!(a.fingerprint.len(), 32 * 3 - 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("tls/key.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
     }
 
     #[test]

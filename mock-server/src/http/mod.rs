@@ -10,6 +10,7 @@ pub(crate) mod faults;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod gateway;
+pub(crate) mod ready;
 pub(crate) mod server;
 
 use std::sync::Arc;
@@ -57,6 +58,10 @@ pub(crate) fn app(state: AppState) -> Router {
             axum::routing::any(|| async { error::AdminError::NotFound }).layer(
                 axum::middleware::from_fn_with_state(state.clone(), admin::guard),
             ),
+        )
+        .route(
+            dukcapil_mock_api::HEALTHZ,
+            axum::routing::get(ready::healthz),
         )
         .fallback(gateway::not_found)
         .with_state(state);

@@ -713,77 +713,10 @@ fn css_string(s: &str) -> String {
     out
 }
 
-fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// JUnit XML: one testcase per check; `needs_review` and `not_exercised` are reported as
-/// failures of that type so CI stops, like the verdict does. Titles and evidence are in the session's
-/// language, like the letter.
+/// JUnit XML (strict schema, `poc-runner/schemas/junit.xsd`): one testcase per check, see
+/// [`junit::render`].
 pub(crate) fn render_junit(r: &PocResult) -> String {
-    let lang = r.session.lang;
-    let s = &r.summary;
-    let failures = s.fail + s.needs_review + s.not_exercised;
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    out.push_str(&format!(
-        "<testsuites name=\"poc-runner\" tests=\"{}\" failures=\"{failures}\" skipped=\"{}\">\n",
-        r.checks.len(),
-        s.skipped
-    ));
-    out.push_str(&format!(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{}\" timestamp=\"{}\">\n",
-        xml(&r.scenario.id),
-        r.checks.len(),
-        s.skipped,
-        r.session.started_at.format("%Y-%m-%dT%H:%M:%S")
-    ));
-    for c in &r.checks {
-        out.push_str(&format!(
-            "    <testcase classname=\"{}\" name=\"{} [{}]\">",
-            xml(&c.test_id),
-            xml(&c.check),
-            xml(&c.requirement)
-        ));
-        let lines: Vec<&str> = c.evidence.iter().map(|e| e.text(lang)).collect();
-        let evidence = xml(&lines.join("\n"));
-        match c.outcome {
-            CheckOutcome::Pass => {}
-            CheckOutcome::Skipped => out.push_str(&format!(
-                "<skipped message=\"{}\"/>",
-                xml(c.evidence.first().map_or("", |e| e.text(lang)))
-            )),
-            CheckOutcome::Fail | CheckOutcome::NeedsReview | CheckOutcome::NotExercised => {
-                let kind = match c.outcome {
-                    CheckOutcome::Fail => "fail",
-                    CheckOutcome::NeedsReview => "needs_review",
-                    _ => "not_exercised",
-                };
-                out.push_str(&format!(
-                    "<failure type=\"{kind}\" message=\"{}\">{evidence}</failure>",
-                    xml(match lang {
-                        Lang::Id => &c.title_id,
-                        Lang::En => &c.title_en,
-                    })
-                ));
-            }
-        }
-        out.push_str("</testcase>\n");
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+    junit::render(r)
 }
 
 /// One line of `verify`'s report.
@@ -1137,6 +1070,7 @@ pub fn read_private_key(path: &Path) -> Result<PrivateKey, ResultError> {
 }
 
 pub(crate) mod diff;
+mod junit;
 pub(crate) mod office;
 #[cfg(test)]
 mod tests;

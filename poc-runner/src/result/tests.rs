@@ -133,7 +133,8 @@ fn verify_reports_an_unsupported_format_and_still_checks_its_signature() {
 fn junit_counts_and_escapes() {
     let d = docs(false, Lang::Id);
     assert!(
-        d.junit.contains("tests=\"6\" failures=\"2\" skipped=\"1\""),
+        d.junit
+            .contains("tests=\"6\" failures=\"2\" errors=\"0\" skipped=\"1\""),
         "{}",
         d.junit
     );

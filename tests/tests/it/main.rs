@@ -7,6 +7,7 @@ mod app_pages;
 mod architecture;
 mod auth;
 mod balikan;
+mod cli_habits;
 mod faults;
 mod fixtures;
 mod fuzz;
@@ -15,6 +16,9 @@ mod letter;
 mod poc_documents;
 mod poc_manual;
 mod poc_session;
+mod readiness;
+/// The README's marked commands, as written, in a fresh clone.
+mod readme;
 mod regression;
 mod reliability;
 mod residents;

@@ -186,19 +186,37 @@ fn session_with_args(
     Session { out, dir, result }
 }
 
+/// The README's PoC quick start, as written, in a fresh clone (`readme.rs`): keygen, a session
+/// of the embedded standard pack against rsud-app started by the runner through
+/// `scenarios/targets/rsud-app.toml`, verify. The clone's `git status` stays clean.
 #[test]
 fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() {
-    let s = session("");
-    assert_eq!(s.code(), 0, "{}", s.text());
-    let r = s.result.as_ref().expect("poc-result.json written");
-    assert_eq!(r["verdict"], "LULUS", "{}", s.text());
+    let clone = crate::readme::fresh_clone();
+    let blocks =
+        crate::readme::marked_blocks(&crate::readme::root().join("README.md"), "poc-session");
+    assert_eq!(blocks.len(), 1, "{blocks:?}");
+    let text =
+        crate::readme::run_block(&clone.path, &blocks[0], std::time::Duration::from_secs(240));
+    crate::readme::assert_clean(&clone.path);
+    let r: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(clone.path.join("poc-result/poc-result.json"))
+            .expect("poc-result.json written"),
+    )
+    .expect("JSON");
+    let s = Session {
+        out: std::process::Command::new("true").output().expect("true"),
+        dir: tempfile::tempdir().expect("temp dir"),
+        result: Some(r.clone()),
+    };
+    assert_eq!(r["verdict"], "LULUS", "{text}");
+    assert!(text.contains("verified"), "{text}");
     let checks = s.checks();
     assert!(checks.len() >= 14, "{checks:?}");
     let bad: Vec<_> = checks
         .iter()
         .filter(|c| c.2 == "fail" || c.2 == "needs_review")
         .collect();
-    assert!(bad.is_empty(), "{bad:?}\n{}", s.text());
+    assert!(bad.is_empty(), "{bad:?}\n{text}");
     let passed = checks.iter().filter(|c| c.2 == "pass").count();
     assert!(passed >= 12, "{checks:?}");
     // What the application wrote is kept beside the result, NIKs masked, passwords hidden.
@@ -219,29 +237,22 @@ fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() 
         r["journal"]
     );
 
-    let mut pubkey = s.key().into_os_string();
-    pubkey.push(".pub");
-    let v = support::command("poc-runner")
-        .arg("verify")
-        .arg(s.out_dir())
-        .arg("--public-key")
-        .arg(&pubkey)
-        .output()
-        .expect("verify");
-    assert!(v.status.success(), "{v:?}");
+    // `poc-runner verify` ran in the README's block; plain OpenSSH agrees.
+    let pubkey = clone.path.join("keys/assessor.pub");
     let allowed = s.dir.path().join("allowed_signers");
-    let pk = std::fs::read_to_string(PathBuf::from(pubkey)).expect("public key");
+    let pk = std::fs::read_to_string(pubkey).expect("public key");
     std::fs::write(
         &allowed,
         format!("assessor namespaces=\"dukcapil-poc\" {}", pk.trim()),
     )
     .expect("allowed_signers");
-    let json = std::fs::File::open(s.out_dir().join("poc-result.json")).expect("json");
+    let out_dir = clone.path.join("poc-result");
+    let json = std::fs::File::open(out_dir.join("poc-result.json")).expect("json");
     let ssh = Command::new("ssh-keygen")
         .args(["-Y", "verify", "-f"])
         .arg(&allowed)
         .args(["-I", "assessor", "-n", "dukcapil-poc", "-s"])
-        .arg(s.out_dir().join("poc-result.json.sig"))
+        .arg(out_dir.join("poc-result.json.sig"))
         .stdin(json)
         .output()
         .expect("ssh-keygen");
@@ -543,38 +554,64 @@ fn a_relative_target_path_still_finds_stored_answers() {
     assert!(!bad.dir.path().join("tgt/tgt").exists(), "doubled path");
 }
 
+/// `examples/ci/poc-ci.sh`, as an agency's CI runs it, from a fresh clone (with a one-test pack
+/// so that it stays short): it starts the mock, waits for `/healthz`, runs the application's
+/// tests (the default smoke lookup) and the PoC pack with `--mock-url`, and leaves the JUnit file.
 /// With `--mock-url` the runner asks the mock what it serves: the result names the seed and the
 /// SHA-256 of the population file that the mock itself logged at start-up (never a label's hash
-/// or seed 0).
+/// or seed 0). The clone's `git status` stays clean.
 #[test]
-fn the_result_names_the_dataset_an_external_mock_serves() {
-    let mock = support::MockServer::start(&["--seed", "7"]);
+fn the_ci_example_runs_and_the_result_names_the_dataset_the_external_mock_serves() {
+    let clone = crate::readme::fresh_clone();
     let dir = tempfile::tempdir().expect("temp dir");
     let pack = one_test_pack(dir.path(), "T-FIELD-01");
-    let s = session_with_args(
-        poc_runner::DEMO_TARGET,
-        &pack,
-        None,
-        &[
-            "--mock-url",
-            &mock.base,
-            "--admin-token",
-            support::ADMIN_TOKEN,
-        ],
+    let work = dir.path().join("work");
+    for prog in ["mock-server", "poc-runner", "rsud-app"] {
+        support::bin(prog);
+    }
+    let bin = support::bin("poc-runner")
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let out = Command::new("bash")
+        .arg(clone.path.join("examples/ci/poc-ci.sh"))
+        .env("BIN", &bin)
+        .env("WORK", &work)
+        .env("SEED", "7")
+        .env("SCENARIO", &pack)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run the CI example");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(s.code(), 0, "{}", s.text());
-    let result = s.result.as_ref().expect("result");
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("/healthz: {\"status\":\"ok\"}"), "{text}");
+    assert!(text.contains(": found"), "{text}");
+    let junit = std::fs::read_to_string(work.join("junit.xml")).expect("JUnit copied");
+    assert!(
+        junit.contains("<testsuites") && junit.contains("T-FIELD-01"),
+        "{junit}"
+    );
+    let result: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(work.join("poc-result/poc-result.json")).expect("result"),
+    )
+    .expect("JSON");
     let dataset = &result["mock_dataset"];
     assert_eq!(dataset["seed"], 7, "{dataset}");
     let sha = dataset["sha256"].as_str().expect("sha256");
     assert_eq!(sha.len(), 64, "{dataset}");
-    let logged = mock.output.lock().expect("mock output").join("\n");
+    let logged = std::fs::read_to_string(work.join("mock.log")).expect("mock log");
     assert!(
         logged
             .lines()
             .any(|l| l.contains("population ready") && l.contains(&format!("sha256={sha}"))),
         "the mock logged another dataset:\n{logged}\nresult: {dataset}"
     );
+    crate::readme::assert_clean(&clone.path);
 }
 
 /// Before anything is judged, every operator logs in and makes one lookup that must reach this

@@ -346,9 +346,19 @@ fn the_puskesmas_desk_passes_and_each_of_its_defects_fails_its_checks() {
             return (sess.code() != 1
                 || !got.contains(CRAWLER_MUST)
                 || got.iter().any(|c| !CRAWLER_MAY.contains(&c.as_str())))
-            .then(|| format!("{agreement} background-crawler: failing {got:?}\n{}", sess.text()));
+            .then(|| {
+                format!(
+                    "{agreement} background-crawler: failing {got:?}\n{}",
+                    sess.text()
+                )
+            });
         }
-        judge_defect(&format!("{agreement} (puskesmas)"), defect, &expected, &sess)
+        judge_defect(
+            &format!("{agreement} (puskesmas)"),
+            defect,
+            &expected,
+            &sess,
+        )
     }));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
