@@ -220,9 +220,10 @@ fn compliant_reference_app_passes_and_the_result_verifies_with_both_verifiers() 
     let passed = checks.iter().filter(|c| c.2 == "pass").count();
     assert!(passed >= 12, "{checks:?}");
     // What the application wrote is kept beside the result, NIKs masked, passwords hidden.
-    let stdout = std::fs::read_to_string(s.out_dir().join("app/stdout.log")).expect("app stdout");
+    let out_dir = clone.path.join("poc-result");
+    let stdout = std::fs::read_to_string(out_dir.join("app/stdout.log")).expect("app stdout");
     assert!(stdout.contains("listening on "), "{stdout}");
-    let stderr = std::fs::read_to_string(s.out_dir().join("app/stderr.log")).expect("app stderr");
+    let stderr = std::fs::read_to_string(out_dir.join("app/stderr.log")).expect("app stderr");
     let sixteen_digits = regex_lite_nik(&(stdout.clone() + &stderr));
     assert!(
         sixteen_digits.is_none(),
@@ -666,4 +667,36 @@ fn regex_lite_nik(s: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The README's `poc-runner demo --out ./poc-out` (poc-runner/README.md), as written, in a
+/// fresh directory: a signed `LULUS` that `verify` accepts with the demo's own key.
+#[test]
+fn the_documented_demo_runs_and_its_result_verifies() {
+    for prog in ["mock-server", "rsud-app"] {
+        support::bin(prog);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = support::command("poc-runner")
+        .args(["demo", "--out", "./poc-out"])
+        .current_dir(dir.path())
+        .output()
+        .expect("demo");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    let result: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("poc-out/poc-result.json")).expect("result"),
+    )
+    .expect("json");
+    assert_eq!(result["verdict"], "LULUS", "{text}");
+    let v = support::command("poc-runner")
+        .args(["verify", "poc-out", "--public-key", "poc-out.key.pub"])
+        .current_dir(dir.path())
+        .output()
+        .expect("verify");
+    assert!(v.status.success(), "{v:?}");
 }
