@@ -157,6 +157,7 @@ impl Core {
             patches: tokio::sync::Mutex::new(Institutions::patches_from(&loaded.settings)),
             agreements,
         };
+        let intake = Arc::new(Intake::new(&settings.limits));
         Core {
             clock: Arc::new(Clock::with_offset_us(offset)),
             // The rules were validated with the settings; an engine without them is the only
@@ -169,7 +170,7 @@ impl Core {
             settings: Arc::new(settings),
             admin_token: admin_token.into(),
             writer,
-            intake: Arc::new(Intake::default()),
+            intake,
             dataset: Arc::new(dataset),
         }
     }
