@@ -154,6 +154,10 @@ pub(crate) struct ServeArgs {
     /// Directory of agreement TOML files (default: the embedded profiles).
     #[arg(long, env = "MOCK_AGREEMENTS")]
     pub agreements: Option<PathBuf>,
+    /// An empty or foreign state.sqlite is moved aside (state.sqlite.bad-TIME) and a new one
+    /// started, instead of refused.
+    #[arg(long, env = "MOCK_FRESH_STATE")]
+    pub fresh_state: bool,
 }
 
 /// Per-institution overrides from the settings file (`[institutions.<customer_id>]`).
@@ -225,6 +229,8 @@ pub(crate) struct Settings {
     pub faults: Vec<dukcapil_mock_api::FaultRule>,
     /// What a request, connection or stored row may cost.
     pub limits: Limits,
+    /// `--fresh-state`: move an empty or foreign state file aside instead of refusing it.
+    pub fresh_state: bool,
 }
 
 impl Default for Settings {
@@ -247,6 +253,7 @@ impl Default for Settings {
             fault_seed: 0,
             faults: Vec::new(),
             limits: Limits::default(),
+            fresh_state: false,
         }
     }
 }
@@ -331,6 +338,7 @@ impl Settings {
             fault_seed: file.fault_seed.unwrap_or(d.fault_seed),
             faults: file.faults,
             limits: file.limits,
+            fresh_state: args.fresh_state,
         })
     }
 

@@ -32,8 +32,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.admin_token.is_none() {
         println!("admin token: {token}");
     }
-    let make = app.into_make_service_with_connect_info::<SocketAddr>();
     if settings.tls {
+        let make = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = rustls::crypto::ring::default_provider().install_default();
         let cert = super::tls::ensure_cert(&settings.data_dir)?;
         println!(
@@ -59,9 +59,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         println!("{LISTENING_PREFIX}{scheme}://{addr}");
-        axum::serve(listener, make)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        crate::http::conn::serve(listener, app, &settings.limits, shutdown_signal()).await;
     }
     tracing::info!("shutting down: draining the journal writer");
     drop(state);

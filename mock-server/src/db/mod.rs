@@ -67,6 +67,12 @@ pub(crate) enum StoreErrorKind {
     /// The data directory cannot be created, or the writer thread not started.
     #[error("cannot create it: {0}")]
     Dir(#[source] std::io::Error),
+    /// The file is empty: not a state database (start with `--fresh-state` to replace it).
+    #[error("the file is empty (0 bytes), not a state database; start with --fresh-state to move it aside and start a new one")]
+    Empty,
+    /// The file is another application's SQLite database.
+    #[error("the file is not a mock state database (it holds tables {0}); start with --fresh-state to move it aside and start a new one")]
+    Foreign(String),
 }
 
 impl StoreError {
@@ -211,21 +217,159 @@ const LEDGER_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS balikan_ledger(
         UNIQUE(customer_id, nik, values_json));
     CREATE INDEX IF NOT EXISTS balikan_ledger_nik ON balikan_ledger(nik);";
 
+/// What the writer keeps the state database within (`journal_cap` and `[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Caps {
+    /// Journal rows kept.
+    pub journal_rows: u64,
+    /// Journal bytes kept (sum of [`row_bytes`]).
+    pub journal_bytes: u64,
+    /// Longest text field of a journal row; longer ones are cut with a marker.
+    pub field_bytes: usize,
+    /// Balikan ledger entries kept.
+    pub ledger_rows: u64,
+}
+
+impl Caps {
+    #[cfg(test)]
+    pub(crate) fn rows(journal_rows: u64) -> Caps {
+        let d = crate::config::Limits::default();
+        Caps {
+            journal_rows,
+            journal_bytes: d.journal_max_bytes,
+            field_bytes: d.field_max_bytes,
+            ledger_rows: d.ledger_max_rows,
+        }
+    }
+}
+
+/// Bytes a journal row counts against the budget: its text plus a fixed overhead (the same
+/// measure as [`ROW_BYTES_SQL`]).
+const ROW_OVERHEAD: u64 = 64;
+const ROW_BYTES_SQL: &str =
+    "(64 + octet_length(time) + octet_length(wib_day) + octet_length(endpoint)
+     + coalesce(octet_length(customer_id), 0) + coalesce(octet_length(operator), 0)
+     + coalesce(octet_length(nik), 0) + octet_length(outcome) + octet_length(elements)
+     + coalesce(octet_length(source), 0) + coalesce(octet_length(fault), 0)
+     + coalesce(octet_length(detail), 0))";
+
+fn row_bytes(row: &JournalRow, elements: &str) -> u64 {
+    let opt = |v: &Option<String>| v.as_ref().map_or(0, String::len);
+    ROW_OVERHEAD
+        + (row.time.len()
+            + row.wib_day.len()
+            + row.endpoint.len()
+            + opt(&row.customer_id)
+            + opt(&row.operator)
+            + opt(&row.nik)
+            + row.outcome.len()
+            + elements.len()
+            + opt(&row.source)
+            + opt(&row.fault)
+            + opt(&row.detail)) as u64
+}
+
+/// A text field cut to `max` bytes (at a character boundary) with a marker naming its full
+/// length, so a hostile 60 KB field costs the journal a few KB.
+pub(crate) fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub(48).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…[dipotong: {} byte]", &text[..end], text.len()))
+}
+
 /// Opens (creating) the state database, reads what it holds and starts the writer thread.
+#[cfg(test)]
 pub(crate) fn open(
     data_dir: &Path,
     journal_cap: u64,
 ) -> Result<(WriterThread, Loaded), StoreError> {
+    open_with(data_dir, Caps::rows(journal_cap), false)
+}
+
+/// An existing state database that is empty or another application's is an error, never
+/// silently started afresh (or written into).
+fn check_existing(path: &Path) -> Result<(), StoreError> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.len() == 0 {
+        return Err(StoreError::new(path, StoreErrorKind::Empty));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(path))?;
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .map_err(sql(path))?;
+    let tables: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .map_err(sql(path))?
+        .collect::<Result<_, _>>()
+        .map_err(sql(path))?;
+    if !tables.is_empty() && !tables.iter().any(|t| t == "journal") {
+        return Err(StoreError::new(
+            path,
+            StoreErrorKind::Foreign(tables.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+/// [`open`] with every cap; `fresh`: an empty or foreign state file is moved aside (logged)
+/// instead of refused.
+pub(crate) fn open_with(
+    data_dir: &Path,
+    caps: Caps,
+    fresh: bool,
+) -> Result<(WriterThread, Loaded), StoreError> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
     let path = state_path(data_dir);
+    if let Err(e) = check_existing(&path) {
+        if !fresh {
+            return Err(e);
+        }
+        let aside = path.with_extension(format!(
+            "sqlite.bad-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S")
+        ));
+        std::fs::rename(&path, &aside)
+            .map_err(|e| StoreError::new(&path, StoreErrorKind::Dir(e)))?;
+        for side in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{side}", path.display()));
+        }
+        tracing::warn!(path = %path.display(), moved_to = %aside.display(), problem = %e.kind, "--fresh-state: state database moved aside, starting a new one");
+    }
     let conn = open_rw(&path)?;
     let loaded = load(&conn).map_err(sql(&path))?;
+    let bytes: i64 = conn
+        .query_row(
+            &format!("SELECT coalesce(sum({ROW_BYTES_SQL}), 0) FROM journal"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql(&path))?;
+    let caps = Caps {
+        journal_rows: caps.journal_rows.max(1),
+        journal_bytes: caps.journal_bytes.max(1),
+        field_bytes: caps.field_bytes.max(64),
+        ledger_rows: caps.ledger_rows.max(1),
+    };
     let (tx, rx) = mpsc::channel();
     let shared = std::sync::Arc::new(path.clone());
     let join = std::thread::Builder::new()
         .name("journal-writer".into())
-        .spawn(move || writer_loop(conn, rx, journal_cap.max(1), path))
+        .spawn(move || {
+            let mut budget = Budget {
+                caps,
+                journal_bytes: u64::try_from(bytes).unwrap_or(0),
+            };
+            writer_loop(conn, rx, &mut budget, path)
+        })
         .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
     Ok((
         WriterThread {
@@ -314,7 +458,14 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: PathBuf) {
+/// The caps and the journal's bytes as the writer counts them.
+#[derive(Debug)]
+struct Budget {
+    caps: Caps,
+    journal_bytes: u64,
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, budget: &mut Budget, path: PathBuf) {
     let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
     loop {
         let first = match rx.recv() {
@@ -340,7 +491,9 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: Pa
             }
             std::thread::sleep(POLL);
         }
-        let result = commit(&mut conn, &batch, cap).map_err(|e| {
+        let before = budget.journal_bytes;
+        let result = commit(&mut conn, &batch, budget).map_err(|e| {
+            budget.journal_bytes = before;
             tracing::error!(path = %path.display(), error = %e, "journal commit failed");
             std::sync::Arc::new(e)
         });
@@ -361,8 +514,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: Pa
     }
 }
 
-fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()> {
+fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
+    let caps = budget.caps;
+    let mut ledgered = false;
     let mut journaled = false;
     {
         let mut insert = tx.prepare_cached(
@@ -378,6 +533,10 @@ fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()
             match m {
                 Msg::Journal { row, quota, .. } => {
                     journaled = true;
+                    let max = caps.field_bytes;
+                    let elements = cut(&row.elements.join(","), max).into_owned();
+                    let row = cut_row(row, max);
+                    budget.journal_bytes += row_bytes(&row, &elements);
                     insert.execute(params![
                         row.time,
                         row.wib_day,
@@ -387,7 +546,7 @@ fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()
                         row.nik,
                         row.outcome,
                         row.http_status,
-                        row.elements.join(","),
+                        elements,
                         row.source,
                         row.latency_us,
                         row.fault,
@@ -397,19 +556,97 @@ fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()
                         count.execute(params![q.customer_id, q.day.to_string()])?;
                     }
                 }
-                Msg::Command { cmd, .. } => run_command(&tx, cmd)?,
+                Msg::Command { cmd, .. } => {
+                    ledgered |= matches!(cmd, Command::BalikanInsert(_));
+                    if matches!(cmd, Command::Reset) {
+                        budget.journal_bytes = 0;
+                    }
+                    run_command(&tx, cmd)?
+                }
                 Msg::Shutdown(_) => {}
             }
         }
     }
     if journaled {
         // Rows are numbered without reuse (AUTOINCREMENT), so the cap is one range delete.
+        let cap = i64::try_from(caps.journal_rows).unwrap_or(i64::MAX);
+        let dropped: i64 = tx.query_row(
+            &format!(
+                "SELECT coalesce(sum({ROW_BYTES_SQL}), 0) FROM journal
+                 WHERE id <= (SELECT MAX(id) FROM journal) - ?1"
+            ),
+            params![cap],
+            |r| r.get(0),
+        )?;
         tx.execute(
             "DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?1",
-            params![i64::try_from(cap).unwrap_or(i64::MAX)],
+            params![cap],
+        )?;
+        budget.journal_bytes = budget
+            .journal_bytes
+            .saturating_sub(u64::try_from(dropped).unwrap_or(0));
+        trim_to_budget(&tx, budget)?;
+    }
+    if ledgered {
+        tx.execute(
+            "DELETE FROM balikan_ledger WHERE id <= (SELECT MAX(id) FROM balikan_ledger) - ?1",
+            params![i64::try_from(caps.ledger_rows).unwrap_or(i64::MAX)],
         )?;
     }
     tx.commit()
+}
+
+/// A journal row with every text field cut to `max` bytes.
+fn cut_row(row: &JournalRow, max: usize) -> JournalRow {
+    let opt = |v: &Option<String>| v.as_deref().map(|t| cut(t, max).into_owned());
+    JournalRow {
+        time: cut(&row.time, max).into_owned(),
+        wib_day: cut(&row.wib_day, max).into_owned(),
+        endpoint: cut(&row.endpoint, max).into_owned(),
+        customer_id: opt(&row.customer_id),
+        operator: opt(&row.operator),
+        nik: opt(&row.nik),
+        outcome: cut(&row.outcome, max).into_owned(),
+        source: opt(&row.source),
+        fault: opt(&row.fault),
+        detail: opt(&row.detail),
+        elements: vec![],
+        ..row.clone()
+    }
+}
+
+/// Drops the oldest journal rows while the journal is over its byte budget, down to 90% of it
+/// (so that a journal at its budget is not trimmed on every commit).
+fn trim_to_budget(tx: &rusqlite::Transaction<'_>, budget: &mut Budget) -> rusqlite::Result<()> {
+    let max = budget.caps.journal_bytes;
+    if budget.journal_bytes <= max {
+        return Ok(());
+    }
+    let goal = max - max / 10;
+    while budget.journal_bytes > goal {
+        let mut st = tx.prepare_cached(&format!(
+            "SELECT id, {ROW_BYTES_SQL} FROM journal ORDER BY id LIMIT 256"
+        ))?;
+        let oldest: Vec<(i64, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if oldest.is_empty() {
+            budget.journal_bytes = 0;
+            break;
+        }
+        let mut last = 0;
+        for (id, bytes) in oldest {
+            last = id;
+            budget.journal_bytes = budget
+                .journal_bytes
+                .saturating_sub(u64::try_from(bytes).unwrap_or(0));
+            if budget.journal_bytes <= goal {
+                break;
+            }
+        }
+        tx.execute("DELETE FROM journal WHERE id <= ?1", params![last])?;
+    }
+    Ok(())
 }
 
 fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Result<()> {
