@@ -1,5 +1,5 @@
 //! The balikan ledger: one row per institution, NIK and distinct set of values, in its own table
-//! of the state database (schema in [`super`]). Writes go through the state writer thread (`Command::BalikanInsert`);
+//! of the state database (schema in [`super`]). Writes go through the state writer thread, with the journal row of their request (`Writer::journal_with`);
 //! reads use fresh read-only connections, like the journal.
 
 use std::collections::{BTreeMap, HashSet};

@@ -120,14 +120,14 @@ pub(crate) enum Command {
     },
     /// Empties journal and quota usage and every persisted setting (and the balikan ledger).
     Reset,
-    /// Appends data-balikan ledger entries (see [`ledger`]).
-    BalikanInsert(Vec<NewEntry>),
 }
 
 enum Msg {
     Journal {
         row: Box<JournalRow>,
         quota: Option<QuotaCount>,
+        /// Balikan ledger entries committed with the row (same transaction).
+        ledger: Vec<NewEntry>,
         ack: oneshot::Sender<Result<(), std::sync::Arc<rusqlite::Error>>>,
     },
     Command {
@@ -429,11 +429,23 @@ impl Writer {
         row: JournalRow,
         quota: Option<QuotaCount>,
     ) -> Result<(), StoreError> {
+        self.journal_with(row, quota, Vec::new()).await
+    }
+
+    /// Queues a journal row with the balikan ledger entries of its request: both are committed
+    /// in one transaction, or neither.
+    pub(crate) async fn journal_with(
+        &self,
+        row: JournalRow,
+        quota: Option<QuotaCount>,
+        ledger: Vec<NewEntry>,
+    ) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
         self.tx
             .send(Msg::Journal {
                 row: Box::new(row),
                 quota,
+                ledger,
                 ack,
             })
             .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
@@ -531,8 +543,14 @@ fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite
         )?;
         for m in batch {
             match m {
-                Msg::Journal { row, quota, .. } => {
+                Msg::Journal {
+                    row, quota, ledger, ..
+                } => {
                     journaled = true;
+                    if !ledger.is_empty() {
+                        ledgered = true;
+                        ledger::insert(&tx, ledger)?;
+                    }
                     let max = caps.field_bytes;
                     let elements = cut(&row.elements.join(","), max).into_owned();
                     let row = cut_row(row, max);
@@ -557,7 +575,6 @@ fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite
                     }
                 }
                 Msg::Command { cmd, .. } => {
-                    ledgered |= matches!(cmd, Command::BalikanInsert(_));
                     if matches!(cmd, Command::Reset) {
                         budget.journal_bytes = 0;
                     }
@@ -680,7 +697,6 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
             )?;
             ledger::clear(tx)?;
         }
-        Command::BalikanInsert(entries) => ledger::insert(tx, entries)?,
     }
     Ok(())
 }

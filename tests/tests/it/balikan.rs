@@ -455,3 +455,67 @@ fn hostile_uploads_are_refused_by_named_limits_and_the_mock_stays_up() {
     assert!(rows.iter().all(|r| r["outcome"] == "too_large"), "{rows:?}");
     assert!(ledger(&server, "customer_id=rsud_3313").is_empty());
 }
+
+/// SIGKILL during a burst of balikan submissions (issue 13): after the restart every ledger
+/// entry has its `stored` journal row (they commit together), and every submission answered
+/// `Success` before the kill is in the ledger.
+#[test]
+fn balikan_entries_and_their_journal_rows_survive_sigkill_together() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let server = MockServer::start(&[]);
+    let all = niks(&server, ResidentStatus::Active, 400);
+    let switch = server.kill_switch();
+    let next = AtomicUsize::new(0);
+    let answered = Mutex::new(Vec::new());
+    let client = crate::support::load_client();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(nik) = all.get(i) else { return };
+                let body =
+                    submission(json!([{"NIK": nik, "param": [{"NO_RM": format!("RM-{i:06}")}]}]));
+                let res = client
+                    .post(server.url(STORE))
+                    .bearer_auth(token())
+                    .json(&body)
+                    .send();
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let mut a = answered.lock().unwrap();
+                        a.push(nik.clone());
+                        if a.len() == 150 {
+                            switch.kill();
+                        }
+                    }
+                    _ => return,
+                }
+            });
+        }
+    });
+    let answered = answered.into_inner().unwrap();
+    assert!(answered.len() >= 150, "{}", answered.len());
+    let server = server.crash_and_restart(&[]);
+    let entries = ledger(&server, "customer_id=rsud_3313&limit=10000");
+    let stored: std::collections::BTreeSet<String> = server
+        .journal_all("endpoint=balikan_store")
+        .iter()
+        .filter(|r| r["outcome"] == "stored")
+        .filter_map(|r| r["nik"].as_str().map(str::to_string))
+        .collect();
+    let in_ledger: std::collections::BTreeSet<String> = entries
+        .iter()
+        .filter_map(|e| e["nik"].as_str().map(str::to_string))
+        .collect();
+    let orphans: Vec<_> = in_ledger.difference(&stored).collect();
+    assert!(
+        orphans.is_empty(),
+        "ledger entries without a journal row: {orphans:?}"
+    );
+    let lost: Vec<_> = answered
+        .iter()
+        .filter(|n| !in_ledger.contains(*n))
+        .collect();
+    assert!(lost.is_empty(), "answered Success but not stored: {lost:?}");
+}

@@ -18,7 +18,7 @@ use crate::config::Limits;
 /// fast refusal) and parsed at once on the blocking pool (`upload_concurrency`).
 #[derive(Debug)]
 pub(crate) struct Intake {
-    lock: tokio::sync::Mutex<()>,
+    lock: Arc<tokio::sync::Mutex<()>>,
     admitted: Arc<Semaphore>,
     parsing: Arc<Semaphore>,
 }
@@ -32,7 +32,7 @@ impl Default for Intake {
 impl Intake {
     pub(crate) fn new(limits: &Limits) -> Intake {
         Intake {
-            lock: tokio::sync::Mutex::new(()),
+            lock: Arc::new(tokio::sync::Mutex::new(())),
             admitted: Arc::new(Semaphore::new(
                 limits
                     .upload_max_waiting
@@ -43,9 +43,10 @@ impl Intake {
         }
     }
 
-    /// Held while one submission is checked against the ledger and written.
-    pub(crate) async fn serialise(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.lock.lock().await
+    /// Held while one submission is checked against the ledger and written (until its journal
+    /// row and ledger entries are committed).
+    pub(crate) async fn serialise(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.lock.clone().lock_owned().await
     }
 
     /// A place among the submissions admitted at once, if one is free.

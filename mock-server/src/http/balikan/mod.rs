@@ -46,7 +46,7 @@ use crate::core::balikan::validate::{self, RowError, ValidRow};
 use crate::core::balikan::{json, sheet};
 use crate::core::clock::wib_day;
 use crate::core::institutions::Institution;
-use crate::db::{self, Command, Known, Method, NewEntry};
+use crate::db::{self, Known, Method, NewEntry};
 
 /// Largest JSON body kept and parsed by default (`[limits] store_max_bytes`).
 #[cfg(test)]
@@ -81,6 +81,8 @@ struct Answer {
     /// Journal outcome label.
     outcome: &'static str,
     detail: Option<String>,
+    /// New ledger entries, committed with the journal row of the answer.
+    ledger: Vec<NewEntry>,
 }
 
 impl Answer {
@@ -91,6 +93,7 @@ impl Answer {
             detail: Some(message.clone()),
             body: json!({ "message": message }),
             outcome,
+            ledger: Vec::new(),
         }
     }
 
@@ -109,9 +112,11 @@ struct Meta {
     customer_id: Option<String>,
     nik: Option<String>,
     elements: Vec<String>,
+    /// The intake lock, from the ledger check until the commit.
+    serial: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-async fn finish(state: &AppState, meta: Meta, a: Answer) -> Response {
+async fn finish(state: &AppState, meta: Meta, mut a: Answer) -> Response {
     tracing::debug!(
         endpoint = meta.method.endpoint(),
         customer = meta.customer_id.as_deref().unwrap_or("-"),
@@ -136,7 +141,10 @@ async fn finish(state: &AppState, meta: Meta, a: Answer) -> Response {
         fault: None,
         detail: a.detail,
     };
-    if let Err(e) = state.writer().journal(row, None).await {
+    // A submission's ledger entries and its journal row commit together: a crash leaves both
+    // or neither (so a retry is never refused as a repeat of an unjournaled request).
+    let ledger = std::mem::take(&mut a.ledger);
+    if let Err(e) = state.writer().journal_with(row, None, ledger).await {
         tracing::error!(error = %e, "journal write failed; answering 500");
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -235,6 +243,7 @@ fn start(state: &AppState, req: &Request, method: Method) -> Meta {
         customer_id: None,
         nik: None,
         elements: vec![],
+        serial: None,
     }
 }
 
@@ -504,6 +513,7 @@ fn invalid(mut errors: Vec<RowError>, budget: usize) -> Answer {
         body,
         outcome: "invalid",
         detail: Some(message),
+        ledger: Vec::new(),
     }
 }
 
@@ -573,7 +583,8 @@ async fn intake(
         .into_iter()
         .collect();
     let customer_id = agreement.customer_id.clone();
-    let _serial = state.intake.serialise().await;
+    // Released by `finish` once the entries and the journal row are committed.
+    meta.serial = Some(state.intake.serialise().await);
     let niks: Vec<String> = valid
         .iter()
         .map(|r| r.nik.to_string())
@@ -600,13 +611,6 @@ async fn intake(
     }
     let stored = entries.len();
     let flagged = entries.iter().filter(|e| e.never_looked_up).count();
-    if let Err(e) = state
-        .writer()
-        .command(Command::BalikanInsert(entries))
-        .await
-    {
-        return storage_failure(&e.to_string());
-    }
     let detail = format!(
         "{stored} baris disimpan ({flagged} NIK belum pernah diakses), {} ulangan",
         repeats.len()
@@ -625,6 +629,8 @@ async fn intake(
         body,
         outcome: "stored",
         detail: Some(detail),
+        // Written with the journal row by `finish`, in one transaction.
+        ledger: entries,
     }
 }
 
