@@ -298,14 +298,19 @@ impl Core {
         }
         let day = wib_day(self.clock.now());
         if let Some(used) = used {
-            self.writer
-                .command(Command::SetQuotaUsed {
+            // Memory and the writer's queue change under one lock, in a new epoch: the writer
+            // skips counts of earlier epochs that reach it after the set, as memory did.
+            let queued = self.quota.set_then(customer_id, day, used, |epoch| {
+                self.writer.queue(Command::SetQuotaUsed {
                     customer_id: customer_id.into(),
                     day,
                     used,
+                    epoch,
                 })
-                .await?;
-            self.quota.set(customer_id, day, used);
+            });
+            if let Some(queued) = queued {
+                self.writer.acked(queued?).await?;
+            }
         }
         if let Some(limit) = limit {
             let key = format!("{QUOTA_LIMIT_KEY}{customer_id}");

@@ -104,6 +104,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) struct QuotaCount {
     pub customer_id: String,
     pub day: NaiveDate,
+    /// The quota's epoch when counted (see `QuotaCheck::Counted`).
+    pub epoch: u64,
 }
 
 /// Non-journal writes, serialised through the writer to keep one writer.
@@ -113,6 +115,8 @@ pub(crate) enum Command {
         customer_id: String,
         day: NaiveDate,
         used: u32,
+        /// The epoch this value opens (counts of earlier epochs arriving later are skipped).
+        epoch: u64,
     },
     SetSetting {
         key: String,
@@ -162,6 +166,10 @@ impl std::fmt::Debug for Msg {
     }
 }
 
+/// A queued command's acknowledgement.
+#[derive(Debug)]
+pub(crate) struct Acked(oneshot::Receiver<Result<(), std::sync::Arc<rusqlite::Error>>>);
+
 /// The writer thread; `shutdown` drains and joins it.
 #[derive(Debug)]
 pub(crate) struct WriterThread {
@@ -199,8 +207,36 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(sql(path))?;
     conn.execute_batch(LEDGER_SCHEMA).map_err(sql(path))?;
+    // The lookup ledger: which NIKs each institution has looked up, for the balikan "never
+    // looked up" flag. Not pruned by the journal's caps (one short row per institution and
+    // NIK); filled from the journal once, when it is created on an existing database.
+    let existed: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lookups'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql(path))?
+        > 0;
+    if !existed {
+        conn.execute_batch(&format!(
+            "BEGIN;
+             CREATE TABLE lookups(customer_id TEXT NOT NULL, nik TEXT NOT NULL,
+                 PRIMARY KEY(customer_id, nik)) WITHOUT ROWID;
+             INSERT OR IGNORE INTO lookups(customer_id, nik)
+                 SELECT DISTINCT customer_id, trim(nik) FROM journal
+                 WHERE customer_id IS NOT NULL AND nik IS NOT NULL AND {LOOKUP_ROW};
+             COMMIT;"
+        ))
+        .map_err(sql(path))?;
+    }
     Ok(conn)
 }
+
+/// A journal row that is a lookup reaching the population (found, deceased, duplicate, not
+/// found, inactive).
+const LOOKUP_ROW: &str = "endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+     AND outcome IN ('01','11','12','13','14')";
 
 /// The balikan ledger: one row per institution, NIK and distinct set of values. The unique key
 /// makes a repeat impossible even if two processes shared the file; the intake checks for
@@ -367,6 +403,7 @@ pub(crate) fn open_with(
             let mut budget = Budget {
                 caps,
                 journal_bytes: u64::try_from(bytes).unwrap_or(0),
+                epochs: HashMap::new(),
             };
             writer_loop(conn, rx, &mut budget, path)
         })
@@ -456,6 +493,24 @@ impl Writer {
         }
     }
 
+    /// Queues a command; [`Writer::acked`] waits for its commit.
+    pub(crate) fn queue(&self, cmd: Command) -> Result<Acked, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Command { cmd, ack })
+            .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
+        Ok(Acked(done))
+    }
+
+    /// Waits until a queued command is committed.
+    pub(crate) async fn acked(&self, queued: Acked) -> Result<(), StoreError> {
+        match queued.0.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::new(&self.path, StoreErrorKind::Commit(e))),
+            Err(_) => Err(StoreError::new(&self.path, StoreErrorKind::WriterGone)),
+        }
+    }
+
     /// Runs a command in the writer and waits until it is committed.
     pub(crate) async fn command(&self, cmd: Command) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
@@ -475,6 +530,8 @@ impl Writer {
 struct Budget {
     caps: Caps,
     journal_bytes: u64,
+    /// The quota epoch of each (customer id, WIB day) set since start.
+    epochs: HashMap<(String, NaiveDate), u64>,
 }
 
 fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, budget: &mut Budget, path: PathBuf) {
@@ -537,6 +594,8 @@ fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite
                                  elements, source, latency_us, fault, detail)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
+        let mut lookup =
+            tx.prepare_cached("INSERT OR IGNORE INTO lookups(customer_id, nik) VALUES(?1, ?2)")?;
         let mut count = tx.prepare_cached(
             "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, 1)
              ON CONFLICT(customer_id, day) DO UPDATE SET used = used + 1",
@@ -571,10 +630,29 @@ fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite
                         row.detail,
                     ])?;
                     if let Some(q) = quota {
-                        count.execute(params![q.customer_id, q.day.to_string()])?;
+                        let key = (q.customer_id.clone(), q.day);
+                        // Counted before a set that memory applied after it: overtaken.
+                        if q.epoch >= budget.epochs.get(&key).copied().unwrap_or(0) {
+                            count.execute(params![q.customer_id, q.day.to_string()])?;
+                        }
+                    }
+                    let is_lookup =
+                        matches!(row.endpoint.as_str(), "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN")
+                            && matches!(row.outcome.as_str(), "01" | "11" | "12" | "13" | "14");
+                    if let (true, Some(cid), Some(nik)) = (is_lookup, &row.customer_id, &row.nik) {
+                        lookup.execute(params![cid, nik.trim()])?;
                     }
                 }
                 Msg::Command { cmd, .. } => {
+                    if let Command::SetQuotaUsed {
+                        customer_id,
+                        day,
+                        epoch,
+                        ..
+                    } = cmd
+                    {
+                        budget.epochs.insert((customer_id.clone(), *day), *epoch);
+                    }
                     if matches!(cmd, Command::Reset) {
                         budget.journal_bytes = 0;
                     }
@@ -672,6 +750,7 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
             customer_id,
             day,
             used,
+            ..
         } => {
             tx.execute(
                 "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, ?3)
@@ -693,7 +772,7 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
         }
         Command::Reset => {
             tx.execute_batch(
-                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings;",
+                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings; DELETE FROM lookups;",
             )?;
             ledger::clear(tx)?;
         }
@@ -956,6 +1035,7 @@ mod tests {
                 let q = QuotaCount {
                     customer_id: "rsud_3313".into(),
                     day,
+                    epoch: 0,
                 };
                 writer
                     .journal(row(&format!("nik{i}")), Some(q))
@@ -979,5 +1059,32 @@ mod tests {
         assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
         let (_w, loaded) = open(dir.path(), 3).unwrap();
         assert_eq!(loaded.quota_used[&("rsud_3313".to_string(), day)], 5);
+    }
+
+    /// The "never looked up" flag is decided from the lookup ledger, which the journal cap
+    /// does not prune: a lookup dropped from the journal still counts.
+    #[tokio::test]
+    async fn lookups_outlive_the_journal_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, _) = open(dir.path(), 1).unwrap();
+        let writer = w.writer();
+        writer.journal(row("3313014107890003"), None).await.unwrap();
+        writer.journal(row("3313010101700001"), None).await.unwrap();
+        w.shutdown().await;
+        let rows = query_journal(
+            dir.path(),
+            &JournalFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1);
+        let niks = [
+            "3313014107890003".to_string(),
+            "3313010101700001".to_string(),
+        ];
+        let known = ledger::known(dir.path(), "rsud_3313", &niks).unwrap();
+        assert_eq!(known.looked_up.len(), 2, "{:?}", known.looked_up);
     }
 }

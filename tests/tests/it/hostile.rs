@@ -243,3 +243,41 @@ fn empty_or_foreign_state_files_are_refused_and_stale_temporaries_removed() {
     });
     assert!(aside, "the foreign file was not kept aside");
 }
+
+/// `PUT /__admin/quota {"used": 0}` under traffic (issue 13): memory and disk agree, so a
+/// SIGKILL and restart find the count the mock answered with.
+#[test]
+fn quota_put_under_traffic_keeps_memory_and_disk_in_step() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = MockServer::start(&[]);
+    let niks = server.niks(ResidentStatus::Active, 20);
+    let next = AtomicUsize::new(0);
+    let client = load_client();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= 400 {
+                    return;
+                }
+                let nik = &niks[i % niks.len()];
+                assert!(server.lookup(&client, &RSUD, nik, "q").is_data());
+            });
+        }
+        s.spawn(|| {
+            for _ in 0..6 {
+                let (status, body) = server.admin(
+                    "PUT",
+                    "/__admin/quota/rsud_3313",
+                    Some(serde_json::json!({"used": 0})),
+                );
+                assert_eq!(status, 200, "{body}");
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        });
+    });
+    let memory = server.quota("rsud_3313")["used"].as_u64().unwrap();
+    let server = server.crash_and_restart(&[]);
+    let disk = server.quota("rsud_3313")["used"].as_u64().unwrap();
+    assert_eq!(memory, disk, "memory {memory}, disk {disk}");
+}
