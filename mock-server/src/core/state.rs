@@ -225,6 +225,7 @@ impl Core {
         customer_id: &str,
         delta: &serde_json::Map<String, serde_json::Value>,
         patch: &InstitutionPatch,
+        quota_limit: Option<Option<u32>>,
     ) -> Result<Option<Institution>, StoreError> {
         if self.institution(customer_id).is_none() {
             return Ok(None);
@@ -232,14 +233,25 @@ impl Core {
         let mut patches = self.institutions.patches.lock().await;
         let mut merged = patches.get(customer_id).cloned().unwrap_or_default();
         merged.extend(delta.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.writer
-            .command(Command::SetSetting {
-                key: format!("{INSTITUTION_KEY}{customer_id}"),
-                value: Some(serde_json::Value::Object(merged.clone()).to_string()),
-            })
-            .await?;
+        let mut writes = vec![Command::SetSetting {
+            key: format!("{INSTITUTION_KEY}{customer_id}"),
+            value: Some(serde_json::Value::Object(merged.clone()).to_string()),
+        }];
+        if let Some(limit) = quota_limit {
+            writes.push(Command::SetSetting {
+                key: format!("{QUOTA_LIMIT_KEY}{customer_id}"),
+                value: Some(limit.map_or_else(|| "unlimited".to_string(), |l| l.to_string())),
+            });
+        }
+        // Every key of the PATCH in one transaction: all applied or none, also across a crash.
+        self.writer.command(Command::Batch(writes)).await?;
         patches.insert(customer_id.to_string(), merged);
-        Ok(self.institutions.update(customer_id, |i| i.apply(patch)))
+        Ok(self.institutions.update(customer_id, |i| {
+            i.apply(patch);
+            if let Some(limit) = quota_limit {
+                i.quota_per_day = limit;
+            }
+        }))
     }
 
     /// The journal writer.

@@ -124,6 +124,8 @@ pub(crate) enum Command {
     },
     /// Empties journal and quota usage and every persisted setting (and the balikan ledger).
     Reset,
+    /// Several commands committed together (one admin request's writes).
+    Batch(Vec<Command>),
 }
 
 enum Msg {
@@ -769,6 +771,11 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
         }
         Command::SetSetting { key, value: None } => {
             tx.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+        }
+        Command::Batch(cmds) => {
+            for c in cmds {
+                run_command(tx, c)?;
+            }
         }
         Command::Reset => {
             tx.execute_batch(

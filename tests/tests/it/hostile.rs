@@ -281,3 +281,55 @@ fn quota_put_under_traffic_keeps_memory_and_disk_in_step() {
     let disk = server.quota("rsud_3313")["used"].as_u64().unwrap();
     assert_eq!(memory, disk, "memory {memory}, disk {disk}");
 }
+
+/// SIGKILL while multi-key admin PATCHes run (issue 13): after the restart the institution
+/// shows one PATCH entirely (its quota and its address belong together), never half of one.
+#[test]
+fn admin_patch_is_all_or_nothing_across_sigkill() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = MockServer::start(&[]);
+    let switch = server.kill_switch();
+    let done = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for t in 0..4u32 {
+            let (server, switch, done) = (&server, &switch, &done);
+            s.spawn(move || {
+                let client = load_client();
+                for i in 1..200u32 {
+                    let n = t * 1000 + i;
+                    let res = client
+                        .patch(server.url("/__admin/institutions/rsud_3313"))
+                        .bearer_auth(crate::support::ADMIN_TOKEN)
+                        .json(&serde_json::json!({
+                            "quota_per_day": n,
+                            "ip_user": format!("10.{}.{}.1", n / 256, n % 256),
+                        }))
+                        .send();
+                    if !res.is_ok_and(|r| r.status() == 200) {
+                        return;
+                    }
+                    if done.fetch_add(1, Ordering::SeqCst) == 60 {
+                        switch.kill();
+                    }
+                }
+            });
+        }
+    });
+    assert!(done.load(Ordering::SeqCst) > 60);
+    let server = server.crash_and_restart(&[]);
+    let (status, v) = server.admin("GET", "/__admin/institutions", None);
+    assert_eq!(status, 200, "{v}");
+    let inst = v["institutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["customer_id"] == "rsud_3313")
+        .unwrap()
+        .clone();
+    let n = inst["quota_per_day"].as_u64().expect("a PATCHed quota");
+    assert_eq!(
+        inst["ip_user"],
+        format!("10.{}.{}.1", n / 256, n % 256),
+        "half a PATCH: {inst}"
+    );
+}
