@@ -16,6 +16,9 @@
 //! journal_cap = 1000000
 //! # agreements = "fixtures/agreements"
 //!
+//! [limits]                       # all optional: what hostile or careless input may cost
+//! upload_max_bytes = 8388608     # see [`Limits`] for every key and its default
+//!
 //! [institutions.rsud_3313]       # per customer id, all optional
 //! active = true                  # false: outcome 16
 //! user_active = true             # false: outcome 17
@@ -33,6 +36,75 @@ use serde::Deserialize;
 
 /// Default number of journal rows kept (oldest dropped first).
 pub(crate) const DEFAULT_JOURNAL_CAP: u64 = 1_000_000;
+
+/// What one request, connection or stored row may cost (`[limits]` of the settings file). Every
+/// limit has a safe default and is named, by its key, in the answer that refuses input past it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Limits {
+    /// Largest multipart upload body (bytes).
+    pub upload_max_bytes: usize,
+    /// Largest JSON balikan body (bytes).
+    pub store_max_bytes: usize,
+    /// Data rows of an uploaded sheet (CSV records or .xlsx rows below the header).
+    pub sheet_max_rows: usize,
+    /// Columns of an uploaded sheet.
+    pub sheet_max_columns: usize,
+    /// Cells of an uploaded sheet (rows x columns of its used range, or declared dimension).
+    pub sheet_max_cells: usize,
+    /// Longest line of an uploaded CSV (bytes).
+    pub csv_max_line_bytes: usize,
+    /// Uncompressed bytes of all entries of an uploaded .xlsx (declared and actual).
+    pub xlsx_max_uncompressed_bytes: u64,
+    /// Entries (files) of an uploaded .xlsx zip.
+    pub xlsx_max_entries: usize,
+    /// Submissions parsed and validated at once (off the async workers); more wait.
+    pub upload_concurrency: usize,
+    /// Submissions admitted at once (reading, waiting or parsing); more get a 503 at once.
+    pub upload_max_waiting: usize,
+    /// Bytes of the lists in a balikan answer (bad rows, repeats); the rest is counted.
+    pub answer_max_bytes: usize,
+    /// Open connections; past it a new one gets a 503 and is closed at once.
+    pub max_connections: usize,
+    /// Time to receive a request's head (ms), also the longest wait for the next request.
+    pub header_read_timeout_ms: u64,
+    /// Time to receive a request's body (ms), from its head on.
+    pub body_read_timeout_ms: u64,
+    /// Longest a keep-alive connection stays open without traffic or a request in flight (ms).
+    pub idle_timeout_ms: u64,
+    /// Longest text field stored in a journal or ledger row (bytes); longer ones are cut with
+    /// a marker naming their full length.
+    pub field_max_bytes: usize,
+    /// Byte budget of the journal's rows (oldest dropped first), besides `journal_cap`.
+    pub journal_max_bytes: u64,
+    /// Balikan ledger entries kept (oldest dropped first).
+    pub ledger_max_rows: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            upload_max_bytes: 8 * 1024 * 1024,
+            store_max_bytes: 2 * 1024 * 1024,
+            sheet_max_rows: 50_000,
+            sheet_max_columns: 256,
+            sheet_max_cells: 1_000_000,
+            csv_max_line_bytes: 64 * 1024,
+            xlsx_max_uncompressed_bytes: 64 * 1024 * 1024,
+            xlsx_max_entries: 1_000,
+            upload_concurrency: 2,
+            upload_max_waiting: 16,
+            answer_max_bytes: 256 * 1024,
+            max_connections: 512,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 30_000,
+            field_max_bytes: 4 * 1024,
+            journal_max_bytes: 512 * 1024 * 1024,
+            ledger_max_rows: 1_000_000,
+        }
+    }
+}
 
 /// `mock-server serve` flags. Every flag is optional so that the file and defaults can fill in.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -82,6 +154,10 @@ pub(crate) struct ServeArgs {
     /// Directory of agreement TOML files (default: the embedded profiles).
     #[arg(long, env = "MOCK_AGREEMENTS")]
     pub agreements: Option<PathBuf>,
+    /// An empty or foreign state.sqlite is moved aside (state.sqlite.bad-TIME) and a new one
+    /// started, instead of refused.
+    #[arg(long, env = "MOCK_FRESH_STATE")]
+    pub fresh_state: bool,
 }
 
 /// A parser that lists `values` (with their help) in `--help` and completions and parses the
@@ -167,6 +243,8 @@ struct SettingsFile {
     /// `[[faults]]`: fault rules active from the start (see `faults::rule`).
     #[serde(default)]
     faults: Vec<dukcapil_mock_api::FaultRule>,
+    #[serde(default)]
+    limits: Limits,
 }
 
 pub(crate) use dukcapil_mock_api::AccessHours;
@@ -192,6 +270,10 @@ pub(crate) struct Settings {
     pub fault_seed: u64,
     /// Fault rules active from the start, validated.
     pub faults: Vec<dukcapil_mock_api::FaultRule>,
+    /// What a request, connection or stored row may cost.
+    pub limits: Limits,
+    /// `--fresh-state`: move an empty or foreign state file aside instead of refusing it.
+    pub fresh_state: bool,
 }
 
 impl Default for Settings {
@@ -213,6 +295,8 @@ impl Default for Settings {
             institutions: BTreeMap::new(),
             fault_seed: 0,
             faults: Vec::new(),
+            limits: Limits::default(),
+            fresh_state: false,
         }
     }
 }
@@ -297,6 +381,8 @@ impl Settings {
             institutions: file.institutions,
             fault_seed: file.fault_seed.unwrap_or(d.fault_seed),
             faults: file.faults,
+            limits: file.limits,
+            fresh_state: args.fresh_state,
         })
     }
 

@@ -63,12 +63,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             tokio::spawn(async move { Ok(server.serve(make).await?) })
         }
         None => {
+            // Plain HTTP through the accept loop that bounds connections and their timeouts
+            // (`[limits]`); TLS keeps axum-server.
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
+            let limits = settings.limits.clone();
+            let router = gate.router();
             tokio::spawn(async move {
-                Ok(axum::serve(listener, make)
-                    .with_graceful_shutdown(stopped)
-                    .await?)
+                crate::http::conn::serve(listener, router, &limits, stopped).await;
+                Ok(())
             })
         }
     };

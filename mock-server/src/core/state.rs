@@ -157,6 +157,7 @@ impl Core {
             patches: tokio::sync::Mutex::new(Institutions::patches_from(&loaded.settings)),
             agreements,
         };
+        let intake = Arc::new(Intake::new(&settings.limits));
         Core {
             clock: Arc::new(Clock::with_offset_us(offset)),
             // The rules were validated with the settings; an engine without them is the only
@@ -169,7 +170,7 @@ impl Core {
             settings: Arc::new(settings),
             admin_token: admin_token.into(),
             writer,
-            intake: Arc::new(Intake::default()),
+            intake,
             dataset: Arc::new(dataset),
         }
     }
@@ -224,6 +225,7 @@ impl Core {
         customer_id: &str,
         delta: &serde_json::Map<String, serde_json::Value>,
         patch: &InstitutionPatch,
+        quota_limit: Option<Option<u32>>,
     ) -> Result<Option<Institution>, StoreError> {
         if self.institution(customer_id).is_none() {
             return Ok(None);
@@ -231,14 +233,25 @@ impl Core {
         let mut patches = self.institutions.patches.lock().await;
         let mut merged = patches.get(customer_id).cloned().unwrap_or_default();
         merged.extend(delta.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.writer
-            .command(Command::SetSetting {
-                key: format!("{INSTITUTION_KEY}{customer_id}"),
-                value: Some(serde_json::Value::Object(merged.clone()).to_string()),
-            })
-            .await?;
+        let mut writes = vec![Command::SetSetting {
+            key: format!("{INSTITUTION_KEY}{customer_id}"),
+            value: Some(serde_json::Value::Object(merged.clone()).to_string()),
+        }];
+        if let Some(limit) = quota_limit {
+            writes.push(Command::SetSetting {
+                key: format!("{QUOTA_LIMIT_KEY}{customer_id}"),
+                value: Some(limit.map_or_else(|| "unlimited".to_string(), |l| l.to_string())),
+            });
+        }
+        // Every key of the PATCH in one transaction: all applied or none, also across a crash.
+        self.writer.command(Command::Batch(writes)).await?;
         patches.insert(customer_id.to_string(), merged);
-        Ok(self.institutions.update(customer_id, |i| i.apply(patch)))
+        Ok(self.institutions.update(customer_id, |i| {
+            i.apply(patch);
+            if let Some(limit) = quota_limit {
+                i.quota_per_day = limit;
+            }
+        }))
     }
 
     /// The journal writer.
@@ -297,14 +310,19 @@ impl Core {
         }
         let day = wib_day(self.clock.now());
         if let Some(used) = used {
-            self.writer
-                .command(Command::SetQuotaUsed {
+            // Memory and the writer's queue change under one lock, in a new epoch: the writer
+            // skips counts of earlier epochs that reach it after the set, as memory did.
+            let queued = self.quota.set_then(customer_id, day, used, |epoch| {
+                self.writer.queue(Command::SetQuotaUsed {
                     customer_id: customer_id.into(),
                     day,
                     used,
+                    epoch,
                 })
-                .await?;
-            self.quota.set(customer_id, day, used);
+            });
+            if let Some(queued) = queued {
+                self.writer.acked(queued?).await?;
+            }
         }
         if let Some(limit) = limit {
             let key = format!("{QUOTA_LIMIT_KEY}{customer_id}");

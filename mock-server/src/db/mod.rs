@@ -67,6 +67,12 @@ pub(crate) enum StoreErrorKind {
     /// The data directory cannot be created, or the writer thread not started.
     #[error("cannot create it: {0}")]
     Dir(#[source] std::io::Error),
+    /// The file is empty: not a state database (start with `--fresh-state` to replace it).
+    #[error("the file is empty (0 bytes), not a state database; start with --fresh-state to move it aside and start a new one")]
+    Empty,
+    /// The file is another application's SQLite database.
+    #[error("the file is not a mock state database (it holds tables {0}); start with --fresh-state to move it aside and start a new one")]
+    Foreign(String),
 }
 
 impl StoreError {
@@ -98,6 +104,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) struct QuotaCount {
     pub customer_id: String,
     pub day: NaiveDate,
+    /// The quota's epoch when counted (see `QuotaCheck::Counted`).
+    pub epoch: u64,
 }
 
 /// Non-journal writes, serialised through the writer to keep one writer.
@@ -107,6 +115,8 @@ pub(crate) enum Command {
         customer_id: String,
         day: NaiveDate,
         used: u32,
+        /// The epoch this value opens (counts of earlier epochs arriving later are skipped).
+        epoch: u64,
     },
     SetSetting {
         key: String,
@@ -114,14 +124,16 @@ pub(crate) enum Command {
     },
     /// Empties journal and quota usage and every persisted setting (and the balikan ledger).
     Reset,
-    /// Appends data-balikan ledger entries (see [`ledger`]).
-    BalikanInsert(Vec<NewEntry>),
+    /// Several commands committed together (one admin request's writes).
+    Batch(Vec<Command>),
 }
 
 enum Msg {
     Journal {
         row: Box<JournalRow>,
         quota: Option<QuotaCount>,
+        /// Balikan ledger entries committed with the row (same transaction).
+        ledger: Vec<NewEntry>,
         ack: oneshot::Sender<Result<(), std::sync::Arc<rusqlite::Error>>>,
     },
     Command {
@@ -155,6 +167,10 @@ impl std::fmt::Debug for Msg {
         })
     }
 }
+
+/// A queued command's acknowledgement.
+#[derive(Debug)]
+pub(crate) struct Acked(oneshot::Receiver<Result<(), std::sync::Arc<rusqlite::Error>>>);
 
 /// The writer thread; `shutdown` drains and joins it.
 #[derive(Debug)]
@@ -193,8 +209,36 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(sql(path))?;
     conn.execute_batch(LEDGER_SCHEMA).map_err(sql(path))?;
+    // The lookup ledger: which NIKs each institution has looked up, for the balikan "never
+    // looked up" flag. Not pruned by the journal's caps (one short row per institution and
+    // NIK); filled from the journal once, when it is created on an existing database.
+    let existed: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lookups'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql(path))?
+        > 0;
+    if !existed {
+        conn.execute_batch(&format!(
+            "BEGIN;
+             CREATE TABLE lookups(customer_id TEXT NOT NULL, nik TEXT NOT NULL,
+                 PRIMARY KEY(customer_id, nik)) WITHOUT ROWID;
+             INSERT OR IGNORE INTO lookups(customer_id, nik)
+                 SELECT DISTINCT customer_id, trim(nik) FROM journal
+                 WHERE customer_id IS NOT NULL AND nik IS NOT NULL AND {LOOKUP_ROW};
+             COMMIT;"
+        ))
+        .map_err(sql(path))?;
+    }
     Ok(conn)
 }
+
+/// A journal row that is a lookup reaching the population (found, deceased, duplicate, not
+/// found, inactive).
+const LOOKUP_ROW: &str = "endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+     AND outcome IN ('01','11','12','13','14')";
 
 /// The balikan ledger: one row per institution, NIK and distinct set of values. The unique key
 /// makes a repeat impossible even if two processes shared the file; the intake checks for
@@ -211,21 +255,160 @@ const LEDGER_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS balikan_ledger(
         UNIQUE(customer_id, nik, values_json));
     CREATE INDEX IF NOT EXISTS balikan_ledger_nik ON balikan_ledger(nik);";
 
+/// What the writer keeps the state database within (`journal_cap` and `[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Caps {
+    /// Journal rows kept.
+    pub journal_rows: u64,
+    /// Journal bytes kept (sum of [`row_bytes`]).
+    pub journal_bytes: u64,
+    /// Longest text field of a journal row; longer ones are cut with a marker.
+    pub field_bytes: usize,
+    /// Balikan ledger entries kept.
+    pub ledger_rows: u64,
+}
+
+impl Caps {
+    #[cfg(test)]
+    pub(crate) fn rows(journal_rows: u64) -> Caps {
+        let d = crate::config::Limits::default();
+        Caps {
+            journal_rows,
+            journal_bytes: d.journal_max_bytes,
+            field_bytes: d.field_max_bytes,
+            ledger_rows: d.ledger_max_rows,
+        }
+    }
+}
+
+/// Bytes a journal row counts against the budget: its text plus a fixed overhead (the same
+/// measure as [`ROW_BYTES_SQL`]).
+const ROW_OVERHEAD: u64 = 64;
+const ROW_BYTES_SQL: &str =
+    "(64 + octet_length(time) + octet_length(wib_day) + octet_length(endpoint)
+     + coalesce(octet_length(customer_id), 0) + coalesce(octet_length(operator), 0)
+     + coalesce(octet_length(nik), 0) + octet_length(outcome) + octet_length(elements)
+     + coalesce(octet_length(source), 0) + coalesce(octet_length(fault), 0)
+     + coalesce(octet_length(detail), 0))";
+
+fn row_bytes(row: &JournalRow, elements: &str) -> u64 {
+    let opt = |v: &Option<String>| v.as_ref().map_or(0, String::len);
+    ROW_OVERHEAD
+        + (row.time.len()
+            + row.wib_day.len()
+            + row.endpoint.len()
+            + opt(&row.customer_id)
+            + opt(&row.operator)
+            + opt(&row.nik)
+            + row.outcome.len()
+            + elements.len()
+            + opt(&row.source)
+            + opt(&row.fault)
+            + opt(&row.detail)) as u64
+}
+
+/// A text field cut to `max` bytes (at a character boundary) with a marker naming its full
+/// length, so a hostile 60 KB field costs the journal a few KB.
+pub(crate) fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub(48).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}…[dipotong: {} byte]", &text[..end], text.len()))
+}
+
 /// Opens (creating) the state database, reads what it holds and starts the writer thread.
+#[cfg(test)]
 pub(crate) fn open(
     data_dir: &Path,
     journal_cap: u64,
 ) -> Result<(WriterThread, Loaded), StoreError> {
+    open_with(data_dir, Caps::rows(journal_cap), false)
+}
+
+/// An existing state database that is empty or another application's is an error, never
+/// silently started afresh (or written into).
+fn check_existing(path: &Path) -> Result<(), StoreError> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if meta.len() == 0 {
+        return Err(StoreError::new(path, StoreErrorKind::Empty));
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(sql(path))?;
+    let mut st = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .map_err(sql(path))?;
+    let tables: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .map_err(sql(path))?
+        .collect::<Result<_, _>>()
+        .map_err(sql(path))?;
+    if !tables.is_empty() && !tables.iter().any(|t| t == "journal") {
+        return Err(StoreError::new(
+            path,
+            StoreErrorKind::Foreign(tables.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+/// [`open`] with every cap; `fresh`: an empty or foreign state file is moved aside (logged)
+/// instead of refused.
+pub(crate) fn open_with(
+    data_dir: &Path,
+    caps: Caps,
+    fresh: bool,
+) -> Result<(WriterThread, Loaded), StoreError> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
     let path = state_path(data_dir);
+    if let Err(e) = check_existing(&path) {
+        if !fresh {
+            return Err(e);
+        }
+        let aside = path.with_extension(format!(
+            "sqlite.bad-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S")
+        ));
+        std::fs::rename(&path, &aside)
+            .map_err(|e| StoreError::new(&path, StoreErrorKind::Dir(e)))?;
+        for side in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{side}", path.display()));
+        }
+        tracing::warn!(path = %path.display(), moved_to = %aside.display(), problem = %e.kind, "--fresh-state: state database moved aside, starting a new one");
+    }
     let conn = open_rw(&path)?;
     let loaded = load(&conn).map_err(sql(&path))?;
+    let bytes: i64 = conn
+        .query_row(
+            &format!("SELECT coalesce(sum({ROW_BYTES_SQL}), 0) FROM journal"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql(&path))?;
+    let caps = Caps {
+        journal_rows: caps.journal_rows.max(1),
+        journal_bytes: caps.journal_bytes.max(1),
+        field_bytes: caps.field_bytes.max(64),
+        ledger_rows: caps.ledger_rows.max(1),
+    };
     let (tx, rx) = mpsc::channel();
     let shared = std::sync::Arc::new(path.clone());
     let join = std::thread::Builder::new()
         .name("journal-writer".into())
-        .spawn(move || writer_loop(conn, rx, journal_cap.max(1), path))
+        .spawn(move || {
+            let mut budget = Budget {
+                caps,
+                journal_bytes: u64::try_from(bytes).unwrap_or(0),
+                epochs: HashMap::new(),
+            };
+            writer_loop(conn, rx, &mut budget, path)
+        })
         .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
     Ok((
         WriterThread {
@@ -285,15 +468,45 @@ impl Writer {
         row: JournalRow,
         quota: Option<QuotaCount>,
     ) -> Result<(), StoreError> {
+        self.journal_with(row, quota, Vec::new()).await
+    }
+
+    /// Queues a journal row with the balikan ledger entries of its request: both are committed
+    /// in one transaction, or neither.
+    pub(crate) async fn journal_with(
+        &self,
+        row: JournalRow,
+        quota: Option<QuotaCount>,
+        ledger: Vec<NewEntry>,
+    ) -> Result<(), StoreError> {
         let (ack, done) = oneshot::channel();
         self.tx
             .send(Msg::Journal {
                 row: Box::new(row),
                 quota,
+                ledger,
                 ack,
             })
             .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
         match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::new(&self.path, StoreErrorKind::Commit(e))),
+            Err(_) => Err(StoreError::new(&self.path, StoreErrorKind::WriterGone)),
+        }
+    }
+
+    /// Queues a command; [`Writer::acked`] waits for its commit.
+    pub(crate) fn queue(&self, cmd: Command) -> Result<Acked, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send(Msg::Command { cmd, ack })
+            .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
+        Ok(Acked(done))
+    }
+
+    /// Waits until a queued command is committed.
+    pub(crate) async fn acked(&self, queued: Acked) -> Result<(), StoreError> {
+        match queued.0.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::new(&self.path, StoreErrorKind::Commit(e))),
             Err(_) => Err(StoreError::new(&self.path, StoreErrorKind::WriterGone)),
@@ -314,7 +527,16 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: PathBuf) {
+/// The caps and the journal's bytes as the writer counts them.
+#[derive(Debug)]
+struct Budget {
+    caps: Caps,
+    journal_bytes: u64,
+    /// The quota epoch of each (customer id, WIB day) set since start.
+    epochs: HashMap<(String, NaiveDate), u64>,
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, budget: &mut Budget, path: PathBuf) {
     let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
     loop {
         let first = match rx.recv() {
@@ -340,7 +562,9 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: Pa
             }
             std::thread::sleep(POLL);
         }
-        let result = commit(&mut conn, &batch, cap).map_err(|e| {
+        let before = budget.journal_bytes;
+        let result = commit(&mut conn, &batch, budget).map_err(|e| {
+            budget.journal_bytes = before;
             tracing::error!(path = %path.display(), error = %e, "journal commit failed");
             std::sync::Arc::new(e)
         });
@@ -361,8 +585,10 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, cap: u64, path: Pa
     }
 }
 
-fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()> {
+fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
+    let caps = budget.caps;
+    let mut ledgered = false;
     let mut journaled = false;
     {
         let mut insert = tx.prepare_cached(
@@ -370,14 +596,26 @@ fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()
                                  elements, source, latency_us, fault, detail)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
+        let mut lookup =
+            tx.prepare_cached("INSERT OR IGNORE INTO lookups(customer_id, nik) VALUES(?1, ?2)")?;
         let mut count = tx.prepare_cached(
             "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, 1)
              ON CONFLICT(customer_id, day) DO UPDATE SET used = used + 1",
         )?;
         for m in batch {
             match m {
-                Msg::Journal { row, quota, .. } => {
+                Msg::Journal {
+                    row, quota, ledger, ..
+                } => {
                     journaled = true;
+                    if !ledger.is_empty() {
+                        ledgered = true;
+                        ledger::insert(&tx, ledger)?;
+                    }
+                    let max = caps.field_bytes;
+                    let elements = cut(&row.elements.join(","), max).into_owned();
+                    let row = cut_row(row, max);
+                    budget.journal_bytes += row_bytes(&row, &elements);
                     insert.execute(params![
                         row.time,
                         row.wib_day,
@@ -387,29 +625,125 @@ fn commit(conn: &mut Connection, batch: &[Msg], cap: u64) -> rusqlite::Result<()
                         row.nik,
                         row.outcome,
                         row.http_status,
-                        row.elements.join(","),
+                        elements,
                         row.source,
                         row.latency_us,
                         row.fault,
                         row.detail,
                     ])?;
                     if let Some(q) = quota {
-                        count.execute(params![q.customer_id, q.day.to_string()])?;
+                        let key = (q.customer_id.clone(), q.day);
+                        // Counted before a set that memory applied after it: overtaken.
+                        if q.epoch >= budget.epochs.get(&key).copied().unwrap_or(0) {
+                            count.execute(params![q.customer_id, q.day.to_string()])?;
+                        }
+                    }
+                    let is_lookup =
+                        matches!(row.endpoint.as_str(), "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN")
+                            && matches!(row.outcome.as_str(), "01" | "11" | "12" | "13" | "14");
+                    if let (true, Some(cid), Some(nik)) = (is_lookup, &row.customer_id, &row.nik) {
+                        lookup.execute(params![cid, nik.trim()])?;
                     }
                 }
-                Msg::Command { cmd, .. } => run_command(&tx, cmd)?,
+                Msg::Command { cmd, .. } => {
+                    if let Command::SetQuotaUsed {
+                        customer_id,
+                        day,
+                        epoch,
+                        ..
+                    } = cmd
+                    {
+                        budget.epochs.insert((customer_id.clone(), *day), *epoch);
+                    }
+                    if matches!(cmd, Command::Reset) {
+                        budget.journal_bytes = 0;
+                    }
+                    run_command(&tx, cmd)?
+                }
                 Msg::Shutdown(_) => {}
             }
         }
     }
     if journaled {
         // Rows are numbered without reuse (AUTOINCREMENT), so the cap is one range delete.
+        let cap = i64::try_from(caps.journal_rows).unwrap_or(i64::MAX);
+        let dropped: i64 = tx.query_row(
+            &format!(
+                "SELECT coalesce(sum({ROW_BYTES_SQL}), 0) FROM journal
+                 WHERE id <= (SELECT MAX(id) FROM journal) - ?1"
+            ),
+            params![cap],
+            |r| r.get(0),
+        )?;
         tx.execute(
             "DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - ?1",
-            params![i64::try_from(cap).unwrap_or(i64::MAX)],
+            params![cap],
+        )?;
+        budget.journal_bytes = budget
+            .journal_bytes
+            .saturating_sub(u64::try_from(dropped).unwrap_or(0));
+        trim_to_budget(&tx, budget)?;
+    }
+    if ledgered {
+        tx.execute(
+            "DELETE FROM balikan_ledger WHERE id <= (SELECT MAX(id) FROM balikan_ledger) - ?1",
+            params![i64::try_from(caps.ledger_rows).unwrap_or(i64::MAX)],
         )?;
     }
     tx.commit()
+}
+
+/// A journal row with every text field cut to `max` bytes.
+fn cut_row(row: &JournalRow, max: usize) -> JournalRow {
+    let opt = |v: &Option<String>| v.as_deref().map(|t| cut(t, max).into_owned());
+    JournalRow {
+        time: cut(&row.time, max).into_owned(),
+        wib_day: cut(&row.wib_day, max).into_owned(),
+        endpoint: cut(&row.endpoint, max).into_owned(),
+        customer_id: opt(&row.customer_id),
+        operator: opt(&row.operator),
+        nik: opt(&row.nik),
+        outcome: cut(&row.outcome, max).into_owned(),
+        source: opt(&row.source),
+        fault: opt(&row.fault),
+        detail: opt(&row.detail),
+        elements: vec![],
+        ..row.clone()
+    }
+}
+
+/// Drops the oldest journal rows while the journal is over its byte budget, down to 90% of it
+/// (so that a journal at its budget is not trimmed on every commit).
+fn trim_to_budget(tx: &rusqlite::Transaction<'_>, budget: &mut Budget) -> rusqlite::Result<()> {
+    let max = budget.caps.journal_bytes;
+    if budget.journal_bytes <= max {
+        return Ok(());
+    }
+    let goal = max - max / 10;
+    while budget.journal_bytes > goal {
+        let mut st = tx.prepare_cached(&format!(
+            "SELECT id, {ROW_BYTES_SQL} FROM journal ORDER BY id LIMIT 256"
+        ))?;
+        let oldest: Vec<(i64, i64)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if oldest.is_empty() {
+            budget.journal_bytes = 0;
+            break;
+        }
+        let mut last = 0;
+        for (id, bytes) in oldest {
+            last = id;
+            budget.journal_bytes = budget
+                .journal_bytes
+                .saturating_sub(u64::try_from(bytes).unwrap_or(0));
+            if budget.journal_bytes <= goal {
+                break;
+            }
+        }
+        tx.execute("DELETE FROM journal WHERE id <= ?1", params![last])?;
+    }
+    Ok(())
 }
 
 fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Result<()> {
@@ -418,6 +752,7 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
             customer_id,
             day,
             used,
+            ..
         } => {
             tx.execute(
                 "INSERT INTO quota_usage(customer_id, day, used) VALUES(?1, ?2, ?3)
@@ -437,13 +772,17 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
         Command::SetSetting { key, value: None } => {
             tx.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
         }
+        Command::Batch(cmds) => {
+            for c in cmds {
+                run_command(tx, c)?;
+            }
+        }
         Command::Reset => {
             tx.execute_batch(
-                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings;",
+                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings; DELETE FROM lookups;",
             )?;
             ledger::clear(tx)?;
         }
-        Command::BalikanInsert(entries) => ledger::insert(tx, entries)?,
     }
     Ok(())
 }
@@ -703,6 +1042,7 @@ mod tests {
                 let q = QuotaCount {
                     customer_id: "rsud_3313".into(),
                     day,
+                    epoch: 0,
                 };
                 writer
                     .journal(row(&format!("nik{i}")), Some(q))
@@ -726,5 +1066,32 @@ mod tests {
         assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
         let (_w, loaded) = open(dir.path(), 3).unwrap();
         assert_eq!(loaded.quota_used[&("rsud_3313".to_string(), day)], 5);
+    }
+
+    /// The "never looked up" flag is decided from the lookup ledger, which the journal cap
+    /// does not prune: a lookup dropped from the journal still counts.
+    #[tokio::test]
+    async fn lookups_outlive_the_journal_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, _) = open(dir.path(), 1).unwrap();
+        let writer = w.writer();
+        writer.journal(row("3313014107890003"), None).await.unwrap();
+        writer.journal(row("3313010101700001"), None).await.unwrap();
+        w.shutdown().await;
+        let rows = query_journal(
+            dir.path(),
+            &JournalFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1);
+        let niks = [
+            "3313014107890003".to_string(),
+            "3313010101700001".to_string(),
+        ];
+        let known = ledger::known(dir.path(), "rsud_3313", &niks).unwrap();
+        assert_eq!(known.looked_up.len(), 2, "{:?}", known.looked_up);
     }
 }

@@ -189,6 +189,7 @@ pub fn ensure(
     progress: bool,
 ) -> Result<PopulationFile, PopulationDbError> {
     prepare_dir(data_dir)?;
+    remove_stale_temporaries(data_dir);
     let path = data_dir.join(dataset_file_name(spec));
     if path.exists() {
         match validate(&path, spec) {
@@ -208,6 +209,43 @@ pub fn ensure(
         size: spec.size,
         hash,
     })
+}
+
+/// Removes `.NAME.tmp-PID` files (and their SQLite side files) of generations that were
+/// interrupted: their process is gone (per `/proc`; where there is no `/proc`, nothing is
+/// removed). Each removal is logged.
+fn remove_stale_temporaries(dir: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.is_dir() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((_, tail)) = name.split_once(".tmp-").filter(|_| name.starts_with('.')) else {
+            continue;
+        };
+        let pid: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        let rest = &tail[pid.len()..];
+        if pid.is_empty() || !matches!(rest, "" | "-journal" | "-wal" | "-shm") {
+            continue;
+        }
+        let alive = pid != std::process::id().to_string() && proc.join(&pid).exists();
+        if alive {
+            continue;
+        }
+        match fs::remove_file(entry.path()) {
+            Ok(()) => {
+                tracing::info!(path = %entry.path().display(), "removed a stale temporary dataset file of an interrupted generation")
+            }
+            Err(e) => {
+                tracing::warn!(path = %entry.path().display(), error = %e, "cannot remove a stale temporary dataset file")
+            }
+        }
+    }
 }
 
 fn prepare_dir(dir: &Path) -> Result<(), PopulationDbError> {

@@ -5,6 +5,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod balikan;
+pub(crate) mod conn;
 pub(crate) mod error;
 pub(crate) mod faults;
 #[cfg(test)]

@@ -118,7 +118,14 @@ pub(crate) async fn prepare(settings: Settings) -> Result<Prepared, StartError> 
     })
     .await
     .map_err(|e| StartError::State(format!("population task: {e}")))??;
-    let (writer, loaded) = db::open(&settings.data_dir, settings.journal_cap)
+    let limits = &settings.limits;
+    let caps = db::Caps {
+        journal_rows: settings.journal_cap,
+        journal_bytes: limits.journal_max_bytes,
+        field_bytes: limits.field_max_bytes,
+        ledger_rows: limits.ledger_max_rows,
+    };
+    let (writer, loaded) = db::open_with(&settings.data_dir, caps, settings.fresh_state)
         .map_err(|e| StartError::State(format!("{e}: {}", e.kind)))?;
     let token = admin_token(&settings);
     let state = Core::new(
@@ -301,20 +308,14 @@ impl ServerBuilder {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let dataset = (*prepared.state.dataset).clone();
+        let limits = prepared.state.settings.limits.clone();
         let app = super::app(prepared.state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
+            super::conn::serve(listener, app, &limits, async {
                 let _ = rx.await;
             })
             .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "in-process mock stopped");
-            }
         });
         Ok(Server {
             uri: format!("http://{addr}"),

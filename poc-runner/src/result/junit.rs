@@ -161,8 +161,10 @@ mod tests {
             .map(|a| {
                 let a = a.expect("well-formed attribute");
                 (
-                    String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                    a.unescape_value().expect("attribute value").into_owned(),
+                    a.key.as_ref().to_string(),
+                    quick_xml::escape::unescape(&a.value)
+                        .expect("attribute value")
+                        .into_owned(),
                 )
             })
             .collect()
@@ -189,7 +191,7 @@ mod tests {
                 }
                 _ => continue,
             };
-            let tag = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+            let tag = e.name().as_ref().to_string();
             let a = attrs(&e);
             match (tag.as_str(), depth) {
                 ("xs:element", 1) => {
@@ -265,8 +267,7 @@ mod tests {
                     continue;
                 }
                 Event::Text(t) => {
-                    let bytes: &[u8] = t.as_ref();
-                    let blank = bytes.iter().all(u8::is_ascii_whitespace);
+                    let blank = t.as_ref().chars().all(|c| c.is_ascii_whitespace());
                     let parent = stack.last().and_then(|p| schema.elements.get(p));
                     if !blank && !parent.is_some_and(|d| d.text) {
                         problems.push(format!("text inside <{}>", stack.join("/")));
@@ -285,7 +286,7 @@ mod tests {
                 }
                 _ => continue,
             };
-            let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+            let name = e.name().as_ref().to_string();
             let Some(decl) = schema.elements.get(&name) else {
                 problems.push(format!("undeclared element <{name}>"));
                 continue;

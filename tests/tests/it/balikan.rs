@@ -392,3 +392,130 @@ fn balikan_of_a_switched_off_institution_is_refused_with_16s_text_and_journaled(
     assert_eq!(store_json(&s, &body), (200, json!({"message": "Success"})));
     assert_eq!(upload(&s, "balikan.csv", csv).0, 200);
 }
+
+/// Hostile uploads (issue 13): a workbook whose cells span A1:XFD1048576, a deflate bomb and a
+/// 6 MB CSV each get a 4xx naming the limit, in the service's `{"message"}` form; the process
+/// stays up and keeps answering lookups.
+#[test]
+fn hostile_uploads_are_refused_by_named_limits_and_the_mock_stays_up() {
+    use crate::support::{load_client, Answer, RSUD};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mock.toml");
+    // A small inflation budget so that the bomb stays small for CI; the other limits default.
+    std::fs::write(&config, "[limits]\nxlsx_max_uncompressed_bytes = 1000000\n").unwrap();
+    let server = MockServer::start_in(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let client = load_client();
+    let nik = niks(&server, ResidentStatus::Active, 1).remove(0);
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "NIK").unwrap();
+    sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    let sparse = book.save_to_buffer().unwrap();
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "NIK").unwrap();
+    for r in 1..40u32 {
+        sheet
+            .write_string(r, 0, format!("{r}{}", "a".repeat(32_000)))
+            .unwrap();
+    }
+    let bomb = book.save_to_buffer().unwrap();
+
+    let mut csv = String::from("NIK,NO_RM\n");
+    while csv.len() < 6_000_000 {
+        csv.push_str(&nik);
+        csv.push_str(",RM-000001\n");
+    }
+
+    for (name, file, limit) in [
+        ("sparse.xlsx", sparse, "sheet_max_rows"),
+        ("bomb.xlsx", bomb, "xlsx_max_uncompressed_bytes"),
+        ("big.csv", csv.into_bytes(), "sheet_max_rows"),
+    ] {
+        let (status, v) = upload(&server, name, file);
+        assert!((400..500).contains(&status), "{name}: {status} {v}");
+        assert_eq!(v["limit"], limit, "{name}: {v}");
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(message.contains(limit), "{name}: {message}");
+        assert!(server.is_running(), "{name} stopped the mock");
+        assert_eq!(
+            server.lookup(&client, &RSUD, &nik, "op"),
+            Answer::Data(nik.clone()),
+            "after {name}"
+        );
+    }
+    // Each refusal is journaled, and nothing reached the ledger.
+    let rows = server.journal_all("endpoint=balikan_upload");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["outcome"] == "too_large"), "{rows:?}");
+    assert!(ledger(&server, "customer_id=rsud_3313").is_empty());
+}
+
+/// SIGKILL during a burst of balikan submissions (issue 13): after the restart every ledger
+/// entry has its `stored` journal row (they commit together), and every submission answered
+/// `Success` before the kill is in the ledger.
+#[test]
+fn balikan_entries_and_their_journal_rows_survive_sigkill_together() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let server = MockServer::start(&[]);
+    let all = niks(&server, ResidentStatus::Active, 400);
+    let switch = server.kill_switch();
+    let next = AtomicUsize::new(0);
+    let answered = Mutex::new(Vec::new());
+    let client = crate::support::load_client();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(nik) = all.get(i) else { return };
+                let body =
+                    submission(json!([{"NIK": nik, "param": [{"NO_RM": format!("RM-{i:06}")}]}]));
+                let res = client
+                    .post(server.url(STORE))
+                    .bearer_auth(token())
+                    .json(&body)
+                    .send();
+                match res {
+                    Ok(r) if r.status() == 200 => {
+                        let mut a = answered.lock().unwrap();
+                        a.push(nik.clone());
+                        if a.len() == 150 {
+                            switch.kill();
+                        }
+                    }
+                    _ => return,
+                }
+            });
+        }
+    });
+    let answered = answered.into_inner().unwrap();
+    assert!(answered.len() >= 150, "{}", answered.len());
+    let server = server.crash_and_restart(&[]);
+    let entries = ledger(&server, "customer_id=rsud_3313&limit=10000");
+    let stored: std::collections::BTreeSet<String> = server
+        .journal_all("endpoint=balikan_store")
+        .iter()
+        .filter(|r| r["outcome"] == "stored")
+        .filter_map(|r| r["nik"].as_str().map(str::to_string))
+        .collect();
+    let in_ledger: std::collections::BTreeSet<String> = entries
+        .iter()
+        .filter_map(|e| e["nik"].as_str().map(str::to_string))
+        .collect();
+    let orphans: Vec<_> = in_ledger.difference(&stored).collect();
+    assert!(
+        orphans.is_empty(),
+        "ledger entries without a journal row: {orphans:?}"
+    );
+    let lost: Vec<_> = answered
+        .iter()
+        .filter(|n| !in_ledger.contains(*n))
+        .collect();
+    assert!(lost.is_empty(), "answered Success but not stored: {lost:?}");
+}

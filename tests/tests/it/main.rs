@@ -12,6 +12,8 @@ mod faults;
 mod fixtures;
 mod fuzz;
 mod gateway;
+/// Hostile clients (issue 13): slow sockets, oversized rows.
+mod hostile;
 mod letter;
 mod poc_documents;
 mod poc_manual;

@@ -2,11 +2,13 @@
 //! Columns are the balikan fields with `NIK` first; line 1 is the header; row numbers are the
 //! spreadsheet's line numbers.
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Read};
 
 use calamine::{Data, Reader, Xlsx};
+use quick_xml::events::{BytesStart, Event};
 
 use super::validate::{RawRow, RawValue, RowError};
+use crate::config::Limits;
 
 /// Why a file cannot be read at all (answered 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,6 +25,21 @@ pub(crate) enum SheetError {
     Xls,
     #[error("File tidak berisi baris header (NIK, ...)")]
     NoHeader,
+    /// A limit of the settings' `[limits]` (by its key) refuses the file before it is read.
+    #[error("File melebihi batas {limit} = {max}: {found}")]
+    Limit {
+        limit: &'static str,
+        max: u64,
+        found: String,
+    },
+}
+
+fn over(limit: &'static str, max: impl TryInto<u64>, found: impl Into<String>) -> SheetError {
+    SheetError::Limit {
+        limit,
+        max: max.try_into().unwrap_or(u64::MAX),
+        found: found.into(),
+    }
 }
 
 /// The file types the upload takes.
@@ -55,10 +72,16 @@ pub(crate) struct Table {
     pub rows: Vec<(usize, Vec<RawValue>)>,
 }
 
-pub(crate) fn read(kind: Kind, bytes: &[u8]) -> Result<Table, SheetError> {
+/// Reads a file within `limits`: an .xlsx is looked into (entries' sizes, the sheets' declared
+/// dimension and used range, the shared strings' count) before the spreadsheet reader allocates
+/// anything for it; a CSV's lines and records are counted as they are read.
+pub(crate) fn read(kind: Kind, bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
     match kind {
-        Kind::Csv => read_csv(bytes),
-        Kind::Xlsx => read_xlsx(bytes),
+        Kind::Csv => read_csv(bytes, limits),
+        Kind::Xlsx => {
+            check_xlsx(bytes, limits)?;
+            read_xlsx(bytes)
+        }
     }
 }
 
@@ -89,12 +112,24 @@ fn cell(text: &str) -> RawValue {
     }
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Table, SheetError> {
+fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| SheetError::NotUtf8(e.valid_up_to()))?;
     if text.trim().is_empty() {
         return Err(SheetError::Empty);
     }
+    if let Some((i, line)) = text
+        .split('\n')
+        .enumerate()
+        .find(|(_, l)| l.len() > limits.csv_max_line_bytes)
+    {
+        return Err(over(
+            "csv_max_line_bytes",
+            limits.csv_max_line_bytes,
+            format!("baris {} berisi {} byte", i + 1, line.len()),
+        ));
+    }
+    let mut cells_total = 0usize;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(separator(text))
         .has_headers(false)
@@ -110,6 +145,31 @@ fn read_csv(bytes: &[u8]) -> Result<Table, SheetError> {
             reason: e.to_string(),
         })?;
         let line = lines.line_of(record.position().map_or(0, |p| p.byte()));
+        if record.len() > limits.sheet_max_columns {
+            return Err(over(
+                "sheet_max_columns",
+                limits.sheet_max_columns,
+                format!("baris {line} berisi {} kolom", record.len()),
+            ));
+        }
+        if rows.len() >= limits.sheet_max_rows && header.is_some() {
+            return Err(over(
+                "sheet_max_rows",
+                limits.sheet_max_rows,
+                format!("baris data ke-{} pada baris {line}", rows.len() + 1),
+            ));
+        }
+        cells_total = cells_total.saturating_add(record.len());
+        if cells_total > limits.sheet_max_cells {
+            return Err(over(
+                "sheet_max_cells",
+                limits.sheet_max_cells,
+                format!(
+                    "lebih dari {} sel sampai baris {line}",
+                    limits.sheet_max_cells
+                ),
+            ));
+        }
         let cells: Vec<&str> = record.iter().collect();
         if header.is_none() {
             header = Some(cells.iter().map(|c| c.trim().to_string()).collect());
@@ -229,6 +289,258 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, SheetError> {
     Ok(Table { header, rows })
 }
 
+/// Counts the bytes read through it (the actual size of a zip entry, whatever it declares).
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Looks into an .xlsx before the spreadsheet reader does: entry count, the uncompressed size
+/// each entry declares and the size it really inflates to (read through a counter that stops
+/// past the budget), and in every worksheet its declared dimension and the range its cells
+/// span; in the shared-strings table, the count it declares. The reader preallocates from the
+/// latter two (a sheet with cells at A1 and XFD1048576 asks for 2^34 cells).
+fn check_xlsx(bytes: &[u8], limits: &Limits) -> Result<(), SheetError> {
+    let unreadable = |e: &dyn std::fmt::Display| SheetError::Xlsx(e.to_string());
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    if zip.len() > limits.xlsx_max_entries {
+        return Err(over(
+            "xlsx_max_entries",
+            limits.xlsx_max_entries,
+            format!("arsip berisi {} entri", zip.len()),
+        ));
+    }
+    let budget = limits.xlsx_max_uncompressed_bytes;
+    let mut declared = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|e| unreadable(&e))?;
+        declared = declared.saturating_add(entry.size());
+    }
+    if declared > budget {
+        return Err(over(
+            "xlsx_max_uncompressed_bytes",
+            budget,
+            format!("isi arsip menyatakan {declared} byte tanpa kompresi"),
+        ));
+    }
+    let mut inflated = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip.by_index(i).map_err(|e| unreadable(&e))?;
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+        let left = budget - inflated;
+        let mut counted = Counted {
+            inner: entry.take(left + 1),
+            read: 0,
+        };
+        let scanned = scan_entry(&mut counted, limits);
+        inflated += counted.read;
+        if inflated > budget {
+            return Err(over(
+                "xlsx_max_uncompressed_bytes",
+                budget,
+                format!("isi arsip lebih dari {budget} byte tanpa kompresi (sampai {name})"),
+            ));
+        }
+        scanned.map_err(|e| match e {
+            Scan::Limit(l) => l,
+            Scan::Bad(why) => SheetError::Xlsx(format!("{name}: {why}")),
+        })?;
+    }
+    Ok(())
+}
+
+enum Scan {
+    Limit(SheetError),
+    Bad(String),
+}
+
+/// 0-based (row, column) of a cell reference such as `XFD1048576`.
+fn cell_ref(r: &str) -> Option<(u64, u64)> {
+    let letters = r.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let (col, row) = r.split_at(letters);
+    let mut c = 0u64;
+    for b in col.bytes() {
+        c = c
+            .checked_mul(26)?
+            .checked_add(u64::from(b.to_ascii_uppercase() - b'A') + 1)?;
+    }
+    let row: u64 = if row.is_empty() { 1 } else { row.parse().ok()? };
+    Some((row.checked_sub(1)?, c.saturating_sub(1)))
+}
+
+fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.try_get_attribute(name)
+        .ok()
+        .flatten()
+        .map(|a| a.value.into_owned())
+}
+
+/// The bounding box of a worksheet's cells, checked against the limits as it grows.
+#[derive(Default)]
+struct Span {
+    rows: Option<(u64, u64)>,
+    cols: Option<(u64, u64)>,
+    cells: u64,
+}
+
+impl Span {
+    fn add(&mut self, row: u64, col: u64, limits: &Limits) -> Result<(), SheetError> {
+        let grow = |s: &mut Option<(u64, u64)>, v: u64| {
+            let (lo, hi) = s.get_or_insert((v, v));
+            *lo = (*lo).min(v);
+            *hi = (*hi).max(v);
+            *hi - *lo + 1
+        };
+        let height = grow(&mut self.rows, row);
+        let width = grow(&mut self.cols, col);
+        self.cells += 1;
+        let at = format!("sel {}", ref_name(row, col));
+        check_box(height, width, limits, &at)?;
+        if self.cells > limits.sheet_max_cells as u64 {
+            return Err(over(
+                "sheet_max_cells",
+                limits.sheet_max_cells,
+                format!("lebih dari {} sel", limits.sheet_max_cells),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn ref_name(row: u64, col: u64) -> String {
+    let mut letters = Vec::new();
+    let mut c = col + 1;
+    while c > 0 {
+        letters.push(b'A' + ((c - 1) % 26) as u8);
+        c = (c - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
+}
+
+/// A used range of `height` lines (header included) and `width` columns within the limits.
+fn check_box(height: u64, width: u64, limits: &Limits, at: &str) -> Result<(), SheetError> {
+    if height > limits.sheet_max_rows as u64 + 1 {
+        return Err(over(
+            "sheet_max_rows",
+            limits.sheet_max_rows,
+            format!("{at}: sheet membentang {height} baris"),
+        ));
+    }
+    if width > limits.sheet_max_columns as u64 {
+        return Err(over(
+            "sheet_max_columns",
+            limits.sheet_max_columns,
+            format!("{at}: sheet membentang {width} kolom"),
+        ));
+    }
+    if height.saturating_mul(width) > limits.sheet_max_cells as u64 {
+        return Err(over(
+            "sheet_max_cells",
+            limits.sheet_max_cells,
+            format!("{at}: sheet membentang {height} x {width} sel"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads one zip entry to its end (so its actual size is counted). XML is parsed: a worksheet's
+/// `dimension` and cells, a shared-strings table's declared count.
+fn scan_entry(r: &mut impl Read, limits: &Limits) -> Result<(), Scan> {
+    let mut buffered = std::io::BufReader::with_capacity(64 * 1024, r);
+    let head = buffered.fill_buf().map_err(|e| Scan::Bad(e.to_string()))?;
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let is_xml = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'<');
+    if !is_xml {
+        std::io::copy(&mut buffered, &mut std::io::sink()).map_err(|e| Scan::Bad(e.to_string()))?;
+        return Ok(());
+    }
+    let mut xml = quick_xml::Reader::from_reader(buffered);
+    let mut buf = Vec::new();
+    let mut root: Option<String> = None;
+    let mut span = Span::default();
+    let (mut row, mut col, mut rows_seen) = (0u64, None::<u64>, false);
+    loop {
+        buf.clear();
+        let (e, filled) = match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => (e, true),
+            Ok(Event::Empty(e)) => (e, false),
+            Ok(Event::Eof) => break,
+            Ok(_) => continue,
+            Err(e) => return Err(Scan::Bad(e.to_string())),
+        };
+        let local = e.local_name().as_ref().to_string();
+        let Some(kind) = root.as_deref() else {
+            if local == "sst" {
+                for key in ["uniqueCount", "count"] {
+                    let n = attr(&e, key).and_then(|v| v.trim().parse::<u64>().ok());
+                    if n.is_some_and(|n| n > limits.sheet_max_cells as u64) {
+                        return Err(Scan::Limit(over(
+                            "sheet_max_cells",
+                            limits.sheet_max_cells,
+                            format!("tabel teks menyatakan {key}={}", n.unwrap_or(0)),
+                        )));
+                    }
+                }
+            }
+            if local != "worksheet" {
+                // Nothing else in this entry allocates by what it declares: count its bytes.
+                let mut rest = xml.into_inner();
+                std::io::copy(&mut rest, &mut std::io::sink())
+                    .map_err(|e| Scan::Bad(e.to_string()))?;
+                return Ok(());
+            }
+            root = Some(local);
+            continue;
+        };
+        debug_assert_eq!(kind, "worksheet");
+        match local.as_str() {
+            "dimension" => {
+                let Some(r) = attr(&e, "ref") else { continue };
+                let mut corners = r.split(':').map(cell_ref);
+                let (Some(Some(a)), b) = (corners.next(), corners.next()) else {
+                    continue;
+                };
+                let b = b.flatten().unwrap_or(a);
+                let height = a.0.abs_diff(b.0) + 1;
+                let width = a.1.abs_diff(b.1) + 1;
+                check_box(height, width, limits, &format!("dimensi {r}")).map_err(Scan::Limit)?;
+            }
+            "row" => {
+                row = attr(&e, "r")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .and_then(|r| r.checked_sub(1))
+                    .unwrap_or(if rows_seen { row + 1 } else { 0 });
+                rows_seen = true;
+                col = None;
+            }
+            "c" => {
+                let (r, c) = attr(&e, "r")
+                    .and_then(|v| cell_ref(v.trim()))
+                    .unwrap_or((row, col.map_or(0, |c| c + 1)));
+                row = r;
+                col = Some(c);
+                if filled {
+                    span.add(r, c, limits).map_err(Scan::Limit)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Turns a table into rows to validate. Header problems come back as errors of line 1.
 pub(crate) fn rows(table: &Table) -> (Vec<RawRow>, Vec<RowError>) {
     let mut errors = Vec::new();
@@ -311,7 +623,7 @@ mod tests {
 
     #[test]
     fn csv_with_bom_semicolons_and_blank_lines() {
-        let t = read_csv(b"\xEF\xBB\xBFNIK;NO_RM;GOL_DARAH\r\n3313014107890003;RM-1;O\r\n\r\n3313010101700001;\"RM;2\";\r\n")
+        let t = read_csv(b"\xEF\xBB\xBFNIK;NO_RM;GOL_DARAH\r\n3313014107890003;RM-1;O\r\n\r\n3313010101700001;\"RM;2\";\r\n", &Limits::default())
             .unwrap();
         assert_eq!(t.header, ["NIK", "NO_RM", "GOL_DARAH"]);
         let (rows, errors) = rows(&t);
@@ -325,7 +637,7 @@ mod tests {
 
     #[test]
     fn quoted_newlines_keep_spreadsheet_line_numbers() {
-        let t = read_csv(b"NIK,NO_RM\n1,\"a\nb\"\n2,c\n").unwrap();
+        let t = read_csv(b"NIK,NO_RM\n1,\"a\nb\"\n2,c\n", &Limits::default()).unwrap();
         let (rows, _) = rows(&t);
         let lines: Vec<_> = rows.iter().map(|r| r.row).collect();
         assert_eq!(lines, [2, 4]);
@@ -348,8 +660,100 @@ mod tests {
     #[test]
     fn invalid_utf8_is_named() {
         assert_eq!(
-            read_csv(b"NIK\n\xff\xfe").unwrap_err(),
+            read_csv(b"NIK\n\xff\xfe", &Limits::default()).unwrap_err(),
             SheetError::NotUtf8(4)
         );
+    }
+
+    fn limit_of(e: SheetError) -> &'static str {
+        match e {
+            SheetError::Limit { limit, .. } => limit,
+            other => panic!("not a limit: {other}"),
+        }
+    }
+
+    /// Cells at A1 and XFD1048576: the reader would allocate 2^34 cells; refused first.
+    #[test]
+    fn sparse_range_workbook_is_refused_before_the_reader_allocates() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "NIK").unwrap();
+        sheet.write_string(1_048_575, 16_383, "x").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let e = read(Kind::Xlsx, &bytes, &Limits::default()).unwrap_err();
+        assert_eq!(limit_of(e), "sheet_max_rows");
+    }
+
+    /// A declared dimension past the limits is refused even when the cells are few.
+    #[test]
+    fn declared_dimension_is_checked() {
+        assert_eq!(
+            check_box(
+                1_048_576,
+                16_384,
+                &Limits::default(),
+                "dimensi A1:XFD1048576"
+            )
+            .map_err(limit_of),
+            Err("sheet_max_rows")
+        );
+        assert_eq!(cell_ref("XFD1048576"), Some((1_048_575, 16_383)));
+        assert_eq!(ref_name(1_048_575, 16_383), "XFD1048576");
+    }
+
+    /// Text that inflates far past its compressed size (a deflate bomb) is refused by its
+    /// actual size.
+    #[test]
+    fn deflate_bomb_is_refused_by_its_inflated_size() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(0, 0, "NIK").unwrap();
+        for r in 1..40u32 {
+            sheet
+                .write_string(r, 0, format!("{r}{}", "a".repeat(32_000)))
+                .unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        assert!(bytes.len() < 100_000, "{}", bytes.len());
+        let limits = Limits {
+            xlsx_max_uncompressed_bytes: 1_000_000,
+            ..Limits::default()
+        };
+        let e = read(Kind::Xlsx, &bytes, &limits).unwrap_err();
+        assert_eq!(limit_of(e), "xlsx_max_uncompressed_bytes");
+        // Within the default budget it reads.
+        assert_eq!(
+            read(Kind::Xlsx, &bytes, &Limits::default())
+                .unwrap()
+                .rows
+                .len(),
+            39
+        );
+    }
+
+    #[test]
+    fn csv_rows_columns_and_line_length_are_bounded() {
+        let limits = Limits {
+            sheet_max_rows: 3,
+            sheet_max_columns: 4,
+            csv_max_line_bytes: 100,
+            ..Limits::default()
+        };
+        let ok = b"NIK,A\n1,a\n2,b\n3,c\n";
+        assert_eq!(read_csv(ok, &limits).unwrap().rows.len(), 3);
+        let rows = b"NIK,A\n1,a\n2,b\n3,c\n4,d\n";
+        assert_eq!(
+            limit_of(read_csv(rows, &limits).unwrap_err()),
+            "sheet_max_rows"
+        );
+        let wide = b"NIK,A,B,C,D\n";
+        assert_eq!(
+            limit_of(read_csv(wide, &limits).unwrap_err()),
+            "sheet_max_columns"
+        );
+        let long = format!("NIK,A\n1,{}\n", "x".repeat(200));
+        let e = read_csv(long.as_bytes(), &limits).unwrap_err();
+        assert!(e.to_string().contains("csv_max_line_bytes"), "{e}");
+        assert_eq!(limit_of(e), "csv_max_line_bytes");
     }
 }

@@ -64,17 +64,18 @@ pub(crate) async fn patch(
     }
     let patch = InstitutionPatch::from_map(&body).map_err(AdminError::BadRequest)?;
     // The daily quota has its own persisted setting (shared with PUT /quota); keep one truth.
+    // Both settings are written in one transaction (all keys or none).
     let mut rest = body.clone();
-    if let Some(limit) = patch.quota_per_day {
+    let quota_limit = patch.quota_per_day;
+    if quota_limit.is_some() {
         rest.remove("quota_per_day");
-        state.set_quota(&cid, None, Some(limit)).await?;
     }
     let without_quota = InstitutionPatch {
         quota_per_day: None,
         ..patch
     };
     let inst = state
-        .patch_institution(&cid, &rest, &without_quota)
+        .patch_institution(&cid, &rest, &without_quota, quota_limit)
         .await?
         .ok_or_else(|| AdminError::UnknownInstitution(cid.clone()))?;
     let mut logged = body;

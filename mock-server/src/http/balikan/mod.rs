@@ -46,12 +46,11 @@ use crate::core::balikan::validate::{self, RowError, ValidRow};
 use crate::core::balikan::{json, sheet};
 use crate::core::clock::wib_day;
 use crate::core::institutions::Institution;
-use crate::db::{self, Command, Known, Method, NewEntry};
+use crate::db::{self, Known, Method, NewEntry};
 
-/// Largest JSON body kept and parsed.
+/// Largest JSON body kept and parsed by default (`[limits] store_max_bytes`).
+#[cfg(test)]
 pub(crate) const STORE_CAP: usize = 2 * 1024 * 1024;
-/// Largest multipart upload kept and parsed.
-pub(crate) const UPLOAD_CAP: usize = 8 * 1024 * 1024;
 /// A larger body is still read and thrown away up to this size, so the client gets the answer
 /// instead of a reset connection.
 const DRAIN_CAP: usize = 32 * 1024 * 1024;
@@ -59,6 +58,8 @@ const DRAIN_CAP: usize = 32 * 1024 * 1024;
 const MAX_ERRORS_LISTED: usize = 1000;
 /// Row/key pairs named in a 422 `message` itself.
 const MAX_ERRORS_IN_MESSAGE: usize = 20;
+/// Characters of a submitted key or NIK quoted in a message.
+const MAX_QUOTED_CHARS: usize = 64;
 
 /// The text of the duplicate answer, as the real service sends it.
 pub(crate) const DUPLICATE_MESSAGE: &str = "Data sudah pernah dikirim";
@@ -80,6 +81,8 @@ struct Answer {
     /// Journal outcome label.
     outcome: &'static str,
     detail: Option<String>,
+    /// New ledger entries, committed with the journal row of the answer.
+    ledger: Vec<NewEntry>,
 }
 
 impl Answer {
@@ -90,6 +93,7 @@ impl Answer {
             detail: Some(message.clone()),
             body: json!({ "message": message }),
             outcome,
+            ledger: Vec::new(),
         }
     }
 
@@ -108,9 +112,11 @@ struct Meta {
     customer_id: Option<String>,
     nik: Option<String>,
     elements: Vec<String>,
+    /// The intake lock, from the ledger check until the commit.
+    serial: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
-async fn finish(state: &AppState, meta: Meta, a: Answer) -> Response {
+async fn finish(state: &AppState, meta: Meta, mut a: Answer) -> Response {
     tracing::debug!(
         endpoint = meta.method.endpoint(),
         customer = meta.customer_id.as_deref().unwrap_or("-"),
@@ -135,7 +141,10 @@ async fn finish(state: &AppState, meta: Meta, a: Answer) -> Response {
         fault: None,
         detail: a.detail,
     };
-    if let Err(e) = state.writer().journal(row, None).await {
+    // A submission's ledger entries and its journal row commit together: a crash leaves both
+    // or neither (so a retry is never refused as a repeat of an unjournaled request).
+    let ledger = std::mem::take(&mut a.ledger);
+    if let Err(e) = state.writer().journal_with(row, None, ledger).await {
         tracing::error!(error = %e, "journal write failed; answering 500");
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -147,12 +156,19 @@ async fn finish(state: &AppState, meta: Meta, a: Answer) -> Response {
 }
 
 /// Reads the body up to `cap`, draining (and discarding) beyond it up to `DRAIN_CAP`.
-async fn read_body(headers: &HeaderMap, mut body: Body, cap: usize) -> Result<Bytes, Answer> {
+async fn read_body(
+    headers: &HeaderMap,
+    mut body: Body,
+    (cap, limit): (usize, &'static str),
+) -> Result<Bytes, Answer> {
     let too_large = || {
-        Answer::bad_request(format!(
-            "Ukuran data melebihi batas {} MB",
+        let mut a = Answer::bad_request(format!(
+            "Ukuran data melebihi batas {} MB ({limit} = {cap})",
             cap / (1024 * 1024)
-        ))
+        ));
+        a.body["limit"] = json!(limit);
+        a.body["max"] = json!(cap);
+        a
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -227,6 +243,7 @@ fn start(state: &AppState, req: &Request, method: Method) -> Meta {
         customer_id: None,
         nik: None,
         elements: vec![],
+        serial: None,
     }
 }
 
@@ -243,7 +260,7 @@ fn method_not_allowed(m: &HttpMethod) -> Answer {
 async fn admit(
     state: &AppState,
     req: Request,
-    cap: usize,
+    cap: (usize, &'static str),
     meta: &mut Meta,
 ) -> Result<(axum::http::request::Parts, Bytes, Institution), Answer> {
     let (parts, body) = req.into_parts();
@@ -268,35 +285,84 @@ async fn store(State(state): State<AppState>, req: Request) -> Response {
     finish(&state, meta, answer).await
 }
 
+/// A fast refusal when `upload_max_waiting` submissions are already being read or parsed.
+fn busy(state: &AppState) -> Answer {
+    let max = state.settings.limits.upload_max_waiting;
+    let mut a = Answer::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        format!(
+            "Terlalu banyak data balikan diproses bersamaan (batas upload_max_waiting = {max}); kirim ulang sebentar lagi"
+        ),
+    );
+    a.body["limit"] = json!("upload_max_waiting");
+    a.body["max"] = json!(max);
+    a
+}
+
+/// Runs `f` (parsing and validating a submission) on the blocking pool, at most
+/// `upload_concurrency` at once, so that lookups never wait on an upload.
+async fn off_workers<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Answer> {
+    let _turn = state.intake.parse_turn().await;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| storage_failure(&format!("parse task: {e}")))
+}
+
 async fn store_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer {
-    let (_, bytes, inst) = match admit(state, req, STORE_CAP, meta).await {
+    let Some(_admitted) = state.intake.admit() else {
+        return busy(state);
+    };
+    let cap = (state.settings.limits.store_max_bytes, "store_max_bytes");
+    let (_, bytes, inst) = match admit(state, req, cap, meta).await {
         Ok(admitted) => admitted,
         Err(a) => return a,
     };
-    let customer_id = inst.agreement.customer_id.clone();
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            return Answer::bad_request(format!(
-                "Body harus JSON berenkode UTF-8 (byte tidak valid pada posisi {})",
-                e.valid_up_to()
-            ))
+    let agreement = inst.agreement.clone();
+    let checked = off_workers(state, move || {
+        let customer_id = agreement.customer_id.clone();
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(Answer::bad_request(format!(
+                    "Body harus JSON berenkode UTF-8 (byte tidak valid pada posisi {})",
+                    e.valid_up_to()
+                )))
+            }
+        };
+        if text.trim().is_empty() {
+            return Err(Answer::bad_request(
+                "Body kosong: kirim array JSON data balikan",
+            ));
         }
-    };
-    if text.trim().is_empty() {
-        return Answer::bad_request("Body kosong: kirim array JSON data balikan");
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(Answer::bad_request(format!(
+                    "Body bukan JSON yang valid: {e}"
+                )))
+            }
+        };
+        let (rows, structure) = match json::rows(&value, &customer_id) {
+            Ok(r) => r,
+            Err(message) => {
+                return Err(Answer::message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    message,
+                ))
+            }
+        };
+        Ok(check(&agreement, &rows, structure))
+    })
+    .await;
+    match checked {
+        Ok(Ok(checked)) => intake(state, &inst, checked, Method::Store, meta).await,
+        Ok(Err(a)) | Err(a) => a,
     }
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => return Answer::bad_request(format!("Body bukan JSON yang valid: {e}")),
-    };
-    let (rows, structure) = match json::rows(&value, &customer_id) {
-        Ok(r) => r,
-        Err(message) => {
-            return Answer::message(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-        }
-    };
-    intake(state, &inst, rows, structure, Method::Store, meta).await
 }
 
 async fn upload(State(state): State<AppState>, req: Request) -> Response {
@@ -306,7 +372,11 @@ async fn upload(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer {
-    let (parts, bytes, inst) = match admit(state, req, UPLOAD_CAP, meta).await {
+    let Some(_admitted) = state.intake.admit() else {
+        return busy(state);
+    };
+    let cap = (state.settings.limits.upload_max_bytes, "upload_max_bytes");
+    let (parts, bytes, inst) = match admit(state, req, cap, meta).await {
         Ok(admitted) => admitted,
         Err(a) => return a,
     };
@@ -314,13 +384,35 @@ async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answe
         Ok(f) => f,
         Err(a) => return a,
     };
-    let table = match sheet::detect(file_name.as_deref(), &file).and_then(|k| sheet::read(k, &file))
-    {
-        Ok(t) => t,
-        Err(e) => return Answer::bad_request(e.to_string()),
-    };
-    let (rows, structure) = sheet::rows(&table);
-    intake(state, &inst, rows, structure, Method::Upload, meta).await
+    let agreement = inst.agreement.clone();
+    let limits = state.settings.limits.clone();
+    let checked = off_workers(state, move || {
+        let table = sheet::detect(file_name.as_deref(), &file)
+            .and_then(|k| sheet::read(k, &file, &limits))
+            .map_err(sheet_refusal)?;
+        drop(file);
+        let (rows, structure) = sheet::rows(&table);
+        drop(table);
+        Ok(check(&agreement, &rows, structure))
+    })
+    .await;
+    match checked {
+        Ok(Ok(checked)) => intake(state, &inst, checked, Method::Upload, meta).await,
+        Ok(Err(a)) | Err(a) => a,
+    }
+}
+
+/// A file that cannot be read (400), or one past a limit (413, the limit named in the body).
+fn sheet_refusal(e: sheet::SheetError) -> Answer {
+    match &e {
+        sheet::SheetError::Limit { limit, max, .. } => {
+            let mut a = Answer::message(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string());
+            a.body["limit"] = json!(limit);
+            a.body["max"] = json!(max);
+            a
+        }
+        _ => Answer::bad_request(e.to_string()),
+    }
 }
 
 /// The `file` part of a multipart form: its file name and content.
@@ -360,17 +452,50 @@ async fn file_part(req: Request) -> Result<(Option<String>, Bytes), Answer> {
     Ok((name, content))
 }
 
-fn invalid(mut errors: Vec<RowError>) -> Answer {
+/// At most `max` characters of a submitted text quoted in a message, with an ellipsis.
+fn quoted(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// As many items as fit in `budget` bytes of JSON (at least one when there is any), and how
+/// many were left out.
+fn capped<T: Serialize>(items: &[T], max_items: usize, budget: usize) -> (Vec<Value>, usize) {
+    let mut listed = Vec::new();
+    let mut used = 0usize;
+    for item in items.iter().take(max_items) {
+        let v = serde_json::to_value(item).unwrap_or(Value::Null);
+        let size = serde_json::to_string(&v).map_or(0, |t| t.len()) + 1;
+        if !listed.is_empty() && used + size > budget {
+            break;
+        }
+        if listed.is_empty() && size > budget {
+            // Even one item is over the budget: it is counted, not listed.
+            break;
+        }
+        used += size;
+        listed.push(v);
+    }
+    let omitted = items.len() - listed.len();
+    (listed, omitted)
+}
+
+fn invalid(mut errors: Vec<RowError>, budget: usize) -> Answer {
     // Block problems first, then by row; the order within a row is the order found.
     errors.sort_by_key(|e| (e.row.is_some(), e.row, e.block));
     let named: Vec<String> = errors
         .iter()
         .take(MAX_ERRORS_IN_MESSAGE)
-        .map(|e| match (e.row, e.block) {
-            (Some(r), _) if e.key.is_empty() => format!("baris {r}"),
-            (Some(r), _) => format!("baris {r} {}", e.key),
-            (None, Some(b)) => format!("blok {b} {}", e.key),
-            (None, None) => e.key.clone(),
+        .map(|e| {
+            let key = quoted(&e.key, MAX_QUOTED_CHARS);
+            match (e.row, e.block) {
+                (Some(r), _) if e.key.is_empty() => format!("baris {r}"),
+                (Some(r), _) => format!("baris {r} {key}"),
+                (None, Some(b)) => format!("blok {b} {key}"),
+                (None, None) => key,
+            }
         })
         .collect();
     let more = errors.len().saturating_sub(MAX_ERRORS_IN_MESSAGE);
@@ -378,9 +503,8 @@ fn invalid(mut errors: Vec<RowError>) -> Answer {
     if more > 0 {
         message.push_str(&format!("; dan {more} kesalahan lain"));
     }
-    let omitted = errors.len().saturating_sub(MAX_ERRORS_LISTED);
-    errors.truncate(MAX_ERRORS_LISTED);
-    let mut body = json!({ "message": message, "errors": errors });
+    let (listed, omitted) = capped(&errors, MAX_ERRORS_LISTED, budget);
+    let mut body = json!({ "message": message, "errors": listed });
     if omitted > 0 {
         body["errors_omitted"] = json!(omitted);
     }
@@ -389,6 +513,7 @@ fn invalid(mut errors: Vec<RowError>) -> Answer {
         body,
         outcome: "invalid",
         detail: Some(message),
+        ledger: Vec::new(),
     }
 }
 
@@ -399,16 +524,20 @@ struct Repeat {
     nik: String,
 }
 
-/// Validates, then stores what is new. Shared by both methods.
-async fn intake(
-    state: &AppState,
-    inst: &Institution,
-    rows: Vec<validate::RawRow>,
+/// A submission read and checked against the agreement (off the async workers).
+#[derive(Debug)]
+struct Checked {
+    /// The one NIK of the submission, if it names only one (for the journal row).
+    nik: Option<String>,
+    valid: Result<Vec<ValidRow>, Vec<RowError>>,
+}
+
+/// Validates rows (after the structure problems found while reading them).
+fn check(
+    agreement: &dukcapil_domain::Agreement,
+    rows: &[validate::RawRow],
     mut errors: Vec<RowError>,
-    method: Method,
-    meta: &mut Meta,
-) -> Answer {
-    let agreement = &inst.agreement;
+) -> Checked {
     let distinct: BTreeSet<String> = rows
         .iter()
         .filter_map(|r| match &r.nik {
@@ -416,16 +545,36 @@ async fn intake(
             _ => None,
         })
         .collect();
-    if distinct.len() == 1 {
-        meta.nik = distinct.into_iter().next();
-    }
-    let valid = match validate::validate(agreement, &rows) {
-        Ok(v) if errors.is_empty() => v,
-        Ok(_) => return invalid(errors),
+    let nik = if distinct.len() == 1 {
+        distinct.into_iter().next()
+    } else {
+        None
+    };
+    let valid = match validate::validate(agreement, rows) {
+        Ok(v) if errors.is_empty() => Ok(v),
+        Ok(_) => Err(errors),
         Err(mut e) => {
             errors.append(&mut e);
-            return invalid(errors);
+            Err(errors)
         }
+    };
+    Checked { nik, valid }
+}
+
+/// Stores what is new of a checked submission. Shared by both methods.
+async fn intake(
+    state: &AppState,
+    inst: &Institution,
+    checked: Checked,
+    method: Method,
+    meta: &mut Meta,
+) -> Answer {
+    let agreement = &inst.agreement;
+    let budget = state.settings.limits.answer_max_bytes;
+    meta.nik = checked.nik;
+    let valid = match checked.valid {
+        Ok(v) => v,
+        Err(errors) => return invalid(errors, budget),
     };
     meta.elements = valid
         .iter()
@@ -434,7 +583,8 @@ async fn intake(
         .into_iter()
         .collect();
     let customer_id = agreement.customer_id.clone();
-    let _serial = state.intake.serialise().await;
+    // Released by `finish` once the entries and the journal row are committed.
+    meta.serial = Some(state.intake.serialise().await);
     let niks: Vec<String> = valid
         .iter()
         .map(|r| r.nik.to_string())
@@ -461,13 +611,6 @@ async fn intake(
     }
     let stored = entries.len();
     let flagged = entries.iter().filter(|e| e.never_looked_up).count();
-    if let Err(e) = state
-        .writer()
-        .command(Command::BalikanInsert(entries))
-        .await
-    {
-        return storage_failure(&e.to_string());
-    }
     let detail = format!(
         "{stored} baris disimpan ({flagged} NIK belum pernah diakses), {} ulangan",
         repeats.len()
@@ -475,13 +618,19 @@ async fn intake(
     let mut body = json!({ "message": "Success" });
     if !repeats.is_empty() {
         body["stored"] = json!(stored);
-        body["duplicates"] = json!(repeats);
+        let (listed, omitted) = capped(&repeats, usize::MAX, budget);
+        body["duplicates"] = json!(listed);
+        if omitted > 0 {
+            body["duplicates_omitted"] = json!(omitted);
+        }
     }
     Answer {
         status: StatusCode::OK,
         body,
         outcome: "stored",
         detail: Some(detail),
+        // Written with the journal row by `finish`, in one transaction.
+        ledger: entries,
     }
 }
 

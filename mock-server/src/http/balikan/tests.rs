@@ -478,3 +478,20 @@ fn shared() -> &'static Harness {
     static H: std::sync::OnceLock<Harness> = std::sync::OnceLock::new();
     H.get_or_init(harness)
 }
+
+/// A 422 answer stays within `answer_max_bytes` however many and however long the bad rows,
+/// and counts what it left out; the message quotes keys shortened.
+#[test]
+fn invalid_answers_are_capped_with_a_count_of_what_was_left_out() {
+    use crate::core::balikan::validate::RowError;
+    let errors: Vec<RowError> = (0..5000)
+        .map(|r| RowError::at(r + 2, None, &"K".repeat(10_000), "kolom tidak dikenal"))
+        .collect();
+    let a = super::invalid(errors, 64 * 1024);
+    let listed = a.body["errors"].as_array().unwrap().len();
+    let omitted = a.body["errors_omitted"].as_u64().unwrap() as usize;
+    assert_eq!(listed + omitted, 5000);
+    assert!(listed >= 1, "{listed}");
+    let size = serde_json::to_string(&a.body).unwrap().len();
+    assert!(size < 64 * 1024 + 4 * 1024, "{size}");
+}

@@ -19,6 +19,18 @@ pub(crate) mod verify;
 #[cfg(test)]
 pub(crate) mod tests;
 
+#[cfg(test)]
+mod region_tests {
+    #[test]
+    fn region_segments_must_name_a_known_regency() {
+        assert!(super::known_regency("33-13"));
+        assert!(super::known_regency("33-03"));
+        for bad in ["99-99", "3313", "33-1", "x-13", "33-13-1", ""] {
+            assert!(!super::known_regency(bad), "{bad}");
+        }
+    }
+}
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -172,14 +184,24 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
         inst.quota_per_day
             .map(|l| l.saturating_sub(state.quota.used(call.customer_id, day)))
     };
-    if let (Some(region), Some(own)) = (call.region, inst.agreement.region.as_deref()) {
-        if region != own {
+    match (call.region, inst.agreement.region.as_deref()) {
+        (Some(region), Some(own)) if region != own => {
             return fail(
                 Outcome::LoginFailed,
                 remaining_now(),
                 Some(format!("region {region} is not {own}")),
             );
         }
+        // A profile without a region of its own still takes only a real regency's path
+        // segment (`PP-RR`), as the regional gateways exist only for those.
+        (Some(region), None) if !known_regency(region) => {
+            return fail(
+                Outcome::LoginFailed,
+                remaining_now(),
+                Some(format!("region {region} is not a known regency (PP-RR)")),
+            );
+        }
+        _ => {}
     }
     // The password accepted now (the admin API may have rotated the agreement's).
     if p.user_id.as_deref() != Some(creds.user_id.as_str())
@@ -252,12 +274,14 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
     };
     let remaining = match state.count_call(call.customer_id, day, inst.quota_per_day) {
         QuotaCheck::Exhausted => return fail(Outcome::QuotaExhausted, Some(0), None),
-        QuotaCheck::Counted { remaining } => remaining,
+        QuotaCheck::Counted { remaining, epoch } => (remaining, epoch),
     };
+    let (remaining, epoch) = remaining;
     let counted = |mut d: Decision| {
         d.quota = Some(QuotaCount {
             customer_id: call.customer_id.to_string(),
             day,
+            epoch,
         });
         d
     };
@@ -389,6 +413,19 @@ pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response {
         Body::from(body),
     )
         .into_response()
+}
+
+/// Whether a region path segment (`33-13`) names a regency of the reference data.
+fn known_regency(region: &str) -> bool {
+    let Some((p, r)) = region.split_once('-') else {
+        return false;
+    };
+    let two = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+    two(p)
+        && two(r)
+        && format!("{p}{r}")
+            .parse::<u32>()
+            .is_ok_and(|code| dukcapil_domain::Reference::get().regency(code).is_some())
 }
 
 /// The path's segments after `/dukcapil/get_json/`: `[customer, method]` or `[region, customer, method]`.

@@ -1,0 +1,214 @@
+//! The plain-HTTP accept loop: HTTP/1.1 connections with a header read timeout (which is also
+//! the longest wait for the next request on a keep-alive connection), a body read deadline, an
+//! idle timeout and a maximum of open connections past which a new one gets a 503 and is closed
+//! at once. Slow or silent clients are closed; they cannot hold the mock's descriptors.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
+use axum::Router;
+use http_body::{Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt;
+
+use crate::config::Limits;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The answer to a connection past `max_connections`, written without reading the request.
+fn refusal(max: usize) -> Vec<u8> {
+    let body = format!(
+        "{{\"message\":\"Terlalu banyak koneksi terbuka (batas max_connections = {max}); coba lagi\",\"limit\":\"max_connections\",\"max\":{max}}}"
+    );
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A request body that fails once `body_read_timeout_ms` has passed since the request's head.
+struct Deadline {
+    inner: Incoming,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl http_body::Body for Deadline {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        if self.sleep.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(
+                "request body not received in time (body_read_timeout_ms)".into(),
+            )));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        http_body::Body::is_end_stream(&self.inner)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        http_body::Body::size_hint(&self.inner)
+    }
+}
+
+/// Requests in flight on a connection and when the last one ended (the idle clock).
+#[derive(Debug)]
+struct Activity {
+    in_flight: AtomicUsize,
+    last: Mutex<Instant>,
+}
+
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn new(a: &Arc<Activity>) -> InFlight {
+        a.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(a.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut last) = self.0.last.lock() {
+            *last = Instant::now();
+        }
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v.max(1))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets the open connections finish
+/// their requests and waits for them.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let permits = Arc::new(Semaphore::new(max));
+    let (close_tx, close_rx) = watch::channel(false);
+    let refused = refusal(max);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::debug!(%remote, "max_connections reached: refused");
+            let _ = stream.try_write(&refused);
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let close = close_rx.clone();
+        let limits = limits.clone();
+        tokio::spawn(async move {
+            connection(stream, remote, app, &limits, close).await;
+            drop(permit);
+        });
+    }
+    let _ = close_tx.send(true);
+    let _ = permits.acquire_many(max as u32).await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    app: Router,
+    limits: &Limits,
+    mut close: watch::Receiver<bool>,
+) {
+    let activity = Arc::new(Activity {
+        in_flight: AtomicUsize::new(0),
+        last: Mutex::new(Instant::now()),
+    });
+    let body_timeout = ms(limits.body_read_timeout_ms);
+    let a = activity.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let guard = InFlight::new(&a);
+        req.extensions_mut().insert(ConnectInfo(remote));
+        let req = req.map(|inner| {
+            Body::new(Deadline {
+                inner,
+                sleep: Box::pin(tokio::time::sleep(body_timeout)),
+            })
+        });
+        let app = app.clone();
+        async move {
+            let res = app.oneshot(req).await;
+            drop(guard);
+            match res {
+                Ok(r) => Ok::<_, Infallible>(r),
+                Err(e) => match e {},
+            }
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(ms(limits.header_read_timeout_ms))
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let idle = ms(limits.idle_timeout_ms);
+    let mut tick = tokio::time::interval((idle / 4).max(Duration::from_millis(10)));
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            served = conn.as_mut() => {
+                if let Err(e) = served {
+                    tracing::debug!(%remote, error = %e, "connection ended");
+                }
+                break;
+            }
+            changed = close.changed(), if !closing => {
+                let _ = changed;
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tick.tick(), if !closing => {
+                let quiet = activity.in_flight.load(Ordering::SeqCst) == 0
+                    && activity.last.lock().is_ok_and(|l| l.elapsed() >= idle);
+                if quiet {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
