@@ -21,6 +21,9 @@ pub(crate) struct Institution {
     /// The gateway password accepted now: the agreement's, unless the admin API rotated it
     /// (a lookup with the old one then gets 03). `reset` restores the agreement's.
     pub password: String,
+    /// A rotated password as the state file stores it: an Argon2id PHC string, never the text.
+    /// After a restart only this is known (`password` is empty) until a lookup matches it.
+    pub password_hash: Option<String>,
     pub term: Term,
     /// `None`: unlimited.
     pub quota_per_day: Option<u32>,
@@ -48,6 +51,7 @@ impl Institution {
             inst.password = pw
                 .clone()
                 .unwrap_or_else(|| inst.agreement.credentials.password.clone());
+            inst.password_hash = None;
         }
         if let Some(t) = &patch.term {
             inst.term = t.clone();
@@ -63,6 +67,19 @@ impl Institution {
         }
     }
 
+    /// Whether `given` is the password accepted now; `Some(true)` when that was decided by the
+    /// stored hash (the caller then keeps the text in memory for the next lookups).
+    pub(crate) fn password_matches(&self, given: &str) -> (bool, bool) {
+        if !self.password.is_empty() || self.password_hash.is_none() {
+            return (!given.is_empty() && given == self.password, false);
+        }
+        let ok = self
+            .password_hash
+            .as_deref()
+            .is_some_and(|phc| verify_password(phc, given));
+        (ok, ok)
+    }
+
     pub(crate) fn from_agreement(a: &Agreement, settings: &Settings) -> Institution {
         let o = settings
             .institutions
@@ -75,6 +92,7 @@ impl Institution {
             user_active: o.user_active.unwrap_or(true),
             ip_user: o.ip_user.unwrap_or_else(|| a.credentials.ip_user.clone()),
             password: a.credentials.password.clone(),
+            password_hash: None,
             term: a.term.clone(),
             quota_per_day: o.quota_per_day.or(a.quota_per_day),
             // Validated when the settings were resolved; a bad value here means "always open".
@@ -82,4 +100,24 @@ impl Institution {
             extra_elements: false,
         }
     }
+}
+
+/// An Argon2id PHC string of `password` with a fresh salt.
+pub(crate) fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// `given` matches the PHC string `phc`.
+fn verify_password(phc: &str, given: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(given.as_bytes(), &h)
+            .is_ok()
+    })
 }

@@ -26,6 +26,8 @@ const QUOTA_LIMIT_KEY: &str = "quota_limit:";
 /// Persisted-setting key prefix of an institution's admin changes (a JSON object of the PATCH
 /// keys given so far).
 const INSTITUTION_KEY: &str = "institution:";
+/// The key of a rotated password's Argon2 hash in an institution's stored change.
+const PASSWORD_HASH_KEY: &str = "password_hash";
 /// Persisted-setting key prefix of an overlay (canary or modified) resident, stored as JSON.
 /// The settings table is the state database's key-value store: one writer, and `reset` empties it.
 const RESIDENT_KEY: &str = "resident:";
@@ -54,9 +56,21 @@ impl Institutions {
                     inst.quota_per_day = v.parse().ok();
                 }
                 if let Some(v) = persisted.get(&format!("{INSTITUTION_KEY}{}", a.customer_id)) {
+                    // A rotated password is stored as its hash, beside the patch's own keys.
+                    let mut map: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_str(v).unwrap_or_default();
+                    let hash = map
+                        .remove(PASSWORD_HASH_KEY)
+                        .and_then(|h| h.as_str().map(str::to_string));
                     // Stored only after validation; a value that no longer parses is skipped.
-                    match InstitutionPatch::from_json_text(v) {
-                        Ok(patch) => inst.apply(&patch),
+                    match InstitutionPatch::from_map(&map) {
+                        Ok(patch) => {
+                            inst.apply(&patch);
+                            if let Some(h) = hash {
+                                inst.password = String::new();
+                                inst.password_hash = Some(h);
+                            }
+                        }
                         Err(e) => tracing::warn!(
                             customer_id = %a.customer_id,
                             error = %e,
@@ -233,6 +247,19 @@ impl Core {
         let mut patches = self.institutions.patches.lock().await;
         let mut merged = patches.get(customer_id).cloned().unwrap_or_default();
         merged.extend(delta.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // A rotated password reaches the state file only as its Argon2 hash.
+        if let Some(pw) = merged.remove("password") {
+            merged.remove(PASSWORD_HASH_KEY);
+            let agreement_pw = self
+                .institution(customer_id)
+                .map(|i| i.agreement.credentials.password.clone());
+            // The agreement's own password is no rotation: nothing to store.
+            if let Some(text) = pw.as_str().filter(|t| Some(*t) != agreement_pw.as_deref()) {
+                let hash = super::institutions::hash_password(text)
+                    .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?;
+                merged.insert(PASSWORD_HASH_KEY.into(), serde_json::Value::String(hash));
+            }
+        }
         let mut writes = vec![Command::SetSetting {
             key: format!("{INSTITUTION_KEY}{customer_id}"),
             value: Some(serde_json::Value::Object(merged.clone()).to_string()),
@@ -252,6 +279,14 @@ impl Core {
                 i.quota_per_day = limit;
             }
         }))
+    }
+
+    /// A lookup matched the stored hash of `customer_id`'s rotated password: keep the text in
+    /// memory, so the next lookups compare it instead of hashing again.
+    pub(crate) fn remember_password(&self, customer_id: &str, password: &str) {
+        self.institutions.update(customer_id, |i| {
+            i.password = password.to_string();
+        });
     }
 
     /// The journal writer.

@@ -480,6 +480,9 @@ const BALIKAN_OUTCOMES: &[&str] = &[
     "unauthorized",
     "inactive",
     "method",
+    // An upload past a `[limits]` bound (413), or more uploads waiting than allowed (503).
+    "too_large",
+    "busy",
 ];
 
 impl Rig {

@@ -727,6 +727,25 @@ fn rotated_password_gives_03_until_patched_back_or_reset() {
     assert!(!list.text.contains("rotasi-2026-Q3"));
     let m = m.restart();
     assert_outcome(&m.call_nik(RSUD, &nik, "op"), Outcome::LoginFailed);
+    // The state file keeps only the rotated password's Argon2 hash; it still logs in.
+    let mut state = std::fs::read(m.data_dir.join("state.sqlite")).expect("state file");
+    for suffix in ["-wal", "-journal"] {
+        if let Ok(b) = std::fs::read(m.data_dir.join(format!("state.sqlite{suffix}"))) {
+            state.extend(b);
+        }
+    }
+    let state = String::from_utf8_lossy(&state);
+    assert!(
+        !state.contains("rotasi-2026-Q3"),
+        "the rotated password is on disk in the clear"
+    );
+    assert!(
+        state.contains("$argon2id$"),
+        "no password hash in the state file"
+    );
+    assert_outcome(&with_password(&m, "rotasi-2026-Q3"), Outcome::Found);
+    assert_outcome(&with_password(&m, "rotasi-2026-Q3"), Outcome::Found);
+    assert_outcome(&with_password(&m, "rotasi-2026-Q4"), Outcome::LoginFailed);
 
     // Restored by null...
     let back = patch_rsud(&m, json!({"password": null}));

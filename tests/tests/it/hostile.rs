@@ -35,18 +35,18 @@ fn closed(s: &mut TcpStream) -> bool {
     }
 }
 
-/// 300 sockets that trickle a request head, trickle a body, or send nothing: lookups keep
+/// 500 sockets that trickle a request head, trickle a body, or send nothing: lookups keep
 /// succeeding meanwhile, and every slow socket is closed by the server.
 #[test]
 fn slow_sockets_cannot_starve_lookups_and_are_closed() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_limits(
         dir.path(),
-        "header_read_timeout_ms = 1500\nbody_read_timeout_ms = 1500\nidle_timeout_ms = 1500\nmax_connections = 450",
+        "header_read_timeout_ms = 1500\nbody_read_timeout_ms = 1500\nidle_timeout_ms = 1500\nmax_connections = 650",
     );
     let nik = server.niks(ResidentStatus::Active, 1).remove(0);
     let target = addr(&server);
-    let mut slow: Vec<(TcpStream, bool)> = (0..300)
+    let mut slow: Vec<(TcpStream, bool)> = (0..500)
         .map(|i| {
             let mut s = TcpStream::connect(&target).expect("connect");
             s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();

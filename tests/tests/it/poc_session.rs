@@ -274,23 +274,7 @@ fn unreachable_application_exits_3_naming_the_url_and_writes_nothing() {
     let start = text.find("\n[app]").expect("[app] section");
     let end = text.find("\n[driver.http]").expect("driver section");
     let text = format!("{}{}", &text[..start], &text[end..]).replace("http://127.0.0.1:8080", &url);
-    let target = dir.path().join("target.toml");
-    std::fs::write(&target, text).expect("write target");
-    let out = support::command("poc-runner")
-        .arg("run")
-        .arg("--scenario")
-        .arg(scenario())
-        .arg("--target")
-        .arg(&target)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .expect("run");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, all) = run_target_text(dir.path(), &text);
     assert_eq!(out.status.code(), Some(3), "{all}");
     assert!(all.contains(&url), "{all}");
     assert!(!dir.path().join("out").exists(), "{all}");
@@ -317,7 +301,19 @@ fn an_address_answered_before_the_application_starts_is_refused_not_judged() {
         .replace("ready_prefix = \"listening on \"\n", "")
         .replace("http://127.0.0.1:8080", &url);
     assert!(!text.contains("ready_prefix"), "the demo target changed");
-    let target = dir.path().join("target.toml");
+    let (out, all) = run_target_text(dir.path(), &text);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("already answers before the application is started"),
+        "{all}"
+    );
+    assert!(!dir.path().join("out").exists(), "{all}");
+}
+
+/// `poc-runner run` of the standard pack on `text` written as `dir/target.toml`, results to
+/// `dir/out`: the output and its stdout and stderr together.
+fn run_target_text(dir: &Path, text: &str) -> (std::process::Output, String) {
+    let target = dir.join("target.toml");
     std::fs::write(&target, text).expect("write target");
     let out = support::command("poc-runner")
         .arg("run")
@@ -326,7 +322,7 @@ fn an_address_answered_before_the_application_starts_is_refused_not_judged() {
         .arg("--target")
         .arg(&target)
         .arg("--out")
-        .arg(dir.path().join("out"))
+        .arg(dir.join("out"))
         .output()
         .expect("run");
     let all = format!(
@@ -334,12 +330,7 @@ fn an_address_answered_before_the_application_starts_is_refused_not_judged() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(out.status.code(), Some(3), "{all}");
-    assert!(
-        all.contains("already answers before the application is started"),
-        "{all}"
-    );
-    assert!(!dir.path().join("out").exists(), "{all}");
+    (out, all)
 }
 
 /// Direct children of `pid`, from `/proc/*/stat` (field 4 is the parent pid).

@@ -181,9 +181,29 @@ fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_chec
             })
     });
     let skipped = skipped.into_inner().unwrap_or_default();
+    let jobs = defect_jobs(TABLE, &skipped, &mut problems);
+    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
+        judge_defect(
+            agreement,
+            defect,
+            &expected,
+            &session_under(agreement, defect),
+        )
+    }));
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// One job per agreement and defect of `table`: the checks that must fail there, less those the
+/// pack skips under that agreement (`skipped`, from its compliant session). A defect whose every
+/// check is skipped somewhere is a problem: nothing would catch it there.
+fn defect_jobs<'a>(
+    table: &[(&'a str, &[&str])],
+    skipped: &[(&'a str, BTreeSet<String>)],
+    problems: &mut Vec<String>,
+) -> Vec<(&'a str, &'a str, BTreeSet<String>)> {
     let mut jobs = Vec::new();
-    for (agreement, skipped) in &skipped {
-        for (defect, expected) in TABLE {
+    for (agreement, skipped) in skipped {
+        for (defect, expected) in table {
             let expected: BTreeSet<String> = expected
                 .iter()
                 .map(|s| s.to_string())
@@ -198,15 +218,7 @@ fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_chec
             jobs.push((*agreement, *defect, expected));
         }
     }
-    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
-        judge_defect(
-            agreement,
-            defect,
-            &expected,
-            &session_under(agreement, defect),
-        )
-    }));
-    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    jobs
 }
 
 /// The second reference application, unlike rsud-app: a puskesmas registration desk under
@@ -321,24 +333,12 @@ fn the_puskesmas_desk_passes_and_each_of_its_defects_fails_its_checks() {
             })
     });
     let skipped = skipped.into_inner().unwrap_or_default();
-    let mut jobs = Vec::new();
-    for (agreement, skipped) in &skipped {
-        jobs.push((*agreement, "background-crawler", BTreeSet::new()));
-        for (defect, expected) in PUSKESMAS_TABLE {
-            let expected: BTreeSet<String> = expected
-                .iter()
-                .map(|s| s.to_string())
-                .filter(|c| !skipped.contains(c))
-                .collect();
-            if expected.is_empty() {
-                problems.push(format!(
-                    "{agreement} {defect}: every check that catches it is skipped under this agreement"
-                ));
-                continue;
-            }
-            jobs.push((*agreement, *defect, expected));
-        }
-    }
+    let mut jobs = defect_jobs(PUSKESMAS_TABLE, &skipped, &mut problems);
+    jobs.extend(
+        skipped
+            .iter()
+            .map(|(agreement, _)| (*agreement, "background-crawler", BTreeSet::new())),
+    );
     problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
         let sess = puskesmas_session(agreement, defect);
         if defect == "background-crawler" {

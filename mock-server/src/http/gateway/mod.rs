@@ -204,10 +204,17 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
         _ => {}
     }
     // The password accepted now (the admin API may have rotated the agreement's).
-    if p.user_id.as_deref() != Some(creds.user_id.as_str())
-        || p.password.as_deref() != Some(inst.password.as_str())
-    {
+    // The user id first: a wrong one costs no password hash.
+    let (password_ok, by_hash) = if p.user_id.as_deref() == Some(creds.user_id.as_str()) {
+        inst.password_matches(p.password.as_deref().unwrap_or(""))
+    } else {
+        (false, false)
+    };
+    if !password_ok {
         return fail(Outcome::LoginFailed, remaining_now(), None);
+    }
+    if by_hash {
+        state.remember_password(call.customer_id, p.password.as_deref().unwrap_or(""));
     }
     let body_ip_ok = match p.ip.as_deref().filter(|ip| !ip.trim().is_empty()) {
         Some(ip) => same_ip(ip, &inst.ip_user),
