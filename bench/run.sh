@@ -109,6 +109,33 @@ for c in $CONNECTIONS; do
   LOAD+=("$(run_wrk mock $MOCK_PORT "$c" "$MOCK_PID")")
   [ "$WM_OK" = 1 ] && LOAD+=("$(run_wrk wiremock $WM_PORT "$c" "$WM_PID")")
 done
+
+echo "== lookups while 5 MB CSV uploads are parsed (c=64, two uploaders back to back)"
+python3 - "$WORK/upload.csv" <<'PY'
+import sys
+# 5 MB of rows the parser reads in full (unknown NIKs: answered 422 with a capped list).
+with open(sys.argv[1], "w") as f:
+    f.write("NIK,NO_RM,GOL_DARAH,NO_SURAT_KEMATIAN\n")
+    n = 0
+    while f.tell() < 5 * 1024 * 1024:
+        f.write("%016d,RM-%08d,O,%s\n" % (3313010101900000 + n, n, "SK/" + "X" * 90))
+        n += 1
+PY
+upload_loop() {
+  while :; do
+    curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer balikan-dinkes-3313-dummy" \
+      -F id_lembaga=dinkes_3313 -F "file=@$WORK/upload.csv;filename=balikan.csv" \
+      "http://127.0.0.1:$MOCK_PORT/data_balikan/public/api/upload" >>"$WORK/uploads.log" || true
+  done
+}
+: >"$WORK/uploads.log"
+upload_loop & UP1=$!
+upload_loop & UP2=$!
+sleep 1
+LOAD+=("$(run_wrk mock+upload $MOCK_PORT 64 "$MOCK_PID")")
+kill "$UP1" "$UP2" 2>/dev/null || true
+wait "$UP1" "$UP2" 2>/dev/null || true
+echo "uploads answered during the point: $(wc -l <"$WORK/uploads.log") ($(sort "$WORK/uploads.log" | uniq -c | tr '\n' ' '))"
 MOCK_HWM=$(hwm_kb "$MOCK_PID")
 
 python3 - "$MOCK_HWM" "${LOAD[@]}" <<'PY'
@@ -132,6 +159,9 @@ for c in sorted({c for (_, c) in rows}):
     m, w = rows.get(("mock", c)), rows.get(("wiremock", c))
     if m and w and float(w["rps"]) > 0:
         print("\nmock / WireMock at %d connections: %.2fx" % (c, float(m["rps"]) / float(w["rps"])), end="")
+u, m = rows.get(("mock+upload", 64)), rows.get(("mock", 64))
+if u and m and float(m.get("p99_ms", 0)) > 0:
+    print("\n\nlookup p99 at 64 connections with 5 MB uploads / without: %.2fx" % (float(u["p99_ms"]) / float(m["p99_ms"])), end="")
 print("\n\nmock peak RSS over the whole run: %.0f MB" % (hwm / 1024))
 PY
 echo
