@@ -157,9 +157,32 @@ const OTHER_AGREEMENTS: &[&str] = &[
 /// defect whose every check is skipped there is reported: nothing would catch it.
 #[test]
 fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_checks() {
+    let (mut problems, skipped) =
+        compliant_under(OTHER_AGREEMENTS, 3, "application", |a| session_under(a, ""));
+    let jobs = defect_jobs(TABLE, &skipped, &mut problems);
+    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
+        judge_defect(
+            agreement,
+            defect,
+            &expected,
+            &session_under(agreement, defect),
+        )
+    }));
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The compliant application's session under each of `agreements` (`threads` at once): each
+/// must get `LULUS` with nothing failing; the problems, and per agreement the checks the pack
+/// skipped there.
+fn compliant_under<'a>(
+    agreements: &[&'a str],
+    threads: usize,
+    what: &str,
+    session: impl Fn(&str) -> Session + Sync,
+) -> (Vec<String>, Vec<(&'a str, BTreeSet<String>)>) {
     let skipped: std::sync::Mutex<Vec<(&str, BTreeSet<String>)>> = Default::default();
-    let mut problems = run_parallel(OTHER_AGREEMENTS.to_vec(), 3, |agreement| {
-        let sess = session_under(agreement, "");
+    let problems = run_parallel(agreements.to_vec(), threads, |agreement| {
+        let sess = session(agreement);
         let checks = sess.checks();
         skipped.lock().ok()?.push((
             agreement,
@@ -173,24 +196,14 @@ fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_chec
         (sess.code() != 0 || verdict(&sess) != "LULUS" || !bad.is_empty() || checks.len() < 14)
             .then(|| {
                 format!(
-                    "{agreement}: the compliant application got exit {} verdict {:?}, failing {bad:?}\n{}",
+                    "{agreement}: the compliant {what} got exit {} verdict {:?}, failing {bad:?}\n{}",
                     sess.code(),
                     verdict(&sess),
                     sess.text()
                 )
             })
     });
-    let skipped = skipped.into_inner().unwrap_or_default();
-    let jobs = defect_jobs(TABLE, &skipped, &mut problems);
-    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
-        judge_defect(
-            agreement,
-            defect,
-            &expected,
-            &session_under(agreement, defect),
-        )
-    }));
-    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    (problems, skipped.into_inner().unwrap_or_default())
 }
 
 /// One job per agreement and defect of `table`: the checks that must fail there, less those the
@@ -309,30 +322,8 @@ const ALL_AGREEMENTS: &[&str] = &[
 /// checks of its family (less the tests the pack skips under that agreement).
 #[test]
 fn the_puskesmas_desk_passes_and_each_of_its_defects_fails_its_checks() {
-    let skipped: std::sync::Mutex<Vec<(&str, BTreeSet<String>)>> = Default::default();
-    let mut problems = run_parallel(ALL_AGREEMENTS.to_vec(), 4, |agreement| {
-        let sess = puskesmas_session(agreement, "");
-        let checks = sess.checks();
-        skipped.lock().ok()?.push((
-            agreement,
-            checks
-                .iter()
-                .filter(|c| c.2 == "skipped")
-                .map(|c| format!("{}/{}", c.0, c.1))
-                .collect(),
-        ));
-        let got = failing(&sess);
-        (sess.code() != 0 || verdict(&sess) != "LULUS" || !got.is_empty() || checks.len() < 14)
-            .then(|| {
-                format!(
-                    "{agreement}: the compliant desk got exit {} verdict {:?}, failing {got:?}\n{}",
-                    sess.code(),
-                    verdict(&sess),
-                    sess.text()
-                )
-            })
-    });
-    let skipped = skipped.into_inner().unwrap_or_default();
+    let (mut problems, skipped) =
+        compliant_under(ALL_AGREEMENTS, 4, "desk", |a| puskesmas_session(a, ""));
     let mut jobs = defect_jobs(PUSKESMAS_TABLE, &skipped, &mut problems);
     jobs.extend(
         skipped
