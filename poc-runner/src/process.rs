@@ -127,35 +127,10 @@ impl Owned {
         let mut owned = Owned::new(child, what);
         let (tx, rx) = mpsc::channel::<String>();
         if let Some(out) = stdout {
-            // Keeps draining stdout for the child's whole life so it never blocks on a full pipe.
-            std::thread::spawn(move || {
-                for line in BufReader::new(out).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
+            drain(out, OutputLog::default(), Some(tx));
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.trim().strip_prefix(prefix) {
-                        return Ok((owned, rest.trim().to_string()));
-                    }
-                }
-                Err(_) => {
-                    let status = owned.child.try_wait().ok().flatten();
-                    return Err(SessionError::Start(match status {
-                        Some(s) => format!("{} exited ({s}) before it was ready", owned.what),
-                        None => format!(
-                            "{} printed no `{prefix}` line within {} s",
-                            owned.what,
-                            timeout.as_secs()
-                        ),
-                    }));
-                }
-            }
-        }
+        let url = wait_for_line(&mut owned, &rx, prefix, timeout)?;
+        Ok((owned, url))
     }
 }
 
