@@ -46,7 +46,9 @@ pub use journal::{JournalPage, JournalQuery, JournalRow, Paging};
 pub use ledger::{LedgerEntry, LedgerPage, LedgerQuery};
 pub use quota::{QuotaChange, QuotaStatus};
 pub use residents::{ResidentCreate, ResidentRecord, ResidentsCreated};
-pub use routes::{listening_url, ADMIN_PREFIX, HEALTHZ, LISTENING_PREFIX, ROUTES};
+pub use routes::{
+    listening_url, ADMIN_PREFIX, BALIKAN_LISTENING_PREFIX, HEALTHZ, LISTENING_PREFIX, ROUTES,
+};
 
 #[cfg(feature = "client")]
 pub use client::{Client, ClientError};

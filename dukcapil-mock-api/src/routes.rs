@@ -46,6 +46,10 @@ pub const ADMIN_PREFIX: &str = "/__admin";
 /// mock wait for this line and read the URL from it.
 pub const LISTENING_PREFIX: &str = "listening on ";
 
+/// The start of the stdout line naming the data-balikan service's own base URL, printed (before
+/// the [`LISTENING_PREFIX`] line) when `--balikan-listen` puts it on an address of its own.
+pub const BALIKAN_LISTENING_PREFIX: &str = "data balikan listening on ";
+
 /// The base URL in a line the mock printed, if the line is its listening line.
 ///
 /// ```

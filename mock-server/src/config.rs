@@ -4,7 +4,11 @@
 //! ```toml
 //! listen = "127.0.0.1:8000"      # MOCK_LISTEN / --listen
 //! data_dir = "./mock-data"
-//! tls = false
+//! tls = false                    # --tls: HTTPS with a generated self-signed certificate
+//! # tls_cert = "certs/mock.pem"  # ... or with this certificate chain and key (your own CA)
+//! # tls_key = "certs/mock.key"
+//! # balikan_listen = "127.0.0.1:8001"  # data balikan on its own address (a host of its own)
+//! # balikan_tls = false          # its TLS, independent of the gateway's (default: the same)
 //! seed = 1
 //! population = 10000
 //! catalogue = "gateway"          # or "juknis"
@@ -64,9 +68,11 @@ pub(crate) struct Limits {
     pub upload_max_waiting: usize,
     /// Bytes of the lists in a balikan answer (bad rows, repeats); the rest is counted.
     pub answer_max_bytes: usize,
-    /// Open connections; past it a new one gets a 503 and is closed at once.
+    /// Open connections per listener (plain or TLS); past it a new one gets a 503 and is closed
+    /// at once.
     pub max_connections: usize,
-    /// Time to receive a request's head (ms), also the longest wait for the next request.
+    /// Time to finish a TLS handshake and to receive a request's head (ms), also the longest
+    /// wait for the next request.
     pub header_read_timeout_ms: u64,
     /// Time to receive a request's body (ms), from its head on.
     pub body_read_timeout_ms: u64,
@@ -122,6 +128,20 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "MOCK_TLS", num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
     pub tls: Option<bool>,
+    /// With --tls: serve this PEM certificate chain instead of a generated one.
+    #[arg(long, env = "MOCK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// With --tls: the PEM private key of --tls-cert.
+    #[arg(long, env = "MOCK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve the data-balikan service on its own address, as the real network does (a host of
+    /// its own); the gateway's listener then answers its paths with 404.
+    #[arg(long, env = "MOCK_BALIKAN_LISTEN", value_parser = parse_listen)]
+    pub balikan_listen: Option<SocketAddr>,
+    /// TLS on the --balikan-listen address, independent of the gateway's (default: as --tls).
+    #[arg(long, env = "MOCK_BALIKAN_TLS", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub balikan_tls: Option<bool>,
     /// Population generator seed (default 1).
     #[arg(long, env = "MOCK_SEED")]
     pub seed: Option<u64>,
@@ -226,6 +246,10 @@ struct SettingsFile {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     tls: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    balikan_listen: Option<SocketAddr>,
+    balikan_tls: Option<bool>,
     seed: Option<u64>,
     population: Option<u64>,
     catalogue: Option<Catalogue>,
@@ -249,12 +273,25 @@ struct SettingsFile {
 
 pub(crate) use dukcapil_mock_api::AccessHours;
 
+/// A certificate chain and its private key, both PEM files (`tls_cert`, `tls_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Effective settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub tls: bool,
+    /// A given certificate chain and key (PEM) instead of the generated self-signed one.
+    pub tls_files: Option<TlsFiles>,
+    /// The data-balikan service's own address, when it is not the gateway's.
+    pub balikan_listen: Option<SocketAddr>,
+    /// TLS on `balikan_listen`.
+    pub balikan_tls: bool,
     pub seed: u64,
     pub population: u64,
     pub catalogue: Catalogue,
@@ -282,6 +319,9 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             data_dir: PathBuf::from("./mock-data"),
             tls: false,
+            tls_files: None,
+            balikan_listen: None,
+            balikan_tls: false,
             seed: 1,
             population: 10_000,
             catalogue: Catalogue::Gateway,
@@ -310,6 +350,9 @@ pub(crate) enum SettingsError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// Settings that contradict each other.
+    #[error("{0}")]
+    Conflict(String),
     #[error("{}{}: {message}", path.display(), location(*line, *column))]
     Parse {
         path: PathBuf,
@@ -348,14 +391,43 @@ impl Settings {
             })?;
         }
         let d = Settings::default();
+        let tls = args.tls.or(file.tls).unwrap_or(d.tls);
+        let balikan_listen = args.balikan_listen.or(file.balikan_listen);
+        let balikan_tls = args.balikan_tls.or(file.balikan_tls);
+        if balikan_tls.is_some() && balikan_listen.is_none() {
+            return Err(SettingsError::Conflict(
+                "balikan_tls needs balikan_listen: without its own address the data-balikan service shares the gateway's listener and its TLS (--tls)".into(),
+            ));
+        }
+        let balikan_tls = balikan_tls.unwrap_or(tls);
+        let tls_files = match (
+            args.tls_cert.clone().or(file.tls_cert),
+            args.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(SettingsError::Conflict(
+                    "tls_cert and tls_key go together: give both (--tls-cert FILE --tls-key FILE) or neither".into(),
+                ))
+            }
+        };
+        if tls_files.is_some() && !tls && !(balikan_listen.is_some() && balikan_tls) {
+            return Err(SettingsError::Conflict(
+                "tls_cert/tls_key given but no listener serves TLS: add --tls (or --balikan-tls with --balikan-listen)".into(),
+            ));
+        }
         Ok(Settings {
             listen: args.listen.or(file.listen).unwrap_or(d.listen),
+            tls,
+            tls_files,
+            balikan_listen,
+            balikan_tls,
             data_dir: args
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or(d.data_dir),
-            tls: args.tls.or(file.tls).unwrap_or(d.tls),
             seed: args.seed.or(file.seed).unwrap_or(d.seed),
             population: args.population.or(file.population).unwrap_or(d.population),
             catalogue: args.catalogue.or(file.catalogue).unwrap_or(d.catalogue),
@@ -539,12 +611,23 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let table: toml::Table = toml::from_str(&text).unwrap();
         let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        // Keys that need files or ports of their own are shown commented out (`# key = value`).
+        keys.extend(text.lines().filter_map(|line| {
+            let (key, _) = line.strip_prefix("# ")?.split_once(" = ")?;
+            key.chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+                .then_some(key)
+        }));
         keys.sort_unstable();
         // Every field of `SettingsFile` (deny_unknown_fields keeps the file from inventing any).
         let mut expected = vec![
             "listen",
             "data_dir",
             "tls",
+            "tls_cert",
+            "tls_key",
+            "balikan_listen",
+            "balikan_tls",
             "seed",
             "population",
             "catalogue",

@@ -1,14 +1,16 @@
-//! `mock-server serve`: binds (answering 503 while it prepares), builds the state, prints the URL
-//! (and the TLS fingerprint), serves until SIGTERM or ctrl-c, then drains the journal writer.
+//! `mock-server serve`: binds (answering 503 while it prepares) the gateway's address and, with
+//! `--balikan-listen`, the data-balikan service's own, builds the state, prints the URLs (and the
+//! TLS fingerprint), serves until SIGTERM or ctrl-c, then drains the journal writer.
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use dukcapil_mock_api::{HEALTHZ, LISTENING_PREFIX};
+use dukcapil_mock_api::{BALIKAN_LISTENING_PREFIX, HEALTHZ, LISTENING_PREFIX};
 
 use crate::config::Settings;
 use crate::http::ready::Gate;
 use crate::http::server::{prepare, Prepared};
+use crate::http::{app_for, Services};
 
 /// Runs the server on a new multi-threaded runtime.
 pub(crate) fn run(settings: Settings) -> anyhow::Result<()> {
@@ -23,66 +25,48 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     // A bad agreement file is a usage error: refused before the port is taken.
     crate::http::server::agreements(&settings)?;
     super::data_dir::ensure(&settings.data_dir)?;
-    let tls = if settings.tls {
+    let balikan_tls = settings.balikan_listen.is_some() && settings.balikan_tls;
+    let certificate = if settings.tls || balikan_tls {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let cert = super::tls::ensure_cert(&settings.data_dir)?;
+        let cert = super::tls::load(&settings.data_dir, settings.tls_files.as_ref())?;
         println!(
             "tls certificate: {} (sha256 fingerprint {})",
-            cert.cert_path.display(),
+            cert.path.display(),
             cert.fingerprint
         );
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem(cert.cert_pem, cert.key_pem)
-            .await
-            .context("load the TLS certificate")?;
-        Some(config)
+        Some(cert)
     } else {
         None
     };
-    // The port is bound before the (possibly long) generation of the population: probes and
-    // early clients get 503 (`GET /healthz`: `{"status":"starting"}`) until it is ready.
-    let listener = super::listen::bind(settings.listen)?;
-    let addr = listener.local_addr().context("local address")?;
-    let scheme = if settings.tls { "https" } else { "http" };
-    let gate = Gate::default();
-    let make = gate
-        .router()
-        .into_make_service_with_connect_info::<SocketAddr>();
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
+    let acceptor = |on: bool| {
+        on.then(|| certificate.as_ref().map(|c| c.acceptor.clone()))
+            .flatten()
     };
-    let mut server: tokio::task::JoinHandle<anyhow::Result<()>> = match tls {
-        Some(config) => {
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                stopped.await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle);
-            tokio::spawn(async move { Ok(server.serve(make).await?) })
-        }
-        None => {
-            // Plain HTTP through the accept loop that bounds connections and their timeouts
-            // (`[limits]`); TLS keeps axum-server.
-            listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            let limits = settings.limits.clone();
-            let router = gate.router();
-            tokio::spawn(async move {
-                crate::http::conn::serve(listener, router, &limits, stopped).await;
-                Ok(())
-            })
-        }
+    // The ports are bound before the (possibly long) generation of the population: probes and
+    // early clients get 503 (`GET /healthz`: `{"status":"starting"}`) until it is ready.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gateway = Listener::bind(settings.listen, acceptor(settings.tls), &settings, &stop_rx)?;
+    let balikan = match settings.balikan_listen {
+        Some(addr) => Some(Listener::bind(
+            addr,
+            acceptor(balikan_tls),
+            &settings,
+            &stop_rx,
+        )?),
+        None => None,
     };
     tracing::info!(
-        "bound {scheme}://{addr}; preparing the dataset (GET {HEALTHZ} answers 503 until ready)"
+        "bound {}; preparing the dataset (GET {HEALTHZ} answers 503 until ready)",
+        gateway.url
     );
     let prepared = match prepare(settings.clone()).await {
         Ok(p) => p,
         Err(e) => {
             let _ = stop_tx.send(true);
-            let _ = server.await;
+            let _ = gateway.task.await;
+            if let Some(b) = balikan {
+                let _ = b.task.await;
+            }
             return Err(e.into());
         }
     };
@@ -91,25 +75,86 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         writer: writer_thread,
         token,
     } = prepared;
-    gate.open(crate::http::app(state.clone()));
+    let Listener {
+        gate,
+        url,
+        task: mut server,
+    } = gateway;
+    let mut balikan_task = match balikan {
+        Some(b) => {
+            gate.open(app_for(state.clone(), Services::GatewayOnly));
+            b.gate.open(app_for(state.clone(), Services::BalikanOnly));
+            println!("{BALIKAN_LISTENING_PREFIX}{}", b.url);
+            b.task
+        }
+        None => {
+            gate.open(app_for(state.clone(), Services::All));
+            tokio::spawn(async { Ok(()) })
+        }
+    };
     if settings.admin_token.is_none() {
         println!("admin token: {token}");
     }
-    println!("{LISTENING_PREFIX}{scheme}://{addr}");
+    println!("{LISTENING_PREFIX}{url}");
+    // Until a signal, or until a listener's task ends on its own (which stops the other too).
     let served = tokio::select! {
-        () = shutdown_signal() => {
-            let _ = stop_tx.send(true);
-            (&mut server).await
-        }
-        served = &mut server => served,
+        () = shutdown_signal() => None,
+        served = &mut server => Some(served),
+        served = &mut balikan_task, if settings.balikan_listen.is_some() => Some(served),
     };
-    served.context("server task")??;
+    let _ = stop_tx.send(true);
+    let ended = match served {
+        Some(first) => first,
+        None => (&mut server).await,
+    };
+    let _ = (&mut server).await;
+    let _ = (&mut balikan_task).await;
+    ended.context("server task")??;
     tracing::info!("shutting down: draining the journal writer");
     drop(gate);
     drop(state);
     writer_thread.shutdown().await;
     println!("stopped");
     Ok(())
+}
+
+/// A bound listener answering 503 until its gate opens, served by the bounded accept loop
+/// (`[limits]`), over TLS when it has an acceptor.
+struct Listener {
+    gate: Gate,
+    url: String,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Listener {
+    fn bind(
+        addr: SocketAddr,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        settings: &Settings,
+        stop: &tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<Listener> {
+        let listener = super::listen::bind(addr)?;
+        let bound = listener.local_addr().context("local address")?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let gate = Gate::default();
+        let router = gate.router();
+        let limits = settings.limits.clone();
+        let mut stop = stop.clone();
+        let task = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            crate::http::conn::serve(listener, router, &limits, tls, stopped).await;
+            Ok(())
+        });
+        Ok(Listener {
+            gate,
+            url: format!("{scheme}://{bound}"),
+            task,
+        })
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,10 +1,21 @@
-//! The self-signed certificate of `serve --tls`, generated once into the data directory (as the
-//! real gateway serves a self-signed certificate on port 8000) and reused after that, so its
-//! fingerprint stays the same across restarts.
+//! The certificate of `serve --tls` (and of `--balikan-tls`): a given PEM chain and key
+//! (`--tls-cert`, `--tls-key`, so that a team can use its own CA), or a self-signed certificate
+//! generated once into the data directory (as the real gateway serves a self-signed certificate on
+//! port 8000) and reused after that, so its fingerprint stays the same across restarts. Its
+//! subject names the mock, so that nobody takes it for the real gateway's.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
+
+use crate::config::TlsFiles;
+
+/// The subject's common name of a generated certificate.
+pub(crate) const GENERATED_SUBJECT: &str =
+    "mock-server: Dukcapil mock gateway (dummy data, not the real gateway)";
 
 #[derive(Debug, thiserror::Error)]
 pub(super) enum TlsError {
@@ -15,18 +26,26 @@ pub(super) enum TlsError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("{path} holds no PEM certificate")]
-    NoCertificate { path: PathBuf },
+    #[error("{}: no PEM certificate in it ({what})", path.display())]
+    NoCertificate { path: PathBuf, what: String },
+    #[error("{}: no PEM private key in it ({what})", path.display())]
+    NoKey { path: PathBuf, what: String },
+    #[error("{} with {}: {error}", cert.display(), key.display())]
+    Rejected {
+        cert: PathBuf,
+        key: PathBuf,
+        error: rustls::Error,
+    },
 }
 
-/// A certificate and key in PEM, with the certificate's SHA-256 fingerprint.
-#[derive(Debug, Clone)]
-pub(super) struct CertFiles {
-    pub cert_pem: Vec<u8>,
-    pub key_pem: Vec<u8>,
-    pub cert_path: PathBuf,
-    /// Upper-case hex pairs separated by colons, as browsers and openssl print it.
+/// A loaded certificate: where it is, its fingerprint, and the acceptor that serves it.
+#[derive(Clone)]
+pub(super) struct Certificate {
+    pub path: PathBuf,
+    /// SHA-256 of the end-entity certificate: upper-case hex pairs separated by colons, as
+    /// browsers and openssl print it.
     pub fingerprint: String,
+    pub acceptor: tokio_rustls::TlsAcceptor,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> TlsError + '_ {
@@ -46,90 +65,113 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(bytes)
 }
 
-/// Reads `DATA_DIR/tls/{cert,key}.pem`, generating them first if absent.
-pub(super) fn ensure_cert(data_dir: &Path) -> Result<CertFiles, TlsError> {
+/// The given files, or `DATA_DIR/tls/{cert,key}.pem` (generated first if absent).
+pub(super) fn load(data_dir: &Path, given: Option<&TlsFiles>) -> Result<Certificate, TlsError> {
+    let files = match given {
+        Some(files) => files.clone(),
+        None => ensure_generated(data_dir)?,
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| pem_problem(&files.cert, e, true))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: files.cert,
+            what: "the file holds no CERTIFICATE block".into(),
+        });
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(&files.key).map_err(|e| pem_problem(&files.key, e, false))?;
+    let fingerprint = Sha256::digest(&certs[0])
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let mut config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|error| TlsError::Rejected {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            error,
+        })?;
+    // HTTP/2 for the clients that offer it, HTTP/1.1 for the rest (the accept loop serves both).
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Certificate {
+        path: files.cert,
+        fingerprint,
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    })
+}
+
+fn pem_problem(path: &Path, e: rustls::pki_types::pem::Error, cert: bool) -> TlsError {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::Io(error) => TlsError::Io {
+            path: path.to_path_buf(),
+            error,
+        },
+        other if cert => TlsError::NoCertificate {
+            path: path.to_path_buf(),
+            what: other.to_string(),
+        },
+        other => TlsError::NoKey {
+            path: path.to_path_buf(),
+            what: other.to_string(),
+        },
+    }
+}
+
+/// `DATA_DIR/tls/{cert,key}.pem`, generating them first if absent.
+fn ensure_generated(data_dir: &Path) -> Result<TlsFiles, TlsError> {
     let dir = data_dir.join("tls");
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    if !cert_path.exists() || !key_path.exists() {
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    if !cert.exists() || !key.exists() {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let names = vec![
             "localhost".to_string(),
             "127.0.0.1".to_string(),
             "::1".to_string(),
         ];
-        let certified = rcgen::generate_simple_self_signed(names)?;
-        write_private(&key_path, certified.key_pair.serialize_pem().as_bytes())
-            .map_err(io(&key_path))?;
-        std::fs::write(&cert_path, certified.cert.pem()).map_err(io(&cert_path))?;
+        let mut params = rcgen::CertificateParams::new(names)?;
+        let mut subject = rcgen::DistinguishedName::new();
+        subject.push(rcgen::DnType::CommonName, GENERATED_SUBJECT);
+        subject.push(
+            rcgen::DnType::OrganizationName,
+            "dukcapil-mock (test environment)",
+        );
+        params.distinguished_name = subject;
+        let key_pair = rcgen::KeyPair::generate()?;
+        let certified = params.self_signed(&key_pair)?;
+        write_private(&key, key_pair.serialize_pem().as_bytes()).map_err(io(&key))?;
+        std::fs::write(&cert, certified.pem()).map_err(io(&cert))?;
     }
-    let cert_pem = std::fs::read(&cert_path).map_err(io(&cert_path))?;
-    let key_pem = std::fs::read(&key_path).map_err(io(&key_path))?;
-    let der = pem_body(&cert_pem).ok_or_else(|| TlsError::NoCertificate {
-        path: cert_path.clone(),
-    })?;
-    let fingerprint = Sha256::digest(&der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
-    Ok(CertFiles {
-        cert_pem,
-        key_pem,
-        cert_path,
-        fingerprint,
-    })
-}
-
-/// The DER bytes of the first PEM certificate block.
-fn pem_body(pem: &[u8]) -> Option<Vec<u8>> {
-    let text = std::str::from_utf8(pem).ok()?;
-    let start = text.find("-----BEGIN CERTIFICATE-----")? + "-----BEGIN CERTIFICATE-----".len();
-    let end = text[start..].find("-----END CERTIFICATE-----")? + start;
-    let b64: String = text[start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    decode_base64(&b64)
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let bytes = s.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= val(c)? << (18 - 6 * i);
-        }
-        let n = chunk.len() * 6 / 8;
-        for i in 0..n {
-            out.push((acc >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    Ok(TlsFiles { cert, key })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn provider() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+
     #[test]
-    fn generated_once_and_fingerprint_is_stable() {
+    fn generated_once_with_a_stable_fingerprint_and_a_subject_naming_the_mock() {
+        provider();
         let dir = tempfile::tempdir().unwrap();
-        let a = ensure_cert(dir.path()).unwrap();
-        let b = ensure_cert(dir.path()).unwrap();
+        let a = load(dir.path(), None).unwrap();
+        let b = load(dir.path(), None).unwrap();
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_eq!(a.fingerprint.len(), 32 * 3 - 1);
+        let pem = std::fs::read_to_string(&a.path).unwrap();
+        let params = rcgen::CertificateParams::from_ca_cert_pem(&pem).unwrap();
+        match params.distinguished_name.get(&rcgen::DnType::CommonName) {
+            Some(rcgen::DnValue::Utf8String(cn)) => assert_eq!(cn, GENERATED_SUBJECT),
+            other => panic!("common name: {other:?}"),
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -142,8 +184,58 @@ mod tests {
     }
 
     #[test]
-    fn base64_decodes() {
-        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
+    fn given_files_are_used_and_their_problems_named() {
+        provider();
+        let dir = tempfile::tempdir().unwrap();
+        let key_pair = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["gateway.test".into()])
+            .unwrap()
+            .self_signed(&key_pair)
+            .unwrap();
+        let cert_path = dir.path().join("mine.pem");
+        let key_path = dir.path().join("mine.key");
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
+        let files = TlsFiles {
+            cert: cert_path.clone(),
+            key: key_path.clone(),
+        };
+        let loaded = load(dir.path(), Some(&files)).unwrap();
+        assert_eq!(loaded.path, cert_path);
+        let expected = Sha256::digest(cert.der())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        assert_eq!(loaded.fingerprint, expected);
+        assert!(!dir.path().join("tls").exists(), "nothing generated");
+
+        // A key of another certificate: rustls refuses the pair, and the error names both files.
+        let other = rcgen::KeyPair::generate().unwrap();
+        std::fs::write(&key_path, other.serialize_pem()).unwrap();
+        let err = load(dir.path(), Some(&files)).err().unwrap().to_string();
+        assert!(
+            err.contains("mine.pem") && err.contains("mine.key"),
+            "{err}"
+        );
+        // The certificate file given as the key (and the other way round).
+        let swapped = TlsFiles {
+            cert: key_path.clone(),
+            key: cert_path.clone(),
+        };
+        let err = load(dir.path(), Some(&swapped)).err().unwrap().to_string();
+        assert!(
+            err.contains("mine.key") && err.contains("no PEM certificate"),
+            "{err}"
+        );
+        let missing = TlsFiles {
+            cert: dir.path().join("absent.pem"),
+            key: key_path,
+        };
+        let err = load(dir.path(), Some(&missing)).err().unwrap().to_string();
+        assert!(
+            err.contains("absent.pem") && err.contains("no such file"),
+            "{err}"
+        );
     }
 }

@@ -1,7 +1,9 @@
-//! The plain-HTTP accept loop: HTTP/1.1 connections with a header read timeout (which is also
-//! the longest wait for the next request on a keep-alive connection), a body read deadline, an
-//! idle timeout and a maximum of open connections past which a new one gets a 503 and is closed
-//! at once. Slow or silent clients are closed; they cannot hold the mock's descriptors.
+//! The accept loop of every listener, plain HTTP or TLS: a TLS handshake bounded like a request
+//! head, HTTP/1.1 (and HTTP/2: prior knowledge on plain HTTP, ALPN `h2` on TLS) with a header read
+//! timeout (which is also the longest wait for the next request on a keep-alive connection), a
+//! body read deadline, an idle timeout and a maximum of open connections past which a new one
+//! gets a 503 and is closed at once. Slow or silent clients are closed; they cannot hold the
+//! mock's descriptors, with or without TLS.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,8 +19,9 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tower::ServiceExt;
 
@@ -101,12 +104,13 @@ fn ms(v: u64) -> Duration {
     Duration::from_millis(v.max(1))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets the open connections finish
-/// their requests and waits for them.
+/// Serves `app` on `listener` (through `tls` when given) until `shutdown` resolves, then lets the
+/// open connections finish their requests and waits for them.
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: &Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
@@ -137,8 +141,23 @@ pub(crate) async fn serve(
         let app = app.clone();
         let close = close_rx.clone();
         let limits = limits.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            connection(stream, remote, app, &limits, close).await;
+            match tls {
+                None => connection(stream, remote, app, &limits, close).await,
+                // A handshake is bounded like a request head: a silent TLS client is closed as a
+                // silent plain one is, and holds its permit no longer.
+                Some(acceptor) => {
+                    let handshake = ms(limits.header_read_timeout_ms);
+                    match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection(stream, remote, app, &limits, close).await,
+                        Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
+                        Err(_) => {
+                            tracing::debug!(%remote, "TLS handshake not finished in time: closed")
+                        }
+                    }
+                }
+            }
             drop(permit);
         });
     }
@@ -146,13 +165,15 @@ pub(crate) async fn serve(
     let _ = permits.acquire_many(max as u32).await;
 }
 
-async fn connection(
-    stream: TcpStream,
+async fn connection<S>(
+    stream: S,
     remote: SocketAddr,
     app: Router,
     limits: &Limits,
     mut close: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity {
         in_flight: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
@@ -178,11 +199,16 @@ async fn connection(
             }
         }
     });
-    let mut builder = hyper::server::conn::http1::Builder::new();
+    // HTTP/1.1 or HTTP/2, told apart by the connection's first bytes (clients with HTTP/2 prior
+    // knowledge, and TLS clients that negotiated `h2`). A connection that sends nothing before
+    // the idle timeout is closed by the idle clock below, before a version is even known.
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
+        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(ms(limits.header_read_timeout_ms))
         .keep_alive(true);
+    builder.http2().timer(TokioTimer::new());
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let idle = ms(limits.idle_timeout_ms);

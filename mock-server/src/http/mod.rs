@@ -45,21 +45,46 @@ impl FromRef<AppState> for Arc<dukcapil_mock_api::DatasetInfo> {
     }
 }
 
-/// The mock's router: gateway endpoints, `/__admin`, and a journaled 404 for everything else.
+/// Which of the mock's services a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Services {
+    /// The gateway, data balikan and `/__admin` on one listener (the default).
+    All,
+    /// The gateway and `/__admin`: data balikan has a listener of its own (`--balikan-listen`),
+    /// as it has a host of its own on the real network, so its paths get the gateway's 404 here.
+    GatewayOnly,
+    /// Data balikan alone (and `/healthz`).
+    BalikanOnly,
+}
+
+/// The mock's router: gateway endpoints, data balikan, `/__admin`, and a journaled 404 for
+/// everything else.
 pub(crate) fn app(state: AppState) -> Router {
+    app_for(state, Services::All)
+}
+
+/// The router of a listener that serves `services`; what it does not serve gets the journaled
+/// 404 of an unknown path.
+pub(crate) fn app_for(state: AppState, services: Services) -> Router {
     let faults = faults::wiring::layer_state(&state);
-    let router = Router::new()
-        .merge(gateway::routes())
-        .merge(balikan::routes())
-        .nest("/__admin", admin::routes(state.clone()))
-        // The nested router does not see `/__admin/` itself; it is an admin path all the same
-        // (401 without the token, 404 with it), not a journaled gateway 404.
-        .route(
-            "/__admin/",
-            axum::routing::any(|| async { error::AdminError::NotFound }).layer(
-                axum::middleware::from_fn_with_state(state.clone(), admin::guard),
-            ),
-        )
+    let mut router = Router::new();
+    if services != Services::BalikanOnly {
+        router = router
+            .merge(gateway::routes())
+            .nest("/__admin", admin::routes(state.clone()))
+            // The nested router does not see `/__admin/` itself; it is an admin path all the same
+            // (401 without the token, 404 with it), not a journaled gateway 404.
+            .route(
+                "/__admin/",
+                axum::routing::any(|| async { error::AdminError::NotFound }).layer(
+                    axum::middleware::from_fn_with_state(state.clone(), admin::guard),
+                ),
+            );
+    }
+    if services != Services::GatewayOnly {
+        router = router.merge(balikan::routes());
+    }
+    let router = router
         .route(
             dukcapil_mock_api::HEALTHZ,
             axum::routing::get(ready::healthz),

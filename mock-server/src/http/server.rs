@@ -312,7 +312,7 @@ impl ServerBuilder {
         let app = super::app(prepared.state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            super::conn::serve(listener, app, &limits, async {
+            super::conn::serve(listener, app, &limits, None, async {
                 let _ = rx.await;
             })
             .await;

@@ -15,6 +15,9 @@ mod gateway;
 /// Hostile clients (issue 13): slow sockets, oversized rows.
 mod hostile;
 mod letter;
+/// Listeners as the real network has them: data balikan on its own address, own-CA TLS, HTTP/2,
+/// bounded TLS handshakes.
+mod network;
 mod poc_documents;
 mod poc_manual;
 mod poc_session;
