@@ -96,20 +96,25 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("admin token: {token}");
     }
     println!("{LISTENING_PREFIX}{url}");
-    // Until a signal, or until a listener's task ends on its own (which stops the other too).
-    let served = tokio::select! {
-        () = shutdown_signal() => None,
-        served = &mut server => Some(served),
-        served = &mut balikan_task, if settings.balikan_listen.is_some() => Some(served),
-    };
+    // Until a signal, or until a listener's task ends on its own (which stops the other too);
+    // each task is awaited once.
+    let (mut gateway_end, mut balikan_end) = (None, None);
+    tokio::select! {
+        () = shutdown_signal() => {}
+        ended = &mut server => gateway_end = Some(ended),
+        ended = &mut balikan_task, if settings.balikan_listen.is_some() => balikan_end = Some(ended),
+    }
     let _ = stop_tx.send(true);
-    let ended = match served {
-        Some(first) => first,
-        None => (&mut server).await,
+    let gateway_end = match gateway_end {
+        Some(ended) => ended,
+        None => server.await,
     };
-    let _ = (&mut server).await;
-    let _ = (&mut balikan_task).await;
-    ended.context("server task")??;
+    let balikan_end = match balikan_end {
+        Some(ended) => ended,
+        None => balikan_task.await,
+    };
+    gateway_end.context("server task")??;
+    balikan_end.context("balikan server task")??;
     tracing::info!("shutting down: draining the journal writer");
     drop(gate);
     drop(state);
