@@ -20,8 +20,9 @@ fn addr(server: &MockServer) -> String {
     server.base.trim_start_matches("http://").to_string()
 }
 
-/// Whether the server has closed the socket (reads what it sent first; never blocks long).
-fn closed(s: &mut TcpStream) -> bool {
+/// Whether the server has closed the connection, plain or TLS (reads what it sent first; never
+/// blocks longer than the stream's read timeout).
+pub(crate) fn closed(s: &mut impl Read) -> bool {
     let mut buf = [0u8; 1024];
     loop {
         match s.read(&mut buf) {

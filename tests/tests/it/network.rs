@@ -3,13 +3,14 @@
 //! HTTP/2 (prior knowledge and ALPN) beside HTTP/1.1, and TLS connections bounded like plain ones
 //! (a silent or stalled handshake is closed; it cannot hold a descriptor).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use dukcapil_domain::ResidentStatus;
 use serde_json::{json, Value};
 
+use crate::hostile::closed;
 use crate::support::{MockServer, RSUD};
 
 const STORE: &str = "/data_balikan/public/api/store";
@@ -44,6 +45,16 @@ fn own_ca(dir: &std::path::Path) -> OwnCa {
         cert,
         key,
     }
+}
+
+/// A blocking client with a 30 s time-out and what `tune` adds.
+fn client(
+    tune: impl FnOnce(reqwest::blocking::ClientBuilder) -> reqwest::blocking::ClientBuilder,
+) -> reqwest::blocking::Client {
+    tune(reqwest::blocking::Client::builder())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// The data-balikan base URL the mock printed.
@@ -100,12 +111,10 @@ fn balikan_on_its_own_plain_address_beside_a_gateway_on_the_teams_own_ca() {
     );
 
     // A client that verifies certificates and trusts the team's CA only.
-    let strict = reqwest::blocking::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let strict = client(|b| {
+        b.tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem.as_bytes()).unwrap())
+    });
     let nik = server.niks(ResidentStatus::Active, 1).remove(0);
     let res = strict
         .post(server.url(&RSUD.lookup_path()))
@@ -118,10 +127,7 @@ fn balikan_on_its_own_plain_address_beside_a_gateway_on_the_teams_own_ca() {
     assert_eq!(v["content"][0]["NIK"].to_string().trim_matches('"'), nik);
 
     // Data balikan over plain HTTP on its own address, also with HTTP/2 prior knowledge.
-    let plain = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let plain = client(|b| b);
     let res = plain
         .post(format!("{balikan}{STORE}"))
         .bearer_auth(balikan_token())
@@ -129,11 +135,7 @@ fn balikan_on_its_own_plain_address_beside_a_gateway_on_the_teams_own_ca() {
         .send()
         .unwrap();
     assert_eq!(res.status(), 200, "{:?}", res.text());
-    let h2 = reqwest::blocking::Client::builder()
-        .http2_prior_knowledge()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let h2 = client(|b| b.http2_prior_knowledge());
     let res = h2
         .post(format!("{balikan}{STORE}"))
         .bearer_auth(balikan_token())
@@ -174,21 +176,6 @@ fn balikan_on_its_own_plain_address_beside_a_gateway_on_the_teams_own_ca() {
     );
 }
 
-/// Reads whatever the server sent; whether it has closed the socket (never blocks long).
-fn closed(s: &mut TcpStream) -> bool {
-    let mut buf = [0u8; 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
-}
-
 /// A TLS session with the mock (trusting `ca_pem`) that finished its handshake and sent the
 /// start of a request head; its reads time out after a millisecond.
 fn tls_trickler(
@@ -219,21 +206,6 @@ fn tls_trickler(
         .set_read_timeout(Some(Duration::from_millis(1)))
         .unwrap();
     tls
-}
-
-/// Whether the server has closed the TLS session (or its socket).
-fn tls_closed(s: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> bool {
-    let mut buf = [0u8; 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return true,
-            Ok(_) => continue,
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
 }
 
 /// TLS clients that connect and say nothing, stop inside a record, trickle a ClientHello, or
@@ -304,7 +276,7 @@ fn stalled_tls_handshakes_are_closed_and_cannot_starve_lookups() {
                 continue;
             }
             let wrote = s.write_all(b"a").and_then(|()| s.flush());
-            *done = wrote.is_err() || tls_closed(s);
+            *done = wrote.is_err() || closed(s);
         }
         let res = client
             .post(server.url(&RSUD.lookup_path()))
