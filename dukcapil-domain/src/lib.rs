@@ -16,7 +16,7 @@ pub use agreement::{
 };
 pub use element::{Element, Field, FieldSet, UnknownName};
 pub use nik::{mask_nik, IdNumberError, Nik, NikInfo, NoKk, Sex, DOUBLE_EXACT_LIMIT};
-pub use outcome::{Catalogue, Outcome};
+pub use outcome::{Catalogue, Outcome, Service};
 pub use population::{generate, PopulationSpec, REFERENCE_DATE};
 pub use reference::Reference;
 pub use resident::{DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, WireFlavour};

@@ -1,12 +1,14 @@
-//! Outcome codes of the gateway (01-17) and their two text catalogues.
+//! Outcome codes of the gateway (01-17) and their texts: three catalogues (gateway, Juknis,
+//! regional) and, within each, the lookup's and the verification service's wording.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// Which wording the texts follow: what clients string-compare today ("gateway"), or what the
-/// 2025 Juknis prints ("juknis").
+/// Which wording the texts follow: what clients string-compare today ("gateway"), what the
+/// 2025 Juknis prints ("juknis"), or the lower-case wording of the regional gateways
+/// ("regional").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Catalogue {
@@ -15,6 +17,36 @@ pub enum Catalogue {
     Gateway,
     /// The texts the 2025 Juknis prints.
     Juknis,
+    /// The regional gateways' own lower-case wording (`/dukcapil/get_json/33-13/...`), as a
+    /// regional hospital client compares it: `Data tidak ditemukan`, `Login gagal`, `Kuota akses
+    /// hari ini telah habis`. Outcomes without evidence of their own follow the Juknis wording.
+    Regional,
+}
+
+impl Catalogue {
+    /// Every catalogue.
+    pub const ALL: &'static [Catalogue] =
+        &[Catalogue::Gateway, Catalogue::Juknis, Catalogue::Regional];
+
+    /// The settings name (`gateway`, `juknis`, `regional`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Catalogue::Gateway => "gateway",
+            Catalogue::Juknis => "juknis",
+            Catalogue::Regional => "regional",
+        }
+    }
+}
+
+/// Which service answers: the lookup (`CALL_NIK`, the portal) or the verification service
+/// (`CALL_VERIFY_BY_ELEMEN`), whose wording differs for some outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// `CALL_NIK` and its aliases.
+    Lookup,
+    /// `CALL_VERIFY_BY_ELEMEN` and its aliases.
+    Verification,
 }
 
 impl FromStr for Catalogue {
@@ -23,8 +55,9 @@ impl FromStr for Catalogue {
         match s {
             "gateway" => Ok(Catalogue::Gateway),
             "juknis" => Ok(Catalogue::Juknis),
+            "regional" => Ok(Catalogue::Regional),
             _ => Err(crate::UnknownName {
-                kind: "text catalogue (gateway|juknis)",
+                kind: "text catalogue (gateway|juknis|regional)",
                 name: s.into(),
             }),
         }
@@ -110,44 +143,71 @@ impl Outcome {
         }
     }
 
-    /// The `RESPON` text in a catalogue. `Found` has none (data is returned instead).
+    /// The lookup's `RESPON` text in a catalogue. `Found` has none (data is returned instead).
     ///
     /// ```
     /// use dukcapil_domain::{Catalogue, Outcome};
     /// assert_eq!(Outcome::LoginFailed.text(Catalogue::Gateway), "Login Gagal");
     /// assert_eq!(Outcome::LoginFailed.text(Catalogue::Juknis), "Gagal Login");
+    /// assert_eq!(Outcome::LoginFailed.text(Catalogue::Regional), "Login gagal");
     /// ```
     pub const fn text(self, catalogue: Catalogue) -> &'static str {
+        self.text_for(Service::Lookup, catalogue)
+    }
+
+    /// The text a service gives in a catalogue. The verification service words two outcomes
+    /// its own way in the gateway catalogue (a statistics office's production log and a fintech
+    /// client's tests, both compared with `==`); elsewhere both services agree.
+    ///
+    /// ```
+    /// use dukcapil_domain::{Catalogue, Outcome, Service};
+    /// assert_eq!(
+    ///     Outcome::NotFound.text_for(Service::Verification, Catalogue::Gateway),
+    ///     "Data Tidak Ditemukan, NIK tidak terdapat di database Kependudukan"
+    /// );
+    /// assert_eq!(Outcome::NotFound.text_for(Service::Lookup, Catalogue::Gateway), "Data Tidak Ditemukan");
+    /// ```
+    pub const fn text_for(self, service: Service, catalogue: Catalogue) -> &'static str {
         use Catalogue::*;
-        match (self, catalogue) {
-            (Outcome::Found, _) => "",
-            (Outcome::LoginFailed, Gateway) => "Login Gagal",
-            (Outcome::LoginFailed, Juknis) => "Gagal Login",
-            (Outcome::IpMismatch, _) => "IP Address Tidak Sesuai",
-            (Outcome::QuotaExhausted, Gateway) => "Kuota Akses Hari ini telah Habis",
-            (Outcome::QuotaExhausted, Juknis) => "Kuota akses hari ini telah habis",
-            (Outcome::OutsideServiceHours, _) => "Akses di luar jam layanan",
-            (Outcome::InvalidParameters, _) => "Parameter Tidak Lengkap / Tidak Valid",
-            (Outcome::EmptyCredentials, _) => "User, password dan IP tidak boleh kosong",
-            (Outcome::Deceased, _) => "Data Ditemukan, Meninggal Dunia",
-            (Outcome::Duplicate, _) => "Data Ditemukan, Data Ganda",
-            (Outcome::NotFound, Gateway) => "Data Tidak Ditemukan",
-            (Outcome::NotFound, Juknis) => {
+        match (self, service, catalogue) {
+            (Outcome::NotFound, Service::Verification, Gateway) => {
+                "Data Tidak Ditemukan, NIK tidak terdapat di database Kependudukan"
+            }
+            (Outcome::QuotaExhausted, Service::Verification, Gateway) => {
+                "Kuota Akses Hari Ini Telah Habis"
+            }
+            (Outcome::Found, _, _) => "",
+            (Outcome::LoginFailed, _, Gateway) => "Login Gagal",
+            (Outcome::LoginFailed, _, Juknis) => "Gagal Login",
+            (Outcome::LoginFailed, _, Regional) => "Login gagal",
+            (Outcome::IpMismatch, _, _) => "IP Address Tidak Sesuai",
+            (Outcome::QuotaExhausted, _, Gateway) => "Kuota Akses Hari ini telah Habis",
+            (Outcome::QuotaExhausted, _, Juknis | Regional) => "Kuota akses hari ini telah habis",
+            (Outcome::OutsideServiceHours, _, _) => "Akses di luar jam layanan",
+            (Outcome::InvalidParameters, _, _) => "Parameter Tidak Lengkap / Tidak Valid",
+            (Outcome::EmptyCredentials, _, _) => "User, password dan IP tidak boleh kosong",
+            (Outcome::Deceased, _, _) => "Data Ditemukan, Meninggal Dunia",
+            (Outcome::Duplicate, _, _) => "Data Ditemukan, Data Ganda",
+            (Outcome::NotFound, _, Gateway) => "Data Tidak Ditemukan",
+            (Outcome::NotFound, _, Juknis) => {
                 "Data tidak ditemukan, NIK tidak terdapat di database kependudukan"
             }
-            (Outcome::Inactive, _) => {
+            (Outcome::NotFound, _, Regional) => "Data tidak ditemukan",
+            (Outcome::Inactive, _, _) => {
                 "Data Ditemukan, Status Non Aktif silahkan hubungi Dinas Dukcapil"
             }
-            (Outcome::BadNikFormat, Gateway) => {
+            (Outcome::BadNikFormat, _, Gateway) => {
                 "Data Tidak Ditemukan, NIK tidak sesuai format Dukcapil"
             }
-            (Outcome::BadNikFormat, Juknis) => {
+            (Outcome::BadNikFormat, _, Juknis | Regional) => {
                 "Data tidak ditemukan, NIK tidak sesuai format Dukcapil"
             }
-            (Outcome::InstitutionInactive, Gateway) => "Instansi Tidak Aktif",
-            (Outcome::InstitutionInactive, Juknis) => "Instansi tidak aktif",
-            (Outcome::UserIdInactive, Gateway) => "User ID Tidak Aktif",
-            (Outcome::UserIdInactive, Juknis) => "User ID non aktif, silahkan menghubungi Admin",
+            (Outcome::InstitutionInactive, _, Gateway) => "Instansi Tidak Aktif",
+            (Outcome::InstitutionInactive, _, Juknis | Regional) => "Instansi tidak aktif",
+            (Outcome::UserIdInactive, _, Gateway) => "User ID Tidak Aktif",
+            (Outcome::UserIdInactive, _, Juknis | Regional) => {
+                "User ID non aktif, silahkan menghubungi Admin"
+            }
         }
     }
 
@@ -164,13 +224,33 @@ impl Outcome {
         )
     }
 
-    /// Recognises a `RESPON` text of either catalogue (clients compare texts, so does the runner).
+    /// Recognises a `RESPON` text of any catalogue and service (clients compare texts, so does
+    /// the runner).
     pub fn from_text(text: &str) -> Option<Outcome> {
         let t = text.trim();
         Outcome::ALL.iter().copied().find(|o| {
             *o != Outcome::Found
-                && (o.text(Catalogue::Gateway) == t || o.text(Catalogue::Juknis) == t)
+                && Catalogue::ALL.iter().any(|&c| {
+                    o.text_for(Service::Lookup, c) == t || o.text_for(Service::Verification, c) == t
+                })
         })
+    }
+
+    /// Every distinct text of the outcome, over catalogues and services.
+    pub fn texts(self) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = Catalogue::ALL
+            .iter()
+            .flat_map(|&c| {
+                [
+                    self.text_for(Service::Lookup, c),
+                    self.text_for(Service::Verification, c),
+                ]
+            })
+            .filter(|t| !t.is_empty())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 }
 
@@ -204,8 +284,23 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), Outcome::ALL.len());
         for &o in &Outcome::ALL[1..] {
-            for c in [Catalogue::Gateway, Catalogue::Juknis] {
-                assert_eq!(Outcome::from_text(o.text(c)), Some(o), "{o:?} {c:?}");
+            for &c in Catalogue::ALL {
+                for s in [Service::Lookup, Service::Verification] {
+                    assert_eq!(Outcome::from_text(o.text_for(s, c)), Some(o), "{o:?} {c:?}");
+                }
+                assert_eq!(c.name().parse::<Catalogue>().unwrap(), c);
+            }
+        }
+    }
+
+    #[test]
+    fn no_text_names_two_outcomes() {
+        let mut seen = std::collections::BTreeMap::new();
+        for &o in &Outcome::ALL[1..] {
+            for t in o.texts() {
+                if let Some(other) = seen.insert(t, o) {
+                    panic!("{t:?} is both {other:?} and {o:?}");
+                }
             }
         }
     }

@@ -64,6 +64,105 @@ impl From<AccessHours> for HoursView {
     }
 }
 
+/// How the gateway judges the registered source address (IP LAN) of a call.
+///
+/// Clients in production send `IP_USER` values that are not the caller's address (a hard-coded
+/// LAN address, `x`, `PP:<id>`) and still get answers: the real gateway judges the connection's
+/// network source. The body's value must be present in every policy (outcome 09 otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpPolicy {
+    /// The connection's source must be the registered address; the body's value may be any text.
+    #[default]
+    Source,
+    /// The body's value must be the registered address; the source is not judged.
+    Body,
+    /// Both must be the registered address.
+    Both,
+    /// Neither is judged.
+    Off,
+}
+
+impl IpPolicy {
+    /// Every policy.
+    pub const ALL: &'static [IpPolicy] = &[
+        IpPolicy::Source,
+        IpPolicy::Body,
+        IpPolicy::Both,
+        IpPolicy::Off,
+    ];
+
+    /// The settings name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            IpPolicy::Source => "source",
+            IpPolicy::Body => "body",
+            IpPolicy::Both => "both",
+            IpPolicy::Off => "off",
+        }
+    }
+
+    /// Whether the connection's source address is judged.
+    pub const fn judges_source(self) -> bool {
+        matches!(self, IpPolicy::Source | IpPolicy::Both)
+    }
+
+    /// Whether the body's `IP_USER` value is judged.
+    pub const fn judges_body(self) -> bool {
+        matches!(self, IpPolicy::Body | IpPolicy::Both)
+    }
+}
+
+impl std::str::FromStr for IpPolicy {
+    type Err = dukcapil_domain::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        IpPolicy::ALL
+            .iter()
+            .copied()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| dukcapil_domain::UnknownName {
+                kind: "IP policy (source|body|both|off)",
+                name: s.into(),
+            })
+    }
+}
+
+/// How data balikan treats `param` keys outside the agreement's balikan fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BalikanKeys {
+    /// Accepted as the real service accepts them (200 `Success`); the ledger records which keys
+    /// were unknown and which of the agreement's fields were missing, for the PoC to judge.
+    #[default]
+    Free,
+    /// Refused with 422 naming each bad row and key.
+    Strict,
+}
+
+impl BalikanKeys {
+    /// The settings name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BalikanKeys::Free => "free",
+            BalikanKeys::Strict => "strict",
+        }
+    }
+}
+
+impl std::str::FromStr for BalikanKeys {
+    type Err = dukcapil_domain::UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "free" => Ok(BalikanKeys::Free),
+            "strict" => Ok(BalikanKeys::Strict),
+            _ => Err(dukcapil_domain::UnknownName {
+                kind: "balikan key policy (free|strict)",
+                name: s.into(),
+            }),
+        }
+    }
+}
+
 /// A validated change of an institution. `None` fields are left as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstitutionPatch {
@@ -83,11 +182,14 @@ pub struct InstitutionPatch {
     pub quota_per_day: Option<Option<u32>>,
     /// Return every element, also those outside the grant (PoC whitelist test).
     pub extra_elements: Option<bool>,
+    /// How the registered address is judged.
+    pub ip_policy: Option<IpPolicy>,
+    /// How balikan keys outside the agreement are treated.
+    pub balikan_keys: Option<BalikanKeys>,
 }
 
 /// The keys a PATCH accepts, for error messages.
-const KEYS: &str =
-    "active, user_active, ip_user, password, term, access_hours, quota_per_day, extra_elements";
+const KEYS: &str = "active, user_active, ip_user, password, term, access_hours, quota_per_day, extra_elements, ip_policy, balikan_keys";
 
 /// Longest password the PATCH accepts.
 const MAX_PASSWORD: usize = 200;
@@ -181,6 +283,24 @@ impl InstitutionPatch {
                         )?),
                     });
                 }
+                "ip_policy" => {
+                    p.ip_policy = Some(
+                        v.as_str()
+                            .ok_or_else(|| {
+                                "`ip_policy` must be one of source, body, both, off".to_string()
+                            })?
+                            .parse()
+                            .map_err(|e| format!("`ip_policy`: {e}"))?,
+                    );
+                }
+                "balikan_keys" => {
+                    p.balikan_keys = Some(
+                        v.as_str()
+                            .ok_or_else(|| "`balikan_keys` must be free or strict".to_string())?
+                            .parse()
+                            .map_err(|e| format!("`balikan_keys`: {e}"))?,
+                    );
+                }
                 other => return Err(format!("unknown key `{other}` ({KEYS})")),
             }
         }
@@ -222,6 +342,12 @@ impl Serialize for InstitutionPatch {
         if let Some(v) = self.extra_elements {
             m.serialize_entry("extra_elements", &v)?;
         }
+        if let Some(v) = self.ip_policy {
+            m.serialize_entry("ip_policy", &v)?;
+        }
+        if let Some(v) = self.balikan_keys {
+            m.serialize_entry("balikan_keys", &v)?;
+        }
         m.end()
     }
 }
@@ -250,6 +376,15 @@ pub struct InstitutionView {
     pub extra_elements: bool,
     /// The registered source address.
     pub ip_user: String,
+    /// How the registered address is judged.
+    #[serde(default)]
+    pub ip_policy: IpPolicy,
+    /// How balikan keys outside the agreement are treated.
+    #[serde(default)]
+    pub balikan_keys: BalikanKeys,
+    /// Method names the institution may call (case-insensitive) and the service each maps to.
+    #[serde(default)]
+    pub methods: std::collections::BTreeMap<String, dukcapil_domain::Service>,
     /// The institution's name.
     pub name: String,
     /// The body key that carries the local operator.

@@ -23,6 +23,15 @@ pub struct LedgerEntry {
     pub values: BTreeMap<String, String>,
     /// The institution never looked this NIK up (per the journal).
     pub never_looked_up: bool,
+    /// Keys outside the agreement's balikan fields (accepted under the `free` key policy).
+    #[serde(default)]
+    pub unknown_keys: Vec<String>,
+    /// Required balikan fields of the agreement the entry lacks.
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// Fields whose value breaks the agreement's format, with the problem.
+    #[serde(default)]
+    pub invalid: BTreeMap<String, String>,
 }
 
 /// The query of `GET /__admin/balikan`.

@@ -40,7 +40,8 @@ pub use faults::{
     FaultView, FaultsCleared, Nth, RuleError, RuleListError, FAULT_STATUSES, MAX_WAIT_MS,
 };
 pub use institutions::{
-    AccessHours, HoursView, InstitutionList, InstitutionPatch, InstitutionView,
+    AccessHours, BalikanKeys, HoursView, InstitutionList, InstitutionPatch, InstitutionView,
+    IpPolicy,
 };
 pub use journal::{JournalPage, JournalQuery, JournalRow, Paging};
 pub use ledger::{LedgerEntry, LedgerPage, LedgerQuery};

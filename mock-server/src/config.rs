@@ -11,7 +11,11 @@
 //! # balikan_tls = false          # its TLS, independent of the gateway's (default: the same)
 //! seed = 1
 //! population = 10000
-//! catalogue = "gateway"          # or "juknis"
+//! catalogue = "gateway"          # or "juknis", "regional"
+//! ip_policy = "source"           # or "body", "both", "off" (per institution too)
+//! balikan_keys = "free"          # or "strict" (per institution too)
+//! unknown_method_status = 404    # HTTP status of an unknown method name
+//! verify_error_respon = true     # false: verification errors carry only RESPONSE_*
 //! id_numbers = "number"          # or "string"
 //! date_format = "YYYY-MM-DD"     # or "DD-MM-YYYY", "DD.MM.YYYY"
 //! strict_operator = false
@@ -29,13 +33,16 @@
 //! ip_user = "127.0.0.1"
 //! quota_per_day = 1000
 //! access_hours = "07:00-16:00"   # WIB; outside: outcome 06
+//! ip_policy = "both"
+//! methods = { CALL_NIK = "lookup", CALL_VERIFY_BY_ELEMEN = "verification" }
 //! ```
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use dukcapil_domain::{Catalogue, DateFormat, IdNumberType};
+use dukcapil_domain::{Catalogue, DateFormat, IdNumberType, Service};
+use dukcapil_mock_api::{BalikanKeys, IpPolicy};
 use serde::Deserialize;
 
 /// Default number of journal rows kept (oldest dropped first).
@@ -151,6 +158,14 @@ pub(crate) struct ServeArgs {
     /// Text catalogue of the outcome texts (default gateway).
     #[arg(long, env = "MOCK_CATALOGUE", value_parser = catalogue_parser())]
     pub catalogue: Option<Catalogue>,
+    /// How the registered address (IP LAN) is judged, for institutions without their own
+    /// `ip_policy` (default source).
+    #[arg(long, env = "MOCK_IP_POLICY", value_parser = ip_policy_parser())]
+    pub ip_policy: Option<IpPolicy>,
+    /// Data balikan `param` keys outside the agreement: accepted and recorded (free, the
+    /// default) or refused with 422 (strict).
+    #[arg(long, env = "MOCK_BALIKAN_KEYS", value_parser = balikan_keys_parser())]
+    pub balikan_keys: Option<BalikanKeys>,
     /// How NIK and NO_KK are typed on the wire (default number).
     #[arg(long, env = "MOCK_ID_NUMBERS", value_parser = id_numbers_parser())]
     pub id_numbers: Option<IdNumberType>,
@@ -205,6 +220,29 @@ fn catalogue_parser() -> impl clap::builder::TypedValueParser<Value = Catalogue>
             "the texts the gateway sends today, which clients compare",
         ),
         ("juknis", "the wording of the 2025 Juknis"),
+        ("regional", "the regional gateways' lower-case wording"),
+    ])
+}
+
+fn ip_policy_parser() -> impl clap::builder::TypedValueParser<Value = IpPolicy> {
+    choice(&[
+        (
+            "source",
+            "the connection's source must be the registered address (the real gateway)",
+        ),
+        ("body", "the body's IP_USER must be the registered address"),
+        ("both", "both must be the registered address"),
+        ("off", "neither is judged"),
+    ])
+}
+
+fn balikan_keys_parser() -> impl clap::builder::TypedValueParser<Value = BalikanKeys> {
+    choice(&[
+        (
+            "free",
+            "keys outside the agreement accepted and recorded (the real service)",
+        ),
+        ("strict", "keys outside the agreement refused with 422"),
     ])
 }
 
@@ -237,6 +275,13 @@ pub(crate) struct InstitutionOverride {
     pub quota_per_day: Option<u32>,
     /// Allowed access hours in WIB, `"HH:MM-HH:MM"` (outside: outcome 06).
     pub access_hours: Option<String>,
+    /// How the registered address is judged, replacing the global `ip_policy`.
+    pub ip_policy: Option<IpPolicy>,
+    /// Balikan keys outside the agreement, replacing the global `balikan_keys`.
+    pub balikan_keys: Option<BalikanKeys>,
+    /// The method names the institution may call (case-insensitive) and the service each maps
+    /// to, replacing the default set (see `core::institutions::DEFAULT_METHODS`).
+    pub methods: Option<BTreeMap<String, Service>>,
 }
 
 /// The file form; every key optional.
@@ -253,6 +298,10 @@ struct SettingsFile {
     seed: Option<u64>,
     population: Option<u64>,
     catalogue: Option<Catalogue>,
+    ip_policy: Option<IpPolicy>,
+    balikan_keys: Option<BalikanKeys>,
+    unknown_method_status: Option<u16>,
+    verify_error_respon: Option<bool>,
     id_numbers: Option<IdNumberType>,
     date_format: Option<DateFormat>,
     strict_operator: Option<bool>,
@@ -295,6 +344,14 @@ pub(crate) struct Settings {
     pub seed: u64,
     pub population: u64,
     pub catalogue: Catalogue,
+    /// Default IP policy of institutions without their own.
+    pub ip_policy: IpPolicy,
+    /// Default balikan key policy of institutions without their own.
+    pub balikan_keys: BalikanKeys,
+    /// HTTP status of a call to a method name the institution may not call (envelope, 07).
+    pub unknown_method_status: u16,
+    /// Whether verification errors carry `RESPON` beside the `RESPONSE_*` keys.
+    pub verify_error_respon: bool,
     pub id_numbers: IdNumberType,
     pub date_format: DateFormat,
     pub strict_operator: bool,
@@ -325,6 +382,10 @@ impl Default for Settings {
             seed: 1,
             population: 10_000,
             catalogue: Catalogue::Gateway,
+            ip_policy: IpPolicy::Source,
+            balikan_keys: BalikanKeys::Free,
+            unknown_method_status: 404,
+            verify_error_respon: true,
             id_numbers: IdNumberType::Number,
             date_format: DateFormat::Iso,
             strict_operator: false,
@@ -371,15 +432,52 @@ impl Settings {
             Some(path) => Self::read_file(path)?,
             None => (SettingsFile::default(), String::new()),
         };
+        let at_institution = |cid: &str, message: String| SettingsError::Parse {
+            path: args.config.clone().unwrap_or_default(),
+            line: line_of(&text, &format!("[institutions.{cid}]"), 0),
+            column: None,
+            message: format!("institutions.{cid}: {message}"),
+        };
         for (cid, o) in &file.institutions {
             if let Some(h) = &o.access_hours {
                 h.parse::<AccessHours>()
-                    .map_err(|message| SettingsError::Parse {
-                        path: args.config.clone().unwrap_or_default(),
-                        line: line_of(&text, &format!("[institutions.{cid}]"), 0),
-                        column: None,
-                        message: format!("institutions.{cid}: {message}"),
-                    })?;
+                    .map_err(|message| at_institution(cid, message))?;
+            }
+            for name in o.methods.iter().flat_map(|m| m.keys()) {
+                if name.is_empty()
+                    || name.len() > 64
+                    || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    return Err(at_institution(
+                        cid,
+                        format!("method name `{name}` must be 1-64 letters, digits or underscores"),
+                    ));
+                }
+            }
+            if let Some(m) = &o.methods {
+                let mut upper: Vec<String> = m.keys().map(|k| k.to_ascii_uppercase()).collect();
+                upper.sort();
+                if let Some(w) = upper.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(at_institution(
+                        cid,
+                        format!(
+                            "method `{}` is named twice (names are case-insensitive)",
+                            w[0]
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(status) = file.unknown_method_status {
+            if !(200..=599).contains(&status) {
+                return Err(SettingsError::Parse {
+                    path: args.config.clone().unwrap_or_default(),
+                    line: line_of(&text, "unknown_method_status", 0),
+                    column: None,
+                    message: format!(
+                        "unknown_method_status {status} is not an HTTP status (200-599)"
+                    ),
+                });
             }
         }
         for (index, rule) in file.faults.iter().enumerate() {
@@ -431,6 +529,15 @@ impl Settings {
             seed: args.seed.or(file.seed).unwrap_or(d.seed),
             population: args.population.or(file.population).unwrap_or(d.population),
             catalogue: args.catalogue.or(file.catalogue).unwrap_or(d.catalogue),
+            ip_policy: args.ip_policy.or(file.ip_policy).unwrap_or(d.ip_policy),
+            balikan_keys: args
+                .balikan_keys
+                .or(file.balikan_keys)
+                .unwrap_or(d.balikan_keys),
+            unknown_method_status: file
+                .unknown_method_status
+                .unwrap_or(d.unknown_method_status),
+            verify_error_respon: file.verify_error_respon.unwrap_or(d.verify_error_respon),
             id_numbers: args.id_numbers.or(file.id_numbers).unwrap_or(d.id_numbers),
             date_format: args
                 .date_format
@@ -631,6 +738,10 @@ mod tests {
             "seed",
             "population",
             "catalogue",
+            "ip_policy",
+            "balikan_keys",
+            "unknown_method_status",
+            "verify_error_respon",
             "id_numbers",
             "date_format",
             "strict_operator",
@@ -652,7 +763,10 @@ mod tests {
             [
                 "access_hours",
                 "active",
+                "balikan_keys",
+                "ip_policy",
                 "ip_user",
+                "methods",
                 "quota_per_day",
                 "user_active"
             ]
@@ -665,6 +779,51 @@ mod tests {
         assert_eq!(s.faults.len(), 1);
         assert_eq!(s.admin_token.as_deref(), Some("ganti-token-admin"));
         assert_eq!(s.institutions["rsud_3313"].quota_per_day, Some(500));
+        assert_eq!(
+            s.institutions["rsud_3313"].methods.as_ref().unwrap()["GET_NIK"],
+            Service::Lookup
+        );
+    }
+
+    #[test]
+    fn method_names_and_statuses_are_checked_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mock.toml");
+        for (text, line, says) in [
+            (
+                "seed = 1\n[institutions.rsud_3313]\nmethods = { \"CALL NIK\" = \"lookup\" }\n",
+                2,
+                "CALL NIK",
+            ),
+            (
+                "[institutions.rsud_3313]\nmethods = { CALL_NIK = \"lookup\", call_nik = \"lookup\" }\n",
+                1,
+                "named twice",
+            ),
+            ("seed = 1\nunknown_method_status = 99\n", 2, "200-599"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Settings::resolve(&ServeArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(&format!("mock.toml:{line}:")), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
+        std::fs::write(
+            &path,
+            "[institutions.rsud_3313]\nmethods = { CALL_NIK = \"search\" }\n",
+        )
+        .unwrap();
+        let e = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lookup") && e.contains("verification"), "{e}");
     }
 
     #[test]

@@ -213,7 +213,8 @@ pub fn convert_row(r: &dukcapil_mock_api::JournalRow) -> Option<JournalRow> {
     let mut outcome = r.outcome.clone();
     if endpoint.starts_with("/data_balikan/") && matches!(outcome.as_str(), "stored" | "duplicate")
     {
-        // Accepted now or already on file: both mean the mock holds the balikan.
+        // Accepted now or already on file: both mean the mock holds the balikan. The
+        // `_nonconforming` kinds keep their label: held, but not valid balikan for the PoC.
         outcome = Outcome::Found.code().to_string();
     }
     Some(JournalRow {

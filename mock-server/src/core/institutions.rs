@@ -1,12 +1,60 @@
 //! An institution as the gateway sees it now: its agreement plus the switches an admin can
 //! flip, and the rules by which an admin change applies.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dukcapil_domain::{Agreement, Term};
-use dukcapil_mock_api::{AccessHours, InstitutionPatch};
+use dukcapil_domain::{Agreement, Service, Term};
+use dukcapil_mock_api::{AccessHours, BalikanKeys, InstitutionPatch, IpPolicy};
 
 use crate::config::Settings;
+
+/// The method names an institution may call unless its settings say otherwise, with the
+/// service each maps to: the documented two and the names public clients call on the same path
+/// shape (contract §1). `CALL_NIK_GET_KK` (by family card) and `adm_desa` (region data) are
+/// other services the mock does not simulate; they get `unknown_method_status`.
+pub(crate) const DEFAULT_METHODS: &[(&str, Service)] = &[
+    ("CALL_NIK", Service::Lookup),
+    ("call_nik_kecamatan", Service::Lookup),
+    ("GET_NIK", Service::Lookup),
+    ("BYNIK", Service::Lookup),
+    ("CALL_VERIFY_BY_ELEMEN", Service::Verification),
+    ("nik_verifby_elemen", Service::Verification),
+    ("koneksitas_verifby_elemen", Service::Verification),
+];
+
+/// Method names as an institution may call them: upper-cased name → (name as configured,
+/// service). Names are case-insensitive on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Methods(BTreeMap<String, (String, Service)>);
+
+impl Methods {
+    pub(crate) fn new<'a>(names: impl IntoIterator<Item = (&'a str, Service)>) -> Methods {
+        Methods(
+            names
+                .into_iter()
+                .map(|(n, s)| (n.to_ascii_uppercase(), (n.to_string(), s)))
+                .collect(),
+        )
+    }
+
+    /// The default set ([`DEFAULT_METHODS`]).
+    pub(crate) fn defaults() -> Methods {
+        Methods::new(DEFAULT_METHODS.iter().copied())
+    }
+
+    /// The service a method name maps to, if the institution may call it.
+    pub(crate) fn service(&self, method: &str) -> Option<Service> {
+        self.0
+            .get(&method.to_ascii_uppercase())
+            .map(|(_, service)| *service)
+    }
+
+    /// Name as configured → service, for the admin API.
+    pub(crate) fn view(&self) -> BTreeMap<String, Service> {
+        self.0.values().map(|(n, s)| (n.clone(), *s)).collect()
+    }
+}
 
 /// An institution as the gateway sees it now: its agreement plus the switches an admin can flip.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +80,12 @@ pub(crate) struct Institution {
     /// Test mode: lookups return every element, also those outside the agreement, so a PoC can
     /// check that the application keeps its own whitelist. Never on unless set by the admin API.
     pub extra_elements: bool,
+    /// How the registered address is judged.
+    pub ip_policy: IpPolicy,
+    /// Balikan keys outside the agreement: accepted and recorded, or refused.
+    pub balikan_keys: BalikanKeys,
+    /// The method names it may call.
+    pub methods: Arc<Methods>,
 }
 
 impl Institution {
@@ -64,6 +118,12 @@ impl Institution {
         }
         if let Some(x) = patch.extra_elements {
             inst.extra_elements = x;
+        }
+        if let Some(p) = patch.ip_policy {
+            inst.ip_policy = p;
+        }
+        if let Some(k) = patch.balikan_keys {
+            inst.balikan_keys = k;
         }
     }
 
@@ -98,6 +158,12 @@ impl Institution {
             // Validated when the settings were resolved; a bad value here means "always open".
             access_hours: o.access_hours.and_then(|h| h.parse().ok()),
             extra_elements: false,
+            ip_policy: o.ip_policy.unwrap_or(settings.ip_policy),
+            balikan_keys: o.balikan_keys.unwrap_or(settings.balikan_keys),
+            methods: Arc::new(match &o.methods {
+                Some(m) => Methods::new(m.iter().map(|(n, s)| (n.as_str(), *s))),
+                None => Methods::defaults(),
+            }),
         }
     }
 }

@@ -62,6 +62,9 @@ pub(crate) struct NewEntry {
     /// Canonical JSON of the values (keys sorted): equal values give equal text.
     pub values_json: String,
     pub never_looked_up: bool,
+    /// What did not conform to the agreement (`free` key policy), as JSON
+    /// `{"unknown_keys": [...], "missing": [...], "invalid": {...}}`; `None`: everything did.
+    pub conformance_json: Option<String>,
 }
 
 /// Filters of a ledger query; `None` matches everything.
@@ -81,8 +84,8 @@ pub(crate) fn values_json(values: &BTreeMap<String, String>) -> String {
 /// Appends entries (in the writer's transaction). A repeat is ignored, not an error.
 pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewEntry]) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
-        "INSERT OR IGNORE INTO balikan_ledger(time, customer_id, nik, method, row_no, values_json, never_looked_up)
-         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO balikan_ledger(time, customer_id, nik, method, row_no, values_json, never_looked_up, conformance)
+         VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for e in entries {
         st.execute(params![
@@ -93,6 +96,7 @@ pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewEntry]) -> ru
             i64::try_from(e.row).unwrap_or(i64::MAX),
             e.values_json,
             e.never_looked_up,
+            e.conformance_json,
         ])?;
     }
     Ok(())
@@ -162,6 +166,15 @@ pub(crate) fn known(
     Ok(known)
 }
 
+/// The `conformance` column as read back (written from `core::balikan::validate::Conformance`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+struct Conformance {
+    unknown_keys: Vec<String>,
+    missing: Vec<String>,
+    invalid: BTreeMap<String, String>,
+}
+
 /// Ledger entries, newest first. Blocking: call from `spawn_blocking`.
 pub(crate) fn query(
     data_dir: &Path,
@@ -170,7 +183,8 @@ pub(crate) fn query(
     let conn = read_only(data_dir)?;
     let mut st = conn
         .prepare(
-            "SELECT id, time, customer_id, nik, method, row_no, values_json, never_looked_up
+            "SELECT id, time, customer_id, nik, method, row_no, values_json, never_looked_up,
+                    conformance
              FROM balikan_ledger
              WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR nik = ?2)
              ORDER BY id DESC LIMIT ?3",
@@ -179,6 +193,10 @@ pub(crate) fn query(
     let rows = st
         .query_map(params![filter.customer_id, filter.nik, filter.limit], |r| {
             let values: String = r.get(6)?;
+            let conformance: Conformance = r
+                .get::<_, Option<String>>(8)?
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .unwrap_or_default();
             Ok(LedgerEntry {
                 id: r.get(0)?,
                 time: r.get(1)?,
@@ -189,6 +207,9 @@ pub(crate) fn query(
                 // Written by `values_json`; an unreadable value shows as empty.
                 values: serde_json::from_str(&values).unwrap_or_default(),
                 never_looked_up: r.get(7)?,
+                unknown_keys: conformance.unknown_keys,
+                missing: conformance.missing,
+                invalid: conformance.invalid,
             })
         })
         .map_err(sql(data_dir))?;

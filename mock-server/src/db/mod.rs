@@ -209,6 +209,20 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     )
     .map_err(sql(path))?;
     conn.execute_batch(LEDGER_SCHEMA).map_err(sql(path))?;
+    // `conformance` came with the free key policy; a ledger written before it gets the column
+    // (NULL: the entry conformed, as only conforming entries were accepted then).
+    let has_conformance: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('balikan_ledger') WHERE name = 'conformance'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql(path))?
+        > 0;
+    if !has_conformance {
+        conn.execute_batch("ALTER TABLE balikan_ledger ADD COLUMN conformance TEXT")
+            .map_err(sql(path))?;
+    }
     // The lookup ledger: which NIKs each institution has looked up, for the balikan "never
     // looked up" flag. Not pruned by the journal's caps (one short row per institution and
     // NIK); filled from the journal once, when it is created on an existing database.
@@ -252,6 +266,7 @@ const LEDGER_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS balikan_ledger(
         row_no INTEGER NOT NULL,
         values_json TEXT NOT NULL,
         never_looked_up INTEGER NOT NULL,
+        conformance TEXT,
         UNIQUE(customer_id, nik, values_json));
     CREATE INDEX IF NOT EXISTS balikan_ledger_nik ON balikan_ledger(nik);";
 

@@ -48,8 +48,20 @@ pub(super) fn balikan(
             .filter(|r| r.outcome == Outcome::Found.code())
             .collect();
         if accepted.is_empty() {
+            let nonconforming = sent
+                .iter()
+                .filter(|r| r.outcome.ends_with("_nonconforming"))
+                .count();
             let why = if sent.is_empty() {
                 ev!("tidak ada yang dikirim", "none sent")
+            } else if nonconforming > 0 {
+                // The real service (and the mock's default `free` key policy) stores such data;
+                // the agreement's fields are what the PoC judges.
+                ev!(
+                    "{} dikirim, {nonconforming} diterima layanan tetapi tidak sesuai perjanjian (elemen wajib tidak ada atau format nilai salah), sisanya ditolak",
+                    "{} sent, {nonconforming} taken by the service but not within the agreement (a required element missing or a value out of format), the rest rejected",
+                    sent.len()
+                )
             } else {
                 ev!(
                     "{} dikirim, semuanya ditolak",

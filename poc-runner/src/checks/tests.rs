@@ -388,6 +388,24 @@ fn balikan_required_keys_deadline_and_unlooked() {
         balikan(&rows, &[ev.clone()], &["NO_RM"], 5, true).outcome,
         CheckOutcome::Fail
     );
+    // Held by the service (free key policy) but outside the agreement: never valid balikan,
+    // whether first stored or a repeat of such a submission.
+    for label in ["stored_nonconforming", "duplicate_nonconforming"] {
+        let mut taken = bal.clone();
+        taken.outcome = label.into();
+        let e = balikan(
+            &[rows[0].clone(), taken],
+            &[ev.clone()],
+            &["NO_RM"],
+            60,
+            true,
+        );
+        assert_eq!(e.outcome, CheckOutcome::Fail, "{label}");
+        assert!(
+            e.evidence[0].en.contains("not within the agreement"),
+            "{e:?}"
+        );
+    }
     let mut stray = bal.clone();
     stray.nik_raw = B.into();
     let e = balikan(&[rows[0].clone(), bal, stray], &[ev], &["NO_RM"], 60, true);

@@ -125,7 +125,9 @@ const CREDENTIAL_CASES: &[(&str, Patch, &str)] = &[
 
 #[test]
 fn gateway_credentials_never_yield_data() {
-    let s = MockServer::start(&[]);
+    // `both`: the body's IP_USER is judged too (the default `source` takes any text there, as
+    // the real gateway does, and every call here comes from the registered loopback address).
+    let s = MockServer::start(&["--ip-policy", "both"]);
     let client = load_client();
     let nik = s.niks(ResidentStatus::Active, 1).remove(0);
     let paths = [

@@ -145,7 +145,8 @@ fn store_flags_niks_never_looked_up_and_refuses_repeats() {
 
 #[test]
 fn tokens_and_invalid_rows() {
-    let s = MockServer::start(&[]);
+    // `strict`: data outside the agreement's balikan fields is refused (422, named).
+    let s = MockServer::start(&["--balikan-keys", "strict"]);
     let body = serde_json::to_vec(&submission(json!([
         {"NIK": "3313014107890003", "param": [{"NO_RM": "RM-1"}]}
     ])))
@@ -192,6 +193,29 @@ fn tokens_and_invalid_rows() {
     assert!(ledger(&s, "").is_empty());
 }
 
+/// The default key policy over real HTTP: what the real service takes is taken, and the ledger
+/// says what was outside the agreement; the journal marks the submission for the PoC.
+#[test]
+fn free_keys_are_taken_and_recorded_by_default() {
+    let s = MockServer::start(&[]);
+    let found = niks(&s, ResidentStatus::Active, 2);
+    let body = submission(json!([
+        {"NIK": found[0], "param": [{"NO_RM": "RM-1", "NO_PASIEN": "77"}]},
+        {"NIK": found[1], "param": [{"GOL_DARAH": "AB"}]},
+    ]));
+    let (status, v) = store_json(&s, &body);
+    assert_eq!((status, v), (200, json!({"message": "Success"})));
+    let entries = ledger(&s, "customer_id=rsud_3313");
+    let of = |nik: &str| entries.iter().find(|e| e["nik"] == nik).expect("entry");
+    assert_eq!(of(&found[0])["unknown_keys"], json!(["NO_PASIEN"]));
+    assert_eq!(of(&found[1])["missing"], json!(["NO_RM"]));
+    let (_, journal) = s.admin("GET", "/__admin/journal?limit=5", None);
+    let row = &journal["rows"][0];
+    assert_eq!(row["outcome"], "stored_nonconforming", "{row}");
+    let (status, v) = store_json(&s, &body);
+    assert_eq!((status, v["message"].as_str()), (400, Some("Data sudah pernah dikirim")));
+}
+
 fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
@@ -206,7 +230,8 @@ fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
 
 #[test]
 fn uploads_of_csv_with_either_separator_and_xlsx() {
-    let s = MockServer::start(&[]);
+    // `strict`: data outside the agreement's balikan fields is refused (422, named).
+    let s = MockServer::start(&["--balikan-keys", "strict"]);
     let n = niks(&s, ResidentStatus::Active, 6);
     let comma = format!(
         "NIK,NO_RM,GOL_DARAH\n{},RM-1,A+\n{},\"RM,2\",\n",

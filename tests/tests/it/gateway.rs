@@ -219,9 +219,26 @@ fn every_outcome_is_reachable() {
     assert!(rsud(b.clone())["content"][0]["NIK"].is_u64());
     b["password"] = json!("salah");
     assert_eq!(respon(&rsud(b)), "Login Gagal");
+    // The default IP policy judges the connection's source, not the body's text (clients in
+    // production send `x` or a hard-coded LAN address there and get answers).
     let mut b = body("rsud-karanganyar", &found);
     b["ip_user"] = json!("10.10.10.10");
-    assert_eq!(respon(&rsud(b)), "IP Address Tidak Sesuai");
+    assert!(rsud(b)["content"][0]["NIK"].is_u64());
+    // Registered elsewhere: this loopback source is not the institution's address.
+    s.admin(
+        "PATCH",
+        "/__admin/institutions/rsud_3313",
+        Some(json!({"ip_user": "10.10.10.10"})),
+    );
+    assert_eq!(
+        respon(&rsud(body("rsud-karanganyar", &found))),
+        "IP Address Tidak Sesuai"
+    );
+    s.admin(
+        "PATCH",
+        "/__admin/institutions/rsud_3313",
+        Some(json!({"ip_user": "127.0.0.1"})),
+    );
     let mut b = body("rsud-karanganyar", &found);
     b["user_id"] = json!("  ");
     assert_eq!(respon(&rsud(b)), "User, password dan IP tidak boleh kosong");

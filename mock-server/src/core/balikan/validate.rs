@@ -1,9 +1,16 @@
 //! Checking submitted rows against the institution's agreement: the same rules for the JSON
 //! intake and for uploaded sheets. A failed check is a value (`RowError`), never an `Err`.
+//!
+//! Two key policies ([`BalikanKeys`]). `strict` refuses a row with a key outside the agreement,
+//! a value that breaks its field's format or a required field missing. `free` (the default, as
+//! the real service answers 200 `Success` for keys outside any agreement) stores such a row and
+//! records what did not conform ([`Conformance`]) for the PoC to judge. Both refuse what cannot
+//! be stored at all: a missing or invalid NIK, a key given twice, a row with no value.
 
 use std::collections::BTreeMap;
 
 use dukcapil_domain::{Agreement, Nik};
+use dukcapil_mock_api::BalikanKeys;
 use serde::Serialize;
 
 /// A submitted value as read from JSON or a sheet cell.
@@ -27,12 +34,38 @@ pub(crate) struct RawRow {
     pub cells: Vec<(String, RawValue)>,
 }
 
+/// What a row stored under the `free` key policy did not conform to in the agreement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Conformance {
+    /// Keys outside the agreement's balikan fields, as sent (trimmed).
+    pub unknown_keys: Vec<String>,
+    /// Required fields of the agreement the row did not give.
+    pub missing: Vec<String>,
+    /// Fields whose value breaks the agreement's format, with the problem.
+    pub invalid: BTreeMap<String, String>,
+}
+
+impl Conformance {
+    /// Nothing to record.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.unknown_keys.is_empty() && self.missing.is_empty() && self.invalid.is_empty()
+    }
+
+    /// A required field missing or a value out of format: what `strict` would refuse besides
+    /// unknown keys (which the agreement does not forbid sending).
+    pub(crate) fn breaks_agreement(&self) -> bool {
+        !self.missing.is_empty() || !self.invalid.is_empty()
+    }
+}
+
 /// A validated row: canonical keys, trimmed values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ValidRow {
     pub row: usize,
     pub nik: Nik,
     pub values: BTreeMap<String, String>,
+    /// Empty under `strict` (such rows are refused there).
+    pub conformance: Conformance,
 }
 
 /// One problem of a submission, named by row and key.
@@ -95,11 +128,12 @@ fn allowed(agreement: &Agreement) -> String {
 pub(crate) fn validate(
     agreement: &Agreement,
     rows: &[RawRow],
+    keys: BalikanKeys,
 ) -> Result<Vec<ValidRow>, Vec<RowError>> {
     let mut valid = Vec::with_capacity(rows.len());
     let mut errors = Vec::new();
     for raw in rows {
-        match validate_row(agreement, raw) {
+        match validate_row(agreement, raw, keys) {
             Ok(v) => valid.push(v),
             Err(mut e) => errors.append(&mut e),
         }
@@ -111,8 +145,14 @@ pub(crate) fn validate(
     }
 }
 
-fn validate_row(agreement: &Agreement, raw: &RawRow) -> Result<ValidRow, Vec<RowError>> {
+fn validate_row(
+    agreement: &Agreement,
+    raw: &RawRow,
+    keys: BalikanKeys,
+) -> Result<ValidRow, Vec<RowError>> {
+    let strict = keys == BalikanKeys::Strict;
     let mut errors = Vec::new();
+    let mut conformance = Conformance::default();
     let nik_text = match &raw.nik {
         RawValue::Text(t) => Some(t.trim()),
         _ => None,
@@ -137,43 +177,63 @@ fn validate_row(agreement: &Agreement, raw: &RawRow) -> Result<ValidRow, Vec<Row
     };
     let mut values = BTreeMap::new();
     for (key, value) in &raw.cells {
-        let Some(canon) = canonical_key(agreement, key) else {
-            errors.push(err(
-                key,
-                format!(
-                    "kunci tidak dikenal untuk perjanjian {} (yang berlaku: {})",
-                    agreement.id,
-                    allowed(agreement)
-                ),
-            ));
-            continue;
+        let canon = match canonical_key(agreement, key) {
+            Some(c) => c,
+            None if strict => {
+                errors.push(err(
+                    key,
+                    format!(
+                        "kunci tidak dikenal untuk perjanjian {} (yang berlaku: {})",
+                        agreement.id,
+                        allowed(agreement)
+                    ),
+                ));
+                continue;
+            }
+            None => key.trim(),
         };
+        let known = agreement.balikan_field(canon).is_some();
         if values.contains_key(canon) {
             errors.push(err(canon, "diisi lebih dari sekali".into()));
             continue;
         }
         let text = match value {
             RawValue::Absent => continue,
-            RawValue::Bad(why) => {
+            RawValue::Bad(why) if strict => {
                 errors.push(err(canon, why.clone()));
+                continue;
+            }
+            RawValue::Bad(why) => {
+                conformance.invalid.insert(canon.to_string(), why.clone());
                 continue;
             }
             RawValue::Text(t) if t.trim().is_empty() => continue,
             RawValue::Text(t) => t.trim(),
         };
-        // `canonical_key` found the field, so it exists.
         if let Some(field) = agreement.balikan_field(canon) {
             if let Err(problem) = field.check(text) {
-                errors.push(err(canon, problem));
-                continue;
+                if strict {
+                    errors.push(err(canon, problem));
+                    continue;
+                }
+                // Stored as sent, as the real service stores it; the PoC judges the format.
+                conformance.invalid.insert(canon.to_string(), problem);
             }
+        }
+        if !known {
+            conformance.unknown_keys.push(canon.to_string());
         }
         values.insert(canon.to_string(), text.to_string());
     }
     for field in agreement.required_balikan() {
-        let given_but_bad = errors.iter().any(|e| e.key == field.key);
+        let given_but_bad = errors.iter().any(|e| e.key == field.key)
+            || conformance.invalid.contains_key(&field.key);
         if !values.contains_key(&field.key) && !given_but_bad {
-            errors.push(err(&field.key, "wajib diisi".into()));
+            if strict {
+                errors.push(err(&field.key, "wajib diisi".into()));
+            } else {
+                conformance.missing.push(field.key.clone());
+            }
         }
     }
     if errors.is_empty() && values.is_empty() {
@@ -184,6 +244,7 @@ fn validate_row(agreement: &Agreement, raw: &RawRow) -> Result<ValidRow, Vec<Row
             row: raw.row,
             nik,
             values,
+            conformance,
         }),
         _ => Err(errors),
     }
@@ -227,7 +288,7 @@ mod tests {
                 cells: vec![("NO_RM".into(), text("RM-2"))],
             },
         ];
-        let errors = validate(&a, &rows).unwrap_err();
+        let errors = validate(&a, &rows, BalikanKeys::Strict).unwrap_err();
         let got: Vec<_> = errors
             .iter()
             .map(|e| (e.row.unwrap(), e.key.as_str()))
@@ -236,8 +297,50 @@ mod tests {
             got,
             [(2, "GOL_DARAH"), (2, "WARNA"), (2, "NO_RM"), (3, "NIK")]
         );
-        let ok = validate(&a, &rows[..1]).unwrap();
+        let ok = validate(&a, &rows[..1], BalikanKeys::Strict).unwrap();
         assert_eq!(ok[0].values["NO_RM"], "RM-1");
         assert_eq!(ok[0].values.len(), 2);
+        assert!(ok[0].conformance.is_clean());
+    }
+
+    #[test]
+    fn free_keys_store_the_row_and_record_what_did_not_conform() {
+        let a = rsud();
+        let rows = vec![
+            RawRow {
+                row: 1,
+                nik: text("3313014107890003"),
+                cells: vec![
+                    ("GOL_DARAH".into(), text("Z")),
+                    (" WARNA ".into(), text("biru")),
+                ],
+            },
+            RawRow {
+                row: 2,
+                nik: text("1234"),
+                cells: vec![("NO_RM".into(), text("RM-2"))],
+            },
+        ];
+        // The NIK still has to be one: a row the ledger cannot key is refused in both policies.
+        let errors = validate(&a, &rows, BalikanKeys::Free).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].row, errors[0].key.as_str()), (Some(2), "NIK"));
+        let ok = validate(&a, &rows[..1], BalikanKeys::Free).unwrap();
+        let c = &ok[0].conformance;
+        assert_eq!(c.unknown_keys, ["WARNA"]);
+        assert_eq!(c.missing, ["NO_RM"]);
+        assert_eq!(c.invalid.keys().collect::<Vec<_>>(), ["GOL_DARAH"]);
+        assert!(c.breaks_agreement());
+        assert_eq!(ok[0].values["GOL_DARAH"], "Z");
+        assert_eq!(ok[0].values["WARNA"], "biru");
+        // Only unknown keys: stored, recorded, and within the agreement.
+        let extra = vec![RawRow {
+            row: 1,
+            nik: text("3313014107890003"),
+            cells: vec![("NO_RM".into(), text("RM-1")), ("x".into(), text("y"))],
+        }];
+        let ok = validate(&a, &extra, BalikanKeys::Free).unwrap();
+        assert_eq!(ok[0].conformance.unknown_keys, ["x"]);
+        assert!(!ok[0].conformance.breaks_agreement());
     }
 }

@@ -30,6 +30,9 @@ fn view(state: &AppState, inst: &Institution) -> InstitutionView {
         // Never the password itself: whether it differs from the agreement's.
         password_rotated: inst.password != a.credentials.password,
         ip_user: inst.ip_user.clone(),
+        ip_policy: inst.ip_policy,
+        balikan_keys: inst.balikan_keys,
+        methods: inst.methods.view(),
         term: inst.term.clone(),
         access_hours: inst.access_hours.map(HoursView::from),
         quota_per_day: inst.quota_per_day,

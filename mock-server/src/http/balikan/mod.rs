@@ -9,8 +9,11 @@
 //!   the agreement ran is still owed;
 //! - 400: unreadable body (too large, not UTF-8, not JSON, not a sheet, no `file` part), or every
 //!   entry a repeat: `{"message":"Data sudah pernah dikirim"}`;
-//! - 422: the data breaks the agreement's balikan fields; `errors` names each row and key, and
-//!   nothing is stored;
+//! - 422: a row that cannot be stored (no valid NIK, a key given twice, no value), or, under the
+//!   `strict` key policy, data that breaks the agreement's balikan fields; `errors` names each row
+//!   and key, and nothing is stored. Under `free` (the default, as the real service) keys outside
+//!   the agreement, values out of format and missing required fields are stored and recorded in
+//!   the ledger entry (`unknown_keys`, `invalid`, `missing`);
 //! - 200 `{"message":"Success"}`. When some entries are repeats and others are new, the new ones
 //!   are stored and the answer is still 200, with the repeats listed under `duplicates` (a
 //!   client that resends a corrected batch is not punished for the rows it had right).
@@ -18,7 +21,9 @@
 //! A repeat is the same institution, NIK and values (trimmed, keys canonical) as an entry of the
 //! ledger or an earlier row of the same submission. Every request gets a journal row (endpoint
 //! `balikan_store` / `balikan_upload`; `outcome` is one of `stored`, `duplicate`, `invalid`,
-//! `bad_request`, `unauthorized`, `inactive`, `method`).
+//! `bad_request`, `unauthorized`, `inactive`, `method`; `stored_nonconforming` and
+//! `duplicate_nonconforming` when a row lacks a required field or has a value out of format, so
+//! that a PoC never counts such a submission as valid balikan).
 
 #[cfg(test)]
 mod tests;
@@ -322,6 +327,7 @@ async fn store_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer
         Err(a) => return a,
     };
     let agreement = inst.agreement.clone();
+    let keys = inst.balikan_keys;
     let checked = off_workers(state, move || {
         let customer_id = agreement.customer_id.clone();
         let text = match std::str::from_utf8(&bytes) {
@@ -356,7 +362,7 @@ async fn store_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer
                 ))
             }
         };
-        Ok(check(&agreement, &rows, structure))
+        Ok(check(&agreement, &rows, structure, keys))
     })
     .await;
     match checked {
@@ -385,6 +391,7 @@ async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answe
         Err(a) => return a,
     };
     let agreement = inst.agreement.clone();
+    let keys = inst.balikan_keys;
     let limits = state.settings.limits.clone();
     let checked = off_workers(state, move || {
         let table = sheet::detect(file_name.as_deref(), &file)
@@ -393,7 +400,7 @@ async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answe
         drop(file);
         let (rows, structure) = sheet::rows(&table);
         drop(table);
-        Ok(check(&agreement, &rows, structure))
+        Ok(check(&agreement, &rows, structure, keys))
     })
     .await;
     match checked {
@@ -537,6 +544,7 @@ fn check(
     agreement: &dukcapil_domain::Agreement,
     rows: &[validate::RawRow],
     mut errors: Vec<RowError>,
+    keys: dukcapil_mock_api::BalikanKeys,
 ) -> Checked {
     let distinct: BTreeSet<String> = rows
         .iter()
@@ -550,7 +558,7 @@ fn check(
     } else {
         None
     };
-    let valid = match validate::validate(agreement, rows) {
+    let valid = match validate::validate(agreement, rows, keys) {
         Ok(v) if errors.is_empty() => Ok(v),
         Ok(_) => Err(errors),
         Err(mut e) => {
@@ -601,10 +609,16 @@ async fn intake(
     };
     let time = meta.now.to_rfc3339_opts(SecondsFormat::Micros, true);
     let (entries, repeats) = classify(&valid, &known, &customer_id, &time, method);
+    let nonconforming = nonconformance(&valid);
     if entries.is_empty() {
-        let mut a = Answer::message(StatusCode::BAD_REQUEST, "duplicate", DUPLICATE_MESSAGE);
+        let outcome = if nonconforming.is_empty() {
+            "duplicate"
+        } else {
+            "duplicate_nonconforming"
+        };
+        let mut a = Answer::message(StatusCode::BAD_REQUEST, outcome, DUPLICATE_MESSAGE);
         a.detail = Some(format!(
-            "{} baris, semuanya sudah pernah dikirim",
+            "{} baris, semuanya sudah pernah dikirim{nonconforming}",
             valid.len()
         ));
         return a;
@@ -612,7 +626,7 @@ async fn intake(
     let stored = entries.len();
     let flagged = entries.iter().filter(|e| e.never_looked_up).count();
     let detail = format!(
-        "{stored} baris disimpan ({flagged} NIK belum pernah diakses), {} ulangan",
+        "{stored} baris disimpan ({flagged} NIK belum pernah diakses), {} ulangan{nonconforming}",
         repeats.len()
     );
     let mut body = json!({ "message": "Success" });
@@ -627,11 +641,41 @@ async fn intake(
     Answer {
         status: StatusCode::OK,
         body,
-        outcome: "stored",
+        outcome: if nonconforming.is_empty() {
+            "stored"
+        } else {
+            "stored_nonconforming"
+        },
         detail: Some(detail),
         // Written with the journal row by `finish`, in one transaction.
         ledger: entries,
     }
+}
+
+/// For the journal's detail: what the rows stored under the `free` key policy lacked or got
+/// wrong (`; tidak sesuai perjanjian: baris 2 tanpa NO_RM, ...`); empty when every row is within
+/// the agreement. Unknown keys alone do not count: the agreement does not forbid sending more.
+fn nonconformance(valid: &[ValidRow]) -> String {
+    let mut parts = Vec::new();
+    for r in valid.iter().filter(|r| r.conformance.breaks_agreement()) {
+        let c = &r.conformance;
+        if !c.missing.is_empty() {
+            parts.push(format!("baris {} tanpa {}", r.row, c.missing.join(", ")));
+        }
+        if !c.invalid.is_empty() {
+            let keys: Vec<&str> = c.invalid.keys().map(String::as_str).collect();
+            parts.push(format!("baris {} format salah {}", r.row, keys.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    let total = parts.len();
+    let mut listed: Vec<String> = parts.into_iter().take(5).collect();
+    if total > 5 {
+        listed.push(format!("dan {} lagi", total - 5));
+    }
+    format!("; tidak sesuai perjanjian: {}", listed.join("; "))
 }
 
 /// Splits valid rows into new ledger entries and repeats (of the ledger or of earlier rows).
@@ -661,6 +705,8 @@ fn classify(
             method,
             row: r.row,
             values_json: values,
+            conformance_json: (!r.conformance.is_clean())
+                .then(|| serde_json::to_string(&r.conformance).unwrap_or_default()),
         });
     }
     (entries, repeats)

@@ -45,6 +45,13 @@ async fn send(
     (status, v)
 }
 
+/// A mock with the `strict` balikan key policy (422 for data outside the agreement).
+fn strict() -> Harness {
+    crate::http::gateway::tests::harness_with(|s| {
+        s.balikan_keys = dukcapil_mock_api::BalikanKeys::Strict;
+    })
+}
+
 async fn store(h: &Harness, body: &Value) -> (StatusCode, Value) {
     send(
         h,
@@ -232,7 +239,7 @@ async fn missing_or_wrong_token_is_401() {
 
 #[tokio::test]
 async fn invalid_rows_are_named_and_nothing_is_stored() {
-    let h = harness();
+    let h = strict();
     let body = submission(json!([
         {"NIK": FOUND, "param": [{"NO_RM": "RM-1", "WARNA": "merah"}]},
         {"NIK": DECEASED, "param": [{"GOL_DARAH": "O"}]},
@@ -299,7 +306,7 @@ async fn malformed_bodies_get_a_message() {
 
 #[tokio::test]
 async fn csv_upload_with_either_separator() {
-    let h = harness();
+    let h = strict();
     let comma = format!("NIK,NO_RM,GOL_DARAH\n{FOUND},RM-1,O\n{DECEASED},\"RM,2\",\n");
     let (s, v) = upload(&h, "balikan.csv", comma.as_bytes()).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"message": "Success"})));
@@ -351,7 +358,7 @@ fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
 
 #[tokio::test]
 async fn xlsx_upload_including_numeric_nik_cells() {
-    let h = harness();
+    let h = strict();
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     sheet.write_string(0, 0, "NIK").unwrap();
@@ -494,4 +501,72 @@ fn invalid_answers_are_capped_with_a_count_of_what_was_left_out() {
     assert!(listed >= 1, "{listed}");
     let size = serde_json::to_string(&a.body).unwrap().len();
     assert!(size < 64 * 1024 + 4 * 1024, "{size}");
+}
+
+/// The default `free` key policy stores what the real service stores and records, per entry,
+/// what did not conform; the journal marks a submission outside the agreement so that a PoC
+/// never takes it for valid balikan. The admin API switches one institution to `strict`.
+#[tokio::test]
+async fn free_keys_are_stored_and_their_nonconformance_recorded() {
+    let h = harness();
+    let body = submission(json!([
+        {"NIK": FOUND, "param": [{"NO_RM": "RM-1", "WARNA": "merah"}]},
+        {"NIK": DECEASED, "param": [{"GOL_DARAH": "O"}]},
+        {"NIK": INACTIVE, "param": [{"NO_RM": "RM-3", "GOL_DARAH": "Z"}]},
+    ]));
+    let (s, v) = store(&h, &body).await;
+    assert_eq!((s, &v), (StatusCode::OK, &json!({"message": "Success"})));
+    let entries = ledger(&h, "").await;
+    let by_nik = |nik: &str| entries.iter().find(|e| e["nik"] == nik).unwrap().clone();
+    let found = by_nik(FOUND);
+    assert_eq!(found["values"], json!({"NO_RM": "RM-1", "WARNA": "merah"}));
+    assert_eq!(found["unknown_keys"], json!(["WARNA"]));
+    assert_eq!(found["missing"], json!([]));
+    assert_eq!(by_nik(DECEASED)["missing"], json!(["NO_RM"]));
+    let inactive = by_nik(INACTIVE);
+    assert!(inactive["invalid"]["GOL_DARAH"].is_string(), "{inactive}");
+    assert_eq!(inactive["values"]["GOL_DARAH"], "Z");
+    let journal = h.journal().await;
+    let row = journal
+        .iter()
+        .find(|r| r["endpoint"] == "balikan_store")
+        .unwrap();
+    assert_eq!(row["outcome"], "stored_nonconforming", "{row}");
+    let detail = row["detail"].as_str().unwrap();
+    assert!(detail.contains("baris 2 tanpa NO_RM"), "{detail}");
+    let (s, v) = store(&h, &body).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["message"], "Data sudah pernah dikirim");
+    let journal = h.journal().await;
+    assert!(journal
+        .iter()
+        .any(|r| r["outcome"] == "duplicate_nonconforming"));
+    // Unknown keys alone are within the agreement: plain `stored`.
+    let extra = submission(json!([{"NIK": FOUND, "param": [{"NO_RM": "RM-2", "CATATAN": "x"}]}]));
+    assert_eq!(store(&h, &extra).await.0, StatusCode::OK);
+    let journal = h.journal().await;
+    let outcomes: Vec<&str> = journal
+        .iter()
+        .filter(|r| r["endpoint"] == "balikan_store")
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert!(outcomes.contains(&"stored"), "{outcomes:?}");
+    // A NIK that is none is refused in both policies.
+    let bad = submission(json!([{"NIK": "1234", "param": [{"NO_RM": "RM-9"}]}]));
+    assert_eq!(store(&h, &bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    // One institution switched to strict through the admin API.
+    let (s, v) = h
+        .admin(
+            "PATCH",
+            "/__admin/institutions/rsud_3313",
+            json!({"balikan_keys": "strict"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["balikan_keys"], "strict");
+    let other =
+        submission(json!([{"NIK": DECEASED, "param": [{"NO_RM": "RM-4", "WARNA": "biru"}]}]));
+    let (s, v) = store(&h, &other).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(error_pairs(&v), [(1, "WARNA".to_string())]);
 }

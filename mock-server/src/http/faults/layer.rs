@@ -21,7 +21,7 @@ use dukcapil_domain::mask_nik;
 use futures_util::stream::{self, StreamExt};
 use http_body_util::BodyExt;
 
-use super::meta::{body_fields, classify, Directory};
+use super::meta::{body_fields, Directory};
 use crate::core::faults::{AppliedAction, AppliedFault, FaultEngine, Keep, RequestMeta};
 use dukcapil_mock_api::Endpoint;
 
@@ -91,7 +91,7 @@ pub(crate) async fn fault_middleware(
     if st.engine.is_empty() {
         return next.run(req).await;
     }
-    let Some((endpoint, customer)) = classify(req.uri().path()) else {
+    let Some((endpoint, customer)) = st.directory.classify(req.uri().path()) else {
         return next.run(req).await;
     };
     let started = Instant::now();

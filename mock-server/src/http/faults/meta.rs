@@ -4,40 +4,26 @@
 
 use std::collections::HashMap;
 
-use dukcapil_domain::Agreement;
+use std::sync::Arc;
+
+use dukcapil_domain::{Agreement, Service};
 use serde_json::Value;
 
 use dukcapil_mock_api::Endpoint;
 
+use crate::core::institutions::Methods;
+
 /// Operator key of institutions the directory does not know (the Juknis default).
 pub(crate) const DEFAULT_OPERATOR_FIELD: &str = "User_ID";
 
-/// The endpoint and (for gateway calls) the customer id a path addresses.
-pub(crate) fn classify(path: &str) -> Option<(Endpoint, Option<String>)> {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["dukcapil", "get_json", customer, method]
-        | ["dukcapil", "get_json", _, customer, method] => {
-            let endpoint = if method.eq_ignore_ascii_case("call_nik") {
-                Endpoint::CallNik
-            } else if method.eq_ignore_ascii_case("call_verify_by_elemen") {
-                Endpoint::Verify
-            } else {
-                return None;
-            };
-            Some((endpoint, Some((*customer).to_string())))
-        }
-        ["data_balikan", "public", "api", "store"] => Some((Endpoint::BalikanStore, None)),
-        ["data_balikan", "public", "api", "upload"] => Some((Endpoint::BalikanUpload, None)),
-        _ => None,
-    }
-}
-
-/// Per-institution facts the matcher needs: the operator key and the balikan token's owner.
+/// Per-institution facts the matcher needs: the operator key, the method names it may call and
+/// the balikan token's owner.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Directory {
     /// Lower-cased customer id → operator key.
     operator_fields: HashMap<String, String>,
+    /// Lower-cased customer id → method names, where they are not the defaults.
+    methods: HashMap<String, Arc<Methods>>,
     /// Balikan bearer token → customer id.
     tokens: HashMap<String, String>,
 }
@@ -52,6 +38,36 @@ impl Directory {
                 .insert(a.credentials.balikan_token.clone(), a.customer_id.clone());
         }
         dir
+    }
+
+    /// The method names an institution may call, when they are not the defaults.
+    pub(crate) fn with_methods(mut self, customer_id: &str, methods: Arc<Methods>) -> Self {
+        self.methods
+            .insert(customer_id.to_ascii_lowercase(), methods);
+        self
+    }
+
+    /// The endpoint and (for gateway calls) the customer id a path addresses: a method name
+    /// the institution may call (any alias of the service) counts as its service's endpoint.
+    pub(crate) fn classify(&self, path: &str) -> Option<(Endpoint, Option<String>)> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match segments.as_slice() {
+            ["dukcapil", "get_json", customer, method]
+            | ["dukcapil", "get_json", _, customer, method] => {
+                let service = match self.methods.get(&customer.to_ascii_lowercase()) {
+                    Some(m) => m.service(method),
+                    None => Methods::defaults().service(method),
+                };
+                let endpoint = match service? {
+                    Service::Lookup => Endpoint::CallNik,
+                    Service::Verification => Endpoint::Verify,
+                };
+                Some((endpoint, Some((*customer).to_string())))
+            }
+            ["data_balikan", "public", "api", "store"] => Some((Endpoint::BalikanStore, None)),
+            ["data_balikan", "public", "api", "upload"] => Some((Endpoint::BalikanUpload, None)),
+            _ => None,
+        }
     }
 
     /// The operator key of an institution (`User_ID` when unknown).
@@ -187,6 +203,24 @@ mod tests {
 
     #[test]
     fn classifies_both_path_forms_in_any_case() {
+        let dir = Directory::default().with_methods(
+            "puskesmas_x",
+            Arc::new(Methods::new([("BYNIK", Service::Lookup)])),
+        );
+        let classify = |p: &str| dir.classify(p);
+        assert_eq!(
+            classify("/dukcapil/get_json/rsud_3313/get_nik"),
+            Some((Endpoint::CallNik, Some("rsud_3313".into())))
+        );
+        assert_eq!(
+            classify("/dukcapil/get_json/rsud_3313/nik_verifby_elemen"),
+            Some((Endpoint::Verify, Some("rsud_3313".into())))
+        );
+        assert_eq!(
+            classify("/dukcapil/get_json/puskesmas_x/bynik"),
+            Some((Endpoint::CallNik, Some("puskesmas_x".into())))
+        );
+        assert_eq!(classify("/dukcapil/get_json/puskesmas_x/CALL_NIK"), None);
         assert_eq!(
             classify("/dukcapil/get_json/rsud_3313/CALL_NIK"),
             Some((Endpoint::CallNik, Some("rsud_3313".into())))

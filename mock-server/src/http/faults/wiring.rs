@@ -17,10 +17,13 @@ use crate::http::AppState;
 
 /// The layer's state for a running mock.
 pub(crate) fn layer_state(state: &AppState) -> FaultLayerState {
-    let mut st = FaultLayerState::new(
-        state.faults.clone(),
-        Directory::from_agreements(state.agreements()),
-    );
+    let directory = state
+        .institutions()
+        .into_iter()
+        .fold(Directory::from_agreements(state.agreements()), |d, i| {
+            d.with_methods(&i.agreement.customer_id, i.methods.clone())
+        });
+    let mut st = FaultLayerState::new(state.faults.clone(), directory);
     st.journal = Some(Arc::new(AppJournal(state.clone())));
     st
 }

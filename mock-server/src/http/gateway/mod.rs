@@ -4,13 +4,20 @@
 //! unreadable body or a known key of the wrong type → 07; empty user, password or IP → 09;
 //! unknown customer id, a region that is not the institution's, wrong user or password (after an
 //! admin rotation, the agreement's old password is wrong) → 03;
-//! the body's IP or the connection's source address differing from the registered one → 04
-//! (both are checked: a client cannot claim an address it does not call from); institution
+//! the registered address not matched as the institution's IP policy demands → 04 (default
+//! `source`: the connection's source address is judged and the body's `IP_USER` may be any
+//! text, as the real gateway answers clients that send `x` or a hard-coded LAN address; `body`,
+//! `both` and `off` are settings); institution
 //! switched off or the clock's WIB day outside its agreement term → 16; user id deactivated → 17;
 //! outside the institution's access hours (WIB) → 06; strict operator mode and no operator
 //! field → 07; empty or missing NIK, or a bad `TRESHOLD` → 07; quota used up → 05 (not counted);
 //! NIK not in Dukcapil format → 15; then the lookup: 13 not found, 11 deceased, 12 duplicate,
 //! 14 inactive, 01 found. Every call from the quota step on is counted, whatever its outcome.
+//!
+//! Method names are data: each institution has the names it may call (case-insensitive) and
+//! the service each maps to (`core::institutions::DEFAULT_METHODS` unless its settings say
+//! otherwise). Another name gets the envelope with 07 and `unknown_method_status` (404). The
+//! journal records the service's canonical endpoint, and the name called when it differs.
 
 pub(crate) mod request;
 pub(crate) mod response;
@@ -41,7 +48,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dukcapil_domain::{mask_nik, Field, FieldSet, Nik, Outcome};
+use dukcapil_domain::{mask_nik, Field, FieldSet, Nik, Outcome, Service};
 use serde_json::Value;
 
 use dukcapil_mock_api::JournalRow;
@@ -69,14 +76,17 @@ impl CallKind {
         }
     }
 
-    /// Method names are case-insensitive.
-    pub(crate) fn from_method(m: &str) -> Option<CallKind> {
-        if m.eq_ignore_ascii_case("CALL_NIK") {
-            Some(CallKind::Lookup)
-        } else if m.eq_ignore_ascii_case("CALL_VERIFY_BY_ELEMEN") {
-            Some(CallKind::Verify)
-        } else {
-            None
+    pub(crate) const fn service(self) -> Service {
+        match self {
+            CallKind::Lookup => Service::Lookup,
+            CallKind::Verify => Service::Verification,
+        }
+    }
+
+    pub(crate) const fn from_service(service: Service) -> CallKind {
+        match service {
+            Service::Lookup => CallKind::Lookup,
+            Service::Verification => CallKind::Verify,
         }
     }
 }
@@ -139,11 +149,11 @@ pub(crate) fn failure(
     remaining: Option<u32>,
     detail: Option<String>,
 ) -> Decision {
-    let text = outcome.text(state.settings.catalogue);
+    let text = outcome.text_for(kind.service(), state.settings.catalogue);
     let body = match kind {
         CallKind::Lookup => Page::one(response::respon(text), None).to_bytes(),
         CallKind::Verify => Page::one(
-            response::verify_error(outcome.code(), text),
+            response::verify_error(outcome.code(), text, state.settings.verify_error_respon),
             Some(remaining),
         )
         .to_bytes(),
@@ -216,13 +226,17 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
     if by_hash {
         state.remember_password(call.customer_id, p.password.as_deref().unwrap_or(""));
     }
-    let body_ip_ok = match p.ip.as_deref().filter(|ip| !ip.trim().is_empty()) {
-        Some(ip) => same_ip(ip, &inst.ip_user),
-        None => p.query_form,
-    };
-    let source_ok = call
-        .source
-        .is_some_and(|s| same_ip(&s.to_string(), &inst.ip_user));
+    let policy = inst.ip_policy;
+    let body_ip_ok = !policy.judges_body()
+        || match p.ip.as_deref().filter(|ip| !ip.trim().is_empty()) {
+            Some(ip) => same_ip(ip, &inst.ip_user),
+            // The query form carries no IP key: only the source can be judged.
+            None => p.query_form,
+        };
+    let source_ok = !policy.judges_source()
+        || call
+            .source
+            .is_some_and(|s| same_ip(&s.to_string(), &inst.ip_user));
     if !body_ip_ok || !source_ok {
         let detail = if body_ip_ok {
             "source address not registered"
@@ -482,7 +496,11 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
         meta.operator = p.operator(&operator_key);
         meta.nik = p.nik.clone();
     }
-    let Some(kind) = CallKind::from_method(method) else {
+    let service = match &inst {
+        Some(i) => i.methods.service(method),
+        None => crate::core::institutions::Methods::defaults().service(method),
+    };
+    let Some(kind) = service.map(CallKind::from_service) else {
         let mut d = failure(
             &state,
             CallKind::Lookup,
@@ -490,7 +508,8 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
             None,
             Some(format!("unknown method {method}")),
         );
-        d.status = StatusCode::NOT_FOUND;
+        d.status = StatusCode::from_u16(state.settings.unknown_method_status)
+            .unwrap_or(StatusCode::NOT_FOUND);
         return finish(&state, meta, d).await;
     };
     meta.endpoint = kind.endpoint().to_string();
@@ -512,7 +531,10 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
         params: &params,
         source: source.map(|s| s.ip()),
     };
-    let decision = decide(&state, &call, now);
+    let mut decision = decide(&state, &call, now);
+    if !method.eq_ignore_ascii_case(kind.endpoint()) && decision.detail.is_none() {
+        decision.detail = Some(format!("called as {method}"));
+    }
     finish(&state, meta, decision).await
 }
 

@@ -79,12 +79,17 @@ pub(crate) fn respon(text: &str) -> Ordered {
     Ordered(vec![("RESPON", text.into())])
 }
 
-/// A verification's error object: code and the text under every key clients read.
-pub(crate) fn verify_error(code: &str, text: &str) -> Ordered {
-    Ordered(vec![
+/// A verification's error object: code and the text under every key clients read (`RESPON`
+/// only with `verify_error_respon`: a client that treats an answer without it specially
+/// suggests the real service may leave it out).
+pub(crate) fn verify_error(code: &str, text: &str, with_respon: bool) -> Ordered {
+    let mut keys = vec![
         ("RESPONSE_CODE", code.into()),
         ("RESPONSE_DESC", text.into()),
         ("RESPONSE", text.into()),
-        ("RESPON", text.into()),
-    ])
+    ];
+    if with_respon {
+        keys.push(("RESPON", text.into()));
+    }
+    Ordered(keys)
 }

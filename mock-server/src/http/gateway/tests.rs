@@ -155,6 +155,12 @@ impl Harness {
         v
     }
 
+    /// A POST from the registered address, whatever the status.
+    pub(crate) async fn call_status(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.raw("POST", path, serde_json::to_vec(body).unwrap(), "127.0.0.1")
+            .await
+    }
+
     pub(crate) async fn lookup(&self, body: &Value) -> Value {
         self.call("/dukcapil/get_json/rsud_3313/CALL_NIK", body)
             .await
@@ -261,9 +267,14 @@ async fn caller_outcomes_in_precedence_order() {
         respon(&h.call("/dukcapil/get_json/nobody/CALL_NIK", &b).await),
         "Login Gagal"
     );
-    let mut b = creds(FOUND);
-    b["ip_user"] = json!("10.0.0.9");
-    assert_eq!(respon(&h.lookup(&b).await), "IP Address Tidak Sesuai");
+    // The default IP policy (`source`) takes any text in the body's IP_USER, as the real
+    // gateway does; the connection's source is what must be registered.
+    for sent in ["10.0.0.9", "x", "PP:1234"] {
+        let mut b = creds(FOUND);
+        b["ip_user"] = json!(sent);
+        let v = h.lookup(&b).await;
+        assert!(v["content"][0].get("NIK").is_some(), "{sent}: {v}");
+    }
     // The right IP in the body from the wrong source address.
     let (_, v) = h
         .raw(
@@ -627,4 +638,178 @@ async fn admin_requires_token_and_reset_empties() {
     let (s, _) = h.admin("POST", "/__admin/reset", Value::Null).await;
     assert_eq!(s, StatusCode::OK);
     assert!(h.journal().await.is_empty());
+}
+
+/// Each IP policy judges exactly what it names: (body's IP_USER, connection source) → 04 or not.
+#[tokio::test]
+async fn ip_policies_judge_what_they_say() {
+    use dukcapil_mock_api::IpPolicy;
+    const OK: &str = "127.0.0.1";
+    const WRONG: &str = "10.9.9.9";
+    for (policy, table) in [
+        (IpPolicy::Source, [false, true, false, true]),
+        (IpPolicy::Body, [false, false, true, true]),
+        (IpPolicy::Both, [false, true, true, true]),
+        (IpPolicy::Off, [false, false, false, false]),
+    ] {
+        let h = harness_with(|s| s.ip_policy = policy);
+        let cases = [(OK, OK), (OK, WRONG), (WRONG, OK), (WRONG, WRONG)];
+        for ((body_ip, source), refused) in cases.into_iter().zip(table) {
+            let mut b = creds(FOUND);
+            b["ip_user"] = json!(body_ip);
+            let (_, v) = h
+                .raw(
+                    "POST",
+                    "/dukcapil/get_json/rsud_3313/CALL_NIK",
+                    serde_json::to_vec(&b).unwrap(),
+                    source,
+                )
+                .await;
+            let got = v["content"][0]["RESPON"] == "IP Address Tidak Sesuai";
+            assert_eq!(
+                got, refused,
+                "{policy:?} body {body_ip} source {source}: {v}"
+            );
+        }
+        // Present in every policy: an empty IP_USER is still 09.
+        let mut b = creds(FOUND);
+        b["ip_user"] = json!("");
+        assert_eq!(
+            respon(&h.lookup(&b).await),
+            "User, password dan IP tidak boleh kosong",
+            "{policy:?}"
+        );
+    }
+    // Per institution, over the global default.
+    let h = harness_with(|s| {
+        s.institutions.insert(
+            "rsud_3313".into(),
+            crate::config::InstitutionOverride {
+                ip_policy: Some(IpPolicy::Both),
+                ..Default::default()
+            },
+        );
+    });
+    let mut b = creds(FOUND);
+    b["ip_user"] = json!(WRONG);
+    assert_eq!(respon(&h.lookup(&b).await), "IP Address Tidak Sesuai");
+}
+
+/// Method names are data: the defaults answer as their service, an institution's own list
+/// replaces them, and an unknown name gets the envelope with `unknown_method_status`.
+#[tokio::test]
+async fn method_names_map_to_services_per_institution() {
+    use dukcapil_domain::Service;
+    let h = harness_with(|s| {
+        s.unknown_method_status = 400;
+        s.institutions.insert(
+            "dinkes_3313".into(),
+            crate::config::InstitutionOverride {
+                methods: Some([("BYNIK".to_string(), Service::Lookup)].into()),
+                ..Default::default()
+            },
+        );
+    });
+    for name in [
+        "CALL_NIK",
+        "call_nik",
+        "GET_NIK",
+        "BYNIK",
+        "call_nik_kecamatan",
+    ] {
+        let (s, v) = h
+            .call_status(
+                &format!("/dukcapil/get_json/rsud_3313/{name}"),
+                &creds(FOUND),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{name}");
+        assert!(v["content"][0].get("NIK").is_some(), "{name}: {v}");
+    }
+    let mut verify = creds(FOUND);
+    verify["NAMA_LGKP"] = json!("SRI LESTARI");
+    for name in [
+        "nik_verifby_elemen",
+        "KONEKSITAS_VERIFBY_ELEMEN",
+        "CALL_VERIFY_BY_ELEMEN",
+    ] {
+        let (_, v) = h
+            .call_status(&format!("/dukcapil/get_json/rsud_3313/{name}"), &verify)
+            .await;
+        assert_eq!(v["content"][0]["NAMA_LGKP"], "Sesuai (100)", "{name}: {v}");
+        assert!(v.get("quotaLimiter").is_some(), "{name}");
+    }
+    // Not served: another service, and names outside an institution's own list.
+    for path in [
+        "/dukcapil/get_json/rsud_3313/CALL_NIK_GET_KK",
+        "/dukcapil/get_json/rsud_3313/adm_desa",
+        "/dukcapil/get_json/dinkes_3313/CALL_NIK",
+    ] {
+        let (s, v) = h.call_status(path, &creds(FOUND)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            respon(&v),
+            "Parameter Tidak Lengkap / Tidak Valid",
+            "{path}"
+        );
+    }
+    let rows = h.journal().await;
+    let aliased = rows
+        .iter()
+        .find(|r| r["detail"] == "called as GET_NIK")
+        .expect("the alias is journaled");
+    assert_eq!(aliased["endpoint"], "CALL_NIK");
+    assert!(rows
+        .iter()
+        .any(|r| r["endpoint"] == "adm_desa" && r["http_status"] == 400));
+}
+
+/// The verification service's own wording, the regional catalogue, plain region verdicts and
+/// verification errors without `RESPON` when so set.
+#[tokio::test]
+async fn verification_wording_and_region_verdicts() {
+    use dukcapil_domain::Catalogue;
+    let verify = "/dukcapil/get_json/rsud_3313/CALL_VERIFY_BY_ELEMEN";
+    let h = harness();
+    let (_, v) = h.call_status(verify, &creds(NOT_FOUND)).await;
+    assert_eq!(
+        v["content"][0]["RESPONSE_DESC"],
+        "Data Tidak Ditemukan, NIK tidak terdapat di database Kependudukan"
+    );
+    assert_eq!(
+        respon(&h.lookup(&creds(NOT_FOUND)).await),
+        "Data Tidak Ditemukan"
+    );
+    let mut b = creds(FOUND);
+    for (k, val) in [
+        ("PROP_NAME", "jawa tengah"),
+        ("KAB_NAME", "KARANGANYAR"),
+        ("KEC_NAME", "NOWHERE"),
+        ("NAMA_LGKP", "SRI LESTARI"),
+    ] {
+        b[k] = json!(val);
+    }
+    let (_, v) = h.call_status(verify, &b).await;
+    let c = &v["content"][0];
+    assert_eq!(c["NAMA_LGKP"], "Sesuai (100)", "{v}");
+    assert_eq!(c["PROP_NAME"], "Sesuai", "{v}");
+    assert_eq!(c["KAB_NAME"], "Sesuai", "{v}");
+    assert_eq!(c["KEC_NAME"], "Tidak Sesuai", "{v}");
+
+    let h = harness_with(|s| {
+        s.catalogue = Catalogue::Regional;
+        s.verify_error_respon = false;
+    });
+    assert_eq!(
+        respon(&h.lookup(&creds(NOT_FOUND)).await),
+        "Data tidak ditemukan"
+    );
+    let mut wrong = creds(FOUND);
+    wrong["password"] = json!("salah");
+    assert_eq!(respon(&h.lookup(&wrong).await), "Login gagal");
+    let (_, v) = h.call_status(verify, &wrong).await;
+    let item = v["content"][0].as_object().unwrap();
+    assert_eq!(item["RESPONSE_CODE"], "03");
+    assert_eq!(item["RESPONSE_DESC"], "Login gagal");
+    assert!(!item.contains_key("RESPON"), "{v}");
 }

@@ -46,8 +46,20 @@ fn exact_match(submitted: &str, recorded: &FieldValue<'_>) -> bool {
     }
 }
 
-/// One verdict: `Sesuai (NN)` / `Tidak Sesuai (NN)` for free text, `Sesuai` / `Tidak Sesuai`
-/// otherwise.
+/// Whether the element gets a similarity score. Region names (`PROP_NAME`, `KAB_NAME`,
+/// `KEC_NAME`, `KEL_NAME`) are free text in a record but judged plainly, like exact elements:
+/// a fintech client's test fixture and a government client's canned answer both show them
+/// `Sesuai` next to scored names.
+fn scored(field: Field) -> bool {
+    field.is_free_text()
+        && !matches!(
+            field,
+            Field::PropName | Field::KabName | Field::KecName | Field::KelName
+        )
+}
+
+/// One verdict: `Sesuai (NN)` / `Tidak Sesuai (NN)` for scored free text, `Sesuai` /
+/// `Tidak Sesuai` otherwise (region names compared after normalisation).
 pub(crate) fn verdict(
     field: Field,
     submitted: &Value,
@@ -56,13 +68,13 @@ pub(crate) fn verdict(
 ) -> String {
     let recorded = resident.value(field);
     let Some(s) = submitted_text(submitted) else {
-        return if field.is_free_text() {
+        return if scored(field) {
             "Tidak Sesuai (0)".into()
         } else {
             "Tidak Sesuai".into()
         };
     };
-    if field.is_free_text() {
+    if scored(field) {
         let n = recorded.as_text().map_or(0, |r| score(&s, &r));
         let word = if n >= threshold {
             "Sesuai"
