@@ -30,7 +30,13 @@ pub const REFERENCE_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2025, 7, 1) 
 };
 
 /// Bumped whenever the output for a given spec changes (stored datasets are then regenerated).
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
+
+/// The birth year of someone `age` years old on [`REFERENCE_DATE`] (to the year).
+fn birth_year_of(age: u32) -> i32 {
+    use chrono::Datelike;
+    REFERENCE_DATE.year() - i32::try_from(age).unwrap_or(0)
+}
 
 /// Oldest resident: with two-digit NIK years, birth years 1929-2025 resolve without ambiguity.
 pub const MAX_AGE: u32 = 95;
@@ -694,6 +700,7 @@ impl Generator {
                     sex: p.sex,
                     surname: own_surname,
                     order: p.order,
+                    birth_year: birth_year_of(p.age),
                 },
             );
             names.push(quirks(&mut self.rng, base, p.sex));
@@ -733,14 +740,16 @@ impl Generator {
                 None if i == 1 && mertua.is_some_and(|o| plan[o].sex == Sex::Female) => {
                     names[mertua.unwrap_or(0)].clone()
                 }
-                None => self.outsider_name(style, Sex::Female),
+                None => self.outsider_name(style, Sex::Female, p.age),
             };
             let father_name = match p.father {
                 Some(fi) => Some(names[fi].clone()),
                 None if i == 0 && orangtua.is_some_and(|o| plan[o].sex == Sex::Male) => {
                     Some(names[orangtua.unwrap_or(0)].clone())
                 }
-                None if self.rng.gen_bool(0.75) => Some(self.outsider_name(style, Sex::Male)),
+                None if self.rng.gen_bool(0.75) => {
+                    Some(self.outsider_name(style, Sex::Male, p.age))
+                }
                 None => None,
             };
             let pddk = education(&mut self.rng, p.age);
@@ -831,10 +840,11 @@ impl Generator {
         out
     }
 
-    /// Name of a parent who is not in the KK.
-    fn outsider_name(&mut self, style: Style, sex: Sex) -> String {
+    /// Name of a parent who is not in the KK, of a generation before `child_age`.
+    fn outsider_name(&mut self, style: Style, sex: Sex, child_age: u32) -> String {
         let surname = family_surname(&mut self.rng, style);
         let order = self.rng.gen_range(0..4);
+        let parent_age = child_age + self.rng.gen_range(20..=35);
         full_name(
             &mut self.rng,
             NameRequest {
@@ -842,6 +852,7 @@ impl Generator {
                 sex,
                 surname,
                 order,
+                birth_year: birth_year_of(parent_age),
             },
         )
     }

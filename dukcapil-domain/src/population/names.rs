@@ -191,6 +191,17 @@ pub(crate) struct NameRequest {
     pub surname: Option<&'static str>,
     /// Birth order among siblings (Balinese names).
     pub order: usize,
+    /// Birth year: name styles follow the generation.
+    pub birth_year: i32,
+}
+
+/// How much of the older naming habits a birth cohort keeps: 1.0 for people born up to 1955,
+/// falling linearly to 0.1 for those born from 2005. Single-word names were common among older
+/// Javanese and Sundanese and are rare among the young, whose names also run to three words
+/// more often; a register of one shape for every generation repeats full names far too often.
+pub(crate) fn old_habits(birth_year: i32) -> f64 {
+    let t = f64::from((birth_year.clamp(1955, 2005) - 1955) as u8) / 50.0;
+    1.0 - 0.9 * t
 }
 
 /// A full name in the register's form: upper case, at most [`MAX_NAME_LEN`] characters.
@@ -198,6 +209,8 @@ pub(crate) struct NameRequest {
 pub(crate) fn full_name(rng: &mut ChaCha8Rng, req: NameRequest) -> String {
     let p = pools();
     let sex = req.sex;
+    let old = old_habits(req.birth_year);
+    let young = 1.0 - old;
     let mut parts: Vec<&str> = Vec::with_capacity(5);
     match req.style {
         Style::Jawa => {
@@ -205,19 +218,24 @@ pub(crate) fn full_name(rng: &mut ChaCha8Rng, req: NameRequest) -> String {
                 parts.push(if sex == Sex::Male { "R." } else { "RR." });
             }
             parts.push(p.jawa.pick(rng, sex));
-            // Single-word names are common among Javanese, especially older people.
-            if rng.gen_bool(0.55) {
+            if !rng.gen_bool(0.6 * old) {
                 parts.push(if rng.gen_bool(0.5) {
                     one(rng, &p.last_jawa)
                 } else {
                     one(rng, &p.last_umum)
                 });
+                if rng.gen_bool(0.5 * young) {
+                    parts.push(one(rng, &p.last_umum));
+                }
             }
         }
         Style::Sunda => {
             parts.push(p.sunda.pick(rng, sex));
-            if rng.gen_bool(0.6) {
+            if !rng.gen_bool(0.5 * old) {
                 parts.push(one(rng, &p.last_sunda));
+                if rng.gen_bool(0.4 * young) {
+                    parts.push(one(rng, &p.last_umum));
+                }
             }
         }
         Style::Islam => {
@@ -244,8 +262,11 @@ pub(crate) fn full_name(rng: &mut ChaCha8Rng, req: NameRequest) -> String {
             if parts.is_empty() || !parts[0].contains('\'') {
                 parts.push(p.islam.pick(rng, sex));
             }
-            if rng.gen_bool(0.45) {
+            if !rng.gen_bool(0.5 * old) {
                 parts.push(one(rng, &p.last_islam));
+                if rng.gen_bool(0.4 * young) {
+                    parts.push(one(rng, &p.last_umum));
+                }
             }
         }
         Style::Kristen => {
@@ -287,10 +308,10 @@ pub(crate) fn full_name(rng: &mut ChaCha8Rng, req: NameRequest) -> String {
         }
         Style::Umum => {
             parts.push(p.umum.pick(rng, sex));
-            if rng.gen_bool(0.7) {
+            if !rng.gen_bool(0.4 * old) {
                 parts.push(one(rng, &p.last_umum));
             }
-            if rng.gen_bool(0.15) {
+            if rng.gen_bool(0.15 + 0.4 * young) {
                 parts.push(one(rng, &p.last_umum));
             }
         }

@@ -229,6 +229,38 @@ fn same_spec_same_people_other_seed_other_people() {
     assert_eq!(population(42, 0).len(), 0);
 }
 
+/// Names follow the generation: in 20,000 residents at least 75% of full names are distinct, and
+/// single-word names are at most a third as common among those born after 2000 as among those
+/// born before 1970.
+#[test]
+fn names_follow_the_generation_and_rarely_repeat() {
+    let rs = population(1, 20_000);
+    let distinct: HashSet<&str> = rs.iter().map(|r| r.nama_lgkp.trim()).collect();
+    let share_distinct = distinct.len() as f64 / rs.len() as f64;
+    assert!(
+        share_distinct >= 0.75,
+        "distinct full names {share_distinct}"
+    );
+    let single = |pred: &dyn Fn(i32) -> bool| {
+        let cohort: Vec<&Resident> = rs
+            .iter()
+            .filter(|r| pred(chrono::Datelike::year(&r.tgl_lhr)))
+            .collect();
+        assert!(cohort.len() > 1_000, "cohort of {}", cohort.len());
+        cohort
+            .iter()
+            .filter(|r| !r.nama_lgkp.trim().contains(' '))
+            .count() as f64
+            / cohort.len() as f64
+    };
+    let (young, old) = (single(&|y| y > 2000), single(&|y| y < 1970));
+    assert!(
+        young < old / 3.0,
+        "single-word names: born after 2000 {young}, before 1970 {old}"
+    );
+    assert!(old > 0.15, "older Javanese often have one name: {old}");
+}
+
 /// Proportions over one large population: regions, statuses, families, names and fields.
 #[test]
 fn a_large_population_looks_real() {
@@ -314,9 +346,12 @@ fn a_large_population_looks_real() {
     let mut batak_children = 0;
     for fam in &fams {
         let head = &fam[0];
-        let Some(last) = head.nama_lgkp.split_whitespace().last() else {
+        // A Batak name is a given name and the marga: a one-word name is no marga.
+        let words: Vec<&str> = head.nama_lgkp.split_whitespace().collect();
+        let [_, .., last] = words.as_slice() else {
             continue;
         };
+        let last = *last;
         if head.jenis_klmin != Sex::Male
             || !marga.contains(last)
             || head.agama == "ISLAM" && head.nama_lgkp.starts_with("MUH")

@@ -213,7 +213,10 @@ fn free_keys_are_taken_and_recorded_by_default() {
     let row = &journal["rows"][0];
     assert_eq!(row["outcome"], "stored_nonconforming", "{row}");
     let (status, v) = store_json(&s, &body);
-    assert_eq!((status, v["message"].as_str()), (400, Some("Data sudah pernah dikirim")));
+    assert_eq!(
+        (status, v["message"].as_str()),
+        (400, Some("Data sudah pernah dikirim"))
+    );
 }
 
 fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {

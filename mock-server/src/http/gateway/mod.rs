@@ -26,6 +26,10 @@ pub(crate) mod verify;
 #[cfg(test)]
 pub(crate) mod tests;
 
+/// One test per public client shape (what it sends, what it parses).
+#[cfg(test)]
+mod clients;
+
 #[cfg(test)]
 mod region_tests {
     #[test]
