@@ -21,21 +21,7 @@ async fn send(
     content_type: &str,
     body: Vec<u8>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", content_type);
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let res = crate::http::app(h.state.clone())
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
+    let (status, bytes) = h.send(uri, content_type, token, body, "127.0.0.1").await;
     let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
         panic!(
             "answer is not JSON: {status} {}",

@@ -3,12 +3,8 @@
 //! code reads (keys, JSON types, texts compared with `==`, status codes). If the mock drifts from
 //! what these clients expect, one of these fails.
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
-use tower::ServiceExt;
 
 use super::tests::{harness, harness_with, Harness, FOUND, NOT_FOUND};
 use dukcapil_domain::Catalogue;
@@ -16,7 +12,7 @@ use dukcapil_domain::Catalogue;
 const RSUD_PASSWORD: &str = "dummy-rsud-3313";
 const RSUD_BALIKAN_TOKEN: &str = "balikan-rsud-3313-dummy";
 
-/// A request as a client sends it: method, path, content type, optional bearer token, body.
+/// A POST from the registered address as a client sends it.
 async fn send(
     h: &Harness,
     path: &str,
@@ -24,25 +20,7 @@ async fn send(
     bearer: Option<&str>,
     body: Vec<u8>,
 ) -> (StatusCode, Vec<u8>) {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(path)
-        .header("content-type", content_type);
-    if let Some(t) = bearer {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let mut req = req.body(Body::from(body)).unwrap();
-    let peer: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let res = crate::http::app(h.state.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, bytes.to_vec())
+    h.send(path, content_type, bearer, body, "127.0.0.1").await
 }
 
 async fn send_json(

@@ -120,18 +120,37 @@ pub(crate) fn creds(nik: &str) -> Value {
 }
 
 impl Harness {
-    pub(crate) async fn raw(
+    /// One POST through the router as a client at `from` sends it: content type, optional
+    /// bearer token, body; the answer's status and bytes.
+    pub(crate) async fn send(
+        &self,
+        uri: &str,
+        content_type: &str,
+        bearer: Option<&str>,
+        body: Vec<u8>,
+        from: &str,
+    ) -> (StatusCode, Vec<u8>) {
+        self.request("POST", uri, Some(content_type), bearer, body, from)
+            .await
+    }
+
+    async fn request(
         &self,
         method: &str,
         uri: &str,
+        content_type: Option<&str>,
+        bearer: Option<&str>,
         body: Vec<u8>,
         from: &str,
-    ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .body(Body::from(body))
-            .unwrap();
+    ) -> (StatusCode, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(t) = bearer {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let mut req = req.body(Body::from(body)).unwrap();
         let peer: SocketAddr = format!("{from}:50000").parse().unwrap();
         req.extensions_mut().insert(ConnectInfo(peer));
         let res = crate::http::app(self.state.clone())
@@ -142,6 +161,17 @@ impl Harness {
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
             .await
             .unwrap();
+        (status, bytes.to_vec())
+    }
+
+    pub(crate) async fn raw(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Vec<u8>,
+        from: &str,
+    ) -> (StatusCode, Value) {
+        let (status, bytes) = self.request(method, uri, None, None, body, from).await;
         let v = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         (status, v)
