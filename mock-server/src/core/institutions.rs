@@ -23,36 +23,34 @@ pub(crate) const DEFAULT_METHODS: &[(&str, Service)] = &[
     ("koneksitas_verifby_elemen", Service::Verification),
 ];
 
-/// Method names as an institution may call them: upper-cased name → (name as configured,
-/// service). Names are case-insensitive on the wire.
+/// Method names as an institution may call them (as configured, with their service). Names
+/// are case-insensitive on the wire; a handful per institution, so a scan without allocation
+/// is the cheapest lookup on the hot path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Methods(BTreeMap<String, (String, Service)>);
+pub(crate) struct Methods(Vec<(String, Service)>);
 
 impl Methods {
     pub(crate) fn new<'a>(names: impl IntoIterator<Item = (&'a str, Service)>) -> Methods {
-        Methods(
-            names
-                .into_iter()
-                .map(|(n, s)| (n.to_ascii_uppercase(), (n.to_string(), s)))
-                .collect(),
-        )
+        Methods(names.into_iter().map(|(n, s)| (n.to_string(), s)).collect())
     }
 
     /// The default set ([`DEFAULT_METHODS`]).
-    pub(crate) fn defaults() -> Methods {
-        Methods::new(DEFAULT_METHODS.iter().copied())
+    pub(crate) fn defaults() -> &'static Methods {
+        static DEFAULTS: std::sync::OnceLock<Methods> = std::sync::OnceLock::new();
+        DEFAULTS.get_or_init(|| Methods::new(DEFAULT_METHODS.iter().copied()))
     }
 
     /// The service a method name maps to, if the institution may call it.
     pub(crate) fn service(&self, method: &str) -> Option<Service> {
         self.0
-            .get(&method.to_ascii_uppercase())
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(method))
             .map(|(_, service)| *service)
     }
 
     /// Name as configured → service, for the admin API.
     pub(crate) fn view(&self) -> BTreeMap<String, Service> {
-        self.0.values().map(|(n, s)| (n.clone(), *s)).collect()
+        self.0.iter().cloned().collect()
     }
 }
 
@@ -162,7 +160,7 @@ impl Institution {
             balikan_keys: o.balikan_keys.unwrap_or(settings.balikan_keys),
             methods: Arc::new(match &o.methods {
                 Some(m) => Methods::new(m.iter().map(|(n, s)| (n.as_str(), *s))),
-                None => Methods::defaults(),
+                None => Methods::defaults().clone(),
             }),
         }
     }
