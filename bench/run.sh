@@ -95,9 +95,10 @@ PY
   fi
 fi
 
-run_wrk() { # name port conns pid [script method]
-  local script=${5:-bench/wrk-lookup.lua} method=${6:-CALL_NIK}
-  local out; out=$(wrk -t2 -c"$3" -d"${DURATION}s" --latency -s "$script" "http://127.0.0.1:$2/dukcapil/get_json/dinkes_3313/$method" 2>&1 | grep '^RESULT' || true)
+run_wrk() { # name port conns pid [method] (CALL_VERIFY_BY_ELEMEN: verification bodies)
+  local method=${5:-CALL_NIK} call=lookup
+  [ "$method" = CALL_VERIFY_BY_ELEMEN ] && call=verify
+  local out; out=$(BENCH_CALL=$call wrk -t2 -c"$3" -d"${DURATION}s" --latency -s bench/wrk-lookup.lua "http://127.0.0.1:$2/dukcapil/get_json/dinkes_3313/$method" 2>&1 | grep '^RESULT' || true)
   echo "$1 c=$3 $out rss_kb=$(rss_kb "$4")"
 }
 
@@ -112,7 +113,7 @@ for c in $CONNECTIONS; do
 done
 
 echo "== verification (CALL_VERIFY_BY_ELEMEN: one scored, two exact verdicts; c=64)"
-LOAD+=("$(run_wrk mock-verify $MOCK_PORT 64 "$MOCK_PID" bench/wrk-verify.lua CALL_VERIFY_BY_ELEMEN)")
+LOAD+=("$(run_wrk mock-verify $MOCK_PORT 64 "$MOCK_PID" CALL_VERIFY_BY_ELEMEN)")
 
 echo "== lookups while 5 MB CSV uploads are parsed (c=64, two uploaders back to back)"
 python3 - "$WORK/upload.csv" <<'PY'

@@ -1,8 +1,10 @@
--- wrk script: POST CALL_NIK lookups, rotating through the NIKs in nik-list.lua (written by
--- run.sh), and print latency percentiles in a line run.sh parses.
+-- wrk script: POST CALL_NIK lookups (or, with BENCH_CALL=verify, CALL_VERIFY_BY_ELEMEN with a
+-- name, a birth date and a region name: one scored, two exact verdicts), rotating through the
+-- NIKs in nik-list.lua (written by run.sh), and print latency percentiles in a line run.sh parses.
 local niks = dofile(os.getenv("NIK_LIST") or "nik-list.lua")
 local user = os.getenv("BENCH_USER") or "dinkes_3313"
 local password = os.getenv("BENCH_PASSWORD") or "dummy-dinkes-3313"
+local verify = os.getenv("BENCH_CALL") == "verify"
 local counter = 0
 
 wrk.method = "POST"
@@ -15,9 +17,17 @@ end
 request = function()
   counter = counter + 1
   local nik = niks[((offset or 0) + counter) % #niks + 1]
-  local body = string.format(
-    '{"nik":"%s","user_id":"%s","password":"%s","ip_user":"127.0.0.1","User_ID":"bench.operator%d"}',
-    nik, user, password, counter % 7)
+  local body
+  if verify then
+    body = string.format(
+      '{"NIK":"%s","USER_ID":"%s","PASSWORD":"%s","IP_USER":"127.0.0.1","TRESHOLD":"90",' ..
+      '"NAMA_LGKP":"SRI LESTARI","TGL_LHR":"01-07-1989","KAB_NAME":"KARANGANYAR","User_ID":"bench.operator%d"}',
+      nik, user, password, counter % 7)
+  else
+    body = string.format(
+      '{"nik":"%s","user_id":"%s","password":"%s","ip_user":"127.0.0.1","User_ID":"bench.operator%d"}',
+      nik, user, password, counter % 7)
+  end
   return wrk.format(nil, nil, nil, body)
 end
 
