@@ -211,14 +211,11 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     conn.execute_batch(LEDGER_SCHEMA).map_err(sql(path))?;
     // `conformance` came with the free key policy; a ledger written before it gets the column
     // (NULL: the entry conformed, as only conforming entries were accepted then).
-    let has_conformance: bool = conn
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('balikan_ledger') WHERE name = 'conformance'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(sql(path))?
-        > 0;
+    let has_conformance = any_row(
+        &conn,
+        "SELECT count(*) FROM pragma_table_info('balikan_ledger') WHERE name = 'conformance'",
+    )
+    .map_err(sql(path))?;
     if !has_conformance {
         conn.execute_batch("ALTER TABLE balikan_ledger ADD COLUMN conformance TEXT")
             .map_err(sql(path))?;
@@ -226,14 +223,11 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     // The lookup ledger: which NIKs each institution has looked up, for the balikan "never
     // looked up" flag. Not pruned by the journal's caps (one short row per institution and
     // NIK); filled from the journal once, when it is created on an existing database.
-    let existed: bool = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lookups'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(sql(path))?
-        > 0;
+    let existed = any_row(
+        &conn,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lookups'",
+    )
+    .map_err(sql(path))?;
     if !existed {
         conn.execute_batch(&format!(
             "BEGIN;
@@ -247,6 +241,12 @@ fn open_rw(path: &Path) -> Result<Connection, StoreError> {
         .map_err(sql(path))?;
     }
     Ok(conn)
+}
+
+/// Whether a `SELECT count(*) ...` of the schema counts anything (migration checks).
+fn any_row(conn: &Connection, count_sql: &str) -> rusqlite::Result<bool> {
+    conn.query_row(count_sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
 }
 
 /// A journal row that is a lookup reaching the population (found, deceased, duplicate, not
