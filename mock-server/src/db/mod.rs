@@ -1043,6 +1043,43 @@ mod tests {
         assert!(known.looked_up.contains("3313014107890003"));
     }
 
+    /// A ledger written before the free key policy gets the `conformance` column; its entries
+    /// read back as conforming.
+    #[tokio::test]
+    async fn an_older_ledger_gains_the_conformance_column() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (w, _) = open(dir.path(), 100).unwrap();
+            w.shutdown().await;
+            let conn = Connection::open(state_path(dir.path())).unwrap();
+            conn.execute_batch(
+                "DROP TABLE balikan_ledger;
+                 CREATE TABLE balikan_ledger(id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     time TEXT NOT NULL, customer_id TEXT NOT NULL, nik TEXT NOT NULL,
+                     method TEXT NOT NULL, row_no INTEGER NOT NULL, values_json TEXT NOT NULL,
+                     never_looked_up INTEGER NOT NULL, UNIQUE(customer_id, nik, values_json));
+                 INSERT INTO balikan_ledger(time, customer_id, nik, method, row_no, values_json,
+                     never_looked_up)
+                 VALUES('2026-01-01T00:00:00Z', 'rsud_3313', '3313014107890003', 'store', 1,
+                     '{\"NO_RM\":\"RM-1\"}', 0);",
+            )
+            .unwrap();
+        }
+        let (w, _) = open(dir.path(), 100).unwrap();
+        w.shutdown().await;
+        let entries = ledger::query(
+            dir.path(),
+            &ledger::LedgerFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].values["NO_RM"], "RM-1");
+        assert!(entries[0].unknown_keys.is_empty() && entries[0].missing.is_empty());
+    }
+
     #[tokio::test]
     async fn cap_drops_oldest_and_quota_persists() {
         let dir = tempfile::tempdir().unwrap();
