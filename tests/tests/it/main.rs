@@ -1,6 +1,11 @@
 //! End-to-end tests of the shipped binaries: real processes, real sockets on 127.0.0.1, real
 //! SQLite files in temporary directories. One binary, one `mod` per area.
 
+/// A whole session per defect switch and agreement: the longest tests by far. The leading
+/// underscore sorts them first, because libtest starts tests in name order: they start at once
+/// and the short tests fill the other test threads meanwhile, instead of the other way round.
+#[path = "regression.rs"]
+mod _regression;
 mod admin;
 mod app_pages;
 /// Module graphs from the sources: no circles of imports, no upward layer imports in mock-server.
@@ -24,7 +29,6 @@ mod poc_session;
 mod readiness;
 /// The README's marked commands, as written, in a fresh clone.
 mod readme;
-mod regression;
 mod reliability;
 mod residents;
 mod support;

@@ -139,6 +139,37 @@ pub(crate) fn session_with_target_text(
     session_with_args(text, pack, relative_dir, &[])
 }
 
+/// Sessions the whole test binary plays at once. A session spends most of its time in its
+/// pack's pauses (about 8% of a core in a debug build), so many share CI's two cores; past this
+/// the load would start to stretch the response times the checks judge.
+const SESSIONS_AT_ONCE: usize = 20;
+
+static SESSIONS_RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+static SESSION_ENDED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// A place among the [`SESSIONS_AT_ONCE`] sessions; given back when dropped.
+struct SessionPermit;
+
+impl SessionPermit {
+    fn acquire() -> SessionPermit {
+        let mut running = SESSIONS_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= SESSIONS_AT_ONCE {
+            running = SESSION_ENDED
+                .wait(running)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        SessionPermit
+    }
+}
+
+impl Drop for SessionPermit {
+    fn drop(&mut self) {
+        *SESSIONS_RUNNING.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        SESSION_ENDED.notify_one();
+    }
+}
+
 /// [`session_with_target_text`] with `extra` arguments for `poc-runner run`.
 fn session_with_args(
     text: &str,
@@ -146,6 +177,7 @@ fn session_with_args(
     relative_dir: Option<&str>,
     extra: &[&str],
 ) -> Session {
+    let _permit = SessionPermit::acquire();
     // The runner finds both next to itself.
     support::bin("mock-server");
     support::bin("rsud-app");

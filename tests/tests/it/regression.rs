@@ -87,28 +87,18 @@ fn verdict(sess: &Session) -> String {
         .unwrap_or_default()
 }
 
-/// Runs `jobs` in `threads` parallel sessions: each job is a session and its judgement, which
-/// returns a problem or `None`. Returns the problems.
-fn run_parallel<J: Send>(
-    jobs: Vec<J>,
-    threads: usize,
-    judge: impl Fn(J) -> Option<String> + Sync,
-) -> Vec<String> {
-    let queue = std::sync::Mutex::new(jobs);
-    let problems = std::sync::Mutex::new(Vec::new());
+/// Plays every job's session at once, each on its own thread (the session gate of
+/// [`crate::poc_session`] caps how many run together), and returns the sessions in the jobs'
+/// order. Nothing waits for another job's result: the judging comes after.
+fn play_all<J: Sync>(jobs: &[J], play: impl Fn(&J) -> Session + Sync) -> Vec<Session> {
     std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| loop {
-                let Some(job) = queue.lock().ok().and_then(|mut q| q.pop()) else {
-                    return;
-                };
-                if let Some(p) = judge(job) {
-                    problems.lock().map(|mut all| all.push(p)).ok();
-                }
-            });
-        }
-    });
-    problems.into_inner().unwrap_or_default()
+        let play = &play;
+        let running: Vec<_> = jobs.iter().map(|j| s.spawn(move || play(j))).collect();
+        running
+            .into_iter()
+            .map(|t| t.join().expect("a session's thread panicked"))
+            .collect()
+    })
 }
 
 /// Judges one defect's session: `TIDAK LULUS`, exit 1, and exactly `expected` failing.
@@ -129,17 +119,20 @@ fn judge_defect(
     })
 }
 
-/// Runs the table in `threads` parallel sessions and returns the mismatches.
-fn run_table(rows: &[(&'static str, &'static [&'static str])], threads: usize) -> Vec<String> {
-    run_parallel(rows.to_vec(), threads, |(defect, expected)| {
-        let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
-        judge_defect("rsud-karanganyar", defect, &expected, &session(defect))
-    })
+fn names(checks: &[&str]) -> BTreeSet<String> {
+    checks.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn every_defect_fails_exactly_the_checks_that_concern_it() {
-    let problems = run_table(TABLE, 5);
+    let sessions = play_all(TABLE, |(defect, _)| session(defect));
+    let problems: Vec<String> = TABLE
+        .iter()
+        .zip(&sessions)
+        .filter_map(|((defect, expected), sess)| {
+            judge_defect("rsud-karanganyar", defect, &names(expected), sess)
+        })
+        .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
@@ -157,81 +150,92 @@ const OTHER_AGREEMENTS: &[&str] = &[
 /// defect whose every check is skipped there is reported: nothing would catch it.
 #[test]
 fn under_every_agreement_the_compliant_app_passes_and_each_defect_fails_its_checks() {
-    let (mut problems, skipped) =
-        compliant_under(OTHER_AGREEMENTS, 3, "application", |a| session_under(a, ""));
-    let jobs = defect_jobs(TABLE, &skipped, &mut problems);
-    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
-        judge_defect(
-            agreement,
-            defect,
-            &expected,
-            &session_under(agreement, defect),
-        )
-    }));
+    let jobs = agreement_jobs(OTHER_AGREEMENTS, TABLE, &[]);
+    let sessions = play_all(&jobs, |(agreement, defect)| {
+        session_under(agreement, defect)
+    });
+    let (mut problems, played) = compliant_and_defects(&jobs, &sessions, TABLE, "application");
+    for (agreement, defect, expected, sess) in played {
+        problems.extend(judge_defect(agreement, defect, &expected, sess));
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 
-/// The compliant application's session under each of `agreements` (`threads` at once): each
-/// must get `LULUS` with nothing failing; the problems, and per agreement the checks the pack
-/// skipped there.
-fn compliant_under<'a>(
+/// Per agreement, its compliant session (defect `""`), one session per defect of `table` and
+/// one per `extra` defect.
+fn agreement_jobs<'a>(
     agreements: &[&'a str],
-    threads: usize,
+    table: &[(&'a str, &[&str])],
+    extra: &[&'a str],
+) -> Vec<(&'a str, &'a str)> {
+    let mut jobs = Vec::new();
+    for agreement in agreements {
+        jobs.push((*agreement, ""));
+        jobs.extend(table.iter().map(|(defect, _)| (*agreement, *defect)));
+        jobs.extend(extra.iter().map(|defect| (*agreement, *defect)));
+    }
+    jobs
+}
+
+/// A defect's session to judge: agreement, defect, the checks it must fail, the session.
+type Played<'j, 's> = (&'j str, &'j str, BTreeSet<String>, &'s Session);
+
+/// Judges the compliant sessions among `jobs` (defect `""`): each must get `LULUS` with
+/// nothing failing. Returns their problems and, for every defect session of `table`, what
+/// it must fail: the table's checks less the tests the pack skipped under that agreement (as
+/// its compliant session shows). A defect whose every check is skipped somewhere is a problem:
+/// nothing would catch it there. Defects outside the table come back with an empty set.
+fn compliant_and_defects<'j, 's>(
+    jobs: &'j [(&'j str, &'j str)],
+    sessions: &'s [Session],
+    table: &[(&str, &[&str])],
     what: &str,
-    session: impl Fn(&str) -> Session + Sync,
-) -> (Vec<String>, Vec<(&'a str, BTreeSet<String>)>) {
-    let skipped: std::sync::Mutex<Vec<(&str, BTreeSet<String>)>> = Default::default();
-    let problems = run_parallel(agreements.to_vec(), threads, |agreement| {
-        let sess = session(agreement);
+) -> (Vec<String>, Vec<Played<'j, 's>>) {
+    let mut problems = Vec::new();
+    let mut skipped: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
+    for ((agreement, _), sess) in jobs.iter().zip(sessions).filter(|((_, d), _)| d.is_empty()) {
         let checks = sess.checks();
-        skipped.lock().ok()?.push((
+        skipped.insert(
             agreement,
             checks
                 .iter()
                 .filter(|c| c.2 == "skipped")
                 .map(|c| format!("{}/{}", c.0, c.1))
                 .collect(),
-        ));
-        let bad = failing(&sess);
-        (sess.code() != 0 || verdict(&sess) != "LULUS" || !bad.is_empty() || checks.len() < 14)
-            .then(|| {
-                format!(
-                    "{agreement}: the compliant {what} got exit {} verdict {:?}, failing {bad:?}\n{}",
-                    sess.code(),
-                    verdict(&sess),
-                    sess.text()
-                )
-            })
-    });
-    (problems, skipped.into_inner().unwrap_or_default())
-}
-
-/// One job per agreement and defect of `table`: the checks that must fail there, less those the
-/// pack skips under that agreement (`skipped`, from its compliant session). A defect whose every
-/// check is skipped somewhere is a problem: nothing would catch it there.
-fn defect_jobs<'a>(
-    table: &[(&'a str, &[&str])],
-    skipped: &[(&'a str, BTreeSet<String>)],
-    problems: &mut Vec<String>,
-) -> Vec<(&'a str, &'a str, BTreeSet<String>)> {
-    let mut jobs = Vec::new();
-    for (agreement, skipped) in skipped {
-        for (defect, expected) in table {
-            let expected: BTreeSet<String> = expected
-                .iter()
-                .map(|s| s.to_string())
-                .filter(|c| !skipped.contains(c))
-                .collect();
-            if expected.is_empty() {
-                problems.push(format!(
-                    "{agreement} {defect}: every check that catches it is skipped under this agreement"
-                ));
-                continue;
-            }
-            jobs.push((*agreement, *defect, expected));
+        );
+        let bad = failing(sess);
+        if sess.code() != 0 || verdict(sess) != "LULUS" || !bad.is_empty() || checks.len() < 14 {
+            problems.push(format!(
+                "{agreement}: the compliant {what} got exit {} verdict {:?}, failing {bad:?}\n{}",
+                sess.code(),
+                verdict(sess),
+                sess.text()
+            ));
         }
     }
-    jobs
+    let mut played = Vec::new();
+    for ((agreement, defect), sess) in jobs
+        .iter()
+        .zip(sessions)
+        .filter(|((_, d), _)| !d.is_empty())
+    {
+        let skipped = &skipped[agreement];
+        let table = table.iter().find(|(d, _)| d == defect);
+        let expected: BTreeSet<String> = table
+            .map(|(_, checks)| names(checks))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| !skipped.contains(c))
+            .collect();
+        if table.is_some() && expected.is_empty() {
+            problems.push(format!(
+                "{agreement} {defect}: every check that catches it is skipped under this agreement"
+            ));
+            continue;
+        }
+        played.push((*agreement, *defect, expected, sess));
+    }
+    (problems, played)
 }
 
 /// The second reference application, unlike rsud-app: a puskesmas registration desk under
@@ -322,34 +326,31 @@ const ALL_AGREEMENTS: &[&str] = &[
 /// checks of its family (less the tests the pack skips under that agreement).
 #[test]
 fn the_puskesmas_desk_passes_and_each_of_its_defects_fails_its_checks() {
-    let (mut problems, skipped) =
-        compliant_under(ALL_AGREEMENTS, 4, "desk", |a| puskesmas_session(a, ""));
-    let mut jobs = defect_jobs(PUSKESMAS_TABLE, &skipped, &mut problems);
-    jobs.extend(
-        skipped
-            .iter()
-            .map(|(agreement, _)| (*agreement, "background-crawler", BTreeSet::new())),
-    );
-    problems.extend(run_parallel(jobs, 10, |(agreement, defect, expected)| {
-        let sess = puskesmas_session(agreement, defect);
+    let jobs = agreement_jobs(ALL_AGREEMENTS, PUSKESMAS_TABLE, &["background-crawler"]);
+    let sessions = play_all(&jobs, |(agreement, defect)| {
+        puskesmas_session(agreement, defect)
+    });
+    let (mut problems, played) = compliant_and_defects(&jobs, &sessions, PUSKESMAS_TABLE, "desk");
+    for (agreement, defect, expected, sess) in played {
         if defect == "background-crawler" {
-            let got = failing(&sess);
-            return (sess.code() != 1
+            let got = failing(sess);
+            if sess.code() != 1
                 || !got.contains(CRAWLER_MUST)
-                || got.iter().any(|c| !CRAWLER_MAY.contains(&c.as_str())))
-            .then(|| {
-                format!(
+                || got.iter().any(|c| !CRAWLER_MAY.contains(&c.as_str()))
+            {
+                problems.push(format!(
                     "{agreement} background-crawler: failing {got:?}\n{}",
                     sess.text()
-                )
-            });
+                ));
+            }
+            continue;
         }
-        judge_defect(
+        problems.extend(judge_defect(
             &format!("{agreement} (puskesmas)"),
             defect,
             &expected,
-            &sess,
-        )
-    }));
+            sess,
+        ));
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
