@@ -143,6 +143,20 @@ wait "$UP1" "$UP2" 2>/dev/null || true
 echo "uploads answered during the point: $(wc -l <"$WORK/uploads.log") ($(sort "$WORK/uploads.log" | uniq -c | tr '\n' ' '))"
 MOCK_HWM=$(hwm_kb "$MOCK_PID")
 
+echo "== the same mock without durability (durable_answers = false: answers before the commit)"
+# The cost of durability made visible: the same server, data and work per request, but an answer
+# does not wait for its journal row and quota count to be committed.
+kill "$MOCK_PID" 2>/dev/null || true
+wait "$MOCK_PID" 2>/dev/null || true
+printf 'durable_answers = false\n' >"$WORK/no-durability.toml"
+"$MOCK" serve --config "$WORK/no-durability.toml" --listen 127.0.0.1:$MOCK_PORT --data-dir "$DATA" --population "$POPULATION" >"$WORK/mock-nd.log" 2>&1 &
+ND_PID=$!; PIDS+=("$ND_PID")
+wait_port $MOCK_PORT
+wrk -t2 -c64 -d1s -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/dinkes_3313/CALL_NIK" >/dev/null 2>&1 || true
+for c in $CONNECTIONS; do
+  LOAD+=("$(run_wrk mock-nodurable $MOCK_PORT "$c" "$ND_PID")")
+done
+
 python3 - "$MOCK_HWM" "${LOAD[@]}" <<'PY'
 import re, sys
 hwm = int(sys.argv[1])

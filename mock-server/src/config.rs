@@ -16,6 +16,7 @@
 //! balikan_keys = "free"          # or "strict" (per institution too)
 //! unknown_method_status = 404    # HTTP status of an unknown method name
 //! verify_error_respon = true     # false: verification errors carry only RESPONSE_*
+//! durable_answers = true         # false (benchmarks only): answer before the journal commit
 //! id_numbers = "number"          # or "string"
 //! date_format = "YYYY-MM-DD"     # or "DD-MM-YYYY", "DD.MM.YYYY"
 //! strict_operator = false
@@ -302,6 +303,7 @@ struct SettingsFile {
     balikan_keys: Option<BalikanKeys>,
     unknown_method_status: Option<u16>,
     verify_error_respon: Option<bool>,
+    durable_answers: Option<bool>,
     id_numbers: Option<IdNumberType>,
     date_format: Option<DateFormat>,
     strict_operator: Option<bool>,
@@ -352,6 +354,11 @@ pub(crate) struct Settings {
     pub unknown_method_status: u16,
     /// Whether verification errors carry `RESPON` beside the `RESPONSE_*` keys.
     pub verify_error_respon: bool,
+    /// Whether an answer waits until its journal row and quota count are committed (the
+    /// default, and what every promise of the journal rests on). `false` exists for the
+    /// benchmark's "no durability" reference only: answers then go out first, and a crash can
+    /// lose rows of calls that clients saw answered.
+    pub durable_answers: bool,
     pub id_numbers: IdNumberType,
     pub date_format: DateFormat,
     pub strict_operator: bool,
@@ -386,6 +393,7 @@ impl Default for Settings {
             balikan_keys: BalikanKeys::Free,
             unknown_method_status: 404,
             verify_error_respon: true,
+            durable_answers: true,
             id_numbers: IdNumberType::Number,
             date_format: DateFormat::Iso,
             strict_operator: false,
@@ -538,6 +546,7 @@ impl Settings {
                 .unknown_method_status
                 .unwrap_or(d.unknown_method_status),
             verify_error_respon: file.verify_error_respon.unwrap_or(d.verify_error_respon),
+            durable_answers: file.durable_answers.unwrap_or(d.durable_answers),
             id_numbers: args.id_numbers.or(file.id_numbers).unwrap_or(d.id_numbers),
             date_format: args
                 .date_format
@@ -742,6 +751,7 @@ mod tests {
             "balikan_keys",
             "unknown_method_status",
             "verify_error_respon",
+            "durable_answers",
             "id_numbers",
             "date_format",
             "strict_operator",

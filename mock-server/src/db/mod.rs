@@ -156,6 +156,8 @@ pub(crate) struct Writer {
     tx: mpsc::Sender<Msg>,
     /// The state database, for errors.
     path: std::sync::Arc<PathBuf>,
+    /// Whether journal rows are waited for until committed (`durable_answers`).
+    durable: bool,
 }
 
 impl std::fmt::Debug for Msg {
@@ -427,7 +429,11 @@ pub(crate) fn open_with(
         .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
     Ok((
         WriterThread {
-            writer: Writer { tx, path: shared },
+            writer: Writer {
+                tx,
+                path: shared,
+                durable: true,
+            },
             join: Some(join),
         },
         loaded,
@@ -477,6 +483,15 @@ impl WriterThread {
 }
 
 impl Writer {
+    /// This writer with journal rows queued but not waited for (`durable_answers = false`, the
+    /// benchmark's no-durability reference). Commands are still waited for.
+    pub(crate) fn without_waiting(self) -> Writer {
+        Writer {
+            durable: false,
+            ..self
+        }
+    }
+
     /// Queues a journal row (and a quota count) and waits until it is committed.
     pub(crate) async fn journal(
         &self,
@@ -503,6 +518,9 @@ impl Writer {
                 ack,
             })
             .map_err(|_| StoreError::new(&self.path, StoreErrorKind::WriterGone))?;
+        if !self.durable {
+            return Ok(());
+        }
         match done.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::new(&self.path, StoreErrorKind::Commit(e))),

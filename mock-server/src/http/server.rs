@@ -128,11 +128,17 @@ pub(crate) async fn prepare(settings: Settings) -> Result<Prepared, StartError> 
     let (writer, loaded) = db::open_with(&settings.data_dir, caps, settings.fresh_state)
         .map_err(|e| StartError::State(format!("{e}: {}", e.kind)))?;
     let token = admin_token(&settings);
+    let journal_writer = if settings.durable_answers {
+        writer.writer()
+    } else {
+        tracing::warn!("durable_answers = false: answers go out before their journal rows are committed (benchmarks only)");
+        writer.writer().without_waiting()
+    };
     let state = Core::new(
         settings,
         agreements,
         loaded,
-        writer.writer(),
+        journal_writer,
         residents,
         dataset,
         token.clone(),
