@@ -609,6 +609,22 @@ fn write_into(
     Ok(hash)
 }
 
+/// `file:` URI of `path` with `immutable=1`; `%`, `?` and `#` are the characters a URI path
+/// must escape.
+fn immutable_uri(path: &Path) -> Option<String> {
+    let mut uri = String::from("file:");
+    for c in path.to_str()?.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3F"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    Some(uri)
+}
+
 /// Read-only access to a dataset. Open one per worker thread (a connection is not `Sync`).
 #[derive(Debug)]
 pub struct PopulationReader {
@@ -617,12 +633,17 @@ pub struct PopulationReader {
 }
 
 impl PopulationReader {
-    /// Opens `path` read-only and memory-mapped, without a per-connection mutex.
+    /// Opens `path` read-only and memory-mapped, without a per-connection mutex, as an
+    /// immutable file: a dataset is never written once complete (a new one is written aside
+    /// and renamed over it, which open readers do not see), so SQLite may skip the file lock,
+    /// the hot-journal check and the change counter of every lookup's read transaction.
     pub fn open(path: &Path) -> Result<Self, PopulationDbError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match immutable_uri(path) {
+            Some(uri) => Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI),
+            // A path that is not UTF-8 cannot be written as a URI: opened plainly.
+            None => Connection::open_with_flags(path, flags),
+        }
         .map_err(sql_err(path, "cannot open read-only"))?;
         conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA query_only = 1;")
             .map_err(sql_err(path, "cannot configure the reader"))?;
@@ -640,9 +661,11 @@ impl PopulationReader {
 
     /// The resident with this NIK, whatever their status.
     pub fn get(&self, nik: Nik) -> Result<Option<Resident>, PopulationDbError> {
+        static BY_NIK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql = BY_NIK.get_or_init(|| format!("SELECT {COLUMNS} FROM resident WHERE nik = ?1"));
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM resident WHERE nik = ?1"))
+            .prepare_cached(sql)
             .map_err(sql_err(&self.path, "cannot prepare the lookup"))?;
         let mut rows = stmt
             .query([nik.value() as i64])
@@ -875,6 +898,19 @@ mod tests {
             fs::metadata(&info.path).unwrap().modified().unwrap(),
             modified
         );
+    }
+
+    #[test]
+    fn a_dataset_under_a_folder_named_with_uri_characters_is_read() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data 100% #1?x=y");
+        let info = ensure(&dir, spec(4, 200), false).unwrap();
+        let reader = PopulationReader::open(&info.path).unwrap();
+        assert_eq!(reader.count().unwrap(), 200);
+        let first = generate(spec(4, 200)).next().unwrap();
+        assert_eq!(reader.get(first.nik).unwrap(), Some(first));
+        // A file of that name in the parent folder must not be what was opened.
+        assert!(!root.path().join("data 100").exists());
     }
 
     #[test]
