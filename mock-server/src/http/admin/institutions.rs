@@ -16,7 +16,7 @@ use crate::http::error::{AdminError, AdminJson};
 use crate::http::AppState;
 
 /// An institution as the admin API shows it.
-fn view(state: &AppState, inst: &Institution) -> InstitutionView {
+pub(crate) fn view(state: &AppState, inst: &Institution) -> InstitutionView {
     let a = &inst.agreement;
     let quota = state.quota_status(&a.customer_id);
     InstitutionView {
@@ -62,6 +62,17 @@ pub(crate) async fn patch(
     Path(cid): Path<String>,
     AdminJson(body): AdminJson<Map<String, Value>>,
 ) -> Result<Json<Value>, AdminError> {
+    Ok(sorted(&apply_patch(&state, &cid, body).await?))
+}
+
+/// Validates and applies the keys of a PATCH body to an institution (persisted, logged without
+/// the password); the institution as it is now. Also the dashboard's switches.
+pub(crate) async fn apply_patch(
+    state: &AppState,
+    cid: &str,
+    body: Map<String, Value>,
+) -> Result<InstitutionView, AdminError> {
+    let cid = cid.to_string();
     if state.institution(&cid).is_none() {
         return Err(AdminError::UnknownInstitution(cid));
     }
@@ -89,5 +100,5 @@ pub(crate) async fn patch(
     }
     let change = Value::Object(logged).to_string();
     tracing::info!(customer_id = %cid, %change, "institution changed");
-    Ok(sorted(&view(&state, &inst)))
+    Ok(view(state, &inst))
 }

@@ -18,6 +18,14 @@ pub(crate) async fn entries(
     State(state): State<AppState>,
     AdminQuery(q): AdminQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, AdminError> {
+    Ok(sorted(&ledger_page(&state, &q).await?))
+}
+
+/// The ledger entries a query of `GET /__admin/balikan` asks for (also the dashboard's).
+pub(crate) async fn ledger_page(
+    state: &AppState,
+    q: &HashMap<String, String>,
+) -> Result<LedgerPage, AdminError> {
     for k in q.keys() {
         if !["customer_id", "nik", "limit"].contains(&k.as_str()) {
             return Err(AdminError::BadRequest(format!(
@@ -43,5 +51,5 @@ pub(crate) async fn entries(
     };
     let dir = state.data_dir();
     let entries = db::blocking(&dir.clone(), move || db::ledger_query(&dir, &filter)).await?;
-    Ok(sorted(&LedgerPage { entries }))
+    Ok(LedgerPage { entries })
 }

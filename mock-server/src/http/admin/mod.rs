@@ -4,9 +4,9 @@
 //! them in [`dukcapil_mock_api::ROUTES`] and `openapi.json`.
 
 pub(crate) mod faults;
-mod institutions;
-mod ledger;
-mod reports;
+pub(crate) mod institutions;
+pub(crate) mod ledger;
+pub(crate) mod reports;
 mod residents;
 
 use std::net::SocketAddr;
@@ -75,24 +75,31 @@ impl axum::extract::FromRef<AppState> for AdminAccess {
     }
 }
 
+impl AdminAccess {
+    /// The loopback rule: callers other than loopback are refused unless `admin_remote` is set.
+    pub(crate) fn check_peer(&self, extensions: &axum::http::Extensions) -> Result<(), AdminError> {
+        if self.remote {
+            return Ok(());
+        }
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_canonical());
+        match peer {
+            Some(ip) if ip.is_loopback() => Ok(()),
+            // Handler tests without a socket have no peer address: they are in-process.
+            None => Ok(()),
+            Some(ip) => Err(AdminError::NotLoopback(ip.to_string())),
+        }
+    }
+}
+
 /// Token and loopback check for every admin route.
 pub(crate) async fn guard(
     State(access): State<AdminAccess>,
     req: Request,
     next: Next,
 ) -> Result<Response, AdminError> {
-    if !access.remote {
-        let peer = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_canonical());
-        match peer {
-            Some(ip) if ip.is_loopback() => {}
-            // Handler tests without a socket have no peer address: they are in-process.
-            None => {}
-            Some(ip) => return Err(AdminError::NotLoopback(ip.to_string())),
-        }
-    }
+    access.check_peer(req.extensions())?;
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

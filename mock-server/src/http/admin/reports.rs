@@ -25,7 +25,8 @@ const MAX_LIMIT: u32 = JournalQuery::MAX_LIMIT;
 /// Most lookups the detector reads in one run.
 const DETECTOR_ROWS: u32 = 500_000;
 
-type Params = HashMap<String, String>;
+/// A query string's parameters.
+pub(crate) type Params = HashMap<String, String>;
 
 fn only(q: &Params, allowed: &[&str]) -> Result<(), AdminError> {
     match q.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -74,13 +75,11 @@ fn text(q: &Params, key: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `GET /__admin/journal?customer_id=&operator=&nik=&outcome=&endpoint=&since=&until=&limit=&after_id=&before_id=`
-pub(crate) async fn journal(
-    State(state): State<AppState>,
-    AdminQuery(q): AdminQuery<Params>,
-) -> Result<Json<Value>, AdminError> {
+/// The journal filter of a query of `GET /__admin/journal` (also the dashboard's live journal):
+/// known parameters only, `limit` at most [`MAX_LIMIT`], `outcome` a code or `ERR`.
+pub(crate) fn journal_filter(q: &Params) -> Result<JournalFilter, AdminError> {
     only(
-        &q,
+        q,
         &[
             "customer_id",
             "operator",
@@ -94,13 +93,13 @@ pub(crate) async fn journal(
             "before_id",
         ],
     )?;
-    let limit = parse::<u32>(&q, "limit", "a whole number")?.unwrap_or(100);
+    let limit = parse::<u32>(q, "limit", "a whole number")?.unwrap_or(100);
     if limit > MAX_LIMIT {
         return Err(AdminError::BadRequest(format!(
             "`limit` must be at most {MAX_LIMIT}"
         )));
     }
-    let outcome = text(&q, "outcome");
+    let outcome = text(q, "outcome");
     if let Some(o) = &outcome {
         if o != "ERR" && o.parse::<Outcome>().is_err() {
             return Err(AdminError::BadRequest(format!(
@@ -108,18 +107,27 @@ pub(crate) async fn journal(
             )));
         }
     }
-    let filter = JournalFilter {
+    Ok(JournalFilter {
         limit,
-        customer_id: text(&q, "customer_id"),
-        operator: text(&q, "operator"),
-        nik: text(&q, "nik"),
+        customer_id: text(q, "customer_id"),
+        operator: text(q, "operator"),
+        nik: text(q, "nik"),
         outcome,
-        endpoint: text(&q, "endpoint"),
-        since: instant(&q, "since")?,
-        until: instant(&q, "until")?,
-        after_id: parse(&q, "after_id", "a whole number")?,
-        before_id: parse(&q, "before_id", "a whole number")?,
-    };
+        endpoint: text(q, "endpoint"),
+        since: instant(q, "since")?,
+        until: instant(q, "until")?,
+        after_id: parse(q, "after_id", "a whole number")?,
+        before_id: parse(q, "before_id", "a whole number")?,
+    })
+}
+
+/// `GET /__admin/journal?customer_id=&operator=&nik=&outcome=&endpoint=&since=&until=&limit=&after_id=&before_id=`
+pub(crate) async fn journal(
+    State(state): State<AppState>,
+    AdminQuery(q): AdminQuery<Params>,
+) -> Result<Json<Value>, AdminError> {
+    let filter = journal_filter(&q)?;
+    let limit = filter.limit;
     let forward = filter.after_id.is_some();
     let rows = state.journal(filter).await?;
     // The cursor to pass on for the next page in the same direction.
@@ -138,32 +146,45 @@ pub(crate) async fn journal(
 
 /// One line of the usage report.
 #[derive(Debug, Default)]
-struct Line {
-    lookups: u64,
-    verifications: u64,
-    by_outcome: BTreeMap<String, u64>,
+pub(crate) struct Line {
+    pub(crate) lookups: u64,
+    pub(crate) verifications: u64,
+    pub(crate) by_outcome: BTreeMap<String, u64>,
+}
+
+/// A line's key: institution, operator, WIB day.
+pub(crate) type LineKey = (String, Option<String>, String);
+
+/// The usage report of a period: what `GET /__admin/usage` answers as JSON or CSV, and what the
+/// dashboard draws.
+#[derive(Debug)]
+pub(crate) struct Usage {
+    pub(crate) from: NaiveDate,
+    pub(crate) to: NaiveDate,
+    pub(crate) customer_id: Option<String>,
+    /// CSV asked for (`format=csv`).
+    pub(crate) csv: bool,
+    pub(crate) lines: BTreeMap<LineKey, Line>,
+    /// Institution names by customer id.
+    pub(crate) names: HashMap<String, String>,
 }
 
 fn day(q: &Params, key: &str) -> Result<Option<NaiveDate>, AdminError> {
     parse(q, key, "a date YYYY-MM-DD")
 }
 
-/// `GET /__admin/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&customer_id=&format=json|csv`: calls per
-/// institution, operator and WIB day, split by service and outcome. Default period: the current
-/// semester (January-June or July-December) up to today. Counts what the journal still holds.
-pub(crate) async fn usage(
-    State(state): State<AppState>,
-    AdminQuery(q): AdminQuery<Params>,
-) -> Result<Response, AdminError> {
-    only(&q, &["from", "to", "customer_id", "format"])?;
+/// The usage report for a query of `GET /__admin/usage` (`from`, `to`, `customer_id`,
+/// `format`). Default period: the current semester (January-June or July-December) up to today.
+pub(crate) async fn usage_report(state: &AppState, q: &Params) -> Result<Usage, AdminError> {
+    only(q, &["from", "to", "customer_id", "format"])?;
     let today = wib_day(state.clock.now());
     let semester_start = {
         use chrono::Datelike;
         let month = if today.month() <= 6 { 1 } else { 7 };
         NaiveDate::from_ymd_opt(today.year(), month, 1).unwrap_or(today)
     };
-    let from = day(&q, "from")?.unwrap_or(semester_start);
-    let to = day(&q, "to")?.unwrap_or(today);
+    let from = day(q, "from")?.unwrap_or(semester_start);
+    let to = day(q, "to")?.unwrap_or(today);
     if from > to {
         return Err(AdminError::BadRequest("`from` is after `to`".into()));
     }
@@ -180,14 +201,14 @@ pub(crate) async fn usage(
             )))
         }
     };
-    let cid = text(&q, "customer_id");
+    let cid = text(q, "customer_id");
     let dir = state.data_dir();
     let (f, t, c) = (from.to_string(), to.to_string(), cid.clone());
     let counts = db::blocking(&dir.clone(), move || {
         db::usage_counts(&dir, &f, &t, c.as_deref())
     })
     .await?;
-    let mut lines: BTreeMap<(String, Option<String>, String), Line> = BTreeMap::new();
+    let mut lines: BTreeMap<LineKey, Line> = BTreeMap::new();
     for c in counts {
         let line = lines.entry((c.customer_id, c.operator, c.day)).or_default();
         if c.endpoint == "CALL_NIK" {
@@ -207,9 +228,28 @@ pub(crate) async fn usage(
             )
         })
         .collect();
-    if csv {
-        return Ok(usage_csv(&lines, &names).into_response());
+    Ok(Usage {
+        from,
+        to,
+        customer_id: cid,
+        csv,
+        lines,
+        names,
+    })
+}
+
+/// `GET /__admin/usage?from=YYYY-MM-DD&to=YYYY-MM-DD&customer_id=&format=json|csv`: calls per
+/// institution, operator and WIB day, split by service and outcome. Default period: the current
+/// semester (January-June or July-December) up to today. Counts what the journal still holds.
+pub(crate) async fn usage(
+    State(state): State<AppState>,
+    AdminQuery(q): AdminQuery<Params>,
+) -> Result<Response, AdminError> {
+    let usage = usage_report(&state, &q).await?;
+    if usage.csv {
+        return Ok(usage_csv(&usage));
     }
+    let (lines, names) = (&usage.lines, &usage.names);
     let mut totals: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     let rows: Vec<Value> = lines
         .iter()
@@ -236,9 +276,9 @@ pub(crate) async fn usage(
         })
         .collect();
     Ok(Json(json!({
-        "from": from.to_string(),
-        "to": to.to_string(),
-        "customer_id": cid,
+        "from": usage.from.to_string(),
+        "to": usage.to.to_string(),
+        "customer_id": usage.customer_id,
         "rows": rows,
         "totals": totals,
     }))
@@ -254,10 +294,9 @@ fn cell(s: &str) -> String {
     }
 }
 
-fn usage_csv(
-    lines: &BTreeMap<(String, Option<String>, String), Line>,
-    names: &HashMap<String, String>,
-) -> Response {
+/// The usage report as the CSV download (`usage.csv`).
+pub(crate) fn usage_csv(usage: &Usage) -> Response {
+    let (lines, names) = (&usage.lines, &usage.names);
     let mut out = String::from("customer_id,institution,operator,day,lookups,verifications,total");
     for o in Outcome::ALL {
         out.push_str(",outcome_");
@@ -297,16 +336,14 @@ fn usage_csv(
         .into_response()
 }
 
-/// `GET /__admin/detector?customer_id=&since=&min_run=&min_stride_run=&max_stride=&burst_count=&burst_window_ms=`:
-/// rule 8 (sequential, patterned, rapid-fire lookups) over the journal's `CALL_NIK` and
-/// `CALL_VERIFY_BY_ELEMEN` rows (both read a resident by NIK). The PoC runner's check feeds the
-/// same rows to the same [`detect`].
-pub(crate) async fn detector(
-    State(state): State<AppState>,
-    AdminQuery(q): AdminQuery<Params>,
-) -> Result<Json<Value>, AdminError> {
+/// The rule-8 report for a query of `GET /__admin/detector` (`customer_id`, `since` and the
+/// thresholds).
+pub(crate) async fn detector_report(
+    state: &AppState,
+    q: &Params,
+) -> Result<DetectorReport, AdminError> {
     only(
-        &q,
+        q,
         &[
             "customer_id",
             "since",
@@ -319,22 +356,22 @@ pub(crate) async fn detector(
     )?;
     let d = DetectorSettings::default();
     let settings = DetectorSettings {
-        min_run: parse(&q, "min_run", "a whole number")?
+        min_run: parse(q, "min_run", "a whole number")?
             .unwrap_or(d.min_run)
             .max(2),
-        min_stride_run: parse(&q, "min_stride_run", "a whole number")?
+        min_stride_run: parse(q, "min_stride_run", "a whole number")?
             .unwrap_or(d.min_stride_run)
             .max(3),
-        max_stride: parse(&q, "max_stride", "a whole number")?.unwrap_or(d.max_stride),
-        burst_count: parse(&q, "burst_count", "a whole number")?
+        max_stride: parse(q, "max_stride", "a whole number")?.unwrap_or(d.max_stride),
+        burst_count: parse(q, "burst_count", "a whole number")?
             .unwrap_or(d.burst_count)
             .max(2),
-        burst_window_ms: parse(&q, "burst_window_ms", "a whole number")?
+        burst_window_ms: parse(q, "burst_window_ms", "a whole number")?
             .unwrap_or(d.burst_window_ms)
             .max(0),
     };
-    let cid = text(&q, "customer_id");
-    let since = instant(&q, "since")?;
+    let cid = text(q, "customer_id");
+    let since = instant(q, "since")?;
     let dir = state.data_dir();
     let (c, s) = (cid.clone(), since.clone());
     let rows = db::blocking(&dir.clone(), move || {
@@ -355,11 +392,22 @@ pub(crate) async fn detector(
         })
         .collect();
     let findings = detect(&events, &settings);
-    Ok(sorted(&DetectorReport {
+    Ok(DetectorReport {
         customer_id: cid,
         since,
         lookups: events.len(),
         settings,
         findings,
-    }))
+    })
+}
+
+/// `GET /__admin/detector?customer_id=&since=&min_run=&min_stride_run=&max_stride=&burst_count=&burst_window_ms=`:
+/// rule 8 (sequential, patterned, rapid-fire lookups) over the journal's `CALL_NIK` and
+/// `CALL_VERIFY_BY_ELEMEN` rows (both read a resident by NIK). The PoC runner's check feeds the
+/// same rows to the same [`detect`].
+pub(crate) async fn detector(
+    State(state): State<AppState>,
+    AdminQuery(q): AdminQuery<Params>,
+) -> Result<Json<Value>, AdminError> {
+    Ok(sorted(&detector_report(&state, &q).await?))
 }
