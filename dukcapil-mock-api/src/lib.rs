@@ -48,7 +48,8 @@ pub use ledger::{LedgerEntry, LedgerPage, LedgerQuery};
 pub use quota::{QuotaChange, QuotaStatus};
 pub use residents::{ResidentCreate, ResidentRecord, ResidentsCreated};
 pub use routes::{
-    listening_url, ADMIN_PREFIX, BALIKAN_LISTENING_PREFIX, HEALTHZ, LISTENING_PREFIX, ROUTES,
+    listening_url, ADMIN_PREFIX, BALIKAN_LISTENING_PREFIX, DASHBOARD, HEALTHZ, LISTENING_PREFIX,
+    ROUTES,
 };
 
 #[cfg(feature = "client")]

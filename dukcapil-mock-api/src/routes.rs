@@ -30,8 +30,26 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/__admin/faults"),
     ("GET", "/__admin/faults/{id}"),
     ("DELETE", "/__admin/faults/{id}"),
+    ("GET", "/__admin/ui"),
+    ("GET", "/__admin/ui/login"),
+    ("POST", "/__admin/ui/login"),
+    ("POST", "/__admin/ui/logout"),
+    ("GET", "/__admin/ui/journal.json"),
+    ("GET", "/__admin/ui/institutions"),
+    ("POST", "/__admin/ui/institutions/{customer_id}"),
+    ("GET", "/__admin/ui/balikan"),
+    ("GET", "/__admin/ui/detector"),
+    ("GET", "/__admin/ui/faults"),
+    ("POST", "/__admin/ui/faults"),
+    ("POST", "/__admin/ui/faults/{id}/delete"),
+    ("GET", "/__admin/ui/usage"),
+    ("GET", "/__admin/ui/usage.csv"),
     ("GET", HEALTHZ),
 ];
+
+/// Where the live dashboard is served (HTML pages behind a login with the admin token, then a
+/// session cookie; the same loopback rule as the admin API). Its routes are in [`ROUTES`].
+pub const DASHBOARD: &str = "/__admin/ui";
 
 /// The readiness probe: no token, no data, never journaled. 200 `{"status":"ok"}` once the mock
 /// serves; while `mock-server serve` is still preparing its dataset (the port is bound first),

@@ -1,5 +1,5 @@
 //! The mock's rules, without HTTP and without SQL: institutions and their admin changes, quota
-//! counting, the controllable clock, where residents are found, the fault engine, data-balikan
+//! counting, the controllable clock, the admin dashboard's sessions, where residents are found, the fault engine, data-balikan
 //! parsing and validation. Persistence goes through [`crate::db`].
 
 pub(crate) mod balikan;
@@ -8,6 +8,7 @@ pub(crate) mod faults;
 pub(crate) mod institutions;
 pub(crate) mod quota;
 pub(crate) mod residents;
+pub(crate) mod sessions;
 pub(crate) mod state;
 
 pub(crate) use state::Core;

@@ -16,6 +16,7 @@ use super::faults::FaultEngine;
 use super::institutions::Institution;
 use super::quota::{Quota, QuotaCheck};
 use super::residents::{ResidentSource, Residents, SourceError};
+use super::sessions::Sessions;
 use crate::config::Settings;
 use crate::db::{self, Command, Loaded, StoreError, Writer};
 
@@ -143,6 +144,8 @@ pub(crate) struct Core {
     pub(crate) writer: Writer,
     /// The population served.
     pub(crate) dataset: Arc<DatasetInfo>,
+    /// Logged-in browsers of the admin dashboard (`/__admin/ui`).
+    pub(crate) admin_sessions: Arc<Sessions>,
 }
 
 impl Core {
@@ -186,6 +189,7 @@ impl Core {
             writer,
             intake,
             dataset: Arc::new(dataset),
+            admin_sessions: Arc::new(Sessions::default()),
         }
     }
 

@@ -6,6 +6,7 @@
 pub(crate) mod admin;
 pub(crate) mod balikan;
 pub(crate) mod conn;
+pub(crate) mod dashboard;
 pub(crate) mod error;
 pub(crate) mod faults;
 #[cfg(test)]
@@ -71,6 +72,9 @@ pub(crate) fn app_for(state: AppState, services: Services) -> Router {
     if services != Services::BalikanOnly {
         router = router
             .merge(gateway::routes())
+            // Absolute paths under `/__admin/ui`, beside the nested admin API: its own login and
+            // session instead of the bearer token, the admin API's loopback rule.
+            .merge(dashboard::routes(state.clone()))
             .nest("/__admin", admin::routes(state.clone()))
             // The nested router does not see `/__admin/` itself; it is an admin path all the same
             // (401 without the token, 404 with it), not a journaled gateway 404.

@@ -77,6 +77,7 @@ impl axum::extract::FromRef<AppState> for AdminAccess {
 
 impl AdminAccess {
     /// The loopback rule: callers other than loopback are refused unless `admin_remote` is set.
+    /// Also the dashboard's rule (`/__admin/ui`).
     pub(crate) fn check_peer(&self, extensions: &axum::http::Extensions) -> Result<(), AdminError> {
         if self.remote {
             return Ok(());
@@ -90,6 +91,13 @@ impl AdminAccess {
             None => Ok(()),
             Some(ip) => Err(AdminError::NotLoopback(ip.to_string())),
         }
+    }
+
+    /// Whether `candidate` is the admin token (compared in time independent of where they
+    /// differ: the dashboard's login form takes it from anyone who reaches the page).
+    pub(crate) fn token_is(&self, candidate: &str) -> bool {
+        let (a, b) = (self.token.as_bytes(), candidate.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 }
 

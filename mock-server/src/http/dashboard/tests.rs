@@ -1,0 +1,329 @@
+//! The dashboard through the real router: login, the loopback rule with a peer address that
+//! only a handler test can fake, CSRF, masking, and the fault form's validation.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Request, StatusCode};
+use tower::ServiceExt;
+
+use super::mask_numbers;
+use crate::http::gateway::tests::{creds, harness, harness_with, Harness, FOUND};
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(
+    h: &Harness,
+    method: &str,
+    uri: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+    from: &str,
+) -> Answer {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, format!("mock_admin_ui={c}"));
+    }
+    if form.is_some() {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    let mut req = req
+        .body(Body::from(form.unwrap_or("").to_string()))
+        .unwrap();
+    let peer: SocketAddr = format!("{from}:50000").parse().unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer));
+    let res = crate::http::app(h.state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// Logs in with the harness's admin token; the session id and the CSRF token of the journal page.
+async fn login(h: &Harness) -> (String, String) {
+    let a = send(
+        h,
+        "POST",
+        "/__admin/ui/login",
+        None,
+        Some("token=tok&lang=id"),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let set = a.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    let id = set
+        .strip_prefix("mock_admin_ui=")
+        .and_then(|r| r.split(';').next())
+        .unwrap()
+        .to_string();
+    let page = send(h, "GET", "/__admin/ui", Some(&id), None, "127.0.0.1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    (id, csrf)
+}
+
+#[tokio::test]
+async fn the_admin_token_opens_a_session_in_a_strict_http_only_cookie() {
+    let h = harness();
+    let wrong = send(
+        &h,
+        "POST",
+        "/__admin/ui/login",
+        None,
+        Some("token=nope"),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+    assert!(wrong.body.contains("Token admin salah"), "{}", wrong.body);
+
+    let right = send(
+        &h,
+        "POST",
+        "/__admin/ui/login",
+        None,
+        Some("token=tok"),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(right.headers[header::LOCATION], "/__admin/ui");
+    let cookie = right.headers[header::SET_COOKIE].to_str().unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/__admin/ui"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    assert!(!cookie.contains("tok;") && !right.body.contains("tok"));
+
+    // Without a session: pages lead to the login form, data is refused.
+    let page = send(&h, "GET", "/__admin/ui", None, None, "127.0.0.1").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .starts_with("/__admin/ui/login"));
+    let feed = send(
+        &h,
+        "GET",
+        "/__admin/ui/journal.json",
+        None,
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(feed.status, StatusCode::UNAUTHORIZED);
+    let forged = send(
+        &h,
+        "GET",
+        "/__admin/ui/journal.json",
+        Some("0123456789abcdef"),
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn other_than_loopback_is_refused_unless_admin_remote() {
+    let h = harness();
+    for (method, uri, form) in [
+        ("GET", "/__admin/ui/login", None),
+        ("POST", "/__admin/ui/login", Some("token=tok")),
+        ("GET", "/__admin/ui", None),
+    ] {
+        let a = send(&h, method, uri, None, form, "192.0.2.7").await;
+        assert_eq!(
+            a.status,
+            StatusCode::FORBIDDEN,
+            "{method} {uri}: {}",
+            a.body
+        );
+        assert!(a.body.contains("--admin-remote"), "{}", a.body);
+        assert!(a.headers.get(header::SET_COOKIE).is_none());
+    }
+    let remote = harness_with(|s| s.admin_remote = true);
+    let a = send(&remote, "GET", "/__admin/ui/login", None, None, "192.0.2.7").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+}
+
+#[tokio::test]
+async fn state_changing_forms_need_the_sessions_csrf_token() {
+    let h = harness();
+    let (id, csrf) = login(&h).await;
+    let rule = "endpoint=call_nik&action=status&code=503&times=1";
+    for bad in ["", "&csrf=", "&csrf=0000"] {
+        let a = send(
+            &h,
+            "POST",
+            "/__admin/ui/faults",
+            Some(&id),
+            Some(&format!("{rule}{bad}")),
+            "127.0.0.1",
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{bad}: {}", a.body);
+        assert!(h.state.faults.list().is_empty());
+    }
+    // Another session's token is no token for this one.
+    let (_, other_csrf) = login(&h).await;
+    let a = send(
+        &h,
+        "POST",
+        "/__admin/ui/faults",
+        Some(&id),
+        Some(&format!("{rule}&csrf={other_csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = send(
+        &h,
+        "POST",
+        "/__admin/ui/faults",
+        Some(&id),
+        Some(&format!("{rule}&csrf={csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let rules = h.state.faults.list();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].rule.times, Some(1));
+
+    // The admin API's validation: a code outside 500/502/503/504 is refused, naming the field.
+    let a = send(
+        &h,
+        "POST",
+        "/__admin/ui/faults",
+        Some(&id),
+        Some(&format!("endpoint=any&action=status&code=418&csrf={csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(a.body.contains("action.code"), "{}", a.body);
+    assert_eq!(h.state.faults.list().len(), 1);
+
+    // Removal and a switch, with the token.
+    let a = send(
+        &h,
+        "POST",
+        &format!("/__admin/ui/faults/{}/delete", rules[0].id),
+        Some(&id),
+        Some(&format!("csrf={csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert!(h.state.faults.list().is_empty());
+    let a = send(
+        &h,
+        "POST",
+        "/__admin/ui/institutions/rsud_3313",
+        Some(&id),
+        Some(&format!("key=active&value=false&csrf={csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(!h.state.institution("rsud_3313").unwrap().active);
+
+    // Logout ends the session.
+    let a = send(
+        &h,
+        "POST",
+        "/__admin/ui/logout",
+        Some(&id),
+        Some(&format!("csrf={csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let a = send(
+        &h,
+        "GET",
+        "/__admin/ui/faults",
+        Some(&id),
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn every_page_renders_and_shows_niks_masked() {
+    let h = harness();
+    h.lookup(&creds(FOUND)).await;
+    let (id, _) = login(&h).await;
+    let masked = dukcapil_domain::mask_nik(FOUND);
+    for uri in [
+        "/__admin/ui",
+        "/__admin/ui?lang=en",
+        "/__admin/ui/journal.json",
+        "/__admin/ui/journal.json?after_id=0&endpoint=CALL_NIK",
+        "/__admin/ui/institutions",
+        "/__admin/ui/balikan",
+        "/__admin/ui/detector",
+        "/__admin/ui/faults",
+        "/__admin/ui/usage",
+        "/__admin/ui/usage.csv",
+    ] {
+        let a = send(&h, "GET", uri, Some(&id), None, "127.0.0.1").await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.body);
+        assert!(!a.body.contains(FOUND), "{uri}: the full NIK: {}", a.body);
+        if uri.contains("journal") || uri == "/__admin/ui?lang=en" {
+            assert!(a.body.contains(&masked), "{uri}: {}", a.body);
+        }
+    }
+    // The language stays switched for the session.
+    let a = send(&h, "GET", "/__admin/ui/usage", Some(&id), None, "127.0.0.1").await;
+    assert!(a.body.contains("Semester usage report"), "{}", a.body);
+    assert!(a.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    // A bad filter is the admin API's 400, on the page.
+    let a = send(
+        &h,
+        "GET",
+        "/__admin/ui?outcome=99",
+        Some(&id),
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn long_numbers_in_free_text_are_masked() {
+    assert_eq!(
+        mask_numbers("NIK 3313014107890003 bad"),
+        format!("NIK {} bad", dukcapil_domain::mask_nik("3313014107890003"))
+    );
+    assert_eq!(mask_numbers("RM-000123"), "RM-000123");
+    assert_eq!(mask_numbers(""), "");
+}
