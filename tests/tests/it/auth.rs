@@ -295,9 +295,10 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
         b.to_string().into_bytes()
     };
 
+    // The dashboard's pages take a session cookie instead (its own table below).
     let admin_routes: Vec<(&str, &str)> = served_routes()
         .into_iter()
-        .filter(|(_, p)| p.starts_with("/__admin"))
+        .filter(|(_, p)| p.starts_with("/__admin") && !p.starts_with(dukcapil_mock_api::DASHBOARD))
         .collect();
     assert!(admin_routes.len() >= 7, "{admin_routes:?}");
     // Paths and methods that do not exist are refused like the others without a valid token
@@ -387,6 +388,92 @@ fn admin_routes_refuse_missing_and_wrong_tokens() {
     // And the right token is accepted on the same routes (so 401 above meant the token).
     let (status, body) = s.request(&client, "GET", "/__admin/clock", None, Some(ADMIN_TOKEN));
     assert_eq!(status, 200, "{body}");
+}
+
+/// The dashboard (`/__admin/ui`): without a session cookie no route but the login form answers
+/// with a page or data, whatever bearer token is sent (the admin token included: it is typed
+/// into the login form, never sent with each request); forms change nothing.
+#[test]
+fn dashboard_routes_refuse_requests_without_a_session() {
+    let s = MockServer::start(&[]);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let nik = s.niks(ResidentStatus::Active, 1).remove(0);
+    assert!(s.lookup(&load_client(), &RSUD, &nik, "before").is_data());
+    let institutions_before = s.admin("GET", "/__admin/institutions", None);
+    let dashboard: Vec<(&str, &str)> = served_routes()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with(dukcapil_mock_api::DASHBOARD))
+        .collect();
+    assert!(dashboard.len() >= 10, "{dashboard:?}");
+    let login = format!("{}/login", dukcapil_mock_api::DASHBOARD);
+    let mut tokens = bad_tokens();
+    tokens.push((
+        "the admin token as bearer",
+        Some(format!("Bearer {ADMIN_TOKEN}")),
+    ));
+    for (method, template) in &dashboard {
+        let path = concrete(template, &nik);
+        for (case, auth) in &tokens {
+            for cookie in [
+                None,
+                Some("mock_admin_ui=0123456789abcdef"),
+                Some("mock_admin_ui="),
+            ] {
+                let method_ = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+                let mut req = client.request(method_, s.url(&path)).form(&[
+                    ("token", "not-the-token"),
+                    ("csrf", "x"),
+                    ("key", "active"),
+                    ("value", "false"),
+                    ("endpoint", "any"),
+                    ("action", "close"),
+                ]);
+                if let Some(a) = auth {
+                    req = req.header("authorization", a);
+                }
+                if let Some(c) = cookie {
+                    req = req.header("cookie", c);
+                }
+                let res = req.send().expect("dashboard answers");
+                let status = res.status().as_u16();
+                let location = res
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap_or("").to_string());
+                assert!(
+                    res.headers().get("set-cookie").is_none(),
+                    "{case}: {method} {path}"
+                );
+                let text = res.text().unwrap_or_default();
+                let case = format!("{case} ({cookie:?}): {method} {path}");
+                if path == login {
+                    // The form itself is public; a wrong token gets it again.
+                    let want = if *method == "GET" { 200 } else { 401 };
+                    assert_eq!(status, want, "{case}: {text}");
+                } else if *method == "GET" && !path.ends_with(".json") && !path.ends_with(".csv") {
+                    assert_eq!(status, 303, "{case}: {text}");
+                    assert!(location.unwrap_or_default().starts_with(&login), "{case}");
+                } else {
+                    assert_eq!(status, 401, "{case}: {text}");
+                }
+                assert!(
+                    !text.contains("NAMA_LGKP")
+                        && !text.contains(&nik)
+                        && !text.contains("rsud_3313"),
+                    "{case}: {text}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        s.admin("GET", "/__admin/institutions", None),
+        institutions_before
+    );
+    let (_, faults) = s.admin("GET", "/__admin/faults", None);
+    assert_eq!(faults["faults"], json!([]), "{faults}");
 }
 
 #[test]

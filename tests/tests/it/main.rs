@@ -13,6 +13,9 @@ mod architecture;
 mod auth;
 mod balikan;
 mod cli_habits;
+/// The live dashboard at `/__admin/ui`: login and session, loopback rule, CSRF, and in headless
+/// Chromium the journal arriving live and a fault rule added from the page.
+mod dashboard;
 mod faults;
 mod fixtures;
 mod fuzz;

@@ -77,13 +77,31 @@ impl MockServer {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> MockServer {
+        MockServer::spawn(data_dir, "127.0.0.1:0", extra, env)
+    }
+
+    /// Starts a server in a fresh temporary data directory on `listen` (e.g. `0.0.0.0:0`, to be
+    /// reached from an address other than loopback).
+    pub(crate) fn start_listening(listen: &str, extra: &[&str]) -> MockServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut s = MockServer::spawn(tmp.path(), listen, extra, &[]);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    fn spawn(
+        data_dir: &std::path::Path,
+        listen: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> MockServer {
         use std::io::BufRead;
         let population = TEST_POPULATION.to_string();
         let mut cmd = command("mock-server");
         cmd.args([
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--admin-token",
             ADMIN_TOKEN,
             "--population",

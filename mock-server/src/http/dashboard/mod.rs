@@ -282,6 +282,9 @@ fn page(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                // No icon: a browser would otherwise ask the gateway for /favicon.ico, and the
+                // journal would show that request.
+                link rel="icon" href="data:,";
                 title { (heading) " · " (t.title) }
                 style { (PreEscaped(CSS)) }
             }
