@@ -191,6 +191,13 @@ fn callers_other_than_loopback_are_refused_unless_admin_remote() {
         assert!(res.headers().get("set-cookie").is_none());
         assert!(res.text().unwrap().contains("--admin-remote"));
     }
+    // The admin API's own rule, which only this test reaches from another address.
+    let res = c
+        .get(format!("{remote}/__admin/clock"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
     // The same server still lets loopback in.
     let res = c
         .get(closed.url(&format!("{DASHBOARD}/login")))
@@ -285,6 +292,34 @@ fn the_dashboard_shows_a_lookup_made_a_moment_before_with_its_nik_masked() {
     // English on the switch, and it stays for the session.
     page.click_and_wait("#lang-switch");
     assert!(page.text().contains("Request journal"), "{}", page.text());
+    let page = chromium.open(&s.url(&format!("{DASHBOARD}/usage")));
+    assert!(
+        page.text().contains("Semester usage report"),
+        "{}",
+        page.text()
+    );
+    let bars: u32 = page.eval("document.querySelectorAll('#usage-chart g.bar').length");
+    assert_eq!(bars, 1, "one bar: RSUD's operator");
+    screenshots(&chromium, &s);
+}
+
+/// With `DASHBOARD_SCREENSHOTS=DIR`, a PNG of every page in DIR (for notes and reviews).
+fn screenshots(chromium: &browser::Chromium, s: &MockServer) {
+    let Some(dir) = std::env::var_os("DASHBOARD_SCREENSHOTS") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot directory");
+    for name in ["", "institutions", "balikan", "detector", "faults", "usage"] {
+        let path = if name.is_empty() {
+            DASHBOARD.to_string()
+        } else {
+            format!("{DASHBOARD}/{name}")
+        };
+        let png = chromium.open(&s.url(&path)).screenshot(1280);
+        let file = if name.is_empty() { "journal" } else { name };
+        std::fs::write(dir.join(format!("dashboard-{file}.png")), png).expect("write screenshot");
+    }
 }
 
 #[test]

@@ -249,6 +249,7 @@ tr.flagged td { background:#fff4ec; }
 .login label { display:block; margin:.8rem 0 .3rem; }
 .login input { width:100%; }
 .login button { margin-top:1rem; }
+#switches td { white-space: nowrap; } #switches td:first-child { white-space: normal; }
 #live-status { font-size:.85rem; color:var(--muted); margin-left:.6rem; }
 "#;
 

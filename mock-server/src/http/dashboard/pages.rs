@@ -325,11 +325,12 @@ pub(crate) async fn journal_json(
 
 // ---------- quota and switches ----------
 
-/// A switch's button: its state, and a form that flips it.
-fn toggle(ui: &Ui, cid: &str, key: &str, on: bool) -> Markup {
+/// A switch's button: its state (red when off is a refusal: `off_refuses`), and a form that
+/// flips it.
+fn toggle(ui: &Ui, cid: &str, key: &str, on: bool, off_refuses: bool) -> Markup {
     let t = ui.t();
     html! {
-        span.badge.ok[on].bad[!on] data-switch=(key) data-on=(on) { (if on { t.on } else { t.off }) }
+        span.badge.ok[on && off_refuses].warn[on && !off_refuses].bad[!on && off_refuses] data-switch=(key) data-on=(on) { (if on { t.on } else { t.off }) }
         form.inline method="post" action={ (DASHBOARD) "/institutions/" (cid) } {
             (csrf_field(ui))
             input type="hidden" name="key" value=(key);
@@ -414,9 +415,9 @@ pub(crate) async fn institutions(State(dash): State<Dash>, ui: Ui) -> Response {
                 @for (v, _) in &views {
                     tr data-customer-id=(v.customer_id) {
                         td { strong { (v.customer_id) } " · " (v.name) }
-                        td { (toggle(&ui, &v.customer_id, "active", v.active)) }
-                        td { (toggle(&ui, &v.customer_id, "user_active", v.user_active)) }
-                        td { (toggle(&ui, &v.customer_id, "extra_elements", v.extra_elements)) }
+                        td { (toggle(&ui, &v.customer_id, "active", v.active, true)) }
+                        td { (toggle(&ui, &v.customer_id, "user_active", v.user_active, true)) }
+                        td { (toggle(&ui, &v.customer_id, "extra_elements", v.extra_elements, false)) }
                         td { (choice(&ui, &v.customer_id, "ip_policy", v.ip_policy.name(), &ip_policies)) }
                         td { (choice(&ui, &v.customer_id, "balikan_keys", v.balikan_keys.name(), &key_policies)) }
                     }
