@@ -2,8 +2,9 @@
 //! residents seen by CALL_NIK and verification, reset, persistence across a restart, journal
 //! filters, the usage report, the rule-8 detector and the OpenAPI document.
 //!
-//! Not tested here: refusal of non-loopback callers (403) needs a second interface; the guard is
-//! covered by the handler tests and documented in the README.
+//! Not tested here: refusal of non-loopback callers (403) needs a second address; `dashboard.rs`
+//! reaches the mock from the machine's own non-loopback address where it has one, and the guard
+//! is covered by the handler tests.
 
 use dukcapil_domain::{Catalogue, Nik, Outcome};
 use serde_json::{json, Value};

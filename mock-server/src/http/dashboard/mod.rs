@@ -394,8 +394,15 @@ async fn login(State(dash): State<Dash>, Form(form): Form<HashMap<String, String
         return login_form(lang, Some(lang.t().login_wrong), StatusCode::UNAUTHORIZED);
     }
     let session = dash.sessions.create(lang.code());
+    // The dashboard is served on the gateway's listener: with its TLS, the cookie never goes out
+    // over plain HTTP.
+    let secure = if dash.core.settings.tls {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
-        "{COOKIE}={}; Path={DASHBOARD}; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{COOKIE}={}; Path={DASHBOARD}; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         session.id,
         sessions::IDLE.as_secs()
     );

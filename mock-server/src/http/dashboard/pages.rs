@@ -139,7 +139,7 @@ pub(crate) struct RowView {
     detail: String,
 }
 
-fn row_view(r: &JournalRow) -> RowView {
+pub(super) fn row_view(r: &JournalRow) -> RowView {
     let masked = |v: &Option<String>| v.as_deref().map(mask_numbers).unwrap_or_default();
     RowView {
         id: r.id,
@@ -165,7 +165,7 @@ fn row_view(r: &JournalRow) -> RowView {
     }
 }
 
-fn row_html(v: &RowView) -> Markup {
+pub(super) fn row_html(v: &RowView) -> Markup {
     html! {
         tr data-id=(v.id) {
             td { (v.time) }

@@ -115,6 +115,19 @@ async fn the_admin_token_opens_a_session_in_a_strict_http_only_cookie() {
         assert!(cookie.contains(attr), "{cookie}");
     }
     assert!(!cookie.contains("tok;") && !right.body.contains("tok"));
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let tls = harness_with(|s| s.tls = true);
+    let a = send(
+        &tls,
+        "POST",
+        "/__admin/ui/login",
+        None,
+        Some("token=tok"),
+        "127.0.0.1",
+    )
+    .await;
+    let cookie = a.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
 
     // Without a session: pages lead to the login form, data is refused.
     let page = send(&h, "GET", "/__admin/ui", None, None, "127.0.0.1").await;
@@ -326,4 +339,38 @@ fn long_numbers_in_free_text_are_masked() {
     );
     assert_eq!(mask_numbers("RM-000123"), "RM-000123");
     assert_eq!(mask_numbers(""), "");
+}
+
+/// Rows of any endpoint are shown as they are, so the Web Portal's searches (`PORTAL`, with the
+/// operator) appear beside web-service calls; the NIK masked, a NIK inside a detail too.
+#[test]
+fn a_portal_row_is_shown_like_any_other() {
+    let row = dukcapil_mock_api::JournalRow {
+        id: 7,
+        time: "2026-12-03T01:02:03.000000Z".into(),
+        wib_day: "2026-12-03".into(),
+        endpoint: "PORTAL".into(),
+        customer_id: Some("dinkes_3303".into()),
+        operator: Some("operator.portal".into()),
+        nik: Some(FOUND.into()),
+        outcome: "11".into(),
+        http_status: 200,
+        elements: vec![],
+        source: Some("127.0.0.1".into()),
+        latency_us: 1500,
+        fault: None,
+        detail: Some(format!("searched {FOUND}")),
+    };
+    let html = super::pages::row_html(&super::pages::row_view(&row)).into_string();
+    for shown in [
+        "PORTAL",
+        "dinkes_3303",
+        "operator.portal",
+        "2026-12-03 08:02:03",
+        "Data Ditemukan, Meninggal Dunia",
+        &dukcapil_domain::mask_nik(FOUND),
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    assert!(!html.contains(FOUND), "{html}");
 }
