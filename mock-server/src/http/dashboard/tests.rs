@@ -374,3 +374,76 @@ fn a_portal_row_is_shown_like_any_other() {
     }
     assert!(!html.contains(FOUND), "{html}");
 }
+
+/// The ledger page flags a NIK sent back without a lookup and a row without the agreement's
+/// required field (NO_RM); the detector page shows a sequential run; the CSV is the admin API's.
+#[tokio::test]
+async fn ledger_flags_detector_findings_and_the_usage_csv() {
+    let h = harness();
+    // Consecutive NIKs, journaled whatever their outcome: a sequential run for rule 8.
+    for i in 0..4 {
+        h.lookup(&creds(&format!("33130141078900{:02}", 10 + i)))
+            .await;
+    }
+    let never = "3313014107890099";
+    let body = serde_json::json!([{"id_lembaga": "rsud_3313", "nama_lembaga": "RSUD",
+        "data": [{"NIK": never, "param": [{"GOL_DARAH": "O"}]}]}]);
+    let (status, _) = h
+        .send(
+            "/data_balikan/public/api/store",
+            "application/json",
+            Some("balikan-rsud-3313-dummy"),
+            body.to_string().into_bytes(),
+            "127.0.0.1",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (id, _) = login(&h).await;
+
+    let a = send(
+        &h,
+        "GET",
+        "/__admin/ui/balikan",
+        Some(&id),
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.body.contains("data-flag=\"never_looked_up\""),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("data-flag=\"missing\""), "{}", a.body);
+    assert!(a.body.contains(&dukcapil_domain::mask_nik(never)));
+    assert!(!a.body.contains(never), "{}", a.body);
+
+    let a = send(
+        &h,
+        "GET",
+        "/__admin/ui/detector",
+        Some(&id),
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert!(a.body.contains("id=\"findings\""), "{}", a.body);
+    assert!(a.body.contains("berurutan"), "{}", a.body);
+    assert!(!a.body.contains("3313014107890010"), "{}", a.body);
+
+    let a = send(
+        &h,
+        "GET",
+        "/__admin/ui/usage.csv",
+        Some(&id),
+        None,
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
+    assert!(a
+        .body
+        .starts_with("customer_id,institution,operator,day,lookups"));
+    assert!(a.body.contains("rsud_3313,"), "{}", a.body);
+}
