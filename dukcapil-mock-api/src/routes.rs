@@ -30,6 +30,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/__admin/faults"),
     ("GET", "/__admin/faults/{id}"),
     ("DELETE", "/__admin/faults/{id}"),
+    ("GET", "/__admin/portal/operators"),
+    ("POST", "/__admin/portal/operators"),
+    (
+        "DELETE",
+        "/__admin/portal/operators/{customer_id}/{username}",
+    ),
+    ("GET", PORTAL_LOGIN),
+    ("POST", PORTAL_LOGIN),
+    ("GET", PORTAL_SEARCH),
+    ("POST", PORTAL_SEARCH),
+    ("POST", PORTAL_LOGOUT),
     ("GET", HEALTHZ),
 ];
 
@@ -37,6 +48,13 @@ pub const ROUTES: &[(&str, &str)] = &[
 /// serves; while `mock-server serve` is still preparing its dataset (the port is bound first),
 /// 503 `{"status":"starting"}`.
 pub const HEALTHZ: &str = "/healthz";
+
+/// The mock Web Portal's login page (form and its POST).
+pub const PORTAL_LOGIN: &str = "/portal/masuk";
+/// The Web Portal's NIK search (form and result).
+pub const PORTAL_SEARCH: &str = "/portal/cari";
+/// The Web Portal's logout (POST).
+pub const PORTAL_LOGOUT: &str = "/portal/keluar";
 
 /// Where the admin API is mounted.
 pub const ADMIN_PREFIX: &str = "/__admin";

@@ -11,6 +11,7 @@ pub(crate) mod faults;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod gateway;
+pub(crate) mod portal;
 pub(crate) mod ready;
 pub(crate) mod server;
 
@@ -71,6 +72,9 @@ pub(crate) fn app_for(state: AppState, services: Services) -> Router {
     if services != Services::BalikanOnly {
         router = router
             .merge(gateway::routes())
+            // The Web Portal shares the gateway's host, as on the real network ("Web Portal
+            // dan Web Service Kesesuaian" at one address).
+            .merge(portal::routes())
             .nest("/__admin", admin::routes(state.clone()))
             // The nested router does not see `/__admin/` itself; it is an admin path all the same
             // (401 without the token, 404 with it), not a journaled gateway 404.
@@ -119,7 +123,8 @@ mod tests {
                 .replace("{method}", "CALL_NIK")
                 .replace("{region}", "33-13")
                 .replace("{nik}", FOUND)
-                .replace("{id}", "1");
+                .replace("{id}", "1")
+                .replace("{username}", "nobody");
             let body = if method == &"PATCH" || method == &"PUT" {
                 json!({})
             } else {

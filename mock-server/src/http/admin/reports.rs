@@ -139,7 +139,10 @@ pub(crate) async fn journal(
 /// One line of the usage report.
 #[derive(Debug, Default)]
 struct Line {
+    /// Lookups by NIK: `CALL_NIK` and Web Portal searches.
     lookups: u64,
+    /// Of `lookups`, the Web Portal's searches (`PORTAL`).
+    portal: u64,
     verifications: u64,
     by_outcome: BTreeMap<String, u64>,
 }
@@ -190,7 +193,10 @@ pub(crate) async fn usage(
     let mut lines: BTreeMap<(String, Option<String>, String), Line> = BTreeMap::new();
     for c in counts {
         let line = lines.entry((c.customer_id, c.operator, c.day)).or_default();
-        if c.endpoint == "CALL_NIK" {
+        if c.endpoint == "PORTAL" {
+            line.lookups += c.count;
+            line.portal += c.count;
+        } else if c.endpoint == "CALL_NIK" {
             line.lookups += c.count;
         } else {
             line.verifications += c.count;
@@ -223,6 +229,7 @@ pub(crate) async fn usage(
                 "operator": op,
                 "day": day,
                 "lookups": l.lookups,
+                "portal_searches": l.portal,
                 "verifications": l.verifications,
                 "total": l.lookups + l.verifications,
                 "by_outcome": l.by_outcome,
