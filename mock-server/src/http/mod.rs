@@ -1,7 +1,7 @@
-//! Everything that knows axum: the gateway endpoints, data-balikan intake, the admin API, the
-//! fault middleware, the admin error type with its own extractors, and the in-process server.
-//! Each area adds its routes in its own module and is merged here; the route list is
-//! [`dukcapil_mock_api::ROUTES`].
+//! Everything that knows axum: the gateway endpoints, the mock Web Portal's pages, data-balikan
+//! intake, the admin API, the fault middleware, the admin error type with its own extractors,
+//! and the in-process server. Each area adds its routes in its own module and is merged here;
+//! the route list is [`dukcapil_mock_api::ROUTES`].
 
 pub(crate) mod admin;
 pub(crate) mod balikan;
