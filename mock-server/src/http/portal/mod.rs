@@ -46,6 +46,8 @@ const LOGIN_CSRF_COOKIE: &str = "portal_csrf";
 const LANG_COOKIE: &str = "portal_lang";
 /// Largest form body read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Longest customer id tracked for the lock-out.
+const MAX_NAME: usize = 64;
 
 /// The portal's routes; the caller adds state.
 pub(crate) fn routes() -> Router<AppState> {
@@ -292,17 +294,20 @@ async fn login(State(state): State<AppState>, req: Request) -> Response {
     if let Gate::Locked(until) = state.portal.gate(&cid, &username, c.now) {
         return locked(&state, &c, &cid, &username, until, &settings).await;
     }
+    // A name no account can have is not tracked for the lock-out (it would only grow the
+    // map); it fails like any other wrong name.
+    let plausible = cid.len() <= MAX_NAME && dukcapil_mock_api::valid_username(&username);
     let op = state.portal.operator(&cid, &username);
-    let given = password.clone();
-    let op2 = op.clone();
-    let ok = tokio::task::spawn_blocking(move || portal::verify(op2.as_ref(), &given))
+    let ok = tokio::task::spawn_blocking(move || portal::verify(op.as_ref(), &password))
         .await
         .unwrap_or(false);
     let inst = state.institution(&cid);
     if !ok || inst.is_none() {
         tracing::info!(customer_id = %cid, username = %username, "portal login failed");
-        if let Some(until) = state.portal.fail(&cid, &username, c.now) {
-            return locked(&state, &c, &cid, &username, until, &settings).await;
+        if plausible {
+            if let Some(until) = state.portal.fail(&cid, &username, c.now) {
+                return locked(&state, &c, &cid, &username, until, &settings).await;
+            }
         }
         let status = StatusCode::UNAUTHORIZED;
         if let Err(r) = journal(
