@@ -797,8 +797,17 @@ fn an_operator_in_chromium_sees_the_texts_and_the_quota_runs_out_at_200() {
     let (s, _dir) = start(&[]);
     let found = s.niks(ResidentStatus::Active, 1).remove(0);
     let deceased = s.niks(ResidentStatus::Deceased, 1).remove(0);
+    // `PORTAL_SCREENSHOTS=DIR`: the pages as PNGs, for a reviewer's eyes.
+    let shots = std::env::var_os("PORTAL_SCREENSHOTS").map(PathBuf::from);
+    let shot = |page: &browser::Page<'_>, name: &str| {
+        if let Some(dir) = &shots {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), page.screenshot(900)).unwrap();
+        }
+    };
 
     let page = chromium.open(&s.url("/portal/cari"));
+    shot(&page, "portal-masuk");
     let text = page.text();
     assert!(
         text.contains("Masuk operator") && text.contains("Kata sandi"),
@@ -828,11 +837,13 @@ fn an_operator_in_chromium_sees_the_texts_and_the_quota_runs_out_at_200() {
         shown.contains(&found) && shown.contains("Nama Lengkap"),
         "{shown}"
     );
+    shot(&page, "portal-ditemukan");
     let (code, shown) = search(&deceased);
     assert_eq!(
         (code.as_str(), shown.as_str()),
         ("11", "Data Ditemukan, Meninggal Dunia")
     );
+    shot(&page, "portal-meninggal");
     let (code, shown) = search("3303ABC");
     assert_eq!(
         (code.as_str(), shown.as_str()),
@@ -869,6 +880,7 @@ fn an_operator_in_chromium_sees_the_texts_and_the_quota_runs_out_at_200() {
         ("05", "Kuota akses hari ini telah habis")
     );
     assert!(page.text().contains("200 dari 200"), "{}", page.text());
+    shot(&page, "portal-kuota-habis");
     let p = other.post("/portal/cari", &[("csrf", &csrf), ("nik", &found)]);
     assert_eq!(p.confirmation(), "Kuota akses hari ini telah habis");
     assert_eq!(institution(&s, PURBALINGGA)["portal_quota_used_today"], 200);
