@@ -186,10 +186,13 @@ pub struct InstitutionPatch {
     pub ip_policy: Option<IpPolicy>,
     /// How balikan keys outside the agreement are treated.
     pub balikan_keys: Option<BalikanKeys>,
+    /// Whether the institution has passed its PoC: the Web Portal's daily quota is then
+    /// unlimited (before it, `[portal] quota_before_poc`, 200 by default).
+    pub poc_passed: Option<bool>,
 }
 
 /// The keys a PATCH accepts, for error messages.
-const KEYS: &str = "active, user_active, ip_user, password, term, access_hours, quota_per_day, extra_elements, ip_policy, balikan_keys";
+const KEYS: &str = "active, user_active, ip_user, password, term, access_hours, quota_per_day, extra_elements, ip_policy, balikan_keys, poc_passed";
 
 /// Longest password the PATCH accepts.
 const MAX_PASSWORD: usize = 200;
@@ -219,6 +222,7 @@ impl InstitutionPatch {
                 "active" => p.active = Some(boolean(k, v)?),
                 "user_active" => p.user_active = Some(boolean(k, v)?),
                 "extra_elements" => p.extra_elements = Some(boolean(k, v)?),
+                "poc_passed" => p.poc_passed = Some(boolean(k, v)?),
                 "ip_user" => {
                     let ip = v
                         .as_str()
@@ -348,6 +352,9 @@ impl Serialize for InstitutionPatch {
         if let Some(v) = self.balikan_keys {
             m.serialize_entry("balikan_keys", &v)?;
         }
+        if let Some(v) = self.poc_passed {
+            m.serialize_entry("poc_passed", &v)?;
+        }
         m.end()
     }
 }
@@ -362,6 +369,9 @@ impl<'de> Deserialize<'de> for InstitutionPatch {
 /// An institution as `GET /__admin/institutions` and the PATCH answer show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstitutionView {
+    /// The access methods the agreement grants (`web_service`, `web_portal`, `card_reader`).
+    #[serde(default)]
+    pub access_methods: Vec<dukcapil_domain::AccessMethod>,
     /// WIB hours during which calls are served; `None`: always.
     pub access_hours: Option<HoursView>,
     /// `false`: switched off (outcome 16).
@@ -389,6 +399,15 @@ pub struct InstitutionView {
     pub name: String,
     /// The body key that carries the local operator.
     pub operator_field: String,
+    /// Whether the institution has passed its PoC (Web Portal quota unlimited).
+    #[serde(default)]
+    pub poc_passed: bool,
+    /// The Web Portal's daily quota: `None` unlimited (after the PoC).
+    #[serde(default)]
+    pub portal_quota_per_day: Option<u32>,
+    /// Web Portal searches counted today (WIB day of the mock's clock).
+    #[serde(default)]
+    pub portal_quota_used_today: Option<u32>,
     /// Whether the gateway password differs from the agreement's (never the password itself).
     pub password_rotated: bool,
     /// Daily quota; `None`: unlimited.

@@ -14,6 +14,7 @@
 //! | `GET /__admin/institutions`, `PATCH …/{customer_id}` | [`InstitutionPatch`] | [`InstitutionList`], [`InstitutionView`] |
 //! | `POST /__admin/residents`, `GET`/`PATCH …/{nik}` | [`ResidentCreate`] | [`ResidentsCreated`], [`ResidentRecord`] |
 //! | `GET /__admin/balikan` | [`LedgerQuery`] | [`LedgerPage`] of [`LedgerEntry`] |
+//! | `GET`/`POST /__admin/portal/operators`, `DELETE …/{customer_id}/{username}` | [`PortalOperatorCreate`] | [`PortalOperatorList`], [`PortalOperatorView`] |
 //! | `GET`/`POST`/`DELETE /__admin/faults[/{id}]` | [`FaultRule`] | [`FaultList`], [`FaultView`], [`FaultRejection`], [`FaultsCleared`] |
 //!
 //! Every other admin error is `{"error": "<text>"}` ([`AdminErrorBody`]).
@@ -25,6 +26,7 @@ mod faults;
 mod institutions;
 mod journal;
 mod ledger;
+mod portal;
 mod quota;
 mod residents;
 mod routes;
@@ -45,11 +47,15 @@ pub use institutions::{
 };
 pub use journal::{JournalPage, JournalQuery, JournalRow, Paging};
 pub use ledger::{LedgerEntry, LedgerPage, LedgerQuery};
+pub use portal::{
+    valid_username, PortalOperatorCreate, PortalOperatorList, PortalOperatorView,
+    MAX_PORTAL_PASSWORD, MAX_USERNAME,
+};
 pub use quota::{QuotaChange, QuotaStatus};
 pub use residents::{ResidentCreate, ResidentRecord, ResidentsCreated};
 pub use routes::{
     listening_url, ADMIN_PREFIX, BALIKAN_LISTENING_PREFIX, DASHBOARD, HEALTHZ, LISTENING_PREFIX,
-    ROUTES,
+    PORTAL_LOGIN, PORTAL_LOGOUT, PORTAL_SEARCH, ROUTES,
 };
 
 #[cfg(feature = "client")]

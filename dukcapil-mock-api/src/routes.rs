@@ -44,6 +44,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/__admin/ui/faults/{id}/delete"),
     ("GET", "/__admin/ui/usage"),
     ("GET", "/__admin/ui/usage.csv"),
+    ("GET", "/__admin/portal/operators"),
+    ("POST", "/__admin/portal/operators"),
+    (
+        "DELETE",
+        "/__admin/portal/operators/{customer_id}/{username}",
+    ),
+    ("GET", PORTAL_LOGIN),
+    ("POST", PORTAL_LOGIN),
+    ("GET", PORTAL_SEARCH),
+    ("POST", PORTAL_SEARCH),
+    ("POST", PORTAL_LOGOUT),
     ("GET", HEALTHZ),
 ];
 
@@ -55,6 +66,13 @@ pub const DASHBOARD: &str = "/__admin/ui";
 /// serves; while `mock-server serve` is still preparing its dataset (the port is bound first),
 /// 503 `{"status":"starting"}`.
 pub const HEALTHZ: &str = "/healthz";
+
+/// The mock Web Portal's login page (form and its POST).
+pub const PORTAL_LOGIN: &str = "/portal/masuk";
+/// The Web Portal's NIK search (form and result).
+pub const PORTAL_SEARCH: &str = "/portal/cari";
+/// The Web Portal's logout (POST).
+pub const PORTAL_LOGOUT: &str = "/portal/keluar";
 
 /// Where the admin API is mounted.
 pub const ADMIN_PREFIX: &str = "/__admin";

@@ -24,6 +24,15 @@
 //! admin_remote = false
 //! journal_cap = 1000000
 //! # agreements = "fixtures/agreements"
+//! enforce_access_methods = false # true: the agreement's access methods are enforced
+//!
+//! [portal]                       # the mock Web Portal (`/portal/masuk`)
+//! quota_before_poc = 200         # searches per institution and WIB day until `poc_passed`
+//!
+//! [[portal_operators]]           # operator accounts (password hashed at load)
+//! institution = "dinkes_3303"
+//! username = "petugas.portal01"
+//! password = "sandi-portal-01"
 //!
 //! [limits]                       # all optional: what hostile or careless input may cost
 //! upload_max_bytes = 8388608     # see [`Limits`] for every key and its default
@@ -120,6 +129,44 @@ impl Default for Limits {
     }
 }
 
+/// The mock Web Portal (`[portal]` of the settings file).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct PortalSettings {
+    /// Searches per institution and WIB day before the PoC (Juknis Purbalingga: 200);
+    /// unlimited once the institution's `poc_passed` is set.
+    pub quota_before_poc: u32,
+    /// Failed logins of one account within `lockout_minutes` that lock it (HTTP 429).
+    pub lockout_failures: u32,
+    /// The window of counted failures, and how long a locked account stays locked (mock clock).
+    pub lockout_minutes: u32,
+    /// How long a session lasts after login (mock clock).
+    pub session_minutes: u32,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            quota_before_poc: 200,
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            session_minutes: 480,
+        }
+    }
+}
+
+/// One Web Portal operator account (`[[portal_operators]]`): the password as text (hashed at
+/// load, never kept) or as an Argon2 PHC string.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PortalOperatorEntry {
+    /// The institution's customer id.
+    pub institution: String,
+    pub username: String,
+    pub password: Option<String>,
+    pub password_hash: Option<String>,
+}
+
 /// `mock-server serve` flags. Every flag is optional so that the file and defaults can fill in.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct ServeArgs {
@@ -190,6 +237,12 @@ pub(crate) struct ServeArgs {
     /// Directory of agreement TOML files (default: the embedded profiles).
     #[arg(long, env = "MOCK_AGREEMENTS")]
     pub agreements: Option<PathBuf>,
+    /// Enforce the agreements' access methods: an institution without `web_service` gets
+    /// outcome 03 on the gateway (default false: the PoC sessions play every profile by web
+    /// service). The Web Portal always refuses institutions without `web_portal`.
+    #[arg(long, env = "MOCK_ENFORCE_ACCESS_METHODS", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub enforce_access_methods: Option<bool>,
     /// An empty or foreign state.sqlite is moved aside (state.sqlite.bad-TIME) and a new one
     /// started, instead of refused.
     #[arg(long, env = "MOCK_FRESH_STATE")]
@@ -320,6 +373,11 @@ struct SettingsFile {
     faults: Vec<dukcapil_mock_api::FaultRule>,
     #[serde(default)]
     limits: Limits,
+    enforce_access_methods: Option<bool>,
+    #[serde(default)]
+    portal: PortalSettings,
+    #[serde(default)]
+    portal_operators: Vec<PortalOperatorEntry>,
 }
 
 pub(crate) use dukcapil_mock_api::AccessHours;
@@ -375,6 +433,13 @@ pub(crate) struct Settings {
     pub limits: Limits,
     /// `--fresh-state`: move an empty or foreign state file aside instead of refusing it.
     pub fresh_state: bool,
+    /// Whether an institution without `web_service` is refused on the gateway (03).
+    pub enforce_access_methods: bool,
+    /// The Web Portal's quota, lock-out and session settings.
+    pub portal: PortalSettings,
+    /// Web Portal operator accounts of the settings file, validated (institutions are checked
+    /// against the agreements at start).
+    pub portal_operators: Vec<PortalOperatorEntry>,
 }
 
 impl Default for Settings {
@@ -406,6 +471,9 @@ impl Default for Settings {
             faults: Vec::new(),
             limits: Limits::default(),
             fresh_state: false,
+            enforce_access_methods: false,
+            portal: PortalSettings::default(),
+            portal_operators: Vec::new(),
         }
     }
 }
@@ -496,6 +564,7 @@ impl Settings {
                 message: dukcapil_mock_api::RuleListError { index, error }.to_string(),
             })?;
         }
+        check_portal(&file, &text, args.config.clone().unwrap_or_default())?;
         let d = Settings::default();
         let tls = args.tls.or(file.tls).unwrap_or(d.tls);
         let balikan_listen = args.balikan_listen.or(file.balikan_listen);
@@ -571,6 +640,12 @@ impl Settings {
             faults: file.faults,
             limits: file.limits,
             fresh_state: args.fresh_state,
+            enforce_access_methods: args
+                .enforce_access_methods
+                .or(file.enforce_access_methods)
+                .unwrap_or(d.enforce_access_methods),
+            portal: file.portal,
+            portal_operators: file.portal_operators,
         })
     }
 
@@ -592,6 +667,79 @@ impl Settings {
         })?;
         Ok((file, text))
     }
+}
+
+/// The `[portal]` numbers and every `[[portal_operators]]` entry, with the line of the entry.
+fn check_portal(file: &SettingsFile, text: &str, path: PathBuf) -> Result<(), SettingsError> {
+    let at = |header: &str, nth: usize, message: String| SettingsError::Parse {
+        path: path.clone(),
+        line: line_of(text, header, nth),
+        column: None,
+        message,
+    };
+    let p = &file.portal;
+    for (key, value) in [
+        ("lockout_failures", p.lockout_failures),
+        ("lockout_minutes", p.lockout_minutes),
+        ("session_minutes", p.session_minutes),
+    ] {
+        if value == 0 {
+            return Err(at(
+                "[portal]",
+                0,
+                format!("portal.{key} must be at least 1"),
+            ));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, op) in file.portal_operators.iter().enumerate() {
+        let fail = |message: String| {
+            at(
+                "[[portal_operators]]",
+                index,
+                format!("portal_operators[{index}]: {message}"),
+            )
+        };
+        if op.institution.trim().is_empty() {
+            return Err(fail("`institution` (a customer id) is empty".into()));
+        }
+        if !dukcapil_mock_api::valid_username(&op.username) {
+            return Err(fail(format!(
+                "username `{}` must be 1-{} letters, digits, '.', '_' or '-', starting with a letter or digit",
+                op.username,
+                dukcapil_mock_api::MAX_USERNAME
+            )));
+        }
+        match (&op.password, &op.password_hash) {
+            (Some(pw), None) => {
+                if pw.trim().is_empty() || pw.len() > dukcapil_mock_api::MAX_PORTAL_PASSWORD {
+                    return Err(fail(format!(
+                        "`password` must be non-blank and at most {} bytes",
+                        dukcapil_mock_api::MAX_PORTAL_PASSWORD
+                    )));
+                }
+            }
+            (None, Some(phc)) => {
+                if argon2::password_hash::PasswordHash::new(phc).is_err() {
+                    return Err(fail(
+                        "`password_hash` is not an Argon2 PHC string ($argon2id$v=19$...)".into(),
+                    ));
+                }
+            }
+            _ => {
+                return Err(fail(
+                    "give exactly one of `password` (hashed at load) and `password_hash` (an Argon2 PHC string)".into(),
+                ))
+            }
+        }
+        if !seen.insert((op.institution.as_str(), op.username.as_str())) {
+            return Err(fail(format!(
+                "operator `{}` of `{}` is named twice",
+                op.username, op.institution
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `IP:PORT`; a host name (`localhost:8000`) is refused with the address to write instead.
@@ -762,6 +910,9 @@ mod tests {
             "institutions",
             "fault_seed",
             "faults",
+            "enforce_access_methods",
+            "portal",
+            "portal_operators",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);

@@ -1,7 +1,8 @@
 //! A faithful simulator of the Dukcapil population-data gateway: a seeded dummy population,
 //! the gateway's exact response shapes and texts, per-agreement field limits, daily quotas on the
 //! WIB day, verification scoring, data-balikan intake, injected faults, a journal of every request
-//! and an admin API.
+//! and an admin API; a mock of the Web Portal (Dukcapil's browser application) for the agencies
+//! whose agreement grants it.
 //!
 //! The crate is in layers, each importing only those below it:
 //! `cli` (clap, terminal) → `http` (axum: gateway, data balikan, admin, fault middleware) →

@@ -32,9 +32,11 @@ pub struct JournalRow {
 }
 
 impl JournalRow {
-    /// A lookup or verification call (both carry `User_ID` and count against the quota).
+    /// A lookup or verification call (both carry `User_ID` and count against the quota), or a
+    /// Web Portal search (`/portal/cari`: the operator's username as user id, its own quota).
     pub fn is_lookup(&self) -> bool {
-        self.endpoint.to_ascii_lowercase().contains("/get_json/")
+        let e = self.endpoint.to_ascii_lowercase();
+        e.contains("/get_json/") || e == "/portal/cari"
     }
 
     /// A data-balikan submission.
@@ -172,5 +174,31 @@ mod tests {
         let back: Vec<JournalRow> =
             serde_json::from_str(&serde_json::to_string_pretty(&rows).unwrap()).unwrap();
         assert_eq!(hash_chain(&back), links);
+    }
+
+    #[test]
+    fn portal_searches_are_lookups_and_logins_are_not() {
+        let mock_row = |endpoint: &str| dukcapil_mock_api::JournalRow {
+            id: 1,
+            time: "2026-01-05T01:00:00Z".into(),
+            wib_day: "2026-01-05".into(),
+            endpoint: endpoint.into(),
+            customer_id: Some("dinkes_3303".into()),
+            operator: Some("petugas.a".into()),
+            nik: Some("3303014107890003".into()),
+            outcome: "01".into(),
+            http_status: 200,
+            elements: vec![],
+            source: Some("127.0.0.1".into()),
+            latency_us: 10,
+            fault: None,
+            detail: None,
+        };
+        let search = crate::mock::convert_row(&mock_row("PORTAL")).unwrap();
+        assert_eq!(search.endpoint, "/portal/cari");
+        assert!(search.is_lookup() && !search.is_balikan());
+        assert_eq!(search.operator.as_deref(), Some("petugas.a"));
+        let login = crate::mock::convert_row(&mock_row("PORTAL_LOGIN")).unwrap();
+        assert!(!login.is_lookup());
     }
 }

@@ -206,6 +206,9 @@ pub fn convert_row(r: &dukcapil_mock_api::JournalRow) -> Option<JournalRow> {
         "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN" => {
             format!("/dukcapil/get_json/{customer}/{}", r.endpoint)
         }
+        // A Web Portal search reads a resident by NIK like a lookup (`JournalRow::is_lookup`).
+        "PORTAL" => "/portal/cari".into(),
+        "PORTAL_LOGIN" => "/portal/masuk".into(),
         "balikan_store" => "/data_balikan/public/api/store".into(),
         "balikan_upload" => "/data_balikan/public/api/upload".into(),
         other => other.to_string(),

@@ -23,7 +23,8 @@ pub(crate) fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     // A bad agreement file is a usage error: refused before the port is taken.
-    crate::http::server::agreements(&settings)?;
+    let agreements = crate::http::server::agreements(&settings)?;
+    crate::http::server::check_operators(&settings, &agreements)?;
     super::data_dir::ensure(&settings.data_dir)?;
     let balikan_tls = settings.balikan_listen.is_some() && settings.balikan_tls;
     let certificate = if settings.tls || balikan_tls {

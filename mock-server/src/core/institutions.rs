@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dukcapil_domain::{Agreement, Service, Term};
+use dukcapil_domain::{AccessMethod, Agreement, Service, Term};
 use dukcapil_mock_api::{AccessHours, BalikanKeys, InstitutionPatch, IpPolicy};
 
 use crate::config::Settings;
@@ -84,6 +84,8 @@ pub(crate) struct Institution {
     pub balikan_keys: BalikanKeys,
     /// The method names it may call.
     pub methods: Arc<Methods>,
+    /// The PoC is passed: the Web Portal's daily quota is unlimited (admin API switch).
+    pub poc_passed: bool,
 }
 
 impl Institution {
@@ -123,6 +125,19 @@ impl Institution {
         if let Some(k) = patch.balikan_keys {
             inst.balikan_keys = k;
         }
+        if let Some(p) = patch.poc_passed {
+            inst.poc_passed = p;
+        }
+    }
+
+    /// Whether the agreement grants an access method.
+    pub(crate) fn grants(&self, method: AccessMethod) -> bool {
+        self.agreement.access_methods.contains(&method)
+    }
+
+    /// The Web Portal's daily quota: `quota_before_poc` until the PoC is passed, then none.
+    pub(crate) fn portal_quota(&self, settings: &Settings) -> Option<u32> {
+        (!self.poc_passed).then_some(settings.portal.quota_before_poc)
     }
 
     /// Whether `given` is the password accepted now; `Some(true)` when that was decided by the
@@ -162,6 +177,7 @@ impl Institution {
                 Some(m) => Methods::new(m.iter().map(|(n, s)| (n.as_str(), *s))),
                 None => Methods::defaults().clone(),
             }),
+            poc_passed: false,
         }
     }
 }
@@ -177,7 +193,7 @@ pub(crate) fn hash_password(password: &str) -> Result<String, String> {
 }
 
 /// `given` matches the PHC string `phc`.
-fn verify_password(phc: &str, given: &str) -> bool {
+pub(crate) fn verify_password(phc: &str, given: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     PasswordHash::new(phc).is_ok_and(|h| {
         argon2::Argon2::default()

@@ -6,6 +6,7 @@ pub(crate) mod balikan;
 pub(crate) mod clock;
 pub(crate) mod faults;
 pub(crate) mod institutions;
+pub(crate) mod portal;
 pub(crate) mod quota;
 pub(crate) mod residents;
 pub(crate) mod sessions;

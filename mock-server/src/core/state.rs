@@ -14,6 +14,7 @@ use super::balikan::Intake;
 use super::clock::{wib_day, Clock};
 use super::faults::FaultEngine;
 use super::institutions::Institution;
+use super::portal::{Operator, Origin, Portal, OPERATOR_KEY};
 use super::quota::{Quota, QuotaCheck};
 use super::residents::{ResidentSource, Residents, SourceError};
 use super::sessions::Sessions;
@@ -146,6 +147,8 @@ pub(crate) struct Core {
     pub(crate) dataset: Arc<DatasetInfo>,
     /// Logged-in browsers of the admin dashboard (`/__admin/ui`).
     pub(crate) admin_sessions: Arc<Sessions>,
+    /// The Web Portal's accounts, sessions and lock-outs.
+    pub(crate) portal: Arc<Portal>,
 }
 
 impl Core {
@@ -175,7 +178,13 @@ impl Core {
             agreements,
         };
         let intake = Arc::new(Intake::new(&settings.limits));
+        let portal = Arc::new(Portal::new(
+            &settings.portal,
+            &settings.portal_operators,
+            &loaded.settings,
+        ));
         Core {
+            portal,
             clock: Arc::new(Clock::with_offset_us(offset)),
             // The rules were validated with the settings; an engine without them is the only
             // other reading.
@@ -401,7 +410,73 @@ impl Core {
         }
         // Rules added through `/__admin/faults` go; the settings' `[[faults]]` come back fresh.
         self.faults.reset_to(&self.settings.faults);
+        self.portal.reset();
         Ok(())
+    }
+
+    /// Adds a Web Portal operator (the password hashed, persisted first). `Ok(false)`: an
+    /// account of that name exists.
+    pub(crate) async fn add_operator(
+        &self,
+        customer_id: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<bool, StoreError> {
+        let _edits = self.portal.edits.lock().await;
+        if self.portal.operator(customer_id, username).is_some() {
+            return Ok(false);
+        }
+        let pw = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || super::institutions::hash_password(&pw))
+            .await
+            .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?
+            .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?;
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{OPERATOR_KEY}{customer_id}/{username}"),
+                value: Some(serde_json::json!({ "hash": hash }).to_string()),
+            })
+            .await?;
+        self.portal.insert(Operator {
+            customer_id: customer_id.to_string(),
+            username: username.to_string(),
+            hash,
+            origin: Origin::Admin,
+        });
+        Ok(true)
+    }
+
+    /// Removes a Web Portal operator and ends its sessions (persisted first). `Ok(false)`: no
+    /// such account.
+    pub(crate) async fn remove_operator(
+        &self,
+        customer_id: &str,
+        username: &str,
+    ) -> Result<bool, StoreError> {
+        let _edits = self.portal.edits.lock().await;
+        let Some(op) = self.portal.operator(customer_id, username) else {
+            return Ok(false);
+        };
+        // A settings-file account stays removed across restarts: a marker, not just no row.
+        let value = match op.origin {
+            Origin::Settings => Some(serde_json::json!({ "deleted": true }).to_string()),
+            Origin::Admin => None,
+        };
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{OPERATOR_KEY}{customer_id}/{username}"),
+                value,
+            })
+            .await?;
+        Ok(self.portal.remove(customer_id, username))
+    }
+
+    /// Today's Web Portal searches of an institution: (used, limit).
+    pub(crate) fn portal_quota(&self, customer_id: &str) -> Option<(u32, Option<u32>)> {
+        let inst = self.institution(customer_id)?;
+        let day = wib_day(self.clock.now());
+        let used = self.quota.used(&super::portal::quota_key(customer_id), day);
+        Some((used, inst.portal_quota(&self.settings)))
     }
 
     /// Reads the journal (blocking I/O on the blocking pool).

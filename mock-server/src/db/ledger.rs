@@ -19,7 +19,7 @@ use super::{state_path, StoreError};
 /// definition of a lookup and for the index test.)
 #[cfg(test)]
 pub(crate) const LOOKED_UP_SQL: &str = "SELECT DISTINCT trim(nik) FROM journal
-     WHERE customer_id = ?1 AND endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+     WHERE customer_id = ?1 AND endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN', 'PORTAL')
        AND outcome IN ('01','11','12','13','14')
        AND trim(nik) IN (SELECT value FROM json_each(?2))";
 

@@ -252,9 +252,15 @@ fn any_row(conn: &Connection, count_sql: &str) -> rusqlite::Result<bool> {
 }
 
 /// A journal row that is a lookup reaching the population (found, deceased, duplicate, not
-/// found, inactive).
-const LOOKUP_ROW: &str = "endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+/// found, inactive), by web service or in the Web Portal.
+const LOOKUP_ROW: &str = "endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN', 'PORTAL')
      AND outcome IN ('01','11','12','13','14')";
+
+/// The journal endpoints that read a resident by NIK: the two gateway services and a Web
+/// Portal search (`PORTAL`). [`LOOKUP_ROW`] and the usage and detector queries say the same.
+pub(crate) fn reads_resident(endpoint: &str) -> bool {
+    matches!(endpoint, "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN" | "PORTAL")
+}
 
 /// The balikan ledger: one row per institution, NIK and distinct set of values. The unique key
 /// makes a repeat impossible even if two processes shared the file; the intake checks for
@@ -671,9 +677,8 @@ fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite
                             count.execute(params![q.customer_id, q.day.to_string()])?;
                         }
                     }
-                    let is_lookup =
-                        matches!(row.endpoint.as_str(), "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN")
-                            && matches!(row.outcome.as_str(), "01" | "11" | "12" | "13" | "14");
+                    let is_lookup = reads_resident(&row.endpoint)
+                        && matches!(row.outcome.as_str(), "01" | "11" | "12" | "13" | "14");
                     if let (true, Some(cid), Some(nik)) = (is_lookup, &row.customer_id, &row.nik) {
                         lookup.execute(params![cid, nik.trim()])?;
                     }
@@ -920,7 +925,7 @@ pub(crate) struct UsageCount {
     pub count: u64,
 }
 
-/// Counts `CALL_NIK` and `CALL_VERIFY_BY_ELEMEN` rows whose WIB day is within `from..=to`
+/// Counts `CALL_NIK`, `CALL_VERIFY_BY_ELEMEN` and `PORTAL` rows whose WIB day is within `from..=to`
 /// (`YYYY-MM-DD`), optionally of one institution. Blocking: call from `spawn_blocking`.
 pub(crate) fn usage_counts(
     data_dir: &Path,
@@ -934,8 +939,8 @@ pub(crate) fn usage_counts(
     let mut st = conn
         .prepare_cached(
             "SELECT customer_id, operator, wib_day, endpoint, outcome, COUNT(*) FROM journal
-             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN') AND customer_id IS NOT NULL
-               AND wib_day >= ?1 AND wib_day <= ?2 AND (?3 IS NULL OR customer_id = ?3)
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN', 'PORTAL')
+               AND customer_id IS NOT NULL AND wib_day >= ?1 AND wib_day <= ?2 AND (?3 IS NULL OR customer_id = ?3)
              GROUP BY customer_id, operator, wib_day, endpoint, outcome
              ORDER BY customer_id, wib_day, operator, endpoint, outcome",
         )
@@ -955,7 +960,7 @@ pub(crate) fn usage_counts(
     rows.collect::<Result<Vec<_>, _>>().map_err(sql(&path))
 }
 
-/// A journaled lookup or verification with a NIK: (time, customer id, operator, NIK as sent).
+/// A journaled lookup, verification or portal search with a NIK: (time, customer id, operator, NIK as sent).
 pub(crate) type LookupRow = (String, String, Option<String>, String);
 
 /// The journal's lookups (oldest first, at most `limit`), optionally of one institution and from
@@ -972,7 +977,7 @@ pub(crate) fn lookups(
     let mut st = conn
         .prepare_cached(
             "SELECT time, customer_id, operator, nik FROM journal
-             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN')
+             WHERE endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN', 'PORTAL')
                AND customer_id IS NOT NULL AND nik IS NOT NULL
                AND (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR time >= ?2)
              ORDER BY id LIMIT ?3",

@@ -25,6 +25,8 @@ pub(crate) enum AdminError {
     BadRequest(String),
     #[error("unknown institution `{0}`")]
     UnknownInstitution(String),
+    #[error("no portal operator `{1}` of `{0}`")]
+    UnknownOperator(String, String),
     #[error("no resident with NIK {0}")]
     UnknownResident(String),
     #[error("{0}")]
@@ -45,6 +47,7 @@ impl IntoResponse for AdminError {
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::UnknownInstitution(_)
             | AdminError::UnknownResident(_)
+            | AdminError::UnknownOperator(..)
             | AdminError::NotFound => StatusCode::NOT_FOUND,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::Store(_) | AdminError::Population(_) => StatusCode::INTERNAL_SERVER_ERROR,

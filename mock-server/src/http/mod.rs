@@ -1,7 +1,7 @@
-//! Everything that knows axum: the gateway endpoints, data-balikan intake, the admin API, the
-//! fault middleware, the admin error type with its own extractors, and the in-process server.
-//! Each area adds its routes in its own module and is merged here; the route list is
-//! [`dukcapil_mock_api::ROUTES`].
+//! Everything that knows axum: the gateway endpoints, the mock Web Portal's pages, data-balikan
+//! intake, the admin API, the fault middleware, the admin error type with its own extractors,
+//! and the in-process server. Each area adds its routes in its own module and is merged here;
+//! the route list is [`dukcapil_mock_api::ROUTES`].
 
 pub(crate) mod admin;
 pub(crate) mod balikan;
@@ -12,6 +12,7 @@ pub(crate) mod faults;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod gateway;
+pub(crate) mod portal;
 pub(crate) mod ready;
 pub(crate) mod server;
 
@@ -75,6 +76,9 @@ pub(crate) fn app_for(state: AppState, services: Services) -> Router {
             // Absolute paths under `/__admin/ui`, beside the nested admin API: its own login and
             // session instead of the bearer token, the admin API's loopback rule.
             .merge(dashboard::routes(state.clone()))
+            // The Web Portal shares the gateway's host, as on the real network ("Web Portal
+            // dan Web Service Kesesuaian" at one address).
+            .merge(portal::routes())
             .nest("/__admin", admin::routes(state.clone()))
             // The nested router does not see `/__admin/` itself; it is an admin path all the same
             // (401 without the token, 404 with it), not a journaled gateway 404.
@@ -123,7 +127,8 @@ mod tests {
                 .replace("{method}", "CALL_NIK")
                 .replace("{region}", "33-13")
                 .replace("{nik}", FOUND)
-                .replace("{id}", "1");
+                .replace("{id}", "1")
+                .replace("{username}", "nobody");
             let body = if method == &"PATCH" || method == &"PUT" {
                 json!({})
             } else {

@@ -24,6 +24,10 @@ pub enum StartError {
     /// The agreements directory cannot be used (`file:line: problem`).
     #[error(transparent)]
     Agreements(#[from] AgreementError),
+    /// The settings name something the agreements do not have (a portal operator's
+    /// institution).
+    #[error("{0}")]
+    Settings(String),
     /// The population file cannot be made or read.
     #[error(transparent)]
     Population(#[from] PopulationDbError),
@@ -53,7 +57,7 @@ pub enum StartError {
 impl StartError {
     /// Whether the problem is a bad input file (exit code 2), not a runtime failure.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, StartError::Agreements(_))
+        matches!(self, StartError::Agreements(_) | StartError::Settings(_))
     }
 }
 
@@ -63,6 +67,24 @@ pub(crate) fn agreements(settings: &Settings) -> Result<Vec<Agreement>, Agreemen
         Some(dir) => Agreement::load_dir(dir),
         None => Ok(Agreement::embedded()),
     }
+}
+
+/// Every `[[portal_operators]]` entry names an institution of the agreements.
+pub(crate) fn check_operators(
+    settings: &Settings,
+    agreements: &[Agreement],
+) -> Result<(), StartError> {
+    for (index, op) in settings.portal_operators.iter().enumerate() {
+        if !agreements.iter().any(|a| a.customer_id == op.institution) {
+            let known: Vec<&str> = agreements.iter().map(|a| a.customer_id.as_str()).collect();
+            return Err(StartError::Settings(format!(
+                "portal_operators[{index}]: institution `{}` is not a customer id of the agreements ({})",
+                op.institution,
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn admin_token(settings: &Settings) -> String {
@@ -105,6 +127,7 @@ pub(crate) struct Prepared {
 /// Everything before binding: agreements, reference data, population, state database, state.
 pub(crate) async fn prepare(settings: Settings) -> Result<Prepared, StartError> {
     let agreements = agreements(&settings)?;
+    check_operators(&settings, &agreements)?;
     std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartError::DataDir {
         path: settings.data_dir.clone(),
         source,

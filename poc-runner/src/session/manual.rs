@@ -125,7 +125,10 @@ impl Traffic for Mock {
             .into_iter()
             .filter(|r| {
                 r.nik.as_deref() == Some(nik)
-                    && matches!(r.endpoint.as_str(), "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN")
+                    && matches!(
+                        r.endpoint.as_str(),
+                        "CALL_NIK" | "CALL_VERIFY_BY_ELEMEN" | "PORTAL"
+                    )
             })
             .collect())
     }

@@ -237,6 +237,7 @@ fn concrete(path: &str, nik: &str) -> String {
         .replace("{method}", "CALL_NIK")
         .replace("{nik}", nik)
         .replace("{id}", "1")
+        .replace("{username}", "petugas.auth")
 }
 
 /// Bearer headers that must all be refused: (name, `Authorization` value or none).
@@ -485,7 +486,8 @@ fn every_served_route_is_covered_by_an_auth_table() {
         let covered = path.starts_with("/__admin")
             || path == dukcapil_mock_api::HEALTHZ
             || path.starts_with("/dukcapil/get_json/")
-            || path.starts_with("/data_balikan/");
+            || path.starts_with("/data_balikan/")
+            || path.starts_with("/portal/");
         assert!(covered, "{method} {path} has no auth test");
     }
 }
@@ -549,4 +551,68 @@ fn balikan_routes_refuse_missing_and_wrong_tokens() {
         Some("balikan-rsud-3313-dummy"),
     );
     assert_eq!((status, &v["message"]), (200, &json!("Success")), "{v}");
+}
+
+#[test]
+fn portal_routes_refuse_missing_and_forged_sessions() {
+    let portal: Vec<_> = served_routes()
+        .into_iter()
+        .filter(|(_, p)| p.starts_with("/portal/"))
+        .collect();
+    assert_eq!(portal.len(), 5, "{portal:?}");
+    let s = MockServer::start(&[]);
+    let nik = s.niks(ResidentStatus::Active, 1).remove(0);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookies = [
+        None,
+        Some("portal_session=".to_string()),
+        Some(format!("portal_session={}", "0".repeat(64))),
+        Some(format!("portal_session={ADMIN_TOKEN}")),
+        Some("portal_session=dummy-dinkes-3303".to_string()),
+    ];
+    for (method, path) in portal {
+        for cookie in &cookies {
+            let method_ = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut req = client.request(method_, s.url(path)).form(&[
+                ("nik", nik.as_str()),
+                ("csrf", "x"),
+                ("institution", "dinkes_3303"),
+                ("username", "petugas"),
+                ("password", "dummy-dinkes-3303"),
+            ]);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            let res = req.send().expect("portal answers");
+            let status = res.status().as_u16();
+            let location = res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string());
+            let text = res.text().unwrap_or_default();
+            assert!(
+                !text.contains("data-penduduk") && !text.contains(&nik),
+                "{method} {path} {cookie:?}: {text}"
+            );
+            let expected = match (method, path) {
+                // The login form itself; its POST without the form's token is refused.
+                ("GET", "/portal/masuk") => 200,
+                ("POST", "/portal/masuk") => 403,
+                _ => 303,
+            };
+            assert_eq!(status, expected, "{method} {path} {cookie:?}: {text}");
+            if status == 303 {
+                assert_eq!(
+                    location.as_deref(),
+                    Some("/portal/masuk"),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    // Nothing was searched.
+    assert!(s.journal_all("endpoint=PORTAL").is_empty());
 }

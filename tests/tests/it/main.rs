@@ -29,6 +29,8 @@ mod network;
 mod poc_documents;
 mod poc_manual;
 mod poc_session;
+/// The mock Web Portal (issue 16): login, lock-out, CSRF, texts, quota, in Chromium too.
+mod portal;
 mod readiness;
 /// The README's marked commands, as written, in a fresh clone.
 mod readme;

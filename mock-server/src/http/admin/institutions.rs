@@ -19,7 +19,12 @@ use crate::http::AppState;
 pub(crate) fn view(state: &AppState, inst: &Institution) -> InstitutionView {
     let a = &inst.agreement;
     let quota = state.quota_status(&a.customer_id);
+    let portal = state.portal_quota(&a.customer_id);
     InstitutionView {
+        access_methods: a.access_methods.clone(),
+        poc_passed: inst.poc_passed,
+        portal_quota_per_day: portal.and_then(|p| p.1),
+        portal_quota_used_today: portal.map(|p| p.0),
         customer_id: a.customer_id.clone(),
         name: a.institution.clone(),
         agreement: a.id.clone(),

@@ -6,6 +6,7 @@
 pub(crate) mod faults;
 pub(crate) mod institutions;
 pub(crate) mod ledger;
+mod portal;
 pub(crate) mod reports;
 mod residents;
 
@@ -16,7 +17,7 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use chrono::{Duration, SecondsFormat};
 use dukcapil_mock_api::{ClockChange, ClockStatus, DatasetInfo, QuotaChange};
@@ -52,6 +53,11 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .route("/reset", post(reset))
         .route("/balikan", get(ledger::entries))
+        .route("/portal/operators", get(portal::list).post(portal::create))
+        .route(
+            "/portal/operators/{customer_id}/{username}",
+            delete(portal::delete),
+        )
         .merge(faults::routes())
         .fallback(|| async { AdminError::NotFound })
         // `layer`, not `route_layer`: the fallback and 405s are guarded too, so without a valid

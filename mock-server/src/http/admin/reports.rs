@@ -147,7 +147,10 @@ pub(crate) async fn journal(
 /// One line of the usage report.
 #[derive(Debug, Default)]
 pub(crate) struct Line {
+    /// Lookups by NIK: `CALL_NIK` and Web Portal searches.
     pub(crate) lookups: u64,
+    /// Of `lookups`, the Web Portal's searches (`PORTAL`).
+    pub(crate) portal: u64,
     pub(crate) verifications: u64,
     pub(crate) by_outcome: BTreeMap<String, u64>,
 }
@@ -211,7 +214,10 @@ pub(crate) async fn usage_report(state: &AppState, q: &Params) -> Result<Usage, 
     let mut lines: BTreeMap<LineKey, Line> = BTreeMap::new();
     for c in counts {
         let line = lines.entry((c.customer_id, c.operator, c.day)).or_default();
-        if c.endpoint == "CALL_NIK" {
+        if c.endpoint == "PORTAL" {
+            line.lookups += c.count;
+            line.portal += c.count;
+        } else if c.endpoint == "CALL_NIK" {
             line.lookups += c.count;
         } else {
             line.verifications += c.count;
@@ -263,6 +269,7 @@ pub(crate) async fn usage(
                 "operator": op,
                 "day": day,
                 "lookups": l.lookups,
+                "portal_searches": l.portal,
                 "verifications": l.verifications,
                 "total": l.lookups + l.verifications,
                 "by_outcome": l.by_outcome,

@@ -3,7 +3,8 @@
 //! Outcome precedence (first that applies wins):
 //! unreadable body or a known key of the wrong type → 07; empty user, password or IP → 09;
 //! unknown customer id, a region that is not the institution's, wrong user or password (after an
-//! admin rotation, the agreement's old password is wrong) → 03;
+//! admin rotation, the agreement's old password is wrong), or with `enforce_access_methods` an
+//! agreement without `web_service` (a portal-only institution) → 03;
 //! the registered address not matched as the institution's IP policy demands → 04 (default
 //! `source`: the connection's source address is judged and the body's `IP_USER` may be any
 //! text, as the real gateway answers clients that send `x` or a hard-coded LAN address; `body`,
@@ -52,7 +53,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dukcapil_domain::{mask_nik, Field, FieldSet, Nik, Outcome, Service};
+use dukcapil_domain::{mask_nik, AccessMethod, Field, FieldSet, Nik, Outcome, Service};
 use serde_json::Value;
 
 use dukcapil_mock_api::JournalRow;
@@ -229,6 +230,15 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
     }
     if by_hash {
         state.remember_password(call.customer_id, p.password.as_deref().unwrap_or(""));
+    }
+    // A portal-only agreement has no web-service account on the real gateway: its credentials
+    // do not log in there (`enforce_access_methods`; off by default, see the README).
+    if state.settings.enforce_access_methods && !inst.grants(AccessMethod::WebService) {
+        return fail(
+            Outcome::LoginFailed,
+            remaining_now(),
+            Some("the agreement grants no web_service access (enforce_access_methods)".into()),
+        );
     }
     let policy = inst.ip_policy;
     let body_ip_ok = !policy.judges_body()
