@@ -29,10 +29,11 @@ use crate::http::error::AdminError;
 /// The journal's filters on the page.
 const JOURNAL_FILTERS: [&str; 4] = ["customer_id", "endpoint", "outcome", "operator"];
 /// Endpoints as the journal names them (rows of any other endpoint are shown all the same).
-const ENDPOINTS: [&str; 5] = [
+const ENDPOINTS: [&str; 6] = [
     "CALL_NIK",
     "CALL_VERIFY_BY_ELEMEN",
     "PORTAL",
+    "PORTAL_LOGIN",
     "balikan_store",
     "balikan_upload",
 ];
@@ -381,6 +382,7 @@ pub(crate) async fn institutions(State(dash): State<Dash>, ui: Ui) -> Response {
         table #quota {
             thead { tr {
                 th { (t.institution) } th.num { (t.used) } th.num { (t.limit) } th.num { (t.remaining) } th {}
+                th.num { (t.portal_quota) }
             } }
             tbody {
                 @for (v, q) in &views {
@@ -401,6 +403,10 @@ pub(crate) async fn institutions(State(dash): State<Dash>, ui: Ui) -> Response {
                                 td.num { (t.unlimited) } td.num { "–" } td {}
                             }
                         }
+                        td.num.portal {
+                            (v.portal_quota_used_today.unwrap_or(0)) " / "
+                            (v.portal_quota_per_day.map_or_else(|| t.unlimited.to_string(), |l| l.to_string()))
+                        }
                     }
                 }
             }
@@ -409,7 +415,8 @@ pub(crate) async fn institutions(State(dash): State<Dash>, ui: Ui) -> Response {
         table #switches {
             thead { tr {
                 th { (t.institution) } th { (t.switch_active) } th { (t.switch_user_active) }
-                th { (t.switch_extra_elements) } th { (t.ip_policy) } th { (t.balikan_keys) }
+                th { (t.switch_extra_elements) } th { (t.switch_poc_passed) } th { (t.ip_policy) }
+                th { (t.balikan_keys) }
             } }
             tbody {
                 @for (v, _) in &views {
@@ -418,6 +425,7 @@ pub(crate) async fn institutions(State(dash): State<Dash>, ui: Ui) -> Response {
                         td { (toggle(&ui, &v.customer_id, "active", v.active, true)) }
                         td { (toggle(&ui, &v.customer_id, "user_active", v.user_active, true)) }
                         td { (toggle(&ui, &v.customer_id, "extra_elements", v.extra_elements, false)) }
+                        td { (toggle(&ui, &v.customer_id, "poc_passed", v.poc_passed, false)) }
                         td { (choice(&ui, &v.customer_id, "ip_policy", v.ip_policy.name(), &ip_policies)) }
                         td { (choice(&ui, &v.customer_id, "balikan_keys", v.balikan_keys.name(), &key_policies)) }
                     }
@@ -449,7 +457,7 @@ pub(crate) async fn switch(
     let key = form.get("key").map(String::as_str).unwrap_or("");
     let raw = form.get("value").map(|v| v.trim()).unwrap_or("");
     let value = match key {
-        "active" | "user_active" | "extra_elements" => match raw {
+        "active" | "user_active" | "extra_elements" | "poc_passed" => match raw {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             other => Value::String(other.to_string()),

@@ -262,6 +262,17 @@ async fn state_changing_forms_need_the_sessions_csrf_token() {
     .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     assert!(!h.state.institution("rsud_3313").unwrap().active);
+    let a = send(
+        &h,
+        "POST",
+        "/__admin/ui/institutions/dinkes_3303",
+        Some(&id),
+        Some(&format!("key=poc_passed&value=true&csrf={csrf}")),
+        "127.0.0.1",
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert!(h.state.institution("dinkes_3303").unwrap().poc_passed);
 
     // Logout ends the session.
     let a = send(
