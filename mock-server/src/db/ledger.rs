@@ -11,18 +11,6 @@ use serde::Serialize;
 
 use super::{state_path, StoreError};
 
-/// The NIKs (of the JSON array `?2`) that institution `?1` has looked up, per the journal: calls
-/// that were authenticated and reached the population (found, deceased, duplicate, not found,
-/// inactive). The journal keeps the NIK as sent: trimmed, it is the 16 digits of a valid NIK.
-/// Served by the index `journal_customer_nik` on `(customer_id, trim(nik))`.
-/// (The lookup ledger, filled by the writer, answers this now; the query stays as the
-/// definition of a lookup and for the index test.)
-#[cfg(test)]
-pub(crate) const LOOKED_UP_SQL: &str = "SELECT DISTINCT trim(nik) FROM journal
-     WHERE customer_id = ?1 AND endpoint IN ('CALL_NIK', 'CALL_VERIFY_BY_ELEMEN', 'PORTAL')
-       AND outcome IN ('01','11','12','13','14')
-       AND trim(nik) IN (SELECT value FROM json_each(?2))";
-
 /// How an entry arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
