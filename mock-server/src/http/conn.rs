@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -75,11 +75,13 @@ impl http_body::Body for Deadline {
     }
 }
 
-/// Requests in flight on a connection and when the last one ended (the idle clock).
+/// Requests in flight on a connection, when the last one ended (the idle clock), and whether
+/// one ever started.
 #[derive(Debug)]
 struct Activity {
     in_flight: AtomicUsize,
     last: Mutex<Instant>,
+    any: AtomicBool,
 }
 
 struct InFlight(Arc<Activity>);
@@ -87,6 +89,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn new(a: &Arc<Activity>) -> InFlight {
         a.in_flight.fetch_add(1, Ordering::SeqCst);
+        a.any.store(true, Ordering::SeqCst);
         InFlight(a.clone())
     }
 }
@@ -177,6 +180,7 @@ async fn connection<S>(
     let activity = Arc::new(Activity {
         in_flight: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
+        any: AtomicBool::new(false),
     });
     let body_timeout = ms(limits.body_read_timeout_ms);
     let a = activity.clone();
@@ -200,8 +204,10 @@ async fn connection<S>(
         }
     });
     // HTTP/1.1 or HTTP/2, told apart by the connection's first bytes (clients with HTTP/2 prior
-    // knowledge, and TLS clients that negotiated `h2`). A connection that sends nothing before
-    // the idle timeout is closed by the idle clock below, before a version is even known.
+    // knowledge, and TLS clients that negotiated `h2`). A connection whose first request has not
+    // begun within `header_read_timeout_ms` is closed by the idle clock below, before a version
+    // is even known: hyper's own header timer only starts with the first bytes, and a silent
+    // connection must not hold one of `max_connections` for the whole idle timeout.
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -212,7 +218,8 @@ async fn connection<S>(
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let idle = ms(limits.idle_timeout_ms);
-    let mut tick = tokio::time::interval((idle / 4).max(Duration::from_millis(10)));
+    let first_head = ms(limits.header_read_timeout_ms).min(idle);
+    let mut tick = tokio::time::interval((first_head / 4).max(Duration::from_millis(10)));
     let mut closing = false;
     loop {
         tokio::select! {
@@ -228,8 +235,9 @@ async fn connection<S>(
                 conn.as_mut().graceful_shutdown();
             }
             _ = tick.tick(), if !closing => {
+                let limit = if activity.any.load(Ordering::SeqCst) { idle } else { first_head };
                 let quiet = activity.in_flight.load(Ordering::SeqCst) == 0
-                    && activity.last.lock().is_ok_and(|l| l.elapsed() >= idle);
+                    && activity.last.lock().is_ok_and(|l| l.elapsed() >= limit);
                 if quiet {
                     closing = true;
                     conn.as_mut().graceful_shutdown();

@@ -95,13 +95,15 @@ fn slow_sockets_cannot_starve_lookups_and_are_closed() {
 }
 
 /// Past `max_connections` a new connection gets a 503 naming the limit at once; once the
-/// silent ones are closed by the header timeout, lookups are served again.
+/// silent ones are closed by the header timeout, lookups are served again. The idle timeout is
+/// longer than the wait below: connections that never sent a byte must go with the header
+/// timeout (1 s), not hold the limit for the whole idle timeout.
 #[test]
 fn connections_past_the_limit_are_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_limits(
         dir.path(),
-        "header_read_timeout_ms = 1000\nmax_connections = 50",
+        "header_read_timeout_ms = 1000\nidle_timeout_ms = 120000\nmax_connections = 50",
     );
     let target = addr(&server);
     let _silent: Vec<TcpStream> = (0..50)
