@@ -102,7 +102,7 @@ pub(crate) fn office(name: &str) -> Option<(OfficeProfile, PathBuf)> {
     Some((src.parse().ok()?, src.path))
 }
 
-fn embedded_source(rel: &str) -> Option<Source> {
+pub(crate) fn embedded_source(rel: &str) -> Option<Source> {
     let f = SCENARIOS.get_file(rel)?;
     Some(Source::new(
         PathBuf::from("scenarios").join(rel),

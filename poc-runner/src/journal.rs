@@ -39,6 +39,16 @@ impl JournalRow {
         e.contains("/get_json/") || e == "/portal/cari"
     }
 
+    /// A Web Portal search (`PORTAL` in the mock's journal).
+    pub fn is_portal_search(&self) -> bool {
+        self.endpoint.eq_ignore_ascii_case("/portal/cari")
+    }
+
+    /// A Web Portal login (`PORTAL_LOGIN`), accepted when its outcome is `01`.
+    pub fn is_portal_login(&self) -> bool {
+        self.endpoint.eq_ignore_ascii_case("/portal/masuk")
+    }
+
     /// A data-balikan submission.
     pub fn is_balikan(&self) -> bool {
         self.endpoint

@@ -24,6 +24,7 @@ mod file_error;
 mod journal;
 mod mock;
 mod observed;
+pub mod portal_script;
 mod process;
 mod result;
 mod scenario;

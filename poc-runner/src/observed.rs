@@ -104,6 +104,37 @@ pub(crate) struct Observation<'a> {
     pub(crate) entered_balikan: BTreeMap<usize, Vec<String>>,
     /// Window around an action within which a mock row still belongs to it.
     pub(crate) slack_ms: i64,
+    /// What the operator script did at the Web Portal (`play_script`, `observe_copy`).
+    pub(crate) portal: PortalPlay,
+}
+
+/// What a played operator script did at the Web Portal, for the portal pack's checks.
+#[derive(Debug, Default)]
+pub(crate) struct PortalPlay {
+    /// The script's id, once a `play_script` step played it.
+    pub(crate) script: Option<String>,
+    /// The script's people and the account each declared: `(person, account)`.
+    pub(crate) people: Vec<(String, String)>,
+    /// Every login a person made, in order.
+    pub(crate) logins: Vec<PortalLogin>,
+    /// The assessor's observation (`observe_copy`): `true` when something of a result was
+    /// copied into the agency's systems, with what they typed.
+    pub(crate) copied: Option<(bool, String)>,
+}
+
+/// One person's login at the portal, each person in a browser (session) of their own.
+#[derive(Debug, Clone)]
+pub(crate) struct PortalLogin {
+    pub(crate) person: String,
+    pub(crate) account: String,
+    /// When the login form was sent (mock clock).
+    pub(crate) started: chrono::DateTime<chrono::Utc>,
+    /// When the portal answered it.
+    pub(crate) finished: chrono::DateTime<chrono::Utc>,
+    /// The portal showed the search page (a session began).
+    pub(crate) succeeded: bool,
+    /// When the person logged out, if they did.
+    pub(crate) ended: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl<'a> Observation<'a> {
@@ -127,6 +158,7 @@ impl<'a> Observation<'a> {
             faults_supported: true,
             entered_balikan: BTreeMap::new(),
             slack_ms,
+            portal: PortalPlay::default(),
         }
     }
 

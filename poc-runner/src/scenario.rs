@@ -199,6 +199,10 @@ pub struct PackHeader {
     pub requirements: String,
     /// The agreement profiles the pack is written for.
     pub agreements: Vec<Spanned<String>>,
+    /// The operator script its `play_script` steps play when the target declares none
+    /// (relative to the pack file; see [`crate::portal_script`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_script: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -343,6 +347,12 @@ pub enum Step {
     Pause {
         seconds: u64,
     },
+    /// The operator script (of the target, else of the pack) is played: each person logs in,
+    /// searches and logs out at the Web Portal, and the agency sends its data balikan.
+    PlayScript {},
+    /// The assessor says whether anything of the results shown was copied into the agency's
+    /// own systems (typed, pasted, photographed); asked by the manual driver only.
+    ObserveCopy {},
 }
 
 fn one() -> u32 {
@@ -398,6 +408,20 @@ pub enum CheckSpec {
         detector: Option<DetectorSettings>,
     },
     SecretHygiene {},
+    /// Web Portal: every person uses an account of their own (no login shared by two).
+    PortalOwnAccounts {},
+    /// Web Portal: the rule-8 detector over the portal's searches only.
+    PortalSearchPattern {
+        #[serde(default, deserialize_with = "detector_settings")]
+        detector: Option<DetectorSettings>,
+    },
+    /// Web Portal: data balikan for every NIK a search found.
+    PortalBalikan {
+        within_seconds: u64,
+    },
+    /// Web Portal: nothing of the results copied into the agency's systems (the assessor's
+    /// observation, the storage scan of the agency's files where the target declares them).
+    PortalNoCopy {},
 }
 
 /// The `detector` table of a `no_sequential_lookups` check: the domain's keys, plus
@@ -482,6 +506,10 @@ impl CheckSpec {
             CheckSpec::Quota {} => "quota",
             CheckSpec::NoSequentialLookups { .. } => "no_sequential_lookups",
             CheckSpec::SecretHygiene {} => "secret_hygiene",
+            CheckSpec::PortalOwnAccounts {} => "portal_own_accounts",
+            CheckSpec::PortalSearchPattern { .. } => "portal_search_pattern",
+            CheckSpec::PortalBalikan { .. } => "portal_balikan",
+            CheckSpec::PortalNoCopy {} => "portal_no_copy",
         }
     }
 }
@@ -812,7 +840,9 @@ fn validate_test(src: &Source, t: &TestCase, errors: &mut Vec<FileError>) {
             | Step::ClearFaults {}
             | Step::WaitBalikan { .. }
             | Step::ScanStorage {}
-            | Step::Pause { .. } => {}
+            | Step::Pause { .. }
+            | Step::PlayScript {}
+            | Step::ObserveCopy {} => {}
         }
     }
     if t.checks.is_empty() {
@@ -1057,5 +1087,43 @@ mod shipped {
             .expect("skipped");
         assert!(why.is_translated(), "{why:?}");
         assert!(pack.skip_reason("rsud-karanganyar", "T-QUOTA-01").is_none());
+    }
+
+    #[test]
+    fn portal_pack_is_valid_and_plays_its_script_in_every_test() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let pack = ScenarioPack::load(&dir.join("standard-web-portal.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            pack.file.pack.operator_script.as_deref(),
+            Some("portal/operator-script.toml")
+        );
+        let kinds: BTreeSet<&str> = pack
+            .tests()
+            .flat_map(|(_, t)| t.checks.iter().map(CheckSpec::kind))
+            .collect();
+        for k in [
+            "portal_own_accounts",
+            "portal_search_pattern",
+            "portal_balikan",
+            "portal_no_copy",
+        ] {
+            assert!(kinds.contains(k), "{k}: {kinds:?}");
+        }
+        for (_, t) in pack.tests() {
+            assert!(
+                t.steps.iter().any(|s| matches!(s, Step::PlayScript {})),
+                "{}",
+                t.id.get_ref()
+            );
+        }
+        assert!(pack.requirements.by_id.contains_key("R-PORTAL-OWN-ACCOUNT"));
+        for a in [
+            "dinkes-karanganyar",
+            "kecamatan-jumantono",
+            "dinkes-purbalingga",
+        ] {
+            assert!(pack.override_for(a).is_some(), "{a}");
+        }
     }
 }

@@ -26,6 +26,10 @@ pub struct TargetFile {
     /// How the runner starts the application itself (optional; otherwise it must be running).
     #[serde(default)]
     pub app: Option<AppCommand>,
+    /// The operator script the pack's `play_script` steps play (Web Portal agencies), relative
+    /// to the target file; overrides the pack's (see [`crate::portal_script`]).
+    #[serde(default)]
+    pub operator_script: Option<PathBuf>,
 }
 
 /// `[app]`: a command the runner starts before the session and stops after it.
@@ -94,6 +98,25 @@ pub enum Driver {
     Http(Box<HttpDriver>),
     /// An engineer at the application's screen, prompted by the runner.
     Manual(ManualDriver),
+    /// Headless Chromium at the mock's Web Portal, playing the operator script (Web Portal
+    /// agencies, whose operators use Dukcapil's portal instead of an application).
+    Browser(BrowserDriver),
+}
+
+/// `[driver.browser]`: the portal is the mock's (`/portal/masuk` on its address).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserDriver {
+    /// The Chromium binary; default: `POC_BROWSER`, else `chromium` (or `chromium-browser`,
+    /// `google-chrome`) on `PATH`.
+    #[serde(default)]
+    pub chromium: Option<PathBuf>,
+    /// How long one page may take, in ms.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// The portal's address when it is not the mock's (`https://portal.example/`).
+    #[serde(default)]
+    pub portal_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -366,6 +389,22 @@ impl Target {
                         Some("driver.manual.wait_seconds"),
                         "expected a wait above 0 seconds",
                     ));
+                }
+            }
+            Driver::Browser(b) => {
+                if b.timeout_ms == 0 {
+                    errors.push(src.error(
+                        Some("driver.browser.timeout_ms"),
+                        "expected a timeout above 0 ms",
+                    ));
+                }
+                if let Some(u) = &b.portal_url {
+                    if !(u.starts_with("http://") || u.starts_with("https://")) {
+                        errors.push(src.error(
+                            Some("driver.browser.portal_url"),
+                            format!("expected an http:// or https:// URL, found `{u}`"),
+                        ));
+                    }
                 }
             }
         }

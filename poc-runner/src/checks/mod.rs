@@ -16,6 +16,10 @@ pub(crate) mod field_limits;
 mod non_retention;
 mod one_action;
 mod outcome_handling;
+mod portal_accounts;
+mod portal_balikan;
+mod portal_copy;
+mod portal_pattern;
 mod quota;
 mod secret_hygiene;
 mod sequential;
@@ -244,6 +248,16 @@ pub(crate) fn check_of(spec: &CheckSpec) -> Box<dyn Check> {
             detector: detector.unwrap_or_default(),
         }),
         CheckSpec::SecretHygiene {} => Box::new(secret_hygiene::SecretHygiene),
+        CheckSpec::PortalOwnAccounts {} => Box::new(portal_accounts::PortalOwnAccounts),
+        CheckSpec::PortalSearchPattern { detector } => {
+            Box::new(portal_pattern::PortalSearchPattern {
+                detector: detector.unwrap_or_default(),
+            })
+        }
+        CheckSpec::PortalBalikan { within_seconds } => Box::new(portal_balikan::PortalBalikan {
+            within_seconds: *within_seconds,
+        }),
+        CheckSpec::PortalNoCopy {} => Box::new(portal_copy::PortalNoCopy),
     }
 }
 
@@ -272,6 +286,25 @@ pub(crate) fn evaluate(
         e.evidence.extend(obs.notes.iter().cloned());
     }
     e
+}
+
+/// A portal check's "not exercised": no search of the Web Portal reached the mock in this test
+/// (web-service calls do not count: the portal pack judges what operators did at the portal).
+fn portal_searches_missing(obs: &Observation<'_>, rows: &[JournalRow]) -> Option<Evidence> {
+    if rows.iter().any(JournalRow::is_portal_search) {
+        return None;
+    }
+    let other = rows.iter().filter(|r| r.is_lookup()).count();
+    Some(match &obs.portal.script {
+        None => ev!(
+            "uji ini tidak memainkan skrip operator Web Portal (langkah play_script), dan tidak ada pencarian portal yang sampai di mock",
+            "this test played no Web Portal operator script (play_script step), and no portal search reached the mock"
+        ),
+        Some(script) => ev!(
+            "tidak ada pencarian Web Portal yang sampai di mock selama skrip `{script}` dimainkan ({other} permintaan lain)",
+            "no Web Portal search reached the mock while script `{script}` was played ({other} other lookups)"
+        ),
+    })
 }
 
 /// A test that asked the application for lookups, none of which reached the mock.

@@ -1,14 +1,41 @@
-//! One face for the two ways of driving the application: scripted HTTP requests
-//! ([`super::http`]) or an engineer at its screen ([`super::manual`]).
+//! One face for the ways of driving the application: scripted HTTP requests
+//! ([`super::http`]), an engineer at its screen ([`super::manual`]), or, for Web Portal
+//! agencies, headless Chromium at the portal playing the operator script ([`super::browser`]).
 
 use std::collections::BTreeMap;
 
-use super::{http, manual, SessionError};
+use super::browser::PortalAnswer;
+use super::{browser, http, manual, SessionError};
+use crate::portal_script::ScriptAction;
 
-/// How the application is driven: scripted HTTP requests or an engineer at its screen.
+/// How the application is driven: scripted HTTP requests, an engineer at its screen, or a
+/// browser at the Web Portal.
 pub(super) enum AppDriver<'d> {
     Http(http::Driver<'d>),
     Manual(Box<manual::Driver<'d>>),
+    Browser(Box<browser::Driver>),
+}
+
+/// One step of an operator script, as a driver plays it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PortalStep<'s> {
+    /// The portal's base URL.
+    pub portal: &'s str,
+    pub person: &'s str,
+    pub account: &'s str,
+    pub password: &'s str,
+    pub action: ScriptAction,
+    pub nik: &'s str,
+    pub service: &'s str,
+    /// Balikan: the keys the agency sends.
+    pub keys: &'s [String],
+}
+
+/// The browser driver plays operator scripts only.
+fn browser_only(what: &str) -> SessionError {
+    SessionError::Usage(format!(
+        "the browser driver plays Web Portal operator scripts (`play_script` steps); a pack step `{what}` needs an HTTP or manual driver"
+    ))
 }
 
 impl AppDriver<'_> {
@@ -16,6 +43,7 @@ impl AppDriver<'_> {
         match self {
             AppDriver::Http(d) => d.base.clone(),
             AppDriver::Manual(d) => d.base(),
+            AppDriver::Browser(d) => d.portal.clone(),
         }
     }
 
@@ -23,6 +51,8 @@ impl AppDriver<'_> {
         match self {
             AppDriver::Http(d) => d.forget_sessions(),
             AppDriver::Manual(d) => d.forget_sessions(),
+            // The mock's reset ended every portal session; the browsers learn it at the next page.
+            AppDriver::Browser(_) => {}
         }
     }
 
@@ -30,6 +60,7 @@ impl AppDriver<'_> {
         match self {
             AppDriver::Http(d) => d.has_session(username),
             AppDriver::Manual(d) => d.has_session(username),
+            AppDriver::Browser(_) => false,
         }
     }
 
@@ -41,6 +72,7 @@ impl AppDriver<'_> {
         match self {
             AppDriver::Http(d) => Ok(d.login(username, password)),
             AppDriver::Manual(d) => d.login(username, password),
+            AppDriver::Browser(_) => Err(browser_only("login")),
         }
     }
 
@@ -61,6 +93,7 @@ impl AppDriver<'_> {
                 })
             }
             AppDriver::Manual(d) => d.lookup(username, password, ctx),
+            AppDriver::Browser(_) => Err(browser_only("lookup")),
         }
     }
 
@@ -75,6 +108,7 @@ impl AppDriver<'_> {
         match self {
             AppDriver::Http(d) => Ok(d.event(name, username, password, nik, values)),
             AppDriver::Manual(d) => d.event(name, username, password, nik, values),
+            AppDriver::Browser(_) => Err(browser_only("service_event")),
         }
     }
 
@@ -88,6 +122,7 @@ impl AppDriver<'_> {
         let sent = match self {
             AppDriver::Http(d) => d.event_value_keys(name),
             AppDriver::Manual(_) => values.keys().cloned().collect(),
+            AppDriver::Browser(_) => Default::default(),
         };
         values
             .iter()
@@ -99,8 +134,42 @@ impl AppDriver<'_> {
     /// The engineer's recorded answers since the last call (none for a scripted driver).
     pub(super) fn take_observations(&mut self) -> Vec<crate::evidence::Evidence> {
         match self {
-            AppDriver::Http(_) => Vec::new(),
+            AppDriver::Http(_) | AppDriver::Browser(_) => Vec::new(),
             AppDriver::Manual(d) => d.take_log(),
+        }
+    }
+
+    /// Whether the runner itself sends the agency's data balikan of a script (the browser
+    /// driver stands in for the agency's system; at a screen the engineer's system sends it).
+    pub(super) fn runner_sends_balikan(&self) -> bool {
+        matches!(self, AppDriver::Browser(_))
+    }
+
+    /// Plays one step of an operator script.
+    pub(super) fn portal_step(
+        &mut self,
+        step: &PortalStep<'_>,
+    ) -> Result<PortalAnswer, SessionError> {
+        match self {
+            AppDriver::Browser(d) => match step.action {
+                ScriptAction::Login => d.login(step.person, step.account, step.password),
+                ScriptAction::Search => d.search(step.person, step.nik),
+                ScriptAction::Logout => d.logout(step.person),
+                ScriptAction::Balikan => Ok(PortalAnswer::default()),
+            },
+            AppDriver::Manual(d) => d.portal_step(step),
+            AppDriver::Http(_) => Err(SessionError::Usage(
+                "the HTTP driver drives an application; a Web Portal operator script (`play_script`) needs the browser driver ([driver.browser]) or the manual driver".into(),
+            )),
+        }
+    }
+
+    /// The assessor's observation whether results were copied into the agency's systems
+    /// (`None`: no assessor at this driver).
+    pub(super) fn observe_copy(&mut self) -> Result<Option<(bool, String)>, SessionError> {
+        match self {
+            AppDriver::Manual(d) => d.observe_copy().map(Some),
+            AppDriver::Http(_) | AppDriver::Browser(_) => Ok(None),
         }
     }
 }

@@ -531,6 +531,116 @@ impl<'a> Driver<'a> {
             ..Answer::default()
         }))
     }
+
+    /// One step of a Web Portal operator script, shown to the engineer: the person does it at
+    /// the portal in their own browser. A search waits for the portal's row at the mock.
+    pub(crate) fn portal_step(
+        &mut self,
+        step: &super::driver::PortalStep<'_>,
+    ) -> Result<super::browser::PortalAnswer, SessionError> {
+        use crate::portal_script::ScriptAction;
+        let (person, account) = (step.person, step.account);
+        let masked = dukcapil_domain::mask_nik(step.nik);
+        let (text, question) = match step.action {
+            ScriptAction::Login => (
+                format!(
+                    "{person}: buka {}{} di peramban milik {person} sendiri dan masuk dengan akun `{account}` (kata sandi `{}`).",
+                    step.portal,
+                    dukcapil_mock_api::PORTAL_LOGIN,
+                    step.password
+                ),
+                format!("Berhasil masuk sebagai `{account}`?"),
+            ),
+            ScriptAction::Search => (
+                format!(
+                    "{person}: layani `{}` dan cari NIK {} di portal.",
+                    step.service, step.nik
+                ),
+                "Apakah portal menampilkan hasil untuk NIK ini?".to_string(),
+            ),
+            ScriptAction::Logout => (
+                format!("{person}: keluar dari portal (tombol Keluar)."),
+                "Sudah keluar?".to_string(),
+            ),
+            ScriptAction::Balikan => (
+                format!(
+                    "Kirim data balikan untuk NIK {} dari sistem instansi (web service atau unggah Excel/CSV), dengan {}.",
+                    step.nik,
+                    step.keys.join(", ")
+                ),
+                "Sudah dikirim?".to_string(),
+            ),
+        };
+        self.console.say(&format!("\n> {text}"));
+        if step.action == ScriptAction::Search {
+            let after = self.mock.watermark()?;
+            let deadline = Instant::now() + Duration::from_secs(self.spec.wait_seconds);
+            self.console
+                .say("  Menunggu pencarian sampai di mock... (Enter bila tidak ada)");
+            let rows = loop {
+                let found = self.mock.lookups_after(after, step.nik)?;
+                if !found.is_empty() || Instant::now() >= deadline {
+                    break found;
+                }
+                match self.console.line(Some(POLL)) {
+                    Line::Text(_) => break self.mock.lookups_after(after, step.nik)?,
+                    Line::Timeout => {}
+                    Line::Closed => return Err(closed()),
+                }
+            };
+            let Evidence { id, .. } = summarise(&rows);
+            self.console.say(&format!("  {id}"));
+        }
+        let ok = self.yes_no(&question)?;
+        let what = match step.action {
+            ScriptAction::Login => ("masuk dengan akun", "login as"),
+            ScriptAction::Search => ("mencari NIK", "search of NIK"),
+            ScriptAction::Logout => ("keluar", "logout"),
+            ScriptAction::Balikan => ("data balikan untuk NIK", "data balikan for NIK"),
+        };
+        let object = match step.action {
+            ScriptAction::Login => format!("`{account}`"),
+            ScriptAction::Search | ScriptAction::Balikan => masked,
+            ScriptAction::Logout => String::new(),
+        };
+        self.log.push(Evidence {
+            id: format!(
+                "Penguji: {person} {} {object}: {}.",
+                what.0,
+                if ok { "ya" } else { "tidak" }
+            ),
+            en: format!(
+                "Engineer: {person} {} {object}: {}.",
+                what.1,
+                if ok { "yes" } else { "no" }
+            ),
+        });
+        Ok(super::browser::PortalAnswer {
+            ok,
+            text: String::new(),
+            outcome: None,
+        })
+    }
+
+    /// The assessor's observation: was anything of the portal's results copied into the
+    /// agency's own systems (typed, pasted, photographed, printed)?
+    pub(crate) fn observe_copy(&mut self) -> Result<(bool, String), SessionError> {
+        let copied = self.yes_no(
+            "\nApakah petugas menyalin hasil pencarian portal (nama, alamat, tanggal lahir, ...) ke sistem atau berkas instansi: diketik ulang, salin-tempel, difoto, dicetak? (NIK sendiri boleh dicatat)",
+        )?;
+        let note = self.ask("Catatan pengamatan (opsional; Enter untuk melewati):")?;
+        self.log.push(Evidence {
+            id: format!(
+                "Penguji: hasil portal {} ke sistem instansi.",
+                if copied { "disalin" } else { "tidak disalin" }
+            ),
+            en: format!(
+                "Engineer: portal results {} into the agency's systems.",
+                if copied { "copied" } else { "not copied" }
+            ),
+        });
+        Ok((copied, note))
+    }
 }
 
 fn closed() -> SessionError {
@@ -638,7 +748,9 @@ mod tests {
         let t = Target::from_source(&Source::new("manual-example.toml", text)).expect("example");
         match t.file.driver {
             TargetDriver::Manual(m) => m,
-            TargetDriver::Http(_) => panic!("manual example has a manual driver"),
+            TargetDriver::Http(_) | TargetDriver::Browser(_) => {
+                panic!("manual example has a manual driver")
+            }
         }
     }
 

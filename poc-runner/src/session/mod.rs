@@ -7,6 +7,7 @@
 //! that use up the quota run last: a compliant application refuses further calls for the rest
 //! of its day, which would otherwise starve the tests after them.
 
+mod browser;
 mod driver;
 mod events;
 pub(crate) mod http;
@@ -96,7 +97,7 @@ const SLACK_MS: i64 = 400;
 /// application or mock, bad setup).
 pub fn play(pack: &ScenarioPack, target: &Target, opts: &Options) -> Result<Played, SessionError> {
     // Prompts of the manual driver would tear a progress bar: plain lines then.
-    let bar_allowed = matches!(target.file.driver, Driver::Http(_));
+    let bar_allowed = matches!(target.file.driver, Driver::Http(_) | Driver::Browser(_));
     if opts.progress {
         play_reporting(
             pack,
@@ -125,8 +126,20 @@ pub fn play_reporting(
                 target.path.display()
             ))
         })?),
-        Driver::Http(_) => None,
+        Driver::Http(_) | Driver::Browser(_) => None,
     };
+    // The operator script of `play_script` steps (Web Portal packs), read before anything starts.
+    let script = crate::portal_script::OperatorScript::resolve(pack, target)
+        .map_err(|e| SessionError::Usage(e.to_string()))?;
+    let plays = pack
+        .tests()
+        .any(|(_, t)| t.steps.iter().any(|s| matches!(s, Step::PlayScript {})));
+    if plays && script.is_none() {
+        return Err(SessionError::Usage(format!(
+            "{}: the pack plays an operator script, but neither the target (`operator_script`) nor the pack (`[pack] operator_script`) names one",
+            target.path.display()
+        )));
+    }
     let mock = match &opts.mock_url {
         Some(url) => Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?,
         None => Mock::embedded(opts.population)?,
@@ -153,6 +166,7 @@ pub fn play_reporting(
     let fixed_base = match &target.file.driver {
         Driver::Http(spec) => Some(spec.base_url.get_ref().clone()),
         Driver::Manual(spec) => spec.url.as_ref().map(|u| u.get_ref().clone()),
+        Driver::Browser(_) => None,
     };
     if let (Some(spec), Some(base)) = (&target.file.app, &fixed_base) {
         if spec.ready_prefix.is_none() && answers(base).is_ok() {
@@ -200,6 +214,11 @@ pub fn play_reporting(
             }
             AppDriver::Manual(Box::new(d))
         }
+        (Driver::Browser(spec), _) => AppDriver::Browser(Box::new(browser::Driver::new(
+            spec,
+            &mock.url,
+            &target.agreement.customer_id,
+        )?)),
         (Driver::Manual(_), None) => unreachable!("the terminal is opened for a manual driver"),
     };
     // The one that answers must be the one started.
@@ -225,7 +244,7 @@ pub fn play_reporting(
             preflight(&mock, d, target, &mut factory)?;
             0
         }
-        AppDriver::Manual(_) => mock.watermark()?,
+        AppDriver::Manual(_) | AppDriver::Browser(_) => mock.watermark()?,
     };
     let mut traffic = checks::session_wide::SessionTraffic::default();
     let mut emit = |driver: &mut AppDriver<'_>, event: SessionEvent<'_>| {
@@ -260,7 +279,15 @@ pub fn play_reporting(
             let (between, _) = mock.journal_since(last_id)?;
             journal.extend(between.iter().cloned());
             traffic.outside.extend(between);
-            let mut run = TestRun::new(t, &mock, &mut driver, target, opts, overrides);
+            let mut run = TestRun::new(
+                t,
+                &mock,
+                &mut driver,
+                target,
+                opts,
+                overrides,
+                script.as_ref(),
+            );
             run.play(&mut factory)?;
             // Everything since the test's reset.
             let (rows, last) = mock.journal_since(0)?;

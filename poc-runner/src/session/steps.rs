@@ -12,13 +12,14 @@ use dukcapil_mock_api::{
     EndpointFilter, FaultAction, FaultRule, InstitutionPatch, QuotaChange, ResidentCreate,
 };
 
-use super::driver::AppDriver;
+use super::driver::{AppDriver, PortalStep};
 use super::{manual, Options, SessionError, SLACK_MS};
 use crate::canary;
 use crate::evidence::ev;
 use crate::journal::{Action, ActionKind, JournalRow};
 use crate::mock::Mock;
-use crate::observed::{CapturedOutput, LookupRecord, Observation};
+use crate::observed::{CapturedOutput, LookupRecord, Observation, PortalLogin};
+use crate::portal_script::{OperatorScript, ScriptAction};
 use crate::scenario::{AgreementOverride, CheckSpec, Fault, Step, TestCase};
 use crate::storage;
 use crate::target::{Driver, Target};
@@ -34,6 +35,8 @@ pub(super) struct TestRun<'a, 'd> {
     pending_fault: Option<Fault>,
     forced: Option<(InstitutionPatch, u32)>,
     mutated: Option<(String, String, String)>,
+    /// The operator script `play_script` steps play.
+    script: Option<&'a OperatorScript>,
 }
 
 fn op_slot<'t>(
@@ -57,8 +60,10 @@ impl<'a, 'd> TestRun<'a, 'd> {
         target: &'a Target,
         opts: &'a Options,
         overrides: Option<&'a AgreementOverride>,
+        script: Option<&'a OperatorScript>,
     ) -> Self {
         TestRun {
+            script,
             obs: Observation::new(test, target, overrides, SLACK_MS),
             mock,
             driver,
@@ -117,6 +122,29 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 create.push(body);
             }
             self.obs.residents.insert(c.reference.clone(), c);
+        }
+        // The residents the operator script serves, when the test plays it.
+        let plays = self
+            .obs
+            .test
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::PlayScript {}));
+        if let (true, Some(script)) = (plays, self.script) {
+            for r in &script.file.script.residents {
+                if self.obs.residents.contains_key(r.get_ref()) {
+                    continue;
+                }
+                let c = factory.make(&crate::scenario::ResidentInput {
+                    reference: r.clone(),
+                    status: crate::scenario::ResidentState::Active,
+                    edge: Vec::new(),
+                });
+                if let Some(body) = c.create_body() {
+                    create.push(body);
+                }
+                self.obs.residents.insert(c.reference.clone(), c);
+            }
         }
         if !create.is_empty() {
             self.mock.create_residents(&create)?;
@@ -469,6 +497,229 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 ));
             }
             Step::Pause { seconds } => self.pause(*seconds),
+            Step::PlayScript {} => self.play_script()?,
+            Step::ObserveCopy {} => {
+                if let Some(seen) = self.driver.observe_copy()? {
+                    self.obs.portal.copied = Some(seen);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Plays the operator script: each person's logins, searches and logouts at the portal
+    /// through the driver, the agency's balikan; records actions (a search is a lookup and the
+    /// service event that owes balikan), logins per person and what the portal showed.
+    fn play_script(&mut self) -> Result<(), SessionError> {
+        let Some(script) = self.script else {
+            self.obs.notes.push(ev!(
+                "tidak ada skrip operator: berkas target (operator_script) maupun paket tidak menyebutkannya",
+                "no operator script: neither the target file (operator_script) nor the pack names one"
+            ));
+            return Ok(());
+        };
+        self.obs.portal.script = Some(script.file.script.id.clone());
+        self.obs.portal.people = script
+            .file
+            .people
+            .iter()
+            .map(|p| (p.id.get_ref().clone(), p.account.get_ref().clone()))
+            .collect();
+        let portal = match self.driver {
+            AppDriver::Browser(_) => self.driver.base(),
+            _ => self.mock.url.clone(),
+        };
+        let mut searches = 0;
+        for step in &script.file.steps {
+            let action = *step.action.get_ref();
+            let person = step
+                .person
+                .as_ref()
+                .map(|p| p.get_ref().clone())
+                .unwrap_or_default();
+            let account = script.account_of(&person).unwrap_or_default().to_string();
+            let password = self
+                .obs
+                .target
+                .file
+                .operators
+                .iter()
+                .find(|o| *o.username.get_ref() == account)
+                .map(|o| o.password.clone())
+                .unwrap_or_default();
+            let nik = match (&step.nik_ref, &step.nik) {
+                (Some(r), _) => self
+                    .obs
+                    .residents
+                    .get(r.get_ref())
+                    .map(|c| c.nik.clone())
+                    .unwrap_or_default(),
+                (None, Some(n)) => n.get_ref().trim().to_string(),
+                (None, None) => String::new(),
+            };
+            let service = step.service.clone().unwrap_or_else(|| "layanan".into());
+            let values = self.balikan_values(&step.values);
+            let keys: Vec<String> = values.keys().cloned().collect();
+            let started = self.now();
+            let answer = if action == ScriptAction::Balikan && self.driver.runner_sends_balikan() {
+                self.send_balikan(&nik, &values)?;
+                None
+            } else {
+                Some(self.driver.portal_step(&PortalStep {
+                    portal: &portal,
+                    person: &person,
+                    account: &account,
+                    password: &password,
+                    action,
+                    nik: &nik,
+                    service: &service,
+                    keys: &keys,
+                })?)
+            };
+            let finished = self.now();
+            let answer = answer.unwrap_or_default();
+            let tid = self.tid().to_string();
+            match action {
+                ScriptAction::Login => {
+                    if !answer.ok {
+                        let shown: String = answer.text.chars().take(200).collect();
+                        self.obs.notes.push(ev!(
+                            "{person} tidak dapat masuk ke portal dengan akun `{account}` ({})",
+                            "{person} could not log in to the portal as `{account}` ({})",
+                            shown.trim()
+                        ));
+                    }
+                    self.obs.actions.push(Action {
+                        test_id: tid,
+                        operator: account.clone(),
+                        kind: ActionKind::Login,
+                        started,
+                        finished,
+                        fault_injected: false,
+                    });
+                    self.obs.portal.logins.push(PortalLogin {
+                        person,
+                        account,
+                        started,
+                        finished,
+                        succeeded: answer.ok,
+                        ended: None,
+                    });
+                }
+                ScriptAction::Search => {
+                    searches += 1;
+                    let code = answer.outcome.as_deref().unwrap_or("-");
+                    let label = ev!(
+                        "{tid} pencarian portal #{searches} oleh {person} (`{account}`, kode {code})",
+                        "{tid} portal search #{searches} by {person} (`{account}`, outcome {code})"
+                    );
+                    self.obs.outputs.push(CapturedOutput {
+                        label: label.clone(),
+                        text: answer.text.clone(),
+                        elements: None,
+                    });
+                    self.obs.raw_outputs.push((label, answer.text.into_bytes()));
+                    for kind in [
+                        ActionKind::Lookup { nik: nik.clone() },
+                        ActionKind::ServiceEvent {
+                            event: service.clone(),
+                            nik: nik.clone(),
+                        },
+                    ] {
+                        self.obs.actions.push(Action {
+                            test_id: tid.clone(),
+                            operator: account.clone(),
+                            kind,
+                            started,
+                            finished,
+                            fault_injected: false,
+                        });
+                    }
+                }
+                ScriptAction::Logout => {
+                    if let Some(l) = self
+                        .obs
+                        .portal
+                        .logins
+                        .iter_mut()
+                        .rev()
+                        .find(|l| l.person == person && l.ended.is_none())
+                    {
+                        l.ended = Some(finished);
+                    }
+                }
+                ScriptAction::Balikan => {}
+            }
+            if step.wait_ms > 0 {
+                std::thread::sleep(Duration::from_millis(step.wait_ms));
+            }
+        }
+        Ok(())
+    }
+
+    /// A script's balikan values: its own, the pack's keys for this agreement, and every key
+    /// the agreement requires, each valid for its field.
+    fn balikan_values(&self, given: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = self.with_override_values(given);
+        for field in self
+            .obs
+            .target
+            .agreement
+            .balikan
+            .iter()
+            .filter(|b| b.required)
+        {
+            all.entry(field.key.clone())
+                .or_insert_with(|| balikan_value_for(field, self.tid()));
+        }
+        all
+    }
+
+    /// The agency's data balikan for `nik` by the balikan web service (the browser driver
+    /// stands in for the agency's system).
+    fn send_balikan(
+        &mut self,
+        nik: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(), SessionError> {
+        let agreement = &self.obs.target.agreement;
+        let token = self
+            .obs
+            .target
+            .file
+            .mock_credentials
+            .balikan_token
+            .clone()
+            .unwrap_or_else(|| agreement.credentials.balikan_token.clone());
+        let body = serde_json::json!([{
+            "id_lembaga": agreement.customer_id,
+            "nama_lembaga": agreement.institution,
+            "data": [{ "NIK": nik, "param": [values] }],
+        }]);
+        let url = format!("{}/data_balikan/public/api/store", self.mock.url);
+        let answer = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .and_then(|c| c.post(&url).bearer_auth(token).json(&body).send())
+            .map_err(|e| SessionError::Unreachable(format!("data balikan at {url}: {e}")))?;
+        let status = answer.status().as_u16();
+        let text = answer.text().unwrap_or_default();
+        self.obs.raw_outputs.push((
+            ev!(
+                "{} data balikan untuk {}",
+                "{} data balikan for {}",
+                self.tid(),
+                dukcapil_domain::mask_nik(nik)
+            ),
+            text.clone().into_bytes(),
+        ));
+        if status != 200 {
+            self.obs.notes.push(ev!(
+                "data balikan untuk {} dijawab HTTP {status}: {}",
+                "data balikan for {} answered HTTP {status}: {}",
+                dukcapil_domain::mask_nik(nik),
+                text.chars().take(200).collect::<String>()
+            ));
         }
         Ok(())
     }
@@ -516,6 +767,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
         match &self.obs.target.file.driver {
             Driver::Http(h) => h.timeout_ms,
             Driver::Manual(_) => 10_000,
+            Driver::Browser(b) => b.timeout_ms,
         }
     }
 
