@@ -31,6 +31,9 @@ mod poc_manual;
 mod poc_session;
 /// The mock Web Portal (issue 16): login, lock-out, CSRF, texts, quota, in Chromium too.
 mod portal;
+/// The Web Portal PoC pack (issue 16): poc-runner's browser driver plays operator scripts at the
+/// mock portal; compliant, shared-login and sequential-search scripts.
+mod portal_pack;
 mod readiness;
 /// The README's marked commands, as written, in a fresh clone.
 mod readme;
