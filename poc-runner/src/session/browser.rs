@@ -157,15 +157,43 @@ impl Driver {
             .map_err(|e| self.browser_error(expr, e))
     }
 
-    /// Runs `action` and waits for the next document to load (a form posted to its own page
-    /// keeps the URL, so the old document is marked).
-    fn navigate(
-        &self,
-        tab: &Tab,
-        action: impl FnOnce(&Tab) -> Result<(), SessionError>,
-    ) -> Result<(), SessionError> {
-        self.eval(tab, "(window.__pocOldDocument = 1)")?;
-        action(tab)?;
+    fn goto(&self, tab: &Tab, path: &str) -> Result<(), SessionError> {
+        let url = format!("{}{path}", self.portal);
+        tab.navigate_to(&url)
+            .and_then(|t| t.wait_until_navigated())
+            .map(|_| ())
+            .map_err(|e| self.browser_error(path, e))
+    }
+
+    /// Fills the fields of `form` (`name` → text, as typed: an `input` event each) and submits
+    /// it as its button does (`requestSubmit`: the form's own validation and hidden fields,
+    /// its CSRF token among them), then waits for the page the portal answers. One DevTools
+    /// call for the whole form: each call costs about 0.1 s in the DevTools client, so typing
+    /// key by key would make a login take seconds. `false` when the page has no such form.
+    fn submit(&self, tab: &Tab, form: &str, fields: &[(&str, &str)]) -> Result<bool, SessionError> {
+        let js_str = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let mut js = format!(
+            "(() => {{ const f = document.querySelector({}); if (!f) return false;",
+            js_str(form)
+        );
+        for (name, text) in fields {
+            js.push_str(&format!(
+                " {{ const e = f.querySelector({}); e.focus(); e.value = {}; e.dispatchEvent(new Event('input', {{bubbles: true}})); }}",
+                js_str(&format!("[name={name}]")),
+                js_str(text)
+            ));
+        }
+        js.push_str(" window.__pocOldDocument = 1; f.requestSubmit(); return true; })()");
+        if self.eval(tab, &js)?.as_bool() != Some(true) {
+            return Ok(false);
+        }
+        self.wait_for_new_document(tab)?;
+        Ok(true)
+    }
+
+    /// Waits until the document marked by [`Driver::submit`] is replaced and loaded (a form
+    /// posted to its own page keeps the URL).
+    fn wait_for_new_document(&self, tab: &Tab) -> Result<(), SessionError> {
         let deadline = Instant::now() + self.timeout;
         loop {
             let loaded = tab
@@ -189,47 +217,27 @@ impl Driver {
         }
     }
 
-    fn goto(&self, tab: &Tab, path: &str) -> Result<(), SessionError> {
-        let url = format!("{}{path}", self.portal);
-        tab.navigate_to(&url)
-            .and_then(|t| t.wait_until_navigated())
-            .map(|_| ())
-            .map_err(|e| self.browser_error(path, e))
-    }
-
-    fn has(&self, tab: &Tab, selector: &str) -> Result<bool, SessionError> {
+    /// What the page shows: whether it has `selector`, its text as displayed, and the outcome
+    /// code of a search result.
+    fn page(
+        &self,
+        tab: &Tab,
+        selector: &str,
+    ) -> Result<(bool, String, Option<String>), SessionError> {
         let js = format!(
-            "document.querySelector({}) !== null",
+            "JSON.stringify({{ has: document.querySelector({}) !== null, text: document.body ? document.body.innerText : '', outcome: (document.querySelector('#hasil') || {{dataset: {{}}}}).dataset.outcome || null }})",
             serde_json::Value::String(selector.into())
         );
-        Ok(self.eval(tab, &js)?.as_bool() == Some(true))
-    }
-
-    /// Clicks into `selector`, empties it and types `text`, as a person does.
-    fn type_into(&self, tab: &Tab, selector: &str, text: &str) -> Result<(), SessionError> {
-        let js = format!(
-            "(document.querySelector({}).value = '', 1)",
-            serde_json::Value::String(selector.into())
-        );
-        self.eval(tab, &js)?;
-        tab.find_element(selector)
-            .and_then(|e| e.click().map(|_| ()))
-            .and_then(|_| tab.type_str(text).map(|_| ()))
-            .map_err(|e| self.browser_error(selector, e))
-    }
-
-    fn click(&self, tab: &Tab, selector: &str) -> Result<(), SessionError> {
-        tab.find_element(selector)
-            .and_then(|e| e.click().map(|_| ()))
-            .map_err(|e| self.browser_error(selector, e))
-    }
-
-    fn shown(&self, tab: &Tab) -> Result<String, SessionError> {
-        Ok(self
-            .eval(tab, "document.body ? document.body.innerText : ''")?
+        let v: serde_json::Value = self
+            .eval(tab, &js)?
             .as_str()
-            .unwrap_or_default()
-            .to_string())
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        Ok((
+            v["has"].as_bool() == Some(true),
+            v["text"].as_str().unwrap_or_default().to_string(),
+            v["outcome"].as_str().map(str::to_string),
+        ))
     }
 
     /// `person` logs in with `username` through the login form.
@@ -240,16 +248,21 @@ impl Driver {
         password: &str,
     ) -> Result<PortalAnswer, SessionError> {
         let tab = self.tab(person)?;
+        // Already logged in, the portal answers the login page with the search page.
         self.goto(&tab, dukcapil_mock_api::PORTAL_LOGIN)?;
-        if !self.has(&tab, "form#cari")? {
-            self.type_into(&tab, "input[name=institution]", &self.customer_id)?;
-            self.type_into(&tab, "input[name=username]", username)?;
-            self.type_into(&tab, "input[name=password]", password)?;
-            self.navigate(&tab, |t| self.click(t, "form#masuk button[type=submit]"))?;
-        }
+        self.submit(
+            &tab,
+            "form#masuk",
+            &[
+                ("institution", &self.customer_id),
+                ("username", username),
+                ("password", password),
+            ],
+        )?;
+        let (ok, text, _) = self.page(&tab, "form#cari")?;
         Ok(PortalAnswer {
-            ok: self.has(&tab, "form#cari")?,
-            text: self.shown(&tab)?,
+            ok,
+            text,
             outcome: None,
         })
     }
@@ -257,43 +270,34 @@ impl Driver {
     /// `person` searches `nik` and reads the result.
     pub(crate) fn search(&mut self, person: &str, nik: &str) -> Result<PortalAnswer, SessionError> {
         let tab = self.tab(person)?;
-        if !self.has(&tab, "form#cari")? {
+        if !self.submit(&tab, "form#cari", &[("nik", nik)])? {
+            // Not on the search page: open it (without a session the portal shows its login).
             self.goto(&tab, dukcapil_mock_api::PORTAL_SEARCH)?;
+            if !self.submit(&tab, "form#cari", &[("nik", nik)])? {
+                let (_, text, _) = self.page(&tab, "form#cari")?;
+                return Ok(PortalAnswer {
+                    ok: false,
+                    text,
+                    outcome: None,
+                });
+            }
         }
-        if !self.has(&tab, "form#cari")? {
-            // Not logged in: the portal shows its login form.
-            return Ok(PortalAnswer {
-                ok: false,
-                text: self.shown(&tab)?,
-                outcome: None,
-            });
-        }
-        self.type_into(&tab, "input[name=nik]", nik)?;
-        self.navigate(&tab, |t| self.click(t, "form#cari button[type=submit]"))?;
-        let outcome = self
-            .eval(
-                &tab,
-                "(document.querySelector('#hasil') || {dataset: {}}).dataset.outcome || null",
-            )?
-            .as_str()
-            .map(str::to_string);
+        let (_, text, outcome) = self.page(&tab, "#hasil")?;
         Ok(PortalAnswer {
             ok: outcome.is_some(),
-            text: self.shown(&tab)?,
+            text,
             outcome,
         })
     }
 
-    /// `person` logs out (the Keluar button), if logged in.
+    /// `person` logs out (the Keluar button's form), if logged in.
     pub(crate) fn logout(&mut self, person: &str) -> Result<PortalAnswer, SessionError> {
         let tab = self.tab(person)?;
-        let ok = self.has(&tab, "#keluar")?;
-        if ok {
-            self.navigate(&tab, |t| self.click(t, "#keluar"))?;
-        }
+        let ok = self.submit(&tab, "form.keluar", &[])?;
+        let (_, text, _) = self.page(&tab, "form#masuk")?;
         Ok(PortalAnswer {
             ok,
-            text: self.shown(&tab)?,
+            text,
             outcome: None,
         })
     }
