@@ -119,7 +119,13 @@ mod tests {
     fn embedded_packs_match_the_checkout_and_resolve_by_name() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
         let file = ScenarioPack::load(&dir.join("standard-web-service.toml")).unwrap();
-        assert_eq!(pack_names(), vec![DEFAULT_PACK]);
+        let mut names = pack_names();
+        names.sort_unstable();
+        assert_eq!(names, vec!["standard-web-portal", DEFAULT_PACK]);
+        // The portal pack's operator script travels with it.
+        let portal = load_pack(Some(Path::new("standard-web-portal"))).unwrap();
+        let script = portal.file.pack.operator_script.as_deref().unwrap();
+        assert!(embedded_source(script).is_some(), "{script}");
         for arg in [
             None,
             Some(Path::new("standard-web-service")),
