@@ -795,6 +795,42 @@ mod tests {
     }
 
     #[test]
+    fn portal_script_steps_are_prompted_and_the_assessor_is_asked_about_copies() {
+        use crate::portal_script::ScriptAction;
+        let mut portal = row("petugas.portal01", "01");
+        portal.endpoint = "PORTAL".into();
+        let traffic = Rows(vec![portal]);
+        let step = |action| super::super::driver::PortalStep {
+            portal: "http://127.0.0.1:9",
+            person: "bidan-sri",
+            account: "petugas.portal01",
+            password: "sandi-01",
+            action,
+            nik: NIK,
+            service: "pendaftaran pasien",
+            keys: &[],
+        };
+        let (r, log, said) = run(&traffic, &["y", "y", "t", "catatan", "y"], false, |d| {
+            let login = d.portal_step(&step(ScriptAction::Login))?;
+            let search = d.portal_step(&step(ScriptAction::Search))?;
+            let copied = d.observe_copy()?;
+            let out = d.portal_step(&step(ScriptAction::Logout))?;
+            Ok((login.ok, search.ok, copied, out.ok))
+        });
+        assert_eq!(
+            r.unwrap(),
+            (true, true, (false, "catatan".to_string()), true),
+            "{said}"
+        );
+        assert!(said.contains("http://127.0.0.1:9/portal/masuk"), "{said}");
+        assert!(said.contains("akun `petugas.portal01`"), "{said}");
+        assert!(said.contains(&format!("cari NIK {NIK}")), "{said}");
+        assert!(said.contains("1 permintaan"), "{said}");
+        assert_eq!(log.len(), 4, "{log:?}");
+        assert!(log[2].en.contains("not copied"), "{log:?}");
+    }
+
+    #[test]
     fn a_presented_lookup_becomes_the_values_confirmed_on_screen() {
         let traffic = Rows(vec![row("petugas.igd02", "01")]);
         // presented; a forbidden value shown (no. 2); NIK exact; note.
