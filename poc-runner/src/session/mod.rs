@@ -244,7 +244,13 @@ pub fn play_reporting(
             preflight(&mock, d, target, &mut factory)?;
             0
         }
-        AppDriver::Manual(_) | AppDriver::Browser(_) => mock.watermark()?,
+        AppDriver::Browser(d) => {
+            if let Some(script) = &script {
+                portal_preflight(&mock, d, target, script)?;
+            }
+            mock.watermark()?
+        }
+        AppDriver::Manual(_) => mock.watermark()?,
     };
     let mut traffic = checks::session_wide::SessionTraffic::default();
     let mut emit = |driver: &mut AppDriver<'_>, event: SessionEvent<'_>| {
@@ -415,6 +421,47 @@ fn preflight(
     // Work the lookups set off in the background (a defect's crawler) lands before the first
     // test's reset, not inside it.
     std::thread::sleep(Duration::from_millis(1_000));
+    Ok(())
+}
+
+/// Before anything is judged at the Web Portal: every account of the operator script logs in
+/// (in a browser of its own) and out again. An account the portal refuses would leave every
+/// check "not exercised": the session stops instead, saying which account and why.
+fn portal_preflight(
+    mock: &Mock,
+    driver: &mut browser::Driver,
+    target: &Target,
+    script: &crate::portal_script::OperatorScript,
+) -> Result<(), SessionError> {
+    mock.reset()?;
+    let accounts: std::collections::BTreeSet<&str> = script
+        .file
+        .people
+        .iter()
+        .map(|p| p.account.get_ref().as_str())
+        .collect();
+    for account in accounts {
+        let password = target
+            .file
+            .operators
+            .iter()
+            .find(|o| o.username.get_ref() == account)
+            .map(|o| o.password.as_str())
+            .unwrap_or_default();
+        let who = format!("pre-flight {account}");
+        let login = driver.login(&who, account, password)?;
+        if !login.ok {
+            let shown: String = login.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let shown: String = shown.chars().take(160).collect();
+            return Err(SessionError::Preflight(format!(
+                "account `{account}` could not log in to the portal at {}{} (it showed: {shown}); is it among the mock's [[portal_operators]] of {} with the target's password (fixtures/settings/portal.example.toml, or POST /__admin/portal/operators)?",
+                driver.portal,
+                dukcapil_mock_api::PORTAL_LOGIN,
+                target.agreement.customer_id
+            )));
+        }
+        driver.logout(&who)?;
+    }
     Ok(())
 }
 
