@@ -139,13 +139,25 @@ impl Played {
 /// Plays the portal pack with the browser driver and `script_text` against a mock started
 /// with the portal settings file.
 fn play(script_text: &str) -> Played {
-    support::bin("poc-runner");
     let mock = MockServer::start(&[
         "--config",
         repo("fixtures/settings/portal.example.toml")
             .to_str()
             .unwrap(),
     ]);
+    let (code, text, result) = run_pack(script_text, Some(&mock));
+    let result = result.unwrap_or_else(|| panic!("no result written:\n{text}"));
+    Played { code, text, result }
+}
+
+/// `poc-runner run` of the portal pack with `script_text`, at `mock` (else its embedded mock):
+/// exit code, output, the result if one was written.
+fn run_pack(
+    script_text: &str,
+    mock: Option<&MockServer>,
+) -> (i32, String, Option<serde_json::Value>) {
+    support::bin("poc-runner");
+    support::bin("mock-server");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("script.toml"), script_text).expect("script");
     std::fs::create_dir_all(dir.path().join("agency-files")).expect("agency files");
@@ -183,7 +195,10 @@ fn play(script_text: &str) -> Played {
         .arg("--key")
         .arg(&key)
         .args(["--assessor", "Tim PoC (test)"])
-        .args(["--mock-url", &mock.base, "--admin-token", ADMIN_TOKEN])
+        .args(
+            mock.map(|m| vec!["--mock-url", m.base.as_str(), "--admin-token", ADMIN_TOKEN])
+                .unwrap_or_default(),
+        )
         .current_dir(dir.path())
         .output()
         .expect("run poc-runner");
@@ -194,13 +209,8 @@ fn play(script_text: &str) -> Played {
     );
     let result = std::fs::read(dir.path().join("out/poc-result.json"))
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_else(|| panic!("no result written:\n{text}"));
-    Played {
-        code: out.status.code().unwrap_or(-1),
-        text,
-        result,
-    }
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    (out.status.code().unwrap_or(-1), text, result)
 }
 
 #[test]
@@ -266,4 +276,22 @@ fn portal_pack_fails_nik_searches_in_sequence() {
         .unwrap();
     assert!(evidence.contains("consecutive NIKs"), "{evidence}");
     assert!(evidence.contains("petugas.portal01"), "{evidence}");
+}
+
+/// A mock without the script's accounts (the runner's embedded one has no portal operators):
+/// the pre-flight login is refused, the session stops with exit 3 naming the account, and
+/// nothing is signed (every check would have been "not exercised").
+#[test]
+fn portal_pack_stops_before_signing_when_the_portal_refuses_an_account() {
+    if skipped("portal_pack pre-flight") {
+        return;
+    }
+    let (code, text, result) = run_pack(&script("loket-pagi", PEOPLE, SERVE), None);
+    assert_eq!(code, 3, "{text}");
+    assert!(result.is_none(), "{text}");
+    assert!(
+        text.contains("account `petugas.portal01` could not log in to the portal"),
+        "{text}"
+    );
+    assert!(text.contains("[[portal_operators]]"), "{text}");
 }
