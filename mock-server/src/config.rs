@@ -336,6 +336,9 @@ pub(crate) struct InstitutionOverride {
     /// The method names the institution may call (case-insensitive) and the service each maps
     /// to, replacing the default set (see `core::institutions::DEFAULT_METHODS`).
     pub methods: Option<BTreeMap<String, Service>>,
+    /// The institution's own admin token: reads and changes this institution only (a shared
+    /// sandbox hands it to the agency's developers).
+    pub admin_token: Option<String>,
 }
 
 /// The file form; every key optional.
@@ -514,7 +517,30 @@ impl Settings {
             column: None,
             message: format!("institutions.{cid}: {message}"),
         };
+        let operator_token = args.admin_token.clone().or(file.admin_token.clone());
+        let mut tokens: BTreeMap<&str, &str> = BTreeMap::new();
         for (cid, o) in &file.institutions {
+            if let Some(t) = &o.admin_token {
+                if t.trim().len() < 8 || t.trim() != t {
+                    return Err(at_institution(
+                        cid,
+                        "admin_token must be at least 8 characters, without surrounding spaces"
+                            .into(),
+                    ));
+                }
+                if operator_token.as_deref() == Some(t.as_str()) {
+                    return Err(at_institution(
+                        cid,
+                        "admin_token is the sandbox operator's admin_token: an institution's token must be its own".into(),
+                    ));
+                }
+                if let Some(other) = tokens.insert(t, cid) {
+                    return Err(at_institution(
+                        cid,
+                        format!("admin_token is also institution `{other}`'s: each institution needs its own"),
+                    ));
+                }
+            }
             if let Some(h) = &o.access_hours {
                 h.parse::<AccessHours>()
                     .map_err(|message| at_institution(cid, message))?;
