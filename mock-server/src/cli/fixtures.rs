@@ -30,9 +30,13 @@ pub(crate) struct FixturesArgs {
     /// Population size (default 10,000).
     #[arg(long, env = "MOCK_POPULATION")]
     population: Option<u64>,
-    /// Directory of agreement TOML files (default: the embedded profiles).
+    /// Directory of agreement TOML files, added to the embedded profiles.
     #[arg(long, env = "MOCK_AGREEMENTS")]
     agreements: Option<PathBuf>,
+    /// With --agreements: the directory's agreements are the only ones.
+    #[arg(long, env = "MOCK_AGREEMENTS_REPLACE", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    agreements_replace: Option<bool>,
 }
 
 impl FixturesArgs {
@@ -44,6 +48,7 @@ impl FixturesArgs {
             seed: self.seed,
             population: self.population,
             agreements: self.agreements.clone(),
+            agreements_replace: self.agreements_replace,
             ..ServeArgs::default()
         }
     }
