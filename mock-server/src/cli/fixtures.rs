@@ -122,7 +122,18 @@ pub(crate) fn collect(settings: &Settings) -> anyhow::Result<Value> {
     let agreements = crate::http::server::agreements(settings)?;
     let institutions: Vec<Value> = agreements
         .iter()
-        .map(|a| institution_json(&Institution::from_agreement(a, settings)))
+        .map(|a| {
+            let mut v = institution_json(&Institution::from_agreement(a, settings));
+            // A sandbox's operator hands each agency its own admin token with its credentials.
+            if let Some(t) = settings
+                .institutions
+                .get(&a.customer_id)
+                .and_then(|o| o.admin_token.as_ref())
+            {
+                v["admin_token"] = json!(t);
+            }
+            v
+        })
         .collect();
     let spec = PopulationSpec {
         seed: settings.seed,
