@@ -555,3 +555,70 @@ fn the_karanganyar_sandbox_serves_its_agencies_and_puskesmas_apart() {
     assert!(mock.journal_all("customer_id=pkm_jatipuro_3313").is_empty());
     assert_eq!(mock.journal_all("customer_id=dinkes_3313").len(), 1);
 }
+
+/// Quota exactness per institution with many at once: 50 institutions under one agreement, each
+/// with a daily quota of 12, hit by 64 concurrent clients with 20 lookups each (1,000 in all,
+/// interleaved): every institution gets exactly 12 answers with data and 8 with outcome 05, and
+/// its quota and journal agree.
+#[test]
+fn quota_is_exact_per_institution_under_64_way_concurrency_across_50_institutions() {
+    const INSTITUTIONS: usize = 50;
+    const QUOTA: usize = 12;
+    const EACH: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("many.toml");
+    let mut text = String::new();
+    for i in 0..INSTITUTIONS {
+        text.push_str(&format!(
+            "[institutions.pkm_{i:02}]\nagreement = \"dinkes-karanganyar\"\nquota_per_day = {QUOTA}\n\n"
+        ));
+    }
+    std::fs::write(&config, text).unwrap();
+    let mock = MockServer::start(&["--config", config.to_str().unwrap()]);
+    let niks = mock.niks(dukcapil_domain::ResidentStatus::Active, 20);
+    // Every (institution, n) once, shuffled by a stride so neighbours are different institutions.
+    let calls: Vec<(usize, usize)> = (0..INSTITUTIONS * EACH)
+        .map(|k| (k * 37) % (INSTITUTIONS * EACH))
+        .map(|k| (k % INSTITUTIONS, k / INSTITUTIONS))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let answers = std::sync::Mutex::new(vec![Vec::new(); INSTITUTIONS]);
+    let client = crate::support::load_client();
+    std::thread::scope(|s| {
+        for _ in 0..64 {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&(i, n)) = calls.get(k) else { break };
+                let cid = format!("pkm_{i:02}");
+                let body = json!({"nik": niks[n % niks.len()], "user_id": cid, "password": format!("dummy-{cid}"),
+                    "ip_user": "127.0.0.1", "User_ID": format!("op{n}")});
+                let res = client
+                    .post(mock.url(&format!("/dukcapil/get_json/{cid}/CALL_NIK")))
+                    .json(&body)
+                    .send()
+                    .expect("answer");
+                let v: Value = res.json().expect("JSON");
+                answers.lock().unwrap()[i].push(crate::support::Answer::of(&v));
+            });
+        }
+    });
+    let answers = answers.into_inner().unwrap();
+    for (i, got) in answers.iter().enumerate() {
+        let cid = format!("pkm_{i:02}");
+        let data = got.iter().filter(|a| a.is_data()).count();
+        let exhausted = got
+            .iter()
+            .filter(|a| **a == crate::support::Answer::code("05"))
+            .count();
+        assert_eq!((data, exhausted), (QUOTA, EACH - QUOTA), "{cid}: {got:?}");
+        let q = mock.quota(&cid);
+        assert_eq!(q["used"], QUOTA, "{cid}: {q}");
+        let rows = mock.journal_all(&format!("customer_id={cid}"));
+        assert_eq!(rows.len(), EACH, "{cid}");
+        assert_eq!(
+            rows.iter().filter(|r| r["outcome"] == "05").count(),
+            EACH - QUOTA,
+            "{cid}"
+        );
+    }
+}
