@@ -17,7 +17,7 @@ fn sandbox() -> (MockServer, tempfile::TempDir) {
     std::fs::write(
         &config,
         format!(
-            "[institutions.rsud_3313]\nadmin_token = \"{RSUD_TOKEN}\"\n\n[institutions.dinkes_3313]\nadmin_token = \"{DINKES_TOKEN}\"\n"
+            "[institutions.rsud_3313]\nadmin_token = \"{RSUD_TOKEN}\"\n\n[institutions.dinkes_3313]\nadmin_token = \"{DINKES_TOKEN}\"\n\n[[portal_operators]]\ninstitution = \"dinkes_3313\"\nusername = \"petugas.dinkes\"\npassword = \"sandi-portal-dinkes\"\n"
         ),
     )
     .unwrap();
@@ -53,6 +53,14 @@ fn dinkes_state(mock: &MockServer, canary: &str) -> Value {
     let (_, clock) = mock.admin("GET", "/__admin/clock?customer_id=dinkes_3313", None);
     let (canary_status, _) = mock.admin("GET", &format!("/__admin/residents/{canary}"), None);
     let (_, ledger) = mock.admin("GET", "/__admin/balikan?customer_id=dinkes_3313", None);
+    let (_, portal) = mock.admin("GET", "/__admin/portal/operators", None);
+    let portal: Vec<Value> = portal["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["customer_id"] == "dinkes_3313")
+        .map(|o| o["username"].clone())
+        .collect();
     json!({
         "journal": journal.len(),
         "used": quota["used"],
@@ -63,6 +71,7 @@ fn dinkes_state(mock: &MockServer, canary: &str) -> Value {
         "institution_offset": clock["institution_offset_seconds"].as_f64().map(|s| s.round()),
         "canary": canary_status,
         "ledger": ledger["entries"].as_array().map(Vec::len),
+        "portal_operators": portal,
     })
 }
 
@@ -146,6 +155,20 @@ fn case(method: &str, route: &str, canary: &str, rule: u64) -> (String, Option<V
         ("DELETE", "/__admin/faults/{id}") => {
             p(format!("/__admin/faults/{rule}"), None, Expect::Hidden)
         }
+        ("GET", "/__admin/portal/operators") => {
+            // No customer_id parameter: RSUD's token lists RSUD's accounts only (checked below).
+            p("/__admin/portal/operators".into(), None, Expect::Shared)
+        }
+        ("POST", "/__admin/portal/operators") => p(
+            "/__admin/portal/operators".into(),
+            Some(json!({"customer_id": "dinkes_3313", "username": "penyusup", "password": "sandi-penyusup-1"})),
+            Expect::Forbidden,
+        ),
+        ("DELETE", "/__admin/portal/operators/{customer_id}/{username}") => p(
+            "/__admin/portal/operators/dinkes_3313/petugas.dinkes".into(),
+            None,
+            Expect::Forbidden,
+        ),
         other => panic!(
             "admin route {other:?} has no row in sandbox::case: decide what an institution token may do there"
         ),
@@ -308,9 +331,27 @@ fn a_scoped_reset_leaves_other_institutions_journal_quota_and_switches_intact() 
         );
         assert_eq!(s, 200, "{v}");
     }
+    for cid in ["rsud_3313", "dinkes_3313"] {
+        let account = json!({"customer_id": cid, "username": "petugas.tambahan", "password": "sandi-tambahan-1"});
+        let (s, v) = mock.admin("POST", "/__admin/portal/operators", Some(account));
+        assert_eq!(s, 201, "{v}");
+    }
     let (s, v) = mock.admin("POST", "/__admin/reset?customer_id=rsud_3313", None);
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["customer_id"], "rsud_3313");
+    let (_, accounts) = mock.admin("GET", "/__admin/portal/operators", None);
+    let owners: Vec<&str> = accounts["operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["username"] == "petugas.tambahan")
+        .map(|o| o["customer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        owners,
+        ["dinkes_3313"],
+        "only RSUD's portal account went: {accounts}"
+    );
     assert!(mock.journal_all("customer_id=rsud_3313").is_empty());
     assert_eq!(mock.journal_all("customer_id=dinkes_3313").len(), 2);
     assert_eq!(mock.quota("rsud_3313")["used"], 0);
