@@ -68,6 +68,13 @@ pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// `a == b` in time independent of where they differ (institution tokens are compared by
+/// hash, which gives nothing away either).
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Every admin token the mock accepts.
 #[derive(Debug)]
 pub(crate) struct Tokens {
@@ -111,7 +118,7 @@ impl Tokens {
 
     /// The scope of a bearer token; `None`: no such token.
     pub(crate) fn scope(&self, token: &str) -> Option<Scope> {
-        if token == self.operator {
+        if same(token, &self.operator) {
             return Some(Scope::Operator);
         }
         let hash = token_hash(token);
