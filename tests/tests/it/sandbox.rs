@@ -84,6 +84,9 @@ enum Expect {
     Hidden,
     /// 200: sandbox-wide and without institution data (dataset, the OpenAPI document).
     Shared,
+    /// The dashboard without its session: 303 to its login page, or 401. The dashboard is the
+    /// sandbox operator's: an institution's token neither opens its pages nor logs in.
+    Refused,
 }
 
 /// Every admin route, asked about Dinkes with RSUD's token: the request, and what must come back.
@@ -91,6 +94,17 @@ enum Expect {
 fn case(method: &str, route: &str, canary: &str, rule: u64) -> (String, Option<Value>, Expect) {
     let other = "customer_id=dinkes_3313";
     let p = |path: String, body: Option<Value>, e: Expect| (path, body, e);
+    if route.starts_with(dukcapil_mock_api::DASHBOARD) {
+        let path = route
+            .replace("{customer_id}", "dinkes_3313")
+            .replace("{id}", &rule.to_string());
+        let expect = if (method, route) == ("GET", "/__admin/ui/login") {
+            Expect::Shared
+        } else {
+            Expect::Refused
+        };
+        return p(path, None, expect);
+    }
     match (method, route) {
         ("GET", "/__admin/clock") => p(format!("/__admin/clock?{other}"), None, Expect::Forbidden),
         ("POST", "/__admin/clock") => p(
@@ -244,6 +258,22 @@ fn an_institution_token_cannot_read_or_change_another_institution_on_any_admin_r
     let before = dinkes_state(&mock, &canary);
     assert_eq!(before["journal"], 4, "{before}");
 
+    let no_redirects = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // The dashboard's login takes the sandbox operator's token only.
+    let res = no_redirects
+        .post(mock.url(&format!("{}/login", dukcapil_mock_api::DASHBOARD)))
+        .form(&[("token", RSUD_TOKEN)])
+        .send()
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        401,
+        "an institution token opened the dashboard"
+    );
+    assert!(res.headers().get("set-cookie").is_none());
     let mut covered = 0;
     for (method, route) in dukcapil_mock_api::ROUTES {
         if !route.starts_with(dukcapil_mock_api::ADMIN_PREFIX) {
@@ -251,12 +281,45 @@ fn an_institution_token_cannot_read_or_change_another_institution_on_any_admin_r
         }
         covered += 1;
         let (path, body, expect) = case(method, route, &canary, rule);
-        let (status, answer) = call(&mock, RSUD_TOKEN, method, &path, body.clone());
+        let (status, answer) = if route.starts_with(dukcapil_mock_api::DASHBOARD) {
+            // As a browser's form would send it, with RSUD's token as bearer and as the login's
+            // token; redirects are the answer here, not followed.
+            let res = no_redirects
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                    mock.url(&path),
+                )
+                .bearer_auth(RSUD_TOKEN)
+                .form(&[
+                    ("token", RSUD_TOKEN),
+                    ("csrf", "x"),
+                    ("key", "active"),
+                    ("value", "false"),
+                ])
+                .send()
+                .unwrap();
+            assert!(res.headers().get("set-cookie").is_none(), "{method} {path}");
+            let status = res.status().as_u16();
+            (status, Value::String(res.text().unwrap_or_default()))
+        } else {
+            call(&mock, RSUD_TOKEN, method, &path, body.clone())
+        };
         let text = answer.to_string();
         match expect {
             Expect::Forbidden => assert_eq!(status, 403, "{method} {path}: {text}"),
             Expect::Hidden => assert_eq!(status, 404, "{method} {path}: {text}"),
             Expect::Shared => assert_eq!(status, 200, "{method} {path}: {text}"),
+            Expect::Refused => assert!(
+                status == 303 || status == 401,
+                "{method} {path}: {status} {text}"
+            ),
+        }
+        if route.starts_with(dukcapil_mock_api::DASHBOARD) {
+            assert!(
+                !text.contains("dinkes_3313") && !text.contains("petugas.dinkes"),
+                "{method} {path} showed Dinkes: {text}"
+            );
+            continue;
         }
         if route != &"/__admin/openapi.json" {
             assert!(
