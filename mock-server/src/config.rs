@@ -986,6 +986,7 @@ mod tests {
             "admin_remote",
             "journal_cap",
             "agreements",
+            "agreements_replace",
             "institutions",
             "fault_seed",
             "faults",
