@@ -157,6 +157,30 @@ for c in $CONNECTIONS; do
   LOAD+=("$(run_wrk mock-nodurable $MOCK_PORT "$c" "$ND_PID")")
 done
 
+echo "== many institutions (issue 17): CALL_NIK at c=64 with 1,000 institutions configured vs 5"
+# 5: the embedded agreements alone; 1,000: 995 more under one agreement, each with its own admin
+# token, as a regency sandbox has them. The lookup path names one institution of the middle.
+kill "$ND_PID" 2>/dev/null || true
+wait "$ND_PID" 2>/dev/null || true
+for n in 5 1000; do
+  python3 - "$((n - 5))" "$WORK/institutions-$n.toml" <<'PY'
+import sys
+extra, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    for i in range(extra):
+        f.write('[institutions.pkm_%04d]\nagreement = "dinkes-karanganyar"\nadmin_token = "bench-admin-token-%04d"\n\n' % (i, i))
+PY
+  "$MOCK" serve --config "$WORK/institutions-$n.toml" --listen 127.0.0.1:$MOCK_PORT --data-dir "$DATA" --population "$POPULATION" >"$WORK/mock-institutions-$n.log" 2>&1 &
+  INST_PID=$!; PIDS+=("$INST_PID")
+  wait_port $MOCK_PORT
+  if [ "$n" = 5 ]; then cid=dinkes_3313; pw=dummy-dinkes-3313; else cid=pkm_0497; pw=dummy-pkm_0497; fi
+  BENCH_USER=$cid BENCH_PASSWORD=$pw wrk -t2 -c64 -d1s -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/$cid/CALL_NIK" >/dev/null 2>&1 || true
+  out=$(BENCH_USER=$cid BENCH_PASSWORD=$pw wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/$cid/CALL_NIK" 2>&1 | grep '^RESULT' || true)
+  LOAD+=("institutions-$n c=64 $out rss_kb=$(rss_kb "$INST_PID")")
+  kill "$INST_PID" 2>/dev/null || true
+  wait "$INST_PID" 2>/dev/null || true
+done
+
 python3 - "$MOCK_HWM" "${LOAD[@]}" <<'PY'
 import re, sys
 hwm = int(sys.argv[1])
@@ -181,6 +205,9 @@ for c in sorted({c for (_, c) in rows}):
 u, m = rows.get(("mock+upload", 64)), rows.get(("mock", 64))
 if u and m and float(m.get("p99_ms", 0)) > 0:
     print("\n\nlookup p99 at 64 connections with 5 MB uploads / without: %.2fx" % (float(u["p99_ms"]) / float(m["p99_ms"])), end="")
+a, b = rows.get(("institutions-1000", 64)), rows.get(("institutions-5", 64))
+if a and b and float(b.get("rps", 0)) > 0:
+    print("\n\nCALL_NIK at 64 connections, 1,000 institutions / 5: %.2fx" % (float(a["rps"]) / float(b["rps"])), end="")
 print("\n\nmock peak RSS over the whole run: %.0f MB" % (hwm / 1024))
 PY
 echo

@@ -22,9 +22,9 @@ use serde::Serialize;
 
 use crate::{
     ClockChange, ClockStatus, DatasetInfo, DetectorQuery, DetectorReport, FaultList, FaultRule,
-    FaultView, FaultsCleared, InstitutionList, InstitutionPatch, InstitutionView, JournalPage,
-    JournalQuery, JournalRow, LedgerEntry, LedgerPage, LedgerQuery, Paging, QuotaChange,
-    QuotaStatus, ResidentCreate, ResidentRecord, ResidentsCreated, ADMIN_PREFIX,
+    FaultView, FaultsCleared, InstitutionList, InstitutionPatch, InstitutionToken, InstitutionView,
+    JournalPage, JournalQuery, JournalRow, LedgerEntry, LedgerPage, LedgerQuery, Paging,
+    QuotaChange, QuotaStatus, ResidentCreate, ResidentRecord, ResidentsCreated, ADMIN_PREFIX,
 };
 
 /// Why an admin call failed.
@@ -98,11 +98,17 @@ impl ClientError {
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A typed client of one mock's `/__admin` API (bearer token). Blocking; cheap to clone.
+///
+/// [`Client::for_institution`] scopes it to one institution of a shared sandbox: reset, clock,
+/// journal, fault rules, ledger and detector then name that institution (`customer_id`), so a
+/// session touches nothing of the other institutions on the same mock. With an institution's
+/// own admin token the mock scopes the calls anyway; the sandbox operator's token needs it.
 #[derive(Debug, Clone)]
 pub struct Client {
     base: Url,
     token: String,
     http: Http,
+    institution: Option<String>,
 }
 
 impl Client {
@@ -126,7 +132,27 @@ impl Client {
             base,
             token: token.to_string(),
             http,
+            institution: None,
         })
+    }
+
+    /// The same client scoped to the institution `customer_id` (see [`Client`]).
+    pub fn for_institution(mut self, customer_id: &str) -> Client {
+        self.institution = Some(customer_id.to_string());
+        self
+    }
+
+    /// The institution this client is scoped to, if any.
+    pub fn institution(&self) -> Option<&str> {
+        self.institution.as_deref()
+    }
+
+    /// Adds `customer_id` of the scope to a call that takes an institution scope.
+    fn scoped(&self, r: RequestBuilder) -> RequestBuilder {
+        match &self.institution {
+            Some(cid) => r.query(&[("customer_id", cid.as_str())]),
+            None => r,
+        }
     }
 
     /// The mock's base URL, without a trailing slash.
@@ -207,10 +233,17 @@ impl Client {
     }
 
     /// `POST /__admin/reset`: empty journal, quota and ledger, real time, institutions as
-    /// configured, no overlay residents, the settings' fault rules only.
+    /// configured, no overlay residents, the settings' fault rules only. Scoped (see
+    /// [`Client::for_institution`]): all of that for the one institution only.
     pub fn reset(&self) -> Result<(), ClientError> {
-        self.send::<serde_json::Value>(Method::POST, &["reset"], |r| r)
+        self.send::<serde_json::Value>(Method::POST, &["reset"], |r| self.scoped(r))
             .map(|_| ())
+    }
+
+    /// `POST /__admin/institutions/{customer_id}/token`: issues a new admin token of the
+    /// institution (the previous issued one stops working); shown once, stored as a hash.
+    pub fn issue_token(&self, customer_id: &str) -> Result<InstitutionToken, ClientError> {
+        self.send(Method::POST, &["institutions", customer_id, "token"], |r| r)
     }
 
     /// `GET /__admin/dataset`: the population the mock serves.
@@ -220,12 +253,12 @@ impl Client {
 
     /// `GET /__admin/clock`.
     pub fn clock(&self) -> Result<ClockStatus, ClientError> {
-        self.get(&["clock"])
+        self.send(Method::GET, &["clock"], |r| self.scoped(r))
     }
 
     /// `POST /__admin/clock`: sets or advances the clock.
     pub fn set_clock(&self, change: &ClockChange) -> Result<ClockStatus, ClientError> {
-        self.with_body(Method::POST, &["clock"], change)
+        self.send(Method::POST, &["clock"], |r| self.scoped(r).json(change))
     }
 
     /// `GET /__admin/quota/{customer_id}`.
@@ -244,7 +277,11 @@ impl Client {
 
     /// `GET /__admin/journal`: one page.
     pub fn journal(&self, query: &JournalQuery) -> Result<JournalPage, ClientError> {
-        self.send(Method::GET, &["journal"], |r| r.query(query))
+        let mut query = query.clone();
+        if query.customer_id.is_none() {
+            query.customer_id = self.institution.clone();
+        }
+        self.send(Method::GET, &["journal"], |r| r.query(&query))
     }
 
     /// Every journal row with an id above `after_id`, oldest first (forward pages of the
@@ -270,7 +307,8 @@ impl Client {
 
     /// `GET /__admin/faults`.
     pub fn faults(&self) -> Result<Vec<FaultView>, ClientError> {
-        self.get::<FaultList>(&["faults"]).map(|l| l.faults)
+        self.send::<FaultList>(Method::GET, &["faults"], |r| self.scoped(r))
+            .map(|l| l.faults)
     }
 
     /// `POST /__admin/faults`: adds a rule; an invalid one is a 422 [`ClientError::Status`]
@@ -286,8 +324,9 @@ impl Client {
     }
 
     /// `DELETE /__admin/faults`: removes every rule (also the settings'); how many there were.
+    /// Scoped: only the rules of the institution.
     pub fn clear_faults(&self) -> Result<usize, ClientError> {
-        self.send::<FaultsCleared>(Method::DELETE, &["faults"], |r| r)
+        self.send::<FaultsCleared>(Method::DELETE, &["faults"], |r| self.scoped(r))
             .map(|c| c.removed)
     }
 
@@ -306,13 +345,16 @@ impl Client {
         self.with_body(Method::PATCH, &["institutions", customer_id], patch)
     }
 
-    /// `POST /__admin/residents`: creates canary residents (all or none).
+    /// `POST /__admin/residents`: creates canary residents (all or none); scoped, they are the
+    /// institution's (its reset drops them).
     pub fn create_residents(
         &self,
         residents: &[ResidentCreate],
     ) -> Result<Vec<ResidentRecord>, ClientError> {
-        self.with_body::<ResidentsCreated, _>(Method::POST, &["residents"], residents)
-            .map(|c| c.residents)
+        self.send::<ResidentsCreated>(Method::POST, &["residents"], |r| {
+            self.scoped(r).json(residents)
+        })
+        .map(|c| c.residents)
     }
 
     /// `GET /__admin/residents/{nik}`.
@@ -331,12 +373,20 @@ impl Client {
 
     /// `GET /__admin/detector`.
     pub fn detector(&self, query: &DetectorQuery) -> Result<DetectorReport, ClientError> {
-        self.send(Method::GET, &["detector"], |r| r.query(query))
+        let mut query = query.clone();
+        if query.customer_id.is_none() {
+            query.customer_id = self.institution.clone();
+        }
+        self.send(Method::GET, &["detector"], |r| r.query(&query))
     }
 
     /// `GET /__admin/balikan`: ledger entries, newest first.
     pub fn ledger(&self, query: &LedgerQuery) -> Result<Vec<LedgerEntry>, ClientError> {
-        self.send::<LedgerPage>(Method::GET, &["balikan"], |r| r.query(query))
+        let mut query = query.clone();
+        if query.customer_id.is_none() {
+            query.customer_id = self.institution.clone();
+        }
+        self.send::<LedgerPage>(Method::GET, &["balikan"], |r| r.query(&query))
             .map(|p| p.entries)
     }
 }

@@ -34,13 +34,22 @@ impl ClockChange {
     }
 }
 
-/// What the clock reads: the answer of both clock routes.
+/// What the clock reads: the answer of both clock routes. With an institution scope
+/// (`?customer_id=`, or an institution's admin token) it is that institution's clock: the
+/// sandbox's clock plus the institution's own offset, which is what the gateway's decisions for
+/// it (quota day, agreement term, access hours) read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClockStatus {
     /// The mock's now, RFC 3339 UTC with microseconds.
     pub now: String,
     /// The WIB day of `now` (the quota day), `YYYY-MM-DD`.
     pub wib_day: String,
-    /// The offset from real time.
+    /// The offset from real time (the sandbox's and, for an institution, its own together).
     pub offset_seconds: f64,
+    /// The institution whose clock this is; absent: the sandbox's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// The institution's own offset on top of the sandbox's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub institution_offset_seconds: Option<f64>,
 }

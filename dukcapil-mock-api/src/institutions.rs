@@ -430,3 +430,14 @@ pub struct InstitutionList {
     /// Every institution the mock knows, by customer id.
     pub institutions: Vec<InstitutionView>,
 }
+
+/// The answer of `POST /__admin/institutions/{customer_id}/token`: a new admin token of one
+/// institution, shown this once (the mock keeps only its SHA-256 hash). It reads and changes
+/// that institution only; the token issued before it stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionToken {
+    /// The institution the token belongs to.
+    pub customer_id: String,
+    /// The bearer token.
+    pub token: String,
+}

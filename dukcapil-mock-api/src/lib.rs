@@ -5,7 +5,8 @@
 //!
 //! | route | body | answer |
 //! | --- | --- | --- |
-//! | `POST /__admin/reset` | – | `{"reset": true}` |
+//! | `POST /__admin/reset[?customer_id=]` | – | `{"reset": true}` (`"customer_id"` when scoped) |
+//! | `POST /__admin/institutions/{customer_id}/token` | – | [`InstitutionToken`] |
 //! | `GET /__admin/dataset` | – | [`DatasetInfo`] |
 //! | `GET`/`POST /__admin/clock` | [`ClockChange`] | [`ClockStatus`] |
 //! | `GET`/`PUT /__admin/quota/{customer_id}` | [`QuotaChange`] | [`QuotaStatus`] |
@@ -18,6 +19,10 @@
 //! | `GET`/`POST`/`DELETE /__admin/faults[/{id}]` | [`FaultRule`] | [`FaultList`], [`FaultView`], [`FaultRejection`], [`FaultsCleared`] |
 //!
 //! Every other admin error is `{"error": "<text>"}` ([`AdminErrorBody`]).
+//!
+//! Two kinds of admin token: the sandbox operator's (every institution; the unscoped reset and
+//! the sandbox clock) and an institution's own (settings file or issued through the API), which
+//! reads and changes that institution only: another institution's data or switches answer 403.
 
 mod clock;
 mod dataset;
@@ -42,8 +47,8 @@ pub use faults::{
     FaultView, FaultsCleared, Nth, RuleError, RuleListError, FAULT_STATUSES, MAX_WAIT_MS,
 };
 pub use institutions::{
-    AccessHours, BalikanKeys, HoursView, InstitutionList, InstitutionPatch, InstitutionView,
-    IpPolicy,
+    AccessHours, BalikanKeys, HoursView, InstitutionList, InstitutionPatch, InstitutionToken,
+    InstitutionView, IpPolicy,
 };
 pub use journal::{JournalPage, JournalQuery, JournalRow, Paging};
 pub use ledger::{LedgerEntry, LedgerPage, LedgerQuery};

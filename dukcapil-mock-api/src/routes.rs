@@ -19,6 +19,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/__admin/dataset"),
     ("GET", "/__admin/institutions"),
     ("PATCH", "/__admin/institutions/{customer_id}"),
+    ("POST", "/__admin/institutions/{customer_id}/token"),
     ("POST", "/__admin/residents"),
     ("GET", "/__admin/residents/{nik}"),
     ("PATCH", "/__admin/residents/{nik}"),

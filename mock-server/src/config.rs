@@ -23,7 +23,8 @@
 //! admin_token = "secret"         # default: random, printed at start
 //! admin_remote = false
 //! journal_cap = 1000000
-//! # agreements = "fixtures/agreements"
+//! # agreements = "fixtures/agreements"  # added to the embedded profiles
+//! # agreements_replace = false   # true: only the directory's
 //! enforce_access_methods = false # true: the agreement's access methods are enforced
 //!
 //! [portal]                       # the mock Web Portal (`/portal/masuk`)
@@ -45,6 +46,12 @@
 //! access_hours = "07:00-16:00"   # WIB; outside: outcome 06
 //! ip_policy = "both"
 //! methods = { CALL_NIK = "lookup", CALL_VERIFY_BY_ELEMEN = "verification" }
+//! admin_token = "rsud-token"    # the institution's own admin token (its institution only)
+//!
+//! [institutions.pkm_jaten]       # an institution of its own under an agreement
+//! agreement = "dinkes-karanganyar"
+//! password = "dummy-pkm-jaten"   # user_id: the customer id unless given
+//! quota_per_day = 200
 //! ```
 
 use std::collections::BTreeMap;
@@ -234,7 +241,8 @@ pub(crate) struct ServeArgs {
     /// Journal rows kept, oldest dropped first (default 1,000,000).
     #[arg(long, env = "MOCK_JOURNAL_CAP")]
     pub journal_cap: Option<u64>,
-    /// Directory of agreement TOML files (default: the embedded profiles).
+    /// Directory of agreement TOML files, added to the embedded profiles (a file with an
+    /// embedded profile's id or customer id replaces it).
     #[arg(long, env = "MOCK_AGREEMENTS")]
     pub agreements: Option<PathBuf>,
     /// Enforce the agreements' access methods: an institution without `web_service` gets
@@ -243,6 +251,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "MOCK_ENFORCE_ACCESS_METHODS", num_args = 0..=1, default_missing_value = "true",
           value_parser = clap::builder::BoolishValueParser::new())]
     pub enforce_access_methods: Option<bool>,
+    /// With --agreements: the directory's agreements are the only ones (no embedded profiles).
+    #[arg(long, env = "MOCK_AGREEMENTS_REPLACE", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub agreements_replace: Option<bool>,
     /// An empty or foreign state.sqlite is moved aside (state.sqlite.bad-TIME) and a new one
     /// started, instead of refused.
     #[arg(long, env = "MOCK_FRESH_STATE")]
@@ -336,6 +348,20 @@ pub(crate) struct InstitutionOverride {
     /// The method names the institution may call (case-insensitive) and the service each maps
     /// to, replacing the default set (see `core::institutions::DEFAULT_METHODS`).
     pub methods: Option<BTreeMap<String, Service>>,
+    /// The institution's own admin token: reads and changes this institution only (a shared
+    /// sandbox hands it to the agency's developers).
+    pub admin_token: Option<String>,
+    /// An institution of its own under this agreement profile (e.g. a puskesmas under
+    /// `dinkes-karanganyar`): the block's key is its customer id.
+    pub agreement: Option<String>,
+    /// With `agreement`: the institution's name (default: the agreement's, with the id).
+    pub name: Option<String>,
+    /// With `agreement`: its institutional User ID (default: the customer id).
+    pub user_id: Option<String>,
+    /// With `agreement`: its password (default `dummy-<customer id>`).
+    pub password: Option<String>,
+    /// With `agreement`: its data-balikan token (default `balikan-<customer id>-dummy`).
+    pub balikan_token: Option<String>,
 }
 
 /// The file form; every key optional.
@@ -364,6 +390,7 @@ struct SettingsFile {
     admin_remote: Option<bool>,
     journal_cap: Option<u64>,
     agreements: Option<PathBuf>,
+    agreements_replace: Option<bool>,
     #[serde(default)]
     institutions: BTreeMap<String, InstitutionOverride>,
     /// Seed of the fault rules' draws (probability, delay ranges).
@@ -424,7 +451,13 @@ pub(crate) struct Settings {
     pub admin_remote: bool,
     pub journal_cap: u64,
     pub agreements: Option<PathBuf>,
+    /// `agreements` replaces the embedded profiles instead of adding to them.
+    pub agreements_replace: bool,
+    /// The settings file, for errors about it.
+    pub config: Option<PathBuf>,
     pub institutions: BTreeMap<String, InstitutionOverride>,
+    /// The settings file's line of each `[institutions.<id>]`, for errors about it.
+    pub institution_lines: BTreeMap<String, usize>,
     /// Seed of the fault rules' draws (default 0: sessions replay the same faults).
     pub fault_seed: u64,
     /// Fault rules active from the start, validated.
@@ -466,7 +499,10 @@ impl Default for Settings {
             admin_remote: false,
             journal_cap: DEFAULT_JOURNAL_CAP,
             agreements: None,
+            agreements_replace: false,
+            config: None,
             institutions: BTreeMap::new(),
+            institution_lines: BTreeMap::new(),
             fault_seed: 0,
             faults: Vec::new(),
             limits: Limits::default(),
@@ -514,7 +550,30 @@ impl Settings {
             column: None,
             message: format!("institutions.{cid}: {message}"),
         };
+        let operator_token = args.admin_token.clone().or(file.admin_token.clone());
+        let mut tokens: BTreeMap<&str, &str> = BTreeMap::new();
         for (cid, o) in &file.institutions {
+            if let Some(t) = &o.admin_token {
+                if t.trim().len() < 8 || t.trim() != t {
+                    return Err(at_institution(
+                        cid,
+                        "admin_token must be at least 8 characters, without surrounding spaces"
+                            .into(),
+                    ));
+                }
+                if operator_token.as_deref() == Some(t.as_str()) {
+                    return Err(at_institution(
+                        cid,
+                        "admin_token is the sandbox operator's admin_token: an institution's token must be its own".into(),
+                    ));
+                }
+                if let Some(other) = tokens.insert(t, cid) {
+                    return Err(at_institution(
+                        cid,
+                        format!("admin_token is also institution `{other}`'s: each institution needs its own"),
+                    ));
+                }
+            }
             if let Some(h) = &o.access_hours {
                 h.parse::<AccessHours>()
                     .map_err(|message| at_institution(cid, message))?;
@@ -635,6 +694,20 @@ impl Settings {
                 .or(file.journal_cap)
                 .unwrap_or(d.journal_cap),
             agreements: args.agreements.clone().or(file.agreements),
+            agreements_replace: args
+                .agreements_replace
+                .or(file.agreements_replace)
+                .unwrap_or(false),
+            config: args.config.clone(),
+            institution_lines: file
+                .institutions
+                .keys()
+                .filter_map(|cid| {
+                    let line = line_of(&text, &format!("[institutions.{cid}]"), 0)
+                        .or_else(|| line_of_text(&text, cid))?;
+                    Some((cid.clone(), line))
+                })
+                .collect(),
             institutions: file.institutions,
             fault_seed: file.fault_seed.unwrap_or(d.fault_seed),
             faults: file.faults,
@@ -807,6 +880,12 @@ fn line_of(text: &str, header: &str, nth: usize) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
+/// 1-based line of the first line of `text` that mentions `needle` (an inline or dotted
+/// `institutions` key).
+fn line_of_text(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveTime;
@@ -907,6 +986,7 @@ mod tests {
             "admin_remote",
             "journal_cap",
             "agreements",
+            "agreements_replace",
             "institutions",
             "fault_seed",
             "faults",

@@ -104,10 +104,12 @@ enum Command {
         /// The target file: the application under test, its agreement and its driver.
         #[arg(long, value_name = "PATH")]
         target: PathBuf,
-        /// A running mock; without it the runner starts `mock-server` itself.
+        /// A running mock; without it the runner starts `mock-server` itself. A shared mock
+        /// (a regency sandbox) is touched for the target's institution only.
         #[arg(long, value_name = "URL")]
         mock_url: Option<String>,
-        /// The admin token of the mock given by --mock-url.
+        /// The admin token of the mock given by --mock-url (the sandbox operator's, or the
+        /// institution's own).
         #[arg(long, value_name = "TOKEN", env = "POC_MOCK_ADMIN_TOKEN")]
         admin_token: Option<String>,
         /// Residents in the embedded mock's population.

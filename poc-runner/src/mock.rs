@@ -73,16 +73,26 @@ impl Mock {
         })
     }
 
+    /// The same mock, scoped to one institution of a shared sandbox: resets, clock, journal
+    /// reads, fault rules and canaries then concern `customer_id` only, so sessions of other
+    /// institutions can run on the same mock at the same time.
+    pub(crate) fn for_institution(mut self, customer_id: &str) -> Mock {
+        self.api = self.api.for_institution(customer_id);
+        self
+    }
+
     fn call<T>(&self, r: Result<T, ClientError>) -> Result<T, SessionError> {
         r.map_err(|e| from_client(&self.url, e))
     }
 
-    /// Journal, quota, canaries and runtime fault rules back to a clean start.
+    /// Journal, quota, canaries and runtime fault rules back to a clean start (of its
+    /// institution only, when scoped).
     pub(crate) fn reset(&self) -> Result<(), SessionError> {
         self.call(self.api.reset())
     }
 
-    /// Drops every fault rule, the settings file's too.
+    /// Drops every fault rule, the settings file's too (scoped: the institution's rules only;
+    /// rules without an institution are the sandbox operator's and stay).
     pub(crate) fn clear_faults(&self) -> Result<(), SessionError> {
         self.call(self.api.clear_faults()).map(|_| ())
     }

@@ -30,9 +30,13 @@ pub(crate) struct FixturesArgs {
     /// Population size (default 10,000).
     #[arg(long, env = "MOCK_POPULATION")]
     population: Option<u64>,
-    /// Directory of agreement TOML files (default: the embedded profiles).
+    /// Directory of agreement TOML files, added to the embedded profiles.
     #[arg(long, env = "MOCK_AGREEMENTS")]
     agreements: Option<PathBuf>,
+    /// With --agreements: the directory's agreements are the only ones.
+    #[arg(long, env = "MOCK_AGREEMENTS_REPLACE", num_args = 0..=1, default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    agreements_replace: Option<bool>,
 }
 
 impl FixturesArgs {
@@ -44,6 +48,7 @@ impl FixturesArgs {
             seed: self.seed,
             population: self.population,
             agreements: self.agreements.clone(),
+            agreements_replace: self.agreements_replace,
             ..ServeArgs::default()
         }
     }
@@ -117,7 +122,18 @@ pub(crate) fn collect(settings: &Settings) -> anyhow::Result<Value> {
     let agreements = crate::http::server::agreements(settings)?;
     let institutions: Vec<Value> = agreements
         .iter()
-        .map(|a| institution_json(&Institution::from_agreement(a, settings)))
+        .map(|a| {
+            let mut v = institution_json(&Institution::from_agreement(a, settings));
+            // A sandbox's operator hands each agency its own admin token with its credentials.
+            if let Some(t) = settings
+                .institutions
+                .get(&a.customer_id)
+                .and_then(|o| o.admin_token.as_ref())
+            {
+                v["admin_token"] = json!(t);
+            }
+            v
+        })
         .collect();
     let spec = PopulationSpec {
         seed: settings.seed,

@@ -174,10 +174,10 @@ pub(crate) fn resolve(args: &ServeArgs) -> anyhow::Result<crate::config::Setting
                 .unwrap_or_default();
             return Err(SettingsError::Parse {
                 path: args.config.clone().unwrap_or_default(),
-                line: None,
+                line: settings.institution_lines.get(id).copied(),
                 column: None,
                 message: format!(
-                    "[institutions.{id}]: no agreement has the customer id `{id}` (known: {}){hint}",
+                    "[institutions.{id}]: no agreement has the customer id `{id}` (known: {}){hint}; an institution of its own under an agreement names it: agreement = \"<profile id>\"",
                     known.join(", ")
                 ),
             }

@@ -1,6 +1,11 @@
 //! The mock's controllable clock: real time plus an offset that the admin API sets or advances.
 //! Quota days, agreement terms and access hours all read this clock, so a test can cross a WIB
 //! midnight without waiting.
+//!
+//! In a shared sandbox each institution may have an offset of its own on top of this one
+//! (`Institution::clock_offset_us`, set by `POST /__admin/clock?customer_id=`): the gateway's
+//! decisions for that institution read [`Clock::now_plus`] with it, so one agency's test of
+//! access hours moves nobody else's clock. Real time stays one.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -32,6 +37,16 @@ impl Clock {
 
     pub fn now(&self) -> DateTime<Utc> {
         Utc::now() + Duration::microseconds(self.offset_us.load(Ordering::Relaxed))
+    }
+
+    /// The clock of an institution whose own offset is `extra_us` (µs) on top of this clock.
+    pub fn now_plus(&self, extra_us: i64) -> DateTime<Utc> {
+        Utc::now()
+            + Duration::microseconds(
+                self.offset_us
+                    .load(Ordering::Relaxed)
+                    .saturating_add(extra_us),
+            )
     }
 
     pub fn offset_us(&self) -> i64 {

@@ -35,6 +35,14 @@ impl RequestMeta {
     }
 }
 
+/// Whether a rule is one institution's: it names that institution (customer ids compare
+/// without case, as the gateway's paths carry them).
+pub(crate) fn belongs_to(rule: &FaultRule, customer_id: &str) -> bool {
+    rule.institution
+        .as_deref()
+        .is_some_and(|i| i.eq_ignore_ascii_case(customer_id))
+}
+
 /// Whether the rule's filters (not its counters) accept the request.
 fn matches(rule: &FaultRule, meta: &RequestMeta) -> bool {
     if !rule.endpoint.matches(meta.endpoint) {
@@ -265,6 +273,44 @@ impl FaultEngine {
         self.update(|current| {
             n = current.len();
             *current = fresh;
+        });
+        n
+    }
+
+    /// One institution's rules (those naming it) replaced by the ones of `rules` that name it,
+    /// with fresh counters, appended after the others: its scoped reset. Rules without an
+    /// institution and other institutions' rules keep their counters. Returns how many rules
+    /// were dropped.
+    pub(crate) fn reset_institution_to(&self, customer_id: &str, rules: &[FaultRule]) -> usize {
+        let fresh: Vec<Arc<Slot>> = rules
+            .iter()
+            .filter(|r| belongs_to(r, customer_id) && r.validate().is_ok())
+            .map(|rule| {
+                Arc::new(Slot {
+                    id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+                    rule: rule.clone(),
+                    matched: AtomicU64::new(0),
+                    applied: AtomicU64::new(0),
+                })
+            })
+            .collect();
+        let mut n = 0;
+        self.update(|current| {
+            let before = current.len();
+            current.retain(|s| !belongs_to(&s.rule, customer_id));
+            n = before - current.len();
+            current.extend(fresh);
+        });
+        n
+    }
+
+    /// Removes the rules naming `customer_id`; returns how many there were.
+    pub(crate) fn clear_institution(&self, customer_id: &str) -> usize {
+        let mut n = 0;
+        self.update(|rules| {
+            let before = rules.len();
+            rules.retain(|s| !belongs_to(&s.rule, customer_id));
+            n = before - rules.len();
         });
         n
     }

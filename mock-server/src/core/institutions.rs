@@ -86,6 +86,9 @@ pub(crate) struct Institution {
     pub methods: Arc<Methods>,
     /// The PoC is passed: the Web Portal's daily quota is unlimited (admin API switch).
     pub poc_passed: bool,
+    /// Its own clock offset (µs) on top of the sandbox's clock; 0 unless set through
+    /// `POST /__admin/clock?customer_id=` (a scoped reset drops it).
+    pub clock_offset_us: i64,
 }
 
 impl Institution {
@@ -178,6 +181,7 @@ impl Institution {
                 None => Methods::defaults().clone(),
             }),
             poc_passed: false,
+            clock_offset_us: 0,
         }
     }
 }

@@ -11,5 +11,6 @@ pub(crate) mod quota;
 pub(crate) mod residents;
 pub(crate) mod sessions;
 pub(crate) mod state;
+pub(crate) mod tokens;
 
 pub(crate) use state::Core;

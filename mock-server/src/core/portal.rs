@@ -1,7 +1,7 @@
 //! The mock Web Portal's rules without HTTP: operator accounts per institution (from the
 //! settings file, added and removed through the admin API, stored only as Argon2id hashes),
 //! sessions with their CSRF token, and the lock-out after repeated failed logins, all on the
-//! mock's clock. The quota key of an institution's portal searches is [`quota_key`].
+//! mock's clock (each institution's own: the sandbox's plus its offset). The quota key of an institution's portal searches is [`quota_key`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, RwLock};
@@ -310,11 +310,52 @@ impl Portal {
         Some(s)
     }
 
+    /// The institution of a session token, whatever the time (to read that institution's
+    /// clock before the session is checked on it).
+    pub(crate) fn session_customer(&self, id: &str) -> Option<String> {
+        Some(self.sessions.lock().ok()?.get(id)?.customer_id.clone())
+    }
+
     /// Ends a session.
     pub(crate) fn logout(&self, id: &str) {
         if let Ok(mut s) = self.sessions.lock() {
             s.remove(id);
         }
+    }
+
+    /// One institution back to the settings file's accounts, without sessions, failures or
+    /// locks (its scoped reset); the other institutions' stay. Returns the persisted-setting
+    /// keys its admin changes may have left, for the caller to delete.
+    pub(crate) fn reset_institution(&self, customer_id: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Ok(mut a) = self.accounts.write() {
+            let names: std::collections::BTreeSet<String> = a
+                .keys()
+                .chain(self.configured.keys())
+                .filter(|(c, _)| c == customer_id)
+                .map(|(_, u)| u.clone())
+                .collect();
+            keys = names
+                .iter()
+                .map(|u| format!("{OPERATOR_KEY}{customer_id}/{u}"))
+                .collect();
+            a.retain(|(c, _), _| c != customer_id);
+            for (k, op) in &self.configured {
+                if k.0 == customer_id {
+                    a.insert(k.clone(), op.clone());
+                }
+            }
+        }
+        if let Ok(mut s) = self.sessions.lock() {
+            s.retain(|_, v| v.customer_id != customer_id);
+        }
+        if let Ok(mut f) = self.failures.lock() {
+            f.retain(|(c, _), _| c != customer_id);
+        }
+        if let Ok(mut l) = self.locked.lock() {
+            l.retain(|(c, _), _| c != customer_id);
+        }
+        keys
     }
 
     /// Back to the settings file's accounts; no sessions, no failures, no locks.

@@ -101,6 +101,13 @@ impl Quota {
             .unwrap_or(0)
     }
 
+    /// Forgets the counts of one institution (its scoped reset).
+    pub(crate) fn clear_institution(&self, customer_id: &str) {
+        if let Ok(mut q) = self.counts.lock() {
+            q.retain(|(cid, _), _| cid != customer_id);
+        }
+    }
+
     /// Forgets every count (reset).
     pub(crate) fn clear(&self) {
         if let Ok(mut q) = self.counts.lock() {

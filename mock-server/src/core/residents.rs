@@ -55,18 +55,63 @@ impl ResidentSource for DbSource {
 
 /// Residents created or changed through the admin API, consulted before the source (which
 /// stays read-only).
+///
+/// An overlay resident may belong to an institution: the one whose admin token (or scope,
+/// `?customer_id=`) created or changed it. That institution's scoped reset drops it; other
+/// institution tokens cannot change it.
 #[derive(Debug)]
 pub(crate) struct Residents {
     source: Arc<dyn ResidentSource>,
     overlay: RwLock<HashMap<Nik, Resident>>,
+    owners: RwLock<HashMap<Nik, String>>,
 }
 
 impl Residents {
-    /// The source with an overlay (as persisted).
-    pub(crate) fn new(source: Arc<dyn ResidentSource>, overlay: HashMap<Nik, Resident>) -> Self {
+    /// The source with an overlay and its owners (as persisted).
+    pub(crate) fn new(
+        source: Arc<dyn ResidentSource>,
+        overlay: HashMap<Nik, Resident>,
+        owners: HashMap<Nik, String>,
+    ) -> Self {
         Residents {
             source,
             overlay: RwLock::new(overlay),
+            owners: RwLock::new(owners),
+        }
+    }
+
+    /// The institution an overlay resident belongs to, if any.
+    pub(crate) fn owner(&self, nik: Nik) -> Option<String> {
+        self.owners.read().ok()?.get(&nik).cloned()
+    }
+
+    /// Records the institution an overlay resident belongs to.
+    pub(crate) fn set_owner(&self, nik: Nik, customer_id: &str) {
+        if let Ok(mut m) = self.owners.write() {
+            m.insert(nik, customer_id.to_string());
+        }
+    }
+
+    /// The overlay residents of one institution.
+    pub(crate) fn owned_by(&self, customer_id: &str) -> Vec<Nik> {
+        self.owners
+            .read()
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, c)| c.as_str() == customer_id)
+                    .map(|(n, _)| *n)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Drops these residents from the overlay (an institution's scoped reset).
+    pub(crate) fn remove_overlay(&self, niks: &[Nik]) {
+        if let (Ok(mut m), Ok(mut o)) = (self.overlay.write(), self.owners.write()) {
+            for n in niks {
+                m.remove(n);
+                o.remove(n);
+            }
         }
     }
 
@@ -102,6 +147,9 @@ impl Residents {
     pub(crate) fn clear_overlay(&self) {
         if let Ok(mut m) = self.overlay.write() {
             m.clear();
+        }
+        if let Ok(mut o) = self.owners.write() {
+            o.clear();
         }
     }
 }

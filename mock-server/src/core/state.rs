@@ -18,11 +18,20 @@ use super::portal::{Operator, Origin, Portal, OPERATOR_KEY};
 use super::quota::{Quota, QuotaCheck};
 use super::residents::{ResidentSource, Residents, SourceError};
 use super::sessions::Sessions;
+use super::tokens::Tokens;
 use crate::config::Settings;
 use crate::db::{self, Command, Loaded, StoreError, Writer};
 
 /// Persisted-setting key of the clock offset (µs).
 const CLOCK_KEY: &str = "clock_offset_us";
+/// Persisted-setting key prefix of an institution's own clock offset (µs, on top of the
+/// sandbox's).
+const INSTITUTION_CLOCK_KEY: &str = "clock_offset_us:";
+/// Persisted-setting key prefix of the institution an overlay resident belongs to.
+const RESIDENT_OWNER_KEY: &str = "resident_owner:";
+/// Persisted-setting key prefix of the SHA-256 (hex) of an institution's issued admin token;
+/// resets keep it ([`db::KEPT_SETTING_PREFIX`]).
+const TOKEN_KEY: &str = db::KEPT_SETTING_PREFIX;
 /// Persisted-setting key prefix of a quota limit set through the admin API.
 const QUOTA_LIMIT_KEY: &str = "quota_limit:";
 /// Persisted-setting key prefix of an institution's admin changes (a JSON object of the PATCH
@@ -53,36 +62,51 @@ impl Institutions {
         agreements
             .iter()
             .map(|a| {
-                let mut inst = Institution::from_agreement(a, settings);
-                if let Some(v) = persisted.get(&format!("{QUOTA_LIMIT_KEY}{}", a.customer_id)) {
-                    inst.quota_per_day = v.parse().ok();
-                }
-                if let Some(v) = persisted.get(&format!("{INSTITUTION_KEY}{}", a.customer_id)) {
-                    // A rotated password is stored as its hash, beside the patch's own keys.
-                    let mut map: serde_json::Map<String, serde_json::Value> =
-                        serde_json::from_str(v).unwrap_or_default();
-                    let hash = map
-                        .remove(PASSWORD_HASH_KEY)
-                        .and_then(|h| h.as_str().map(str::to_string));
-                    // Stored only after validation; a value that no longer parses is skipped.
-                    match InstitutionPatch::from_map(&map) {
-                        Ok(patch) => {
-                            inst.apply(&patch);
-                            if let Some(h) = hash {
-                                inst.password = String::new();
-                                inst.password_hash = Some(h);
-                            }
-                        }
-                        Err(e) => tracing::warn!(
-                            customer_id = %a.customer_id,
-                            error = %e,
-                            "ignoring a stored institution change"
-                        ),
-                    }
-                }
-                (a.customer_id.clone(), inst)
+                (
+                    a.customer_id.clone(),
+                    Self::build_one(a, settings, persisted),
+                )
             })
             .collect()
+    }
+
+    /// One institution as configured, with the admin changes `persisted` holds for it.
+    fn build_one(
+        a: &Agreement,
+        settings: &Settings,
+        persisted: &HashMap<String, String>,
+    ) -> Institution {
+        let mut inst = Institution::from_agreement(a, settings);
+        if let Some(v) = persisted.get(&format!("{INSTITUTION_CLOCK_KEY}{}", a.customer_id)) {
+            inst.clock_offset_us = v.parse().unwrap_or(0);
+        }
+        if let Some(v) = persisted.get(&format!("{QUOTA_LIMIT_KEY}{}", a.customer_id)) {
+            inst.quota_per_day = v.parse().ok();
+        }
+        if let Some(v) = persisted.get(&format!("{INSTITUTION_KEY}{}", a.customer_id)) {
+            // A rotated password is stored as its hash, beside the patch's own keys.
+            let mut map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(v).unwrap_or_default();
+            let hash = map
+                .remove(PASSWORD_HASH_KEY)
+                .and_then(|h| h.as_str().map(str::to_string));
+            // Stored only after validation; a value that no longer parses is skipped.
+            match InstitutionPatch::from_map(&map) {
+                Ok(patch) => {
+                    inst.apply(&patch);
+                    if let Some(h) = hash {
+                        inst.password = String::new();
+                        inst.password_hash = Some(h);
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    customer_id = %a.customer_id,
+                    error = %e,
+                    "ignoring a stored institution change"
+                ),
+            }
+        }
+        inst
     }
 
     fn patches_from(
@@ -134,7 +158,8 @@ impl Institutions {
 pub(crate) struct Core {
     pub(crate) settings: Arc<Settings>,
     pub(crate) clock: Arc<Clock>,
-    pub(crate) admin_token: Arc<str>,
+    /// The admin tokens: the sandbox operator's and the institutions' own.
+    pub(crate) tokens: Arc<Tokens>,
     pub(crate) institutions: Arc<Institutions>,
     pub(crate) quota: Arc<Quota>,
     pub(crate) residents: Arc<Residents>,
@@ -183,6 +208,17 @@ impl Core {
             &settings.portal_operators,
             &loaded.settings,
         ));
+        let tokens = Tokens::new(
+            admin_token,
+            settings
+                .institutions
+                .iter()
+                .filter_map(|(cid, o)| Some((cid.as_str(), o.admin_token.as_deref()?))),
+            loaded
+                .settings
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(TOKEN_KEY)?.to_string(), v.clone()))),
+        );
         Core {
             portal,
             clock: Arc::new(Clock::with_offset_us(offset)),
@@ -191,10 +227,14 @@ impl Core {
             faults: FaultEngine::with_rules(settings.fault_seed, settings.faults.clone())
                 .unwrap_or_default(),
             quota: Arc::new(Quota::with_counts(loaded.quota_used)),
-            residents: Arc::new(Residents::new(source, Self::overlay_from(&loaded.settings))),
+            residents: Arc::new(Residents::new(
+                source,
+                Self::overlay_from(&loaded.settings),
+                Self::owners_from(&loaded.settings),
+            )),
             institutions: Arc::new(institutions),
             settings: Arc::new(settings),
-            admin_token: admin_token.into(),
+            tokens: Arc::new(tokens),
             writer,
             intake,
             dataset: Arc::new(dataset),
@@ -221,6 +261,16 @@ impl Core {
             .collect()
     }
 
+    fn owners_from(persisted: &HashMap<String, String>) -> HashMap<Nik, String> {
+        persisted
+            .iter()
+            .filter_map(|(k, v)| {
+                let nik = k.strip_prefix(RESIDENT_OWNER_KEY)?.parse().ok()?;
+                Some((nik, v.clone()))
+            })
+            .collect()
+    }
+
     /// The one place a NIK is resolved: the admin overlay first, then the population.
     pub(crate) fn resident(&self, nik: Nik) -> Result<Option<Resident>, SourceError> {
         self.residents.resident(nik)
@@ -231,18 +281,41 @@ impl Core {
         self.residents.in_overlay(nik)
     }
 
-    /// Stores a resident in the overlay (persisted first, then visible to the gateway).
-    pub(crate) async fn put_overlay(&self, r: Resident) -> Result<(), StoreError> {
+    /// Stores a resident in the overlay (persisted first, then visible to the gateway), as
+    /// `owner`'s when given (a resident keeps the owner it has).
+    pub(crate) async fn put_overlay(
+        &self,
+        r: Resident,
+        owner: Option<&str>,
+    ) -> Result<(), StoreError> {
         let value = serde_json::to_string(&r)
             .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?;
-        self.writer
-            .command(Command::SetSetting {
-                key: format!("{RESIDENT_KEY}{}", r.nik),
-                value: Some(value),
-            })
-            .await?;
+        let nik = r.nik;
+        let owner = match self.residents.owner(nik) {
+            Some(_) => None,
+            None => owner,
+        };
+        let mut writes = vec![Command::SetSetting {
+            key: format!("{RESIDENT_KEY}{nik}"),
+            value: Some(value),
+        }];
+        if let Some(cid) = owner {
+            writes.push(Command::SetSetting {
+                key: format!("{RESIDENT_OWNER_KEY}{nik}"),
+                value: Some(cid.to_string()),
+            });
+        }
+        self.writer.command(Command::Batch(writes)).await?;
         self.residents.insert_overlay(r);
+        if let Some(cid) = owner {
+            self.residents.set_owner(nik, cid);
+        }
         Ok(())
+    }
+
+    /// The institution an overlay resident belongs to, if any.
+    pub(crate) fn resident_owner(&self, nik: Nik) -> Option<String> {
+        self.residents.owner(nik)
     }
 
     /// Applies a validated institution change: merges it into what was changed before, persists
@@ -335,7 +408,7 @@ impl Core {
     /// Today's quota of an institution.
     pub(crate) fn quota_status(&self, customer_id: &str) -> Option<QuotaStatus> {
         let inst = self.institution(customer_id)?;
-        let day = wib_day(self.clock.now());
+        let day = wib_day(self.clock.now_plus(inst.clock_offset_us));
         let used = self.quota.used(customer_id, day);
         Some(QuotaStatus {
             customer_id: customer_id.to_string(),
@@ -353,10 +426,10 @@ impl Core {
         used: Option<u32>,
         limit: Option<Option<u32>>,
     ) -> Result<Option<QuotaStatus>, StoreError> {
-        if self.institution(customer_id).is_none() {
+        let Some(inst) = self.institution(customer_id) else {
             return Ok(None);
-        }
-        let day = wib_day(self.clock.now());
+        };
+        let day = wib_day(self.clock.now_plus(inst.clock_offset_us));
         if let Some(used) = used {
             // Memory and the writer's queue change under one lock, in a new epoch: the writer
             // skips counts of earlier epochs that reach it after the set, as memory did.
@@ -395,8 +468,111 @@ impl Core {
             .await
     }
 
+    /// The clock of `customer_id` (the sandbox's clock plus its own offset); the sandbox's for
+    /// `None` or an unknown customer id.
+    pub(crate) fn now_for(&self, customer_id: Option<&str>) -> chrono::DateTime<chrono::Utc> {
+        let extra = customer_id
+            .and_then(|c| self.institution(c))
+            .map_or(0, |i| i.clock_offset_us);
+        self.clock.now_plus(extra)
+    }
+
+    /// Sets the own clock offset of `customer_id` (µs on top of the sandbox's), persisted.
+    /// `None`: no such institution.
+    pub(crate) async fn set_institution_clock(
+        &self,
+        customer_id: &str,
+        offset_us: i64,
+    ) -> Result<Option<Institution>, StoreError> {
+        if self.institution(customer_id).is_none() {
+            return Ok(None);
+        }
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{INSTITUTION_CLOCK_KEY}{customer_id}"),
+                value: (offset_us != 0).then(|| offset_us.to_string()),
+            })
+            .await?;
+        Ok(self
+            .institutions
+            .update(customer_id, |i| i.clock_offset_us = offset_us))
+    }
+
+    /// Issues a new admin token of `customer_id` (the one issued before retires): its hash is
+    /// persisted, the token itself returned this once. `None`: no such institution.
+    pub(crate) async fn issue_token(
+        &self,
+        customer_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if self.institution(customer_id).is_none() {
+            return Ok(None);
+        }
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let hash = super::tokens::token_hash(&token);
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{TOKEN_KEY}{customer_id}"),
+                value: Some(hex::encode(hash)),
+            })
+            .await?;
+        self.tokens.issue(customer_id, hash);
+        Ok(Some(token))
+    }
+
+    /// One institution back to a fresh start, the others untouched: its journal rows, quota
+    /// counts, lookups and ledger entries go; its switches, quota limit, password and clock
+    /// are as configured again; its canary residents (those its token or scope created or
+    /// changed) go; its fault rules (rules naming it) are the settings' again; its Web Portal
+    /// accounts are the settings file's again, without sessions, locks or quota count. Rules
+    /// without an institution, population residents and issued tokens stay. `false`: no such
+    /// institution.
+    pub(crate) async fn reset_institution(&self, customer_id: &str) -> Result<bool, StoreError> {
+        let Some(agreement) = self
+            .agreements()
+            .iter()
+            .find(|a| a.customer_id == customer_id)
+            .cloned()
+        else {
+            return Ok(false);
+        };
+        let mut patches = self.institutions.patches.lock().await;
+        let residents = self.residents.owned_by(customer_id);
+        let mut keys = vec![
+            format!("{QUOTA_LIMIT_KEY}{customer_id}"),
+            format!("{INSTITUTION_KEY}{customer_id}"),
+            format!("{INSTITUTION_CLOCK_KEY}{customer_id}"),
+        ];
+        for nik in &residents {
+            keys.push(format!("{RESIDENT_KEY}{nik}"));
+            keys.push(format!("{RESIDENT_OWNER_KEY}{nik}"));
+        }
+        // Its Web Portal: accounts as configured, no sessions or locks, its own quota count.
+        let _portal_edits = self.portal.edits.lock().await;
+        keys.extend(self.portal.reset_institution(customer_id));
+        let portal_quota = super::portal::quota_key(customer_id);
+        self.writer
+            .command(Command::ResetInstitution {
+                customer_id: customer_id.to_string(),
+                quota_ids: vec![portal_quota.clone()],
+                keys,
+            })
+            .await?;
+        patches.remove(customer_id);
+        self.quota.clear_institution(customer_id);
+        self.quota.clear_institution(&portal_quota);
+        self.residents.remove_overlay(&residents);
+        let fresh = Institutions::build_one(&agreement, &self.settings, &HashMap::new());
+        if let Ok(mut m) = self.institutions.map.write() {
+            m.insert(customer_id.to_string(), fresh);
+        }
+        self.faults
+            .reset_institution_to(customer_id, &self.settings.faults);
+        Ok(true)
+    }
+
     /// Back to the state of a fresh start: empty journal and quota, real time, institutions as
     /// configured (the agreements' passwords too), no overlay residents, no fault rules.
+    /// Issued institution tokens stay.
     pub(crate) async fn reset(&self) -> Result<(), StoreError> {
         // Held so that a concurrent PATCH cannot re-persist a change the reset drops.
         let mut patches = self.institutions.patches.lock().await;
@@ -474,7 +650,7 @@ impl Core {
     /// Today's Web Portal searches of an institution: (used, limit).
     pub(crate) fn portal_quota(&self, customer_id: &str) -> Option<(u32, Option<u32>)> {
         let inst = self.institution(customer_id)?;
-        let day = wib_day(self.clock.now());
+        let day = wib_day(self.clock.now_plus(inst.clock_offset_us));
         let used = self.quota.used(&super::portal::quota_key(customer_id), day);
         Some((used, inst.portal_quota(&self.settings)))
     }

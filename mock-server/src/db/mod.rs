@@ -122,8 +122,17 @@ pub(crate) enum Command {
         key: String,
         value: Option<String>,
     },
-    /// Empties journal and quota usage and every persisted setting (and the balikan ledger).
+    /// Empties journal and quota usage and every persisted setting (and the balikan ledger),
+    /// but the hashes of issued admin tokens (keys starting with [`KEPT_SETTING_PREFIX`]).
     Reset,
+    /// One institution's scoped reset: its journal rows, quota counts (also those counted under
+    /// `quota_ids`, e.g. its Web Portal's), lookups and ledger entries, and the persisted
+    /// settings `keys` (its switches, clock, canary residents, portal accounts).
+    ResetInstitution {
+        customer_id: String,
+        quota_ids: Vec<String>,
+        keys: Vec<String>,
+    },
     /// Several commands committed together (one admin request's writes).
     Batch(Vec<Command>),
 }
@@ -142,6 +151,10 @@ enum Msg {
     },
     Shutdown(oneshot::Sender<()>),
 }
+
+/// Persisted settings that a reset keeps: the hashes of issued institution admin tokens (they
+/// are configuration handed out to people, not sandbox state).
+pub(crate) const KEPT_SETTING_PREFIX: &str = "admin_token_sha256:";
 
 /// What the state database holds at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -697,7 +710,16 @@ fn commit(conn: &mut Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite
                     if matches!(cmd, Command::Reset) {
                         budget.journal_bytes = 0;
                     }
-                    run_command(&tx, cmd)?
+                    run_command(&tx, cmd)?;
+                    if matches!(cmd, Command::ResetInstitution { .. }) {
+                        // Rows of one institution went: measure what the others' still take.
+                        let left: i64 = tx.query_row(
+                            &format!("SELECT coalesce(sum({ROW_BYTES_SQL}), 0) FROM journal"),
+                            [],
+                            |r| r.get(0),
+                        )?;
+                        budget.journal_bytes = u64::try_from(left).unwrap_or(0);
+                    }
                 }
                 Msg::Shutdown(_) => {}
             }
@@ -817,10 +839,33 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
             }
         }
         Command::Reset => {
-            tx.execute_batch(
-                "DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM settings; DELETE FROM lookups;",
+            tx.execute_batch("DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM lookups;")?;
+            tx.execute(
+                "DELETE FROM settings WHERE substr(key, 1, ?2) <> ?1",
+                params![KEPT_SETTING_PREFIX, KEPT_SETTING_PREFIX.len() as i64],
             )?;
             ledger::clear(tx)?;
+        }
+        Command::ResetInstitution {
+            customer_id,
+            quota_ids,
+            keys,
+        } => {
+            for id in quota_ids {
+                tx.execute(
+                    "DELETE FROM quota_usage WHERE customer_id = ?1",
+                    params![id],
+                )?;
+            }
+            for table in ["journal", "quota_usage", "lookups", "balikan_ledger"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE customer_id = ?1"),
+                    params![customer_id],
+                )?;
+            }
+            for key in keys {
+                tx.execute("DELETE FROM settings WHERE key = ?1", params![key])?;
+            }
         }
     }
     Ok(())

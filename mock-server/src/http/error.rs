@@ -23,6 +23,9 @@ pub(crate) enum AdminError {
     NotLoopback(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// An institution token asked for another institution (or for the sandbox as a whole).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("unknown institution `{0}`")]
     UnknownInstitution(String),
     #[error("no portal operator `{1}` of `{0}`")]
@@ -43,7 +46,7 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let status = match &self {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AdminError::NotLoopback(_) => StatusCode::FORBIDDEN,
+            AdminError::NotLoopback(_) | AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::UnknownInstitution(_)
             | AdminError::UnknownResident(_)
@@ -53,6 +56,12 @@ impl IntoResponse for AdminError {
             AdminError::Store(_) | AdminError::Population(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+impl From<crate::core::tokens::OutOfScope> for AdminError {
+    fn from(e: crate::core::tokens::OutOfScope) -> Self {
+        AdminError::Forbidden(e.to_string())
     }
 }
 

@@ -159,4 +159,27 @@ mod tests {
             );
         }
     }
+
+    /// Every admin operation says which token sees what (`x-token-scope`) and accepts both
+    /// kinds of admin token.
+    #[test]
+    fn openapi_says_which_token_sees_what_on_every_admin_route() {
+        let doc: Value = serde_json::from_str(super::admin::OPENAPI).expect("valid JSON");
+        for (method, path) in ROUTES.iter().filter(|(_, p)| p.starts_with("/__admin")) {
+            let op = &doc["paths"][path][method.to_ascii_lowercase()];
+            assert!(
+                op["x-token-scope"].as_str().is_some_and(|t| !t.is_empty()),
+                "{method} {path}: no x-token-scope in admin/openapi.json"
+            );
+            // The dashboard's pages take a session cookie instead (its login: the operator's
+            // token only).
+            if !path.starts_with(dukcapil_mock_api::DASHBOARD) {
+                assert_eq!(
+                    op["security"],
+                    json!([{"adminToken": []}, {"institutionToken": []}]),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
 }

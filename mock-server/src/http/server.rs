@@ -62,11 +62,104 @@ impl StartError {
 }
 
 /// Loads the agreements the settings name (or the embedded ones).
+///
+/// `--agreements DIR` adds the directory's agreements to the embedded ones (a file with the
+/// profile id or customer id of an embedded agreement replaces that one); with
+/// `--agreements-replace` the directory's are the only ones. Then every settings block
+/// `[institutions.<id>]` with `agreement = "<profile id>"` is an institution of its own under
+/// that agreement (every puskesmas of a health office): its own customer id, User ID,
+/// password, balikan token and (through the usual keys) quota.
 pub(crate) fn agreements(settings: &Settings) -> Result<Vec<Agreement>, AgreementError> {
-    match &settings.agreements {
-        Some(dir) => Agreement::load_dir(dir),
-        None => Ok(Agreement::embedded()),
+    let mut list = Agreement::embedded();
+    if let Some(dir) = &settings.agreements {
+        let files = Agreement::load_dir(dir)?;
+        if settings.agreements_replace {
+            list = files;
+        } else {
+            for a in files {
+                list.retain(|e| e.id != a.id && e.customer_id != a.customer_id);
+                list.push(a);
+            }
+        }
     }
+    let at = |cid: &str, message: String| AgreementError {
+        path: settings.config.clone().unwrap_or_default(),
+        line: settings.institution_lines.get(cid).copied(),
+        column: None,
+        message: format!("[institutions.{cid}]: {message}"),
+    };
+    let profiles = list.clone();
+    for (cid, o) in &settings.institutions {
+        let Some(profile) = &o.agreement else {
+            if o.name.is_some()
+                || o.user_id.is_some()
+                || o.password.is_some()
+                || o.balikan_token.is_some()
+            {
+                return Err(at(
+                    cid,
+                    "name, user_id, password and balikan_token belong to an institution of its own under an agreement: add `agreement = \"<profile id>\"`".into(),
+                ));
+            }
+            continue;
+        };
+        if profiles.iter().any(|a| &a.customer_id == cid) {
+            return Err(at(
+                cid,
+                format!("`{cid}` is already the customer id of an agreement; an institution under agreement `{profile}` needs a customer id of its own"),
+            ));
+        }
+        if cid.is_empty()
+            || cid.len() > 64
+            || !cid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(at(
+                cid,
+                "a customer id is 1-64 letters, digits, `_` or `-` (it is a path segment)".into(),
+            ));
+        }
+        let Some(base) = profiles.iter().find(|a| &a.id == profile) else {
+            let known: Vec<&str> = profiles.iter().map(|a| a.id.as_str()).collect();
+            return Err(at(
+                cid,
+                format!(
+                    "no agreement profile `{profile}` (known: {})",
+                    known.join(", ")
+                ),
+            ));
+        };
+        let mut a = base.clone();
+        a.customer_id = cid.clone();
+        a.institution = o
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{} ({cid})", base.institution));
+        a.credentials.user_id = o.user_id.clone().unwrap_or_else(|| cid.clone());
+        a.credentials.password = o.password.clone().unwrap_or_else(|| format!("dummy-{cid}"));
+        a.credentials.balikan_token = o
+            .balikan_token
+            .clone()
+            .unwrap_or_else(|| format!("balikan-{cid}-dummy"));
+        if let Some(ip) = &o.ip_user {
+            a.credentials.ip_user = ip.clone();
+        }
+        if let Some(other) = list
+            .iter()
+            .find(|x| x.credentials.balikan_token == a.credentials.balikan_token)
+        {
+            return Err(at(
+                cid,
+                format!(
+                    "balikan_token is also `{}`'s: each institution needs its own",
+                    other.customer_id
+                ),
+            ));
+        }
+        list.push(a);
+    }
+    Ok(list)
 }
 
 /// Every `[[portal_operators]]` entry names an institution of the agreements.
@@ -365,6 +458,118 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     use super::*;
+    use crate::config::InstitutionOverride;
+
+    /// A directory with one agreement: the embedded `dev` profile under another id and
+    /// customer id (`lab`), and the embedded `rsud-karanganyar` renamed.
+    fn agreements_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = include_str!("../../../fixtures/agreements/dev.toml");
+        let lab = dev
+            .replace("customer_id = \"dev\"", "customer_id = \"lab_3313\"")
+            .replace("\nid = \"dev\"", "\nid = \"lab\"")
+            .replace("balikan-dev-dummy", "balikan-lab-dummy");
+        std::fs::write(dir.path().join("lab.toml"), lab).unwrap();
+        let rsud = include_str!("../../../fixtures/agreements/rsud-karanganyar.toml")
+            .replace("RSUD KABUPATEN KARANGANYAR", "RSUD DARI BERKAS");
+        std::fs::write(dir.path().join("rsud-karanganyar.toml"), rsud).unwrap();
+        dir
+    }
+
+    #[test]
+    fn an_agreements_directory_adds_to_the_embedded_ones_unless_it_replaces_them() {
+        let dir = agreements_dir();
+        let mut settings = Settings {
+            agreements: Some(dir.path().to_path_buf()),
+            ..Settings::default()
+        };
+        let added = agreements(&settings).unwrap();
+        assert_eq!(added.len(), Agreement::embedded().len() + 1);
+        assert!(added.iter().any(|a| a.customer_id == "lab_3313"));
+        let rsud: Vec<_> = added
+            .iter()
+            .filter(|a| a.id == "rsud-karanganyar")
+            .collect();
+        assert_eq!(rsud.len(), 1, "the file's replaces the embedded one");
+        assert!(rsud[0].institution.contains("DARI BERKAS"), "{:?}", rsud[0]);
+        settings.agreements_replace = true;
+        let replaced = agreements(&settings).unwrap();
+        let mut ids: Vec<_> = replaced.iter().map(|a| a.customer_id.as_str()).collect();
+        ids.sort();
+        assert_eq!(ids, ["lab_3313", "rsud_3313"]);
+    }
+
+    #[test]
+    fn institutions_of_their_own_under_one_agreement() {
+        let mut settings = Settings::default();
+        for (cid, pw) in [("pkm_jatipuro", Some("rahasia-1")), ("pkm_jumantono", None)] {
+            settings.institutions.insert(
+                cid.into(),
+                InstitutionOverride {
+                    agreement: Some("dinkes-karanganyar".into()),
+                    password: pw.map(Into::into),
+                    quota_per_day: Some(200),
+                    ..Default::default()
+                },
+            );
+        }
+        let list = agreements(&settings).unwrap();
+        let pkm = list
+            .iter()
+            .find(|a| a.customer_id == "pkm_jatipuro")
+            .unwrap();
+        let dinkes = list
+            .iter()
+            .find(|a| a.customer_id == "dinkes_3313")
+            .unwrap();
+        assert_eq!(pkm.id, dinkes.id);
+        assert_eq!(pkm.granted, dinkes.granted);
+        assert_eq!(pkm.credentials.user_id, "pkm_jatipuro");
+        assert_eq!(pkm.credentials.password, "rahasia-1");
+        assert_eq!(pkm.credentials.balikan_token, "balikan-pkm_jatipuro-dummy");
+        let other = list
+            .iter()
+            .find(|a| a.customer_id == "pkm_jumantono")
+            .unwrap();
+        assert_eq!(other.credentials.password, "dummy-pkm_jumantono");
+        let inst = crate::core::institutions::Institution::from_agreement(pkm, &settings);
+        assert_eq!(inst.quota_per_day, Some(200));
+
+        // Mistakes are named, with the settings file's line.
+        settings.config = Some("sandbox.toml".into());
+        settings.institution_lines.insert("pkm_x".into(), 9);
+        settings.institutions.insert(
+            "pkm_x".into(),
+            InstitutionOverride {
+                agreement: Some("dinkes-karanganyer".into()),
+                ..Default::default()
+            },
+        );
+        let e = agreements(&settings).unwrap_err().to_string();
+        assert!(
+            e.contains("sandbox.toml:9") && e.contains("dinkes-karanganyer"),
+            "{e}"
+        );
+        settings.institutions.insert(
+            "pkm_x".into(),
+            InstitutionOverride {
+                password: Some("x".into()),
+                ..Default::default()
+            },
+        );
+        let e = agreements(&settings).unwrap_err().to_string();
+        assert!(e.contains("agreement = "), "{e}");
+        settings.institutions.remove("pkm_x");
+        settings.institutions.insert(
+            "rsud_3313".into(),
+            InstitutionOverride {
+                agreement: Some("dinkes-karanganyar".into()),
+                ..Default::default()
+            },
+        );
+        let e = agreements(&settings).unwrap_err().to_string();
+        assert!(e.contains("already the customer id"), "{e}");
+    }
 
     /// The builder serves the gateway and the admin API on a free loopback port, and
     /// `/__admin/dataset` names the very file served: its hash is the SHA-256 of its bytes.

@@ -141,7 +141,10 @@ pub fn play_reporting(
         )));
     }
     let mock = match &opts.mock_url {
-        Some(url) => Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?,
+        // A mock someone else runs may be a sandbox shared by several institutions: the
+        // session resets, reads and changes only its own.
+        Some(url) => Mock::external(url, opts.admin_token.as_deref().unwrap_or(""))?
+            .for_institution(&target.agreement.customer_id),
         None => Mock::embedded(opts.population)?,
     };
     // `Mock::external`/`embedded` already asked the mock what it serves: URL and token work.

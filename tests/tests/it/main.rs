@@ -39,4 +39,6 @@ mod readiness;
 mod readme;
 mod reliability;
 mod residents;
+/// A regency sandbox: institution tokens and scopes on one shared mock (issue 17).
+mod sandbox;
 mod support;

@@ -76,7 +76,7 @@ pub(crate) fn session_under(agreement: &str, defects: &str) -> Session {
 
 /// The demo target rewritten for another agreement: its id, the application's agreement and
 /// the agreement's dummy credentials.
-fn target_for(agreement: &str) -> String {
+pub(crate) fn target_for(agreement: &str) -> String {
     let a = dukcapil_domain::Agreement::embedded()
         .into_iter()
         .find(|a| a.id == agreement)
@@ -171,7 +171,7 @@ impl Drop for SessionPermit {
 }
 
 /// [`session_with_target_text`] with `extra` arguments for `poc-runner run`.
-fn session_with_args(
+pub(crate) fn session_with_args(
     text: &str,
     pack: &Path,
     relative_dir: Option<&str>,
@@ -463,7 +463,7 @@ fn an_interrupted_session_writes_nothing_and_leaves_no_mock_or_app_running() {
 
 /// A pack of the standard pack's header and the one test `test_id` (with its group), written
 /// next to a copy of the requirements catalogue.
-fn one_test_pack(dir: &Path, test_id: &str) -> PathBuf {
+pub(crate) fn one_test_pack(dir: &Path, test_id: &str) -> PathBuf {
     let text = std::fs::read_to_string(scenario()).expect("standard pack");
     let header = &text[..text.find("\n[[groups]]").expect("a group")];
     let at = text

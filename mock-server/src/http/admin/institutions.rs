@@ -5,12 +5,12 @@
 //! persisted in `state.sqlite` and survive a restart; `reset` drops them. A rotated password is
 //! restored by `{"password": null}` (or the agreement's password) or by `reset`.
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::Json;
 use dukcapil_mock_api::{HoursView, InstitutionList, InstitutionPatch, InstitutionView};
 use serde_json::{Map, Value};
 
-use super::sorted;
+use super::{sorted, Scope};
 use crate::core::institutions::Institution;
 use crate::http::error::{AdminError, AdminJson};
 use crate::http::AppState;
@@ -53,10 +53,15 @@ pub(crate) fn view(state: &AppState, inst: &Institution) -> InstitutionView {
     }
 }
 
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+/// Every institution for the operator's token; an institution's token sees its own only.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+) -> Json<Value> {
     let institutions = state
         .institutions()
         .iter()
+        .filter(|i| scope.allows(&i.agreement.customer_id).is_ok())
         .map(|i| view(&state, i))
         .collect();
     sorted(&InstitutionList { institutions })
@@ -64,9 +69,11 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
 
 pub(crate) async fn patch(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Path(cid): Path<String>,
     AdminJson(body): AdminJson<Map<String, Value>>,
 ) -> Result<Json<Value>, AdminError> {
+    scope.allows(&cid)?;
     Ok(sorted(&apply_patch(&state, &cid, body).await?))
 }
 

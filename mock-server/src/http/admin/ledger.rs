@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::Json;
 use dukcapil_mock_api::LedgerPage;
 use serde_json::Value;
 
-use super::sorted;
+use super::{scope_params, sorted, Scope};
 use crate::db::{self, LedgerFilter};
 use crate::http::error::{AdminError, AdminQuery};
 use crate::http::AppState;
@@ -16,8 +16,11 @@ use crate::http::AppState;
 /// `never_looked_up` flag.
 pub(crate) async fn entries(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     AdminQuery(q): AdminQuery<HashMap<String, String>>,
 ) -> Result<Json<Value>, AdminError> {
+    // An institution token reads its own entries only.
+    let q = scope_params(&scope, q)?;
     Ok(sorted(&ledger_page(&state, &q).await?))
 }
 

@@ -1,9 +1,10 @@
 //! `GET`/`POST /__admin/portal/operators` and `DELETE /__admin/portal/operators/{customer_id}/{username}`:
 //! the Web Portal's operator accounts. A password reaches the state file only as its Argon2id
 //! hash and is never shown back; removing an account ends its sessions. `reset` goes back to
-//! the settings file's `[[portal_operators]]`.
+//! the settings file's `[[portal_operators]]`. An institution's admin token lists, adds and
+//! removes its own institution's accounts only.
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,13 +13,13 @@ use dukcapil_domain::AccessMethod;
 use dukcapil_mock_api::{PortalOperatorCreate, PortalOperatorList, PortalOperatorView};
 use serde_json::{json, Value};
 
-use super::sorted;
+use super::{sorted, Scope};
 use crate::core::portal::Operator;
 use crate::http::error::{AdminError, AdminJson};
 use crate::http::AppState;
 
 fn view(state: &AppState, op: &Operator) -> PortalOperatorView {
-    let now = state.clock.now();
+    let now = state.now_for(Some(&op.customer_id));
     PortalOperatorView {
         customer_id: op.customer_id.clone(),
         username: op.username.clone(),
@@ -33,11 +34,15 @@ fn view(state: &AppState, op: &Operator) -> PortalOperatorView {
     }
 }
 
-pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+) -> Json<Value> {
     let operators = state
         .portal
         .operators()
         .iter()
+        .filter(|o| scope.allows(&o.customer_id).is_ok())
         .map(|o| view(&state, o))
         .collect();
     sorted(&PortalOperatorList { operators })
@@ -45,6 +50,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
 
 pub(crate) async fn create(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     AdminJson(body): AdminJson<Value>,
 ) -> Result<Response, AdminError> {
     let new: PortalOperatorCreate = serde_json::from_value(body).map_err(|e| {
@@ -53,6 +59,7 @@ pub(crate) async fn create(
         ))
     })?;
     new.validate().map_err(AdminError::BadRequest)?;
+    scope.allows(&new.customer_id)?;
     if state.institution(&new.customer_id).is_none() {
         return Err(AdminError::UnknownInstitution(new.customer_id));
     }
@@ -75,8 +82,10 @@ pub(crate) async fn create(
 
 pub(crate) async fn delete(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Path((cid, username)): Path<(String, String)>,
 ) -> Result<Json<Value>, AdminError> {
+    scope.allows(&cid)?;
     if !state.remove_operator(&cid, &username).await? {
         return Err(AdminError::UnknownOperator(cid, username));
     }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use dukcapil_mock_api::{DetectorReport, JournalPage, JournalQuery, Paging};
 
-use super::sorted;
+use super::{scope_params, sorted, Scope};
 use crate::core::clock::{wib, wib_day};
 use crate::db::{self, JournalFilter};
 use crate::http::error::{AdminError, AdminQuery};
@@ -124,8 +124,11 @@ pub(crate) fn journal_filter(q: &Params) -> Result<JournalFilter, AdminError> {
 /// `GET /__admin/journal?customer_id=&operator=&nik=&outcome=&endpoint=&since=&until=&limit=&after_id=&before_id=`
 pub(crate) async fn journal(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     AdminQuery(q): AdminQuery<Params>,
 ) -> Result<Json<Value>, AdminError> {
+    // An institution token reads its own rows only.
+    let q = scope_params(&scope, q)?;
     let filter = journal_filter(&q)?;
     let limit = filter.limit;
     let forward = filter.after_id.is_some();
@@ -180,7 +183,8 @@ fn day(q: &Params, key: &str) -> Result<Option<NaiveDate>, AdminError> {
 /// `format`). Default period: the current semester (January-June or July-December) up to today.
 pub(crate) async fn usage_report(state: &AppState, q: &Params) -> Result<Usage, AdminError> {
     only(q, &["from", "to", "customer_id", "format"])?;
-    let today = wib_day(state.clock.now());
+    // "Today" of one institution is its own clock's.
+    let today = wib_day(state.now_for(text(q, "customer_id").as_deref()));
     let semester_start = {
         use chrono::Datelike;
         let month = if today.month() <= 6 { 1 } else { 7 };
@@ -249,8 +253,10 @@ pub(crate) async fn usage_report(state: &AppState, q: &Params) -> Result<Usage, 
 /// semester (January-June or July-December) up to today. Counts what the journal still holds.
 pub(crate) async fn usage(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     AdminQuery(q): AdminQuery<Params>,
 ) -> Result<Response, AdminError> {
+    let q = scope_params(&scope, q)?;
     let usage = usage_report(&state, &q).await?;
     if usage.csv {
         return Ok(usage_csv(&usage));
@@ -414,7 +420,9 @@ pub(crate) async fn detector_report(
 /// same rows to the same [`detect`].
 pub(crate) async fn detector(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     AdminQuery(q): AdminQuery<Params>,
 ) -> Result<Json<Value>, AdminError> {
+    let q = scope_params(&scope, q)?;
     Ok(sorted(&detector_report(&state, &q).await?))
 }

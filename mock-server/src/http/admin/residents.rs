@@ -3,11 +3,19 @@
 //! values or `STATUS` of any resident, `GET /__admin/residents/{nik}` shows one. Created and
 //! changed residents live in an overlay (state database + memory) that the gateway consults
 //! before the read-only population file; `reset` drops them.
+//!
+//! In a shared sandbox an overlay resident belongs to the institution whose token (or
+//! `?customer_id=` scope) created it or first changed it, and that institution's scoped reset
+//! drops it. An institution's token sees population residents and its own overlay residents
+//! (another's canaries answer 404 as if absent), changes only its own, and cannot change a
+//! population resident: every institution shares those (ask the sandbox operator, or create a
+//! canary). The gateway serves every overlay resident to every institution, as it serves the
+//! population.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use dukcapil_domain::population::{generate, PopulationSpec, REFERENCE_DATE};
@@ -16,9 +24,9 @@ use serde_json::{Map, Value};
 
 use dukcapil_mock_api::{ResidentRecord, ResidentsCreated};
 
-use super::sorted;
+use super::{scoped, sorted, Scope};
 use crate::core::residents::SourceError;
-use crate::http::error::{AdminError, AdminJson};
+use crate::http::error::{AdminError, AdminJson, AdminQuery};
 use crate::http::AppState;
 
 /// Longest text value accepted (the gateway's longest field holds 60; leave room for tests).
@@ -283,8 +291,16 @@ fn record(r: &Resident, overlay: bool) -> ResidentRecord {
 /// `POST /__admin/residents`: one object or an array of objects of wire keys (and `STATUS`).
 pub(crate) async fn create(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+    AdminQuery(q): AdminQuery<std::collections::HashMap<String, String>>,
     AdminJson(body): AdminJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), AdminError> {
+    let owner = scoped(&scope, &q, &[])?;
+    if let Some(cid) = &owner {
+        if state.institution(cid).is_none() {
+            return Err(AdminError::UnknownInstitution(cid.clone()));
+        }
+    }
     let items: Vec<Map<String, Value>> = match body {
         Value::Object(m) => vec![m],
         Value::Array(a) => a
@@ -325,7 +341,7 @@ pub(crate) async fn create(
     for r in built {
         out.push(record(&r, true));
         tracing::info!(nik = %dukcapil_domain::mask_nik(&r.nik.to_string()), "canary resident created");
-        state.put_overlay(r).await?;
+        state.put_overlay(r, owner.as_deref()).await?;
     }
     Ok((
         StatusCode::CREATED,
@@ -339,11 +355,24 @@ fn path_nik(raw: &str) -> Result<Nik, AdminError> {
         .map_err(|e| AdminError::BadRequest(format!("`nik` in the path: {e}")))
 }
 
+/// Whether the token may see resident `nik`: the operator every one, an institution the
+/// population and its own overlay residents.
+fn visible(state: &AppState, scope: &Scope, nik: Nik) -> bool {
+    match (scope.own(), state.resident_owner(nik)) {
+        (Some(own), Some(owner)) => own == owner,
+        _ => true,
+    }
+}
+
 pub(crate) async fn get_one(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, AdminError> {
     let nik = path_nik(&raw)?;
+    if !visible(&state, &scope, nik) {
+        return Err(AdminError::UnknownResident(nik.to_string()));
+    }
     let r = state
         .resident(nik)
         .map_err(source_err)?
@@ -355,10 +384,22 @@ pub(crate) async fn get_one(
 /// is copied into the overlay; the population file is never written.
 pub(crate) async fn patch(
     State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
     Path(raw): Path<String>,
     AdminJson(body): AdminJson<Map<String, Value>>,
 ) -> Result<Json<Value>, AdminError> {
     let nik = path_nik(&raw)?;
+    if !visible(&state, &scope, nik) {
+        return Err(AdminError::UnknownResident(nik.to_string()));
+    }
+    if let Some(own) = scope.own() {
+        if state.resident_owner(nik).is_none() && state.resident(nik).map_err(source_err)?.is_some()
+        {
+            return Err(AdminError::Forbidden(format!(
+                "resident {nik} is shared by every institution of the sandbox: institution `{own}`'s token changes only its own canary residents (create one with POST /__admin/residents)"
+            )));
+        }
+    }
     check_keys(&body).map_err(AdminError::BadRequest)?;
     let mut r = state
         .resident(nik)
@@ -367,7 +408,7 @@ pub(crate) async fn patch(
     for (k, v) in &body {
         set(&mut r, k, v).map_err(AdminError::BadRequest)?;
     }
-    state.put_overlay(r.clone()).await?;
+    state.put_overlay(r.clone(), scope.own()).await?;
     tracing::info!(nik = %dukcapil_domain::mask_nik(&nik.to_string()), "resident changed");
     Ok(sorted(&record(&r, true)))
 }

@@ -275,6 +275,8 @@ async fn admit(
     }
     let inst = authenticate(state, &parts.headers)?;
     meta.customer_id = Some(inst.agreement.customer_id.clone());
+    // Dated by the institution's own clock, as its lookups are.
+    meta.now += chrono::Duration::microseconds(inst.clock_offset_us);
     if !inst.active {
         let text = dukcapil_domain::Outcome::InstitutionInactive.text(state.settings.catalogue);
         let mut a = Answer::message(StatusCode::FORBIDDEN, "inactive", text);

@@ -3,8 +3,9 @@
 //! semester usage report as a chart and a CSV. Plain server-rendered pages with a little inline
 //! JavaScript (the journal polls a JSON endpoint), nothing loaded from elsewhere.
 //!
-//! Same reach as the admin API: loopback callers only unless `admin_remote`. The admin token is
-//! typed once into the login form; the browser then holds only a random session id in an
+//! Same reach as the admin API: loopback callers only unless `admin_remote`. The sandbox
+//! operator's admin token is typed once into the login form (an institution's own token does not
+//! log in: the dashboard shows every institution, as the operator's token sees them); the browser then holds only a random session id in an
 //! HttpOnly, SameSite=Strict cookie (the session lives in [`Sessions`], one per mock state), and every
 //! state-changing form carries the session's CSRF token. NIKs are shown masked everywhere.
 //! The data comes from the admin handlers' own functions (journal filter, usage report,

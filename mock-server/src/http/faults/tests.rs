@@ -82,7 +82,10 @@ async fn start() -> Server {
     let app = gateway
         .nest(
             "/__admin",
-            admin::faults::routes::<FaultEngine>().with_state(engine),
+            admin::faults::routes::<FaultEngine>()
+                .with_state(engine)
+                // No admin guard here: every call is the sandbox operator's.
+                .layer(axum::Extension(admin::Scope::Operator)),
         )
         .layer(from_fn(move |req: Request, next: Next| {
             let j = j.clone();

@@ -35,7 +35,7 @@ impl FaultJournal for AppJournal {
     fn record(&self, sc: ShortCircuit) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         let state = self.0.clone();
         Box::pin(async move {
-            let now = state.clock.now();
+            let now = state.now_for(sc.meta.institution.as_deref());
             let row = JournalRow {
                 id: 0,
                 time: now.to_rfc3339_opts(SecondsFormat::Micros, true),

@@ -19,6 +19,9 @@
 //! the service each maps to (`core::institutions::DEFAULT_METHODS` unless its settings say
 //! otherwise). Another name gets the envelope with 07 and `unknown_method_status` (404). The
 //! journal records the service's canonical endpoint, and the name called when it differs.
+//!
+//! "Now" is the institution's clock: the sandbox's clock plus the institution's own offset
+//! (`POST /__admin/clock?customer_id=`), so one agency's clock test moves no other agency's.
 
 pub(crate) mod request;
 pub(crate) mod response;
@@ -472,7 +475,6 @@ fn segments(path: &str) -> Vec<&str> {
 
 async fn gateway(State(state): State<AppState>, req: Request) -> Response {
     let started = Instant::now();
-    let now = state.clock.now();
     let (parts, body) = req.into_parts();
     let source = parts
         .extensions
@@ -484,6 +486,12 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
         [r, c, m] => (Some(*r), *c, *m),
         _ => (None, "", ""),
     };
+    let inst = state.institution(customer_id);
+    // The institution's own clock (the sandbox's plus its offset) decides its quota day, term
+    // and access hours, and dates its journal rows.
+    let now = state
+        .clock
+        .now_plus(inst.as_ref().map_or(0, |i| i.clock_offset_us));
     let mut meta = Meta {
         started,
         now,
@@ -497,7 +505,6 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
             .get::<AppliedFault>()
             .map(ToString::to_string),
     };
-    let inst = state.institution(customer_id);
     let operator_key = inst
         .as_ref()
         .map_or("User_ID", |i| i.agreement.operator_field.as_str())

@@ -197,10 +197,21 @@ impl Harness {
     }
 
     pub(crate) async fn admin(&self, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
+        self.admin_as("tok", method, uri, body).await
+    }
+
+    /// An admin call with the bearer token `token` (an institution's, or the operator's `tok`).
+    pub(crate) async fn admin_as(
+        &self,
+        token: &str,
+        method: &str,
+        uri: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
         let req = Request::builder()
             .method(method)
             .uri(uri)
-            .header("authorization", "Bearer tok")
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .body(Body::from(serde_json::to_vec(&body).unwrap()))
             .unwrap();

@@ -94,9 +94,14 @@ fn ctx(state: &AppState, req: &Request) -> Ctx {
     let lang = chosen
         .or_else(|| cookie(&headers, LANG_COOKIE).and_then(Lang::parse))
         .unwrap_or(Lang::Id);
-    let now = state.clock.now();
-    let session = cookie(&headers, SESSION_COOKIE)
-        .and_then(|id| state.portal.session(id, now).map(|s| (id.to_string(), s)));
+    // The institution's own clock once its session names it (a sandbox's agencies may each
+    // have moved theirs).
+    let sid = cookie(&headers, SESSION_COOKIE);
+    let now = state.now_for(
+        sid.and_then(|id| state.portal.session_customer(id))
+            .as_deref(),
+    );
+    let session = sid.and_then(|id| state.portal.session(id, now).map(|s| (id.to_string(), s)));
     Ctx {
         lang,
         lang_chosen: chosen.is_some(),
@@ -272,7 +277,7 @@ async fn login_form(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn login(State(state): State<AppState>, req: Request) -> Response {
-    let c = ctx(&state, &req);
+    let mut c = ctx(&state, &req);
     let Some(f) = form(req).await else {
         return login_page(
             &state,
@@ -284,6 +289,8 @@ async fn login(State(state): State<AppState>, req: Request) -> Response {
     };
     let field = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let (cid, username) = (field("institution"), field("username"));
+    // The lock-out, the session's expiry and the journal row read the institution's clock.
+    c.now = state.now_for(Some(&cid));
     let password = f.get("password").cloned().unwrap_or_default();
     // Double submit: the hidden field must repeat the cookie set with the form.
     let sent = f.get("csrf").map(String::as_str).unwrap_or("");
