@@ -450,7 +450,14 @@ fn stdout_logs_mask_niks() {
     let nik = nik_of(&s, ResidentStatus::Active);
     s.post(RSUD, &body("rsud-karanganyar", &nik));
     s.post(RSUD, &body("rsud-karanganyar", "3313014107890003"));
-    let out = s.output.lock().unwrap().join("\n");
+    // The log line is written after the answer and read from the pipe by another thread: wait
+    // for it (bounded) rather than read the output at once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut out = s.output.lock().unwrap().join("\n");
+    while !out.contains("3313**********03") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        out = s.output.lock().unwrap().join("\n");
+    }
     assert!(
         out.contains("3313**********03"),
         "debug log of the call missing: {out}"
