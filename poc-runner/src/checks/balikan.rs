@@ -132,6 +132,27 @@ pub(super) fn balikan(
 }
 
 /// The scenario's `balikan` check.
+/// The agreement's required balikan keys, and the seconds within which a balikan is due (the
+/// pack's override for the agreement, else the check's own).
+pub(crate) fn required_keys_and_window<'o>(
+    obs: &'o Observation<'_>,
+    default_seconds: u64,
+) -> (Vec<&'o str>, u64) {
+    let required = obs
+        .target
+        .agreement
+        .balikan
+        .iter()
+        .filter(|b| b.required)
+        .map(|b| b.key.as_str())
+        .collect();
+    let within = obs
+        .overrides
+        .and_then(|o| o.balikan_within_seconds)
+        .unwrap_or(default_seconds);
+    (required, within)
+}
+
 #[derive(Debug)]
 pub(crate) struct Balikan {
     pub(crate) within_seconds: u64,
@@ -145,18 +166,7 @@ impl Check for Balikan {
         rows: &[JournalRow],
         _earlier: &[(Evidence, Vec<u8>)],
     ) -> Evaluation {
-        let required: Vec<&str> = obs
-            .target
-            .agreement
-            .balikan
-            .iter()
-            .filter(|b| b.required)
-            .map(|b| b.key.as_str())
-            .collect();
-        let within = obs
-            .overrides
-            .and_then(|o| o.balikan_within_seconds)
-            .unwrap_or(self.within_seconds);
+        let (required, within) = required_keys_and_window(obs, self.within_seconds);
         balikan(
             rows,
             &obs.actions,

@@ -3,7 +3,7 @@
 //! evaluator of the web-service pack, over the portal's searches only; each search is the
 //! service event that owes the balikan.
 
-use super::balikan::balikan;
+use super::balikan::{balikan, required_keys_and_window};
 use super::{portal_searches_missing, Check, Evaluation};
 use crate::evidence::Evidence;
 use crate::journal::JournalRow;
@@ -26,18 +26,7 @@ impl Check for PortalBalikan {
         rows: &[JournalRow],
         _earlier: &[(Evidence, Vec<u8>)],
     ) -> Evaluation {
-        let required: Vec<&str> = obs
-            .target
-            .agreement
-            .balikan
-            .iter()
-            .filter(|b| b.required)
-            .map(|b| b.key.as_str())
-            .collect();
-        let within = obs
-            .overrides
-            .and_then(|o| o.balikan_within_seconds)
-            .unwrap_or(self.within_seconds);
+        let (required, within) = required_keys_and_window(obs, self.within_seconds);
         // Web-service lookups are not the portal's: they neither owe nor excuse a balikan here.
         let portal: Vec<JournalRow> = rows
             .iter()
