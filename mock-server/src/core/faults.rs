@@ -253,13 +253,9 @@ impl FaultEngine {
         n
     }
 
-    /// Replaces every rule by `rules` (validated ones only; the settings' rules were validated at
-    /// start) with fresh counters, in one step: the admin reset's "as configured". Returns how
-    /// many rules were dropped.
-    pub(crate) fn reset_to(&self, rules: &[FaultRule]) -> usize {
-        let fresh: Vec<Arc<Slot>> = rules
-            .iter()
-            .filter(|r| r.validate().is_ok())
+    /// Slots with new ids and zero counters for `rules`.
+    fn fresh_slots<'r>(&self, rules: impl Iterator<Item = &'r FaultRule>) -> Vec<Arc<Slot>> {
+        rules
             .map(|rule| {
                 Arc::new(Slot {
                     id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
@@ -268,7 +264,14 @@ impl FaultEngine {
                     applied: AtomicU64::new(0),
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// Replaces every rule by `rules` (validated ones only; the settings' rules were validated at
+    /// start) with fresh counters, in one step: the admin reset's "as configured". Returns how
+    /// many rules were dropped.
+    pub(crate) fn reset_to(&self, rules: &[FaultRule]) -> usize {
+        let fresh = self.fresh_slots(rules.iter().filter(|r| r.validate().is_ok()));
         let mut n = 0;
         self.update(|current| {
             n = current.len();
@@ -282,18 +285,11 @@ impl FaultEngine {
     /// institution and other institutions' rules keep their counters. Returns how many rules
     /// were dropped.
     pub(crate) fn reset_institution_to(&self, customer_id: &str, rules: &[FaultRule]) -> usize {
-        let fresh: Vec<Arc<Slot>> = rules
-            .iter()
-            .filter(|r| belongs_to(r, customer_id) && r.validate().is_ok())
-            .map(|rule| {
-                Arc::new(Slot {
-                    id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
-                    rule: rule.clone(),
-                    matched: AtomicU64::new(0),
-                    applied: AtomicU64::new(0),
-                })
-            })
-            .collect();
+        let fresh = self.fresh_slots(
+            rules
+                .iter()
+                .filter(|r| belongs_to(r, customer_id) && r.validate().is_ok()),
+        );
         let mut n = 0;
         self.update(|current| {
             let before = current.len();
