@@ -441,3 +441,257 @@ pub struct InstitutionToken {
     /// The bearer token.
     pub token: String,
 }
+
+/// Checks method names as the settings file's `methods` and the create body's give them:
+/// 1-64 letters, digits or underscores (they are a path segment), none named twice (names are
+/// case-insensitive on the wire).
+pub fn check_method_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    let mut upper = Vec::new();
+    for name in names {
+        if name.is_empty()
+            || name.len() > 64
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(format!(
+                "method name `{name}` must be 1-64 letters, digits or underscores"
+            ));
+        }
+        upper.push(name.to_ascii_uppercase());
+    }
+    upper.sort();
+    match upper.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(format!(
+            "method `{}` is named twice (names are case-insensitive)",
+            w[0]
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether `cid` can be a customer id: 1-64 letters, digits, `_` or `-` (a path segment).
+pub fn valid_customer_id(cid: &str) -> bool {
+    !cid.is_empty()
+        && cid.len() <= 64
+        && cid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The keys of the create body besides the PATCH keys, for error messages.
+const CREATE_KEYS: &str = "customer_id, agreement, name, user_id, password, balikan_token, methods";
+
+/// The `POST /__admin/institutions` body: a new institution of its own under an agreement
+/// profile (a puskesmas under `dinkes-karanganyar`), as a settings block
+/// `[institutions.<id>] agreement = "…"` makes one; or, without `agreement`, an institution
+/// the mock was started with and that was removed, back as configured.
+///
+/// Besides its own keys it takes every PATCH key but `password` ([`InstitutionPatch`]), as its
+/// configuration: a reset brings the institution back to them, not to the profile's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstitutionCreate {
+    /// Its customer id (the gateway path segment): 1-64 letters, digits, `_` or `-`.
+    pub customer_id: String,
+    /// The agreement profile id it is under; `None`: a configured institution back.
+    pub agreement: Option<String>,
+    /// Its name (default: the profile's institution, with the customer id).
+    pub name: Option<String>,
+    /// Its institutional User ID (default: the customer id).
+    pub user_id: Option<String>,
+    /// Its gateway password (default: a random one, shown once in the answer).
+    pub password: Option<String>,
+    /// Its data-balikan bearer token (default: a random one, in the answer).
+    pub balikan_token: Option<String>,
+    /// The method names it may call and their service (default: the usual names).
+    pub methods: Option<std::collections::BTreeMap<String, dukcapil_domain::Service>>,
+    /// Its switches, limits and term from the start, as a PATCH would set them.
+    pub settings: InstitutionPatch,
+}
+
+/// A free-text value of the create body: non-blank, at most `max` bytes, `no_space` without
+/// whitespace anywhere (compared exactly on the wire).
+fn text(key: &str, v: &Value, max: usize, no_space: bool) -> Result<String, String> {
+    match v.as_str() {
+        Some(s)
+            if !s.trim().is_empty()
+                && s.len() <= max
+                && (!no_space || !s.chars().any(char::is_whitespace))
+                && !s.chars().any(char::is_control) =>
+        {
+            Ok(s.to_string())
+        }
+        _ => Err(format!(
+            "`{key}` must be a non-blank string of at most {max} bytes{}",
+            if no_space { " without spaces" } else { "" }
+        )),
+    }
+}
+
+impl InstitutionCreate {
+    /// Reads a create body; the error names the offending key.
+    pub fn from_map(map: &Map<String, Value>) -> Result<InstitutionCreate, String> {
+        let mut c = InstitutionCreate::default();
+        let mut rest = Map::new();
+        for (k, v) in map {
+            match k.as_str() {
+                "customer_id" => {
+                    c.customer_id = v
+                        .as_str()
+                        .filter(|s| valid_customer_id(s))
+                        .ok_or_else(|| {
+                            "`customer_id` must be 1-64 letters, digits, `_` or `-` (it is a path segment)".to_string()
+                        })?
+                        .to_string();
+                }
+                "agreement" => c.agreement = Some(text(k, v, 64, true)?),
+                "name" => c.name = Some(text(k, v, 200, false)?),
+                "user_id" => c.user_id = Some(text(k, v, 64, true)?),
+                // As exact as the PATCH's: compared byte for byte by the gateway.
+                "password" => c.password = Some(text(k, v, MAX_PASSWORD, false)?),
+                "balikan_token" => {
+                    let t = text(k, v, 200, true)?;
+                    if t.len() < 16 {
+                        return Err("`balikan_token` must be at least 16 characters".into());
+                    }
+                    c.balikan_token = Some(t);
+                }
+                "methods" => {
+                    let m: std::collections::BTreeMap<String, dukcapil_domain::Service> =
+                        serde_json::from_value(v.clone()).map_err(|_| {
+                            "`methods` must map method names to \"lookup\" or \"verification\""
+                                .to_string()
+                        })?;
+                    check_method_names(m.keys().map(String::as_str))
+                        .map_err(|e| format!("`methods`: {e}"))?;
+                    if m.is_empty() {
+                        return Err("`methods` must name at least one method".into());
+                    }
+                    c.methods = Some(m);
+                }
+                _ if KEYS.split(", ").any(|p| p == k) => {
+                    rest.insert(k.clone(), v.clone());
+                }
+                other => return Err(format!("unknown key `{other}` ({CREATE_KEYS}, {KEYS})")),
+            }
+        }
+        if c.customer_id.is_empty() {
+            return Err("`customer_id` is required".into());
+        }
+        c.settings = InstitutionPatch::from_map(&rest)?;
+        Ok(c)
+    }
+
+    /// The body as JSON: the keys given, in the create body's form.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut m = match serde_json::to_value(&self.settings) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        m.insert(
+            "customer_id".into(),
+            Value::String(self.customer_id.clone()),
+        );
+        for (k, v) in [
+            ("agreement", &self.agreement),
+            ("name", &self.name),
+            ("user_id", &self.user_id),
+            ("password", &self.password),
+            ("balikan_token", &self.balikan_token),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), Value::String(v.clone()));
+            }
+        }
+        if let Some(methods) = &self.methods {
+            m.insert(
+                "methods".into(),
+                serde_json::to_value(methods).unwrap_or(Value::Null),
+            );
+        }
+        m
+    }
+}
+
+impl Serialize for InstitutionCreate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for InstitutionCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(d)?;
+        InstitutionCreate::from_map(&map).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The answer of `POST /__admin/institutions` (201): the institution as it is now, and the
+/// credentials to hand to its developers. A password the mock chose is shown this once (the
+/// state file keeps only its Argon2 hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionCreated {
+    /// The institution.
+    pub institution: InstitutionView,
+    /// Its gateway password when the mock chose it; `None` when the body gave one (or for a
+    /// configured institution back, whose password is its configuration's).
+    pub password: Option<String>,
+    /// Its data-balikan bearer token.
+    pub balikan_token: String,
+}
+
+/// The answer of `DELETE /__admin/institutions/{customer_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstitutionRemoved {
+    /// The institution removed. Its journal rows, quota counts and balikan ledger stay: what it
+    /// did stays on the record (the operator's unscoped journal shows them).
+    pub customer_id: String,
+}
+
+#[cfg(test)]
+mod create_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_create_body_reads_its_own_keys_and_the_patch_keys() {
+        let c = InstitutionCreate::from_map(&map(json!({
+            "customer_id": "pkm_a", "agreement": "dinkes-karanganyar", "user_id": "pkm.a",
+            "quota_per_day": 5, "access_hours": "07:00-14:00", "methods": {"CALL_NIK": "lookup"}
+        })))
+        .unwrap();
+        assert_eq!(c.customer_id, "pkm_a");
+        assert_eq!(c.settings.quota_per_day, Some(Some(5)));
+        assert!(c.settings.access_hours.is_some());
+        assert_eq!(c.password, None);
+        // What it writes, it reads back the same.
+        assert_eq!(InstitutionCreate::from_map(&c.to_map()).unwrap(), c);
+    }
+
+    #[test]
+    fn a_create_body_names_what_is_wrong() {
+        for (body, says) in [
+            (json!({"agreement": "x"}), "customer_id"),
+            (json!({"customer_id": ""}), "customer_id"),
+            (json!({"customer_id": "a b"}), "customer_id"),
+            (json!({"customer_id": "a", "user_id": "op 1"}), "user_id"),
+            (json!({"customer_id": "a", "password": " "}), "password"),
+            (
+                json!({"customer_id": "a", "balikan_token": "short"}),
+                "balikan_token",
+            ),
+            (json!({"customer_id": "a", "methods": {}}), "methods"),
+            (
+                json!({"customer_id": "a", "methods": {"A": "lookup", "a": "lookup"}}),
+                "twice",
+            ),
+            (json!({"customer_id": "a", "term": "2026"}), "term"),
+            (json!({"customer_id": "a", "kuota": 1}), "kuota"),
+        ] {
+            let e = InstitutionCreate::from_map(&map(body.clone())).unwrap_err();
+            assert!(e.contains(says), "{body}: {e}");
+        }
+    }
+}

@@ -13,6 +13,7 @@
 //! | `GET /__admin/journal` | [`JournalQuery`] | [`JournalPage`] of [`JournalRow`] |
 //! | `GET /__admin/detector` | [`DetectorQuery`] | [`DetectorReport`] |
 //! | `GET /__admin/institutions`, `PATCH …/{customer_id}` | [`InstitutionPatch`] | [`InstitutionList`], [`InstitutionView`] |
+//! | `POST /__admin/institutions`, `DELETE …/{customer_id}` (operator's token) | [`InstitutionCreate`] | [`InstitutionCreated`], [`InstitutionRemoved`] |
 //! | `POST /__admin/residents`, `GET`/`PATCH …/{nik}` | [`ResidentCreate`] | [`ResidentsCreated`], [`ResidentRecord`] |
 //! | `GET /__admin/balikan` | [`LedgerQuery`] | [`LedgerPage`] of [`LedgerEntry`] |
 //! | `GET`/`POST /__admin/portal/operators`, `DELETE …/{customer_id}/{username}` | [`PortalOperatorCreate`] | [`PortalOperatorList`], [`PortalOperatorView`] |
@@ -47,7 +48,8 @@ pub use faults::{
     FaultView, FaultsCleared, Nth, RuleError, RuleListError, FAULT_STATUSES, MAX_WAIT_MS,
 };
 pub use institutions::{
-    AccessHours, BalikanKeys, HoursView, InstitutionList, InstitutionPatch, InstitutionToken,
+    check_method_names, valid_customer_id, AccessHours, BalikanKeys, HoursView, InstitutionCreate,
+    InstitutionCreated, InstitutionList, InstitutionPatch, InstitutionRemoved, InstitutionToken,
     InstitutionView, IpPolicy,
 };
 pub use journal::{JournalPage, JournalQuery, JournalRow, Paging};

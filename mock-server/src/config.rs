@@ -578,29 +578,9 @@ impl Settings {
                 h.parse::<AccessHours>()
                     .map_err(|message| at_institution(cid, message))?;
             }
-            for name in o.methods.iter().flat_map(|m| m.keys()) {
-                if name.is_empty()
-                    || name.len() > 64
-                    || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                {
-                    return Err(at_institution(
-                        cid,
-                        format!("method name `{name}` must be 1-64 letters, digits or underscores"),
-                    ));
-                }
-            }
             if let Some(m) = &o.methods {
-                let mut upper: Vec<String> = m.keys().map(|k| k.to_ascii_uppercase()).collect();
-                upper.sort();
-                if let Some(w) = upper.windows(2).find(|w| w[0] == w[1]) {
-                    return Err(at_institution(
-                        cid,
-                        format!(
-                            "method `{}` is named twice (names are case-insensitive)",
-                            w[0]
-                        ),
-                    ));
-                }
+                dukcapil_mock_api::check_method_names(m.keys().map(String::as_str))
+                    .map_err(|message| at_institution(cid, message))?;
             }
         }
         if let Some(status) = file.unknown_method_status {

@@ -70,6 +70,9 @@ pub(crate) struct Institution {
     /// A rotated password as the state file stores it: an Argon2id PHC string, never the text.
     /// After a restart only this is known (`password` is empty) until a lookup matches it.
     pub password_hash: Option<String>,
+    /// The Argon2id hash of the password of an institution added through the admin API (its
+    /// agreement's password text is not kept; `reset` and `{"password": null}` return to this).
+    pub agreement_password_hash: Option<String>,
     pub term: Term,
     /// `None`: unlimited.
     pub quota_per_day: Option<u32>,
@@ -108,7 +111,10 @@ impl Institution {
             inst.password = pw
                 .clone()
                 .unwrap_or_else(|| inst.agreement.credentials.password.clone());
-            inst.password_hash = None;
+            inst.password_hash = match pw {
+                Some(_) => None,
+                None => inst.agreement_password_hash.clone(),
+            };
         }
         if let Some(t) = &patch.term {
             inst.term = t.clone();
@@ -130,6 +136,17 @@ impl Institution {
         }
         if let Some(p) = patch.poc_passed {
             inst.poc_passed = p;
+        }
+    }
+
+    /// Whether the gateway password is no longer the agreement's (rotated through the admin API).
+    pub(crate) fn password_rotated(&self) -> bool {
+        match &self.agreement_password_hash {
+            // Added through the admin API: only hashes are known; a rotation replaced it.
+            Some(h) => self.password_hash.as_ref() != Some(h),
+            None => {
+                self.password_hash.is_some() || self.password != self.agreement.credentials.password
+            }
         }
     }
 
@@ -169,6 +186,7 @@ impl Institution {
             ip_user: o.ip_user.unwrap_or_else(|| a.credentials.ip_user.clone()),
             password: a.credentials.password.clone(),
             password_hash: None,
+            agreement_password_hash: None,
             term: a.term.clone(),
             quota_per_day: o.quota_per_day.or(a.quota_per_day),
             // Validated when the settings were resolved; a bad value here means "always open".
@@ -204,4 +222,71 @@ pub(crate) fn verify_password(phc: &str, given: &str) -> bool {
             .verify_password(given.as_bytes(), &h)
             .is_ok()
     })
+}
+
+/// An institution of its own under an agreement profile (every puskesmas of a health office),
+/// as a settings block `[institutions.<id>] agreement = "…"` or `POST /__admin/institutions`
+/// describes it. Unset credentials take the settings file's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OwnInstitution<'a> {
+    pub profile: &'a str,
+    pub name: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub balikan_token: Option<&'a str>,
+    pub ip_user: Option<&'a str>,
+}
+
+impl OwnInstitution<'_> {
+    /// Its agreement: the profile's grant, term and quota under its own customer id, User ID,
+    /// password and balikan token. `profiles`: the agreements it may be under; `in_force`: every
+    /// institution there is (customer ids and balikan tokens are each one's own).
+    pub(crate) fn derive(
+        &self,
+        cid: &str,
+        profiles: &[Agreement],
+        in_force: &[Agreement],
+    ) -> Result<Agreement, String> {
+        let profile = self.profile;
+        if in_force.iter().any(|a| a.customer_id == cid) {
+            return Err(format!("`{cid}` is already the customer id of an institution; an institution under agreement `{profile}` needs a customer id of its own"));
+        }
+        if !dukcapil_mock_api::valid_customer_id(cid) {
+            return Err(
+                "a customer id is 1-64 letters, digits, `_` or `-` (it is a path segment)".into(),
+            );
+        }
+        let Some(base) = profiles.iter().find(|a| a.id == profile) else {
+            let known: Vec<&str> = profiles.iter().map(|a| a.id.as_str()).collect();
+            return Err(format!(
+                "no agreement profile `{profile}` (known: {})",
+                known.join(", ")
+            ));
+        };
+        let mut a = base.clone();
+        a.customer_id = cid.to_string();
+        a.institution = self
+            .name
+            .map_or_else(|| format!("{} ({cid})", base.institution), str::to_string);
+        a.credentials.user_id = self.user_id.unwrap_or(cid).to_string();
+        a.credentials.password = self
+            .password
+            .map_or_else(|| format!("dummy-{cid}"), str::to_string);
+        a.credentials.balikan_token = self
+            .balikan_token
+            .map_or_else(|| format!("balikan-{cid}-dummy"), str::to_string);
+        if let Some(ip) = self.ip_user {
+            a.credentials.ip_user = ip.to_string();
+        }
+        if let Some(other) = in_force
+            .iter()
+            .find(|x| x.credentials.balikan_token == a.credentials.balikan_token)
+        {
+            return Err(format!(
+                "balikan_token is also `{}`'s: each institution needs its own",
+                other.customer_id
+            ));
+        }
+        Ok(a)
+    }
 }

@@ -358,6 +358,16 @@ impl Portal {
         keys
     }
 
+    /// No account of `customer_id` any more, settings file's included, and no sessions (the
+    /// institution was removed). Returns the persisted-setting keys its accounts may have left.
+    pub(crate) fn remove_institution(&self, customer_id: &str) -> Vec<String> {
+        let keys = self.reset_institution(customer_id);
+        if let Ok(mut a) = self.accounts.write() {
+            a.retain(|(c, _), _| c != customer_id);
+        }
+        keys
+    }
+
     /// Back to the settings file's accounts; no sessions, no failures, no locks.
     pub(crate) fn reset(&self) {
         if let Ok(mut a) = self.accounts.write() {

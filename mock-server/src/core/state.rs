@@ -13,7 +13,7 @@ use dukcapil_mock_api::{DatasetInfo, InstitutionPatch, QuotaStatus};
 use super::balikan::Intake;
 use super::clock::{wib_day, Clock};
 use super::faults::FaultEngine;
-use super::institutions::Institution;
+use super::institutions::{Institution, OwnInstitution};
 use super::portal::{Operator, Origin, Portal, OPERATOR_KEY};
 use super::quota::{Quota, QuotaCheck};
 use super::residents::{ResidentSource, Residents, SourceError};
@@ -39,44 +39,179 @@ const QUOTA_LIMIT_KEY: &str = "quota_limit:";
 const INSTITUTION_KEY: &str = "institution:";
 /// The key of a rotated password's Argon2 hash in an institution's stored change.
 const PASSWORD_HASH_KEY: &str = "password_hash";
+/// Persisted-setting key prefix of an institution added through the admin API ([`Added`], as
+/// JSON); resets keep it (it is configuration, like the tokens).
+pub(crate) const ADDED_KEY: &str = "institution_added:";
+/// Persisted-setting key prefix marking a configured institution removed through the admin
+/// API; resets keep it.
+pub(crate) const REMOVED_KEY: &str = "institution_removed:";
+/// How many institutions one mock holds at most (a sandbox of a regency has tens; the scale
+/// benchmark runs 1,000): the admin API cannot grow memory without bound.
+pub(crate) const MAX_INSTITUTIONS: usize = 10_000;
 /// Persisted-setting key prefix of an overlay (canary or modified) resident, stored as JSON.
 /// The settings table is the state database's key-value store: one writer, and `reset` empties it.
 const RESIDENT_KEY: &str = "resident:";
 
+/// An institution added through the admin API, as the state file keeps it: what
+/// [`OwnInstitution`] needs to derive its agreement again, its password only as an Argon2 hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Added {
+    pub agreement: String,
+    pub name: Option<String>,
+    pub user_id: Option<String>,
+    pub password_hash: String,
+    pub balikan_token: String,
+    pub methods: Option<BTreeMap<String, dukcapil_domain::Service>>,
+    /// Its switches from the start (PATCH keys), applied again by every reset.
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Added {
+    /// Its agreement under profile `self.agreement` of `profiles`; the password is empty (only
+    /// its hash is known, see [`Institution::agreement_password_hash`]).
+    fn agreement(
+        &self,
+        cid: &str,
+        profiles: &[Agreement],
+        in_force: &[Agreement],
+    ) -> Result<Agreement, String> {
+        let mut a = OwnInstitution {
+            profile: &self.agreement,
+            name: self.name.as_deref(),
+            user_id: self.user_id.as_deref(),
+            password: Some(""),
+            balikan_token: Some(&self.balikan_token),
+            ip_user: None,
+        }
+        .derive(cid, profiles, in_force)?;
+        a.credentials.password = String::new();
+        Ok(a)
+    }
+}
+
+/// An institution just added, with the credentials to hand out.
+#[derive(Debug, Clone)]
+pub(crate) struct NewInstitution {
+    pub institution: Institution,
+    /// The gateway password the mock chose (shown once).
+    pub password: Option<String>,
+    pub balikan_token: String,
+}
+
+/// Why an institution is not added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AddRefused {
+    /// An institution of that customer id exists.
+    Exists(String),
+    /// The body does not describe an institution that can be added.
+    Invalid(String),
+}
+
+/// A random secret: `prefix` then 128 random bits in hex.
+fn random_secret(prefix: &str) -> String {
+    format!("{prefix}{}", hex::encode(rand::random::<[u8; 16]>()))
+}
+
+/// The institutions in force and the agreement of each.
+#[derive(Debug, Clone, Default)]
+struct Roster {
+    /// Configured ones not removed, then those added through the admin API, in that order.
+    agreements: Vec<Agreement>,
+    /// The added ones' definitions, by customer id.
+    added: HashMap<String, Added>,
+}
+
 /// The institutions: as configured, as changed through the admin API since.
 #[derive(Debug)]
 pub(crate) struct Institutions {
-    agreements: Vec<Agreement>,
+    /// The agreements the mock was started with (embedded, files, settings blocks): the
+    /// profiles an added institution may be under, and what a removed one comes back as.
+    configured: Vec<Agreement>,
+    roster: RwLock<Roster>,
     map: RwLock<BTreeMap<String, Institution>>,
     /// Each institution's admin changes so far, as persisted (merged on every PATCH). An async
-    /// mutex: held across the commit so two PATCHes cannot persist out of order.
+    /// mutex: held across the commit so two PATCHes cannot persist out of order; adding and
+    /// removing institutions hold it too.
     patches: tokio::sync::Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>,
+    /// Bumped whenever an institution is added or removed (the fault layer's directory follows).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Institutions {
+    /// The institutions in force after what `persisted` says was added and removed.
+    fn roster(configured: &[Agreement], persisted: &HashMap<String, String>) -> Roster {
+        let mut agreements: Vec<Agreement> = configured
+            .iter()
+            .filter(|a| !persisted.contains_key(&format!("{REMOVED_KEY}{}", a.customer_id)))
+            .cloned()
+            .collect();
+        let mut added = HashMap::new();
+        let mut defs: Vec<(&str, &String)> = persisted
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(ADDED_KEY)?, v)))
+            .collect();
+        defs.sort();
+        for (cid, v) in defs {
+            let def = match serde_json::from_str::<Added>(v) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(customer_id = %cid, error = %e, "ignoring a stored added institution");
+                    continue;
+                }
+            };
+            match def.agreement(cid, configured, &agreements) {
+                Ok(a) => {
+                    agreements.push(a);
+                    added.insert(cid.to_string(), def);
+                }
+                // E.g. its profile is no longer among the agreements the mock starts with.
+                Err(e) => {
+                    tracing::warn!(customer_id = %cid, error = %e, "ignoring a stored added institution")
+                }
+            }
+        }
+        Roster { agreements, added }
+    }
+
     fn build(
-        agreements: &[Agreement],
+        roster: &Roster,
         settings: &Settings,
         persisted: &HashMap<String, String>,
     ) -> BTreeMap<String, Institution> {
-        agreements
+        roster
+            .agreements
             .iter()
             .map(|a| {
                 (
                     a.customer_id.clone(),
-                    Self::build_one(a, settings, persisted),
+                    Self::build_one(a, roster.added.get(&a.customer_id), settings, persisted),
                 )
             })
             .collect()
     }
 
-    /// One institution as configured, with the admin changes `persisted` holds for it.
+    /// One institution as configured (or as added), with the admin changes `persisted` holds
+    /// for it.
     fn build_one(
         a: &Agreement,
+        added: Option<&Added>,
         settings: &Settings,
         persisted: &HashMap<String, String>,
     ) -> Institution {
         let mut inst = Institution::from_agreement(a, settings);
+        if let Some(def) = added {
+            inst.agreement_password_hash = Some(def.password_hash.clone());
+            inst.password_hash = Some(def.password_hash.clone());
+            if let Some(m) = &def.methods {
+                inst.methods = Arc::new(super::institutions::Methods::new(
+                    m.iter().map(|(n, s)| (n.as_str(), *s)),
+                ));
+            }
+            // Validated when added.
+            if let Ok(patch) = InstitutionPatch::from_map(&def.settings) {
+                inst.apply(&patch);
+            }
+        }
         if let Some(v) = persisted.get(&format!("{INSTITUTION_CLOCK_KEY}{}", a.customer_id)) {
             inst.clock_offset_us = v.parse().unwrap_or(0);
         }
@@ -122,9 +257,22 @@ impl Institutions {
             .collect()
     }
 
-    /// The agreements the mock was started with.
-    pub(crate) fn agreements(&self) -> &[Agreement] {
-        &self.agreements
+    /// The agreements of the institutions in force.
+    pub(crate) fn agreements(&self) -> Vec<Agreement> {
+        self.roster
+            .read()
+            .map(|r| r.agreements.clone())
+            .unwrap_or_default()
+    }
+
+    /// Bumped whenever an institution is added or removed.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// One institution as it is now.
@@ -138,6 +286,11 @@ impl Institutions {
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The definition of an institution added through the admin API.
+    fn added(&self, customer_id: &str) -> Option<Added> {
+        self.roster.read().ok()?.added.get(customer_id).cloned()
     }
 
     /// Changes an institution in memory (persistence is the caller's).
@@ -193,14 +346,13 @@ impl Core {
             .get(CLOCK_KEY)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let roster = Institutions::roster(&agreements, &loaded.settings);
         let institutions = Institutions {
-            map: RwLock::new(Institutions::build(
-                &agreements,
-                &settings,
-                &loaded.settings,
-            )),
+            map: RwLock::new(Institutions::build(&roster, &settings, &loaded.settings)),
             patches: tokio::sync::Mutex::new(Institutions::patches_from(&loaded.settings)),
-            agreements,
+            configured: agreements,
+            roster: RwLock::new(roster),
+            generation: Default::default(),
         };
         let intake = Arc::new(Intake::new(&settings.limits));
         let portal = Arc::new(Portal::new(
@@ -213,11 +365,14 @@ impl Core {
             settings
                 .institutions
                 .iter()
+                // A removed institution's settings token opens nothing.
+                .filter(|(cid, _)| institutions.get(cid).is_some())
                 .filter_map(|(cid, o)| Some((cid.as_str(), o.admin_token.as_deref()?))),
             loaded
                 .settings
                 .iter()
-                .filter_map(|(k, v)| Some((k.strip_prefix(TOKEN_KEY)?.to_string(), v.clone()))),
+                .filter_map(|(k, v)| Some((k.strip_prefix(TOKEN_KEY)?.to_string(), v.clone())))
+                .filter(|(cid, _)| institutions.get(cid).is_some()),
         );
         Core {
             portal,
@@ -242,8 +397,8 @@ impl Core {
         }
     }
 
-    /// The agreements the mock was started with.
-    pub(crate) fn agreements(&self) -> &[Agreement] {
+    /// The agreements of the institutions in force.
+    pub(crate) fn agreements(&self) -> Vec<Agreement> {
         self.institutions.agreements()
     }
 
@@ -527,15 +682,14 @@ impl Core {
     /// without an institution, population residents and issued tokens stay. `false`: no such
     /// institution.
     pub(crate) async fn reset_institution(&self, customer_id: &str) -> Result<bool, StoreError> {
+        let mut patches = self.institutions.patches.lock().await;
         let Some(agreement) = self
             .agreements()
-            .iter()
+            .into_iter()
             .find(|a| a.customer_id == customer_id)
-            .cloned()
         else {
             return Ok(false);
         };
-        let mut patches = self.institutions.patches.lock().await;
         let residents = self.residents.owned_by(customer_id);
         let mut keys = vec![
             format!("{QUOTA_LIMIT_KEY}{customer_id}"),
@@ -561,12 +715,222 @@ impl Core {
         self.quota.clear_institution(customer_id);
         self.quota.clear_institution(&portal_quota);
         self.residents.remove_overlay(&residents);
-        let fresh = Institutions::build_one(&agreement, &self.settings, &HashMap::new());
+        let added = self.institutions.added(customer_id);
+        let fresh =
+            Institutions::build_one(&agreement, added.as_ref(), &self.settings, &HashMap::new());
         if let Ok(mut m) = self.institutions.map.write() {
             m.insert(customer_id.to_string(), fresh);
         }
         self.faults
             .reset_institution_to(customer_id, &self.settings.faults);
+        Ok(true)
+    }
+
+    /// Adds an institution (`POST /__admin/institutions`), persisted first: a new one under an
+    /// agreement profile, or (without `agreement`) a configured one that was removed, back as
+    /// configured. Resets keep it; `remove_institution` undoes it.
+    pub(crate) async fn add_institution(
+        &self,
+        body: dukcapil_mock_api::InstitutionCreate,
+    ) -> Result<Result<NewInstitution, AddRefused>, StoreError> {
+        let mut patches = self.institutions.patches.lock().await;
+        let cid = body.customer_id.clone();
+        let in_force = self.agreements();
+        if in_force.iter().any(|a| a.customer_id == cid) {
+            return Ok(Err(AddRefused::Exists(cid)));
+        }
+        if in_force.len() >= MAX_INSTITUTIONS {
+            return Ok(Err(AddRefused::Invalid(format!(
+                "this mock holds at most {MAX_INSTITUTIONS} institutions"
+            ))));
+        }
+        let Some(profile) = body.agreement.clone() else {
+            return self.restore_institution(&body, patches).await;
+        };
+        let generated = body.password.is_none().then(|| random_secret(""));
+        let password = body
+            .password
+            .clone()
+            .or(generated.clone())
+            .unwrap_or_default();
+        let balikan_token = body
+            .balikan_token
+            .clone()
+            .unwrap_or_else(|| random_secret(&format!("balikan-{cid}-")));
+        let pw = password.clone();
+        let password_hash =
+            tokio::task::spawn_blocking(move || super::institutions::hash_password(&pw))
+                .await
+                .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?
+                .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?;
+        let settings = match serde_json::to_value(&body.settings) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        let def = Added {
+            agreement: profile,
+            name: body.name.clone(),
+            user_id: body.user_id.clone(),
+            password_hash,
+            balikan_token: balikan_token.clone(),
+            methods: body.methods.clone(),
+            settings,
+        };
+        let agreement = match def.agreement(&cid, &self.institutions.configured, &in_force) {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(AddRefused::Invalid(e))),
+        };
+        let value = serde_json::to_string(&def)
+            .map_err(|e| StoreError::encode(&self.settings.data_dir, e))?;
+        // Whatever an earlier institution of this id left of its switches goes with it.
+        let mut writes = vec![Command::SetSetting {
+            key: format!("{ADDED_KEY}{cid}"),
+            value: Some(value),
+        }];
+        writes.extend(
+            self.institution_keys(&cid)
+                .into_iter()
+                .map(|key| Command::SetSetting { key, value: None }),
+        );
+        self.writer.command(Command::Batch(writes)).await?;
+        let mut inst =
+            Institutions::build_one(&agreement, Some(&def), &self.settings, &HashMap::new());
+        // The text is known until the next start; lookups need not hash meanwhile.
+        if inst.password_hash == inst.agreement_password_hash {
+            inst.password = password;
+        }
+        patches.remove(&cid);
+        if let Ok(mut r) = self.institutions.roster.write() {
+            r.agreements.push(agreement);
+            r.added.insert(cid.clone(), def);
+        }
+        if let Ok(mut m) = self.institutions.map.write() {
+            m.insert(cid.clone(), inst.clone());
+        }
+        self.institutions.changed();
+        Ok(Ok(NewInstitution {
+            institution: inst,
+            password: generated,
+            balikan_token,
+        }))
+    }
+
+    /// A configured institution that was removed, back as configured (its settings token too).
+    async fn restore_institution(
+        &self,
+        body: &dukcapil_mock_api::InstitutionCreate,
+        _patches: tokio::sync::MutexGuard<
+            '_,
+            HashMap<String, serde_json::Map<String, serde_json::Value>>,
+        >,
+    ) -> Result<Result<NewInstitution, AddRefused>, StoreError> {
+        let cid = &body.customer_id;
+        let Some(agreement) = self
+            .institutions
+            .configured
+            .iter()
+            .find(|a| &a.customer_id == cid)
+            .cloned()
+        else {
+            return Ok(Err(AddRefused::Invalid(format!(
+                "`agreement` is required: `{cid}` is not an institution the mock was started with (give the agreement profile it is under)"
+            ))));
+        };
+        let bare = dukcapil_mock_api::InstitutionCreate {
+            customer_id: cid.clone(),
+            ..Default::default()
+        };
+        if body != &bare {
+            return Ok(Err(AddRefused::Invalid(format!(
+                "`{cid}` comes back as configured: give only `customer_id` (change it afterwards with PATCH), or `agreement` for a new institution under a profile"
+            ))));
+        }
+        self.writer
+            .command(Command::SetSetting {
+                key: format!("{REMOVED_KEY}{cid}"),
+                value: None,
+            })
+            .await?;
+        let inst = Institutions::build_one(&agreement, None, &self.settings, &HashMap::new());
+        if let Ok(mut r) = self.institutions.roster.write() {
+            r.agreements.push(agreement.clone());
+        }
+        if let Ok(mut m) = self.institutions.map.write() {
+            m.insert(cid.clone(), inst.clone());
+        }
+        if let Some(token) = self
+            .settings
+            .institutions
+            .get(cid)
+            .and_then(|o| o.admin_token.as_deref())
+        {
+            self.tokens.configure(cid, token);
+        }
+        self.portal.reset_institution(cid);
+        self.faults.reset_institution_to(cid, &self.settings.faults);
+        self.institutions.changed();
+        Ok(Ok(NewInstitution {
+            institution: inst,
+            password: None,
+            balikan_token: agreement.credentials.balikan_token.clone(),
+        }))
+    }
+
+    /// The persisted settings of an institution's switches, quota limit, clock, issued token
+    /// and Web Portal accounts (not its journal, quota counts or ledger).
+    fn institution_keys(&self, cid: &str) -> Vec<String> {
+        vec![
+            format!("{QUOTA_LIMIT_KEY}{cid}"),
+            format!("{INSTITUTION_KEY}{cid}"),
+            format!("{INSTITUTION_CLOCK_KEY}{cid}"),
+            format!("{TOKEN_KEY}{cid}"),
+        ]
+    }
+
+    /// Removes an institution (`DELETE /__admin/institutions/{id}`), persisted first: the
+    /// gateway no longer knows it (outcome 03), its tokens, Web Portal accounts and sessions
+    /// and its fault rules go. What it did stays: journal rows, quota counts, lookups, balikan
+    /// ledger and the canary residents it made. `false`: no such institution.
+    pub(crate) async fn remove_institution(&self, cid: &str) -> Result<bool, StoreError> {
+        let mut patches = self.institutions.patches.lock().await;
+        if self.institution(cid).is_none() {
+            return Ok(false);
+        }
+        let _portal_edits = self.portal.edits.lock().await;
+        let mut keys = self.institution_keys(cid);
+        keys.extend(self.portal.remove_institution(cid));
+        let mut writes: Vec<Command> = keys
+            .into_iter()
+            .map(|key| Command::SetSetting { key, value: None })
+            .collect();
+        let configured = self
+            .institutions
+            .configured
+            .iter()
+            .any(|a| a.customer_id == cid);
+        writes.push(Command::SetSetting {
+            key: format!("{ADDED_KEY}{cid}"),
+            value: None,
+        });
+        if configured {
+            // A configured institution stays removed across restarts: a marker.
+            writes.push(Command::SetSetting {
+                key: format!("{REMOVED_KEY}{cid}"),
+                value: Some("true".into()),
+            });
+        }
+        self.writer.command(Command::Batch(writes)).await?;
+        patches.remove(cid);
+        if let Ok(mut r) = self.institutions.roster.write() {
+            r.agreements.retain(|a| a.customer_id != cid);
+            r.added.remove(cid);
+        }
+        if let Ok(mut m) = self.institutions.map.write() {
+            m.remove(cid);
+        }
+        self.tokens.revoke(cid);
+        self.faults.clear_institution(cid);
+        self.institutions.changed();
         Ok(true)
     }
 
@@ -582,7 +946,9 @@ impl Core {
         self.clock.reset();
         self.residents.clear_overlay();
         if let Ok(mut m) = self.institutions.map.write() {
-            *m = Institutions::build(self.agreements(), &self.settings, &HashMap::new());
+            if let Ok(roster) = self.institutions.roster.read() {
+                *m = Institutions::build(&roster, &self.settings, &HashMap::new());
+            }
         }
         // Rules added through `/__admin/faults` go; the settings' `[[faults]]` come back fresh.
         self.faults.reset_to(&self.settings.faults);

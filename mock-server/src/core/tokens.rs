@@ -141,6 +141,24 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// Adds a token the settings file gives `customer_id` (a removed institution back).
+    pub(crate) fn configure(&self, customer_id: &str, token: &str) {
+        if let Ok(mut all) = self.institutions.write() {
+            all.insert(token_hash(token), customer_id.to_string());
+        }
+    }
+
+    /// Every token of `customer_id` stops working (the institution was removed).
+    pub(crate) fn revoke(&self, customer_id: &str) {
+        let (Ok(mut all), Ok(mut issued)) = (self.institutions.write(), self.issued.write()) else {
+            return;
+        };
+        all.retain(|_, cid| cid != customer_id);
+        issued.remove(customer_id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

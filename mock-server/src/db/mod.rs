@@ -123,7 +123,8 @@ pub(crate) enum Command {
         value: Option<String>,
     },
     /// Empties journal and quota usage and every persisted setting (and the balikan ledger),
-    /// but the hashes of issued admin tokens (keys starting with [`KEPT_SETTING_PREFIX`]).
+    /// but the configuration people were handed (keys starting with one of
+    /// [`KEPT_SETTING_PREFIXES`]).
     Reset,
     /// One institution's scoped reset: its journal rows, quota counts (also those counted under
     /// `quota_ids`, e.g. its Web Portal's), lookups and ledger entries, and the persisted
@@ -152,9 +153,16 @@ enum Msg {
     Shutdown(oneshot::Sender<()>),
 }
 
-/// Persisted settings that a reset keeps: the hashes of issued institution admin tokens (they
-/// are configuration handed out to people, not sandbox state).
+/// The key prefix of the hashes of issued institution admin tokens, which a reset keeps.
 pub(crate) const KEPT_SETTING_PREFIX: &str = "admin_token_sha256:";
+
+/// Persisted settings that a reset keeps: they are configuration handed out to people, not
+/// sandbox state (issued admin tokens, institutions added or removed through the admin API).
+const KEPT_SETTING_PREFIXES: &[&str] = &[
+    KEPT_SETTING_PREFIX,
+    crate::core::state::ADDED_KEY,
+    crate::core::state::REMOVED_KEY,
+];
 
 /// What the state database holds at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -840,9 +848,14 @@ fn run_command(tx: &rusqlite::Transaction<'_>, cmd: &Command) -> rusqlite::Resul
         }
         Command::Reset => {
             tx.execute_batch("DELETE FROM journal; DELETE FROM quota_usage; DELETE FROM lookups;")?;
+            let keep: Vec<String> = KEPT_SETTING_PREFIXES
+                .iter()
+                .map(|p| format!("substr(key, 1, {}) <> '{p}'", p.len()))
+                .collect();
+            // The prefixes are constants without quotes: no input reaches this SQL.
             tx.execute(
-                "DELETE FROM settings WHERE substr(key, 1, ?2) <> ?1",
-                params![KEPT_SETTING_PREFIX, KEPT_SETTING_PREFIX.len() as i64],
+                &format!("DELETE FROM settings WHERE {}", keep.join(" AND ")),
+                [],
             )?;
             ledger::clear(tx)?;
         }

@@ -70,6 +70,7 @@ impl StartError {
 /// that agreement (every puskesmas of a health office): its own customer id, User ID,
 /// password, balikan token and (through the usual keys) quota.
 pub(crate) fn agreements(settings: &Settings) -> Result<Vec<Agreement>, AgreementError> {
+    use crate::core::institutions::OwnInstitution;
     let mut list = Agreement::embedded();
     if let Some(dir) = &settings.agreements {
         let files = Agreement::load_dir(dir)?;
@@ -103,60 +104,15 @@ pub(crate) fn agreements(settings: &Settings) -> Result<Vec<Agreement>, Agreemen
             }
             continue;
         };
-        if profiles.iter().any(|a| &a.customer_id == cid) {
-            return Err(at(
-                cid,
-                format!("`{cid}` is already the customer id of an agreement; an institution under agreement `{profile}` needs a customer id of its own"),
-            ));
-        }
-        if cid.is_empty()
-            || cid.len() > 64
-            || !cid
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(at(
-                cid,
-                "a customer id is 1-64 letters, digits, `_` or `-` (it is a path segment)".into(),
-            ));
-        }
-        let Some(base) = profiles.iter().find(|a| &a.id == profile) else {
-            let known: Vec<&str> = profiles.iter().map(|a| a.id.as_str()).collect();
-            return Err(at(
-                cid,
-                format!(
-                    "no agreement profile `{profile}` (known: {})",
-                    known.join(", ")
-                ),
-            ));
+        let own = OwnInstitution {
+            profile,
+            name: o.name.as_deref(),
+            user_id: o.user_id.as_deref(),
+            password: o.password.as_deref(),
+            balikan_token: o.balikan_token.as_deref(),
+            ip_user: o.ip_user.as_deref(),
         };
-        let mut a = base.clone();
-        a.customer_id = cid.clone();
-        a.institution = o
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{} ({cid})", base.institution));
-        a.credentials.user_id = o.user_id.clone().unwrap_or_else(|| cid.clone());
-        a.credentials.password = o.password.clone().unwrap_or_else(|| format!("dummy-{cid}"));
-        a.credentials.balikan_token = o
-            .balikan_token
-            .clone()
-            .unwrap_or_else(|| format!("balikan-{cid}-dummy"));
-        if let Some(ip) = &o.ip_user {
-            a.credentials.ip_user = ip.clone();
-        }
-        if let Some(other) = list
-            .iter()
-            .find(|x| x.credentials.balikan_token == a.credentials.balikan_token)
-        {
-            return Err(at(
-                cid,
-                format!(
-                    "balikan_token is also `{}`'s: each institution needs its own",
-                    other.customer_id
-                ),
-            ));
-        }
+        let a = own.derive(cid, &profiles, &list).map_err(|m| at(cid, m))?;
         list.push(a);
     }
     Ok(list)

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{command, MockServer, ADMIN_TOKEN, DINKES, RSUD};
+use crate::support::{command, Answer, MockServer, ADMIN_TOKEN, DINKES, RSUD};
 
 const RSUD_TOKEN: &str = "rsud-admin-token-1";
 const DINKES_TOKEN: &str = "dinkes-admin-token-1";
@@ -130,6 +130,17 @@ fn case(method: &str, route: &str, canary: &str, rule: u64) -> (String, Option<V
             // The list has no customer_id parameter: RSUD's token lists RSUD only (checked below).
             p("/__admin/institutions".into(), None, Expect::Shared)
         }
+        // Which institutions there are is the sandbox operator's alone.
+        ("POST", "/__admin/institutions") => p(
+            "/__admin/institutions".into(),
+            Some(json!({"customer_id": "pkm_penyusup", "agreement": "dinkes-karanganyar"})),
+            Expect::Forbidden,
+        ),
+        ("DELETE", "/__admin/institutions/{customer_id}") => p(
+            "/__admin/institutions/dinkes_3313".into(),
+            None,
+            Expect::Forbidden,
+        ),
         ("PATCH", "/__admin/institutions/{customer_id}") => p(
             "/__admin/institutions/dinkes_3313".into(),
             Some(json!({"user_active": true, "ip_user": "10.9.9.9"})),
@@ -725,4 +736,253 @@ fn quota_is_exact_per_institution_under_64_way_concurrency_across_50_institution
             "{cid}"
         );
     }
+}
+
+/// A lookup of `nik` by institution `cid` with `user_id`/`password`: its answer.
+fn lookup_as(mock: &MockServer, cid: &str, user: &str, password: &str, nik: &str) -> Answer {
+    let body = json!({"nik": nik, "user_id": user, "password": password,
+        "ip_user": "127.0.0.1", "User_ID": "bidan.rina"});
+    let (s, v) = mock.post(&format!("/dukcapil/get_json/{cid}/CALL_NIK"), &body);
+    assert_eq!(s, 200, "{v}");
+    Answer::of(&v)
+}
+
+fn listed(mock: &MockServer) -> Vec<String> {
+    let (_, v) = mock.admin("GET", "/__admin/institutions", None);
+    v["institutions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["customer_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Institutions added and removed through the admin API (issue 17, item 3): validated, served
+/// at once (gateway, quota, balikan, tokens, fault rules), kept by resets and restarts; a removed
+/// institution answers 03 and its tokens stop, while its journal rows stay on the record; a
+/// removed configured institution comes back as configured.
+#[test]
+fn institutions_are_added_and_removed_through_the_admin_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mock = MockServer::start_in(dir.path(), &[]);
+    let nik = mock.niks(dukcapil_domain::ResidentStatus::Active, 1)[0].clone();
+    let pkm = "pkm_tasikmadu_3313";
+
+    // Refused with the reason: each names what is wrong.
+    for (body, status, says) in [
+        (
+            json!({"agreement": "dinkes-karanganyar"}),
+            400,
+            "customer_id",
+        ),
+        (
+            json!({"customer_id": "pkm/x", "agreement": "dinkes-karanganyar"}),
+            400,
+            "customer_id",
+        ),
+        (
+            json!({"customer_id": pkm, "agreement": "dinkes-sragen"}),
+            400,
+            "dinkes-karanganyar",
+        ),
+        (
+            json!({"customer_id": pkm, "agreement": "dinkes-karanganyar", "quota": 5}),
+            400,
+            "quota",
+        ),
+        (
+            json!({"customer_id": pkm, "agreement": "dinkes-karanganyar", "quota_per_day": "lima"}),
+            400,
+            "quota_per_day",
+        ),
+        (
+            json!({"customer_id": pkm, "agreement": "dinkes-karanganyar", "balikan_token": "balikan-dinkes-3313-dummy"}),
+            400,
+            "dinkes_3313",
+        ),
+        (
+            json!({"customer_id": pkm, "agreement": "dinkes-karanganyar", "methods": {"call nik": "lookup"}}),
+            400,
+            "methods",
+        ),
+        (
+            json!({"customer_id": "dinkes_3313", "agreement": "dinkes-karanganyar"}),
+            409,
+            "dinkes_3313",
+        ),
+        (json!({"customer_id": "pkm_lain"}), 400, "agreement"),
+    ] {
+        let (s, v) = mock.admin("POST", "/__admin/institutions", Some(body.clone()));
+        assert_eq!(s, status, "{body}: {v}");
+        assert!(v["error"].as_str().unwrap().contains(says), "{body}: {v}");
+    }
+    assert!(!listed(&mock).contains(&pkm.to_string()));
+    // A faulted request before the institution exists: the fault layer has read who is who.
+    let (s, v) = mock.admin(
+        "POST",
+        "/__admin/faults",
+        Some(json!({"institution": "dinkes_3313", "endpoint": "balikan_store", "action": {"type": "status", "code": 503}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, _) = mock.request(
+        &mock.client(),
+        "POST",
+        "/data_balikan/public/api/store",
+        Some(b"[]".to_vec()),
+        Some("balikan-dinkes-3313-dummy"),
+    );
+    assert_eq!(s, 503);
+    let (s, _) = mock.admin("DELETE", "/__admin/faults", None);
+    assert_eq!(s, 200);
+
+    let (s, v) = mock.admin(
+        "POST",
+        "/__admin/institutions",
+        Some(
+            json!({"customer_id": pkm, "agreement": "dinkes-karanganyar",
+            "name": "UPTD PUSKESMAS TASIKMADU", "quota_per_day": 2}),
+        ),
+    );
+    assert_eq!(s, 201, "{v}");
+    let password = v["password"].as_str().unwrap().to_string();
+    let balikan = v["balikan_token"].as_str().unwrap().to_string();
+    assert!(password.len() >= 32 && balikan.len() >= 32, "{v}");
+    assert_eq!(v["institution"]["user_id"], pkm, "{v}");
+    assert_eq!(v["institution"]["agreement"], "dinkes-karanganyar", "{v}");
+    assert_eq!(v["institution"]["quota_per_day"], 2, "{v}");
+    assert_eq!(v["institution"]["password_rotated"], false, "{v}");
+
+    // Served at once: data, then the quota of its own; the health office's is untouched.
+    assert!(lookup_as(&mock, pkm, pkm, &password, &nik).is_data());
+    assert_eq!(
+        lookup_as(&mock, pkm, pkm, "salah", &nik),
+        Answer::code("03")
+    );
+    assert!(lookup_as(&mock, pkm, pkm, &password, &nik).is_data());
+    assert_eq!(
+        lookup_as(&mock, pkm, pkm, &password, &nik),
+        Answer::code("05")
+    );
+    assert_eq!(mock.quota("dinkes_3313")["used"], 0);
+    // Its balikan token, and a fault rule naming it on its balikan (the fault layer knows it).
+    let store = |mock: &MockServer| {
+        let body = json!([{"id_lembaga": pkm, "nama_lembaga": "PKM",
+            "data": [{"NIK": nik, "param": [{"NO_RM": "RM-9"}]}]}]);
+        mock.request(
+            &mock.client(),
+            "POST",
+            "/data_balikan/public/api/store",
+            Some(body.to_string().into_bytes()),
+            Some(&balikan),
+        )
+    };
+    let (s, v) = store(&mock);
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = mock.admin(
+        "POST",
+        "/__admin/faults",
+        Some(json!({"institution": pkm, "endpoint": "balikan_store", "action": {"type": "status", "code": 503}})),
+    );
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = store(&mock);
+    assert_eq!(s, 503, "{v}");
+    let (s, _) = mock.admin(
+        "DELETE",
+        &format!("/__admin/faults?customer_id={pkm}"),
+        None,
+    );
+    assert_eq!(s, 200);
+    // Its own admin token reaches it alone.
+    let (s, t) = mock.admin("POST", &format!("/__admin/institutions/{pkm}/token"), None);
+    assert_eq!(s, 201, "{t}");
+    let token = t["token"].as_str().unwrap().to_string();
+    let (s, v) = call(&mock, &token, "GET", "/__admin/journal", None);
+    assert_eq!(s, 200);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 6, "{v}");
+    let (s, _) = call(&mock, &token, "GET", "/__admin/quota/dinkes_3313", None);
+    assert_eq!(s, 403);
+
+    // The unscoped reset empties its journal and quota but keeps the institution.
+    let (s, _) = mock.admin("POST", "/__admin/reset", None);
+    assert_eq!(s, 200);
+    assert!(listed(&mock).contains(&pkm.to_string()));
+    assert!(lookup_as(&mock, pkm, pkm, &password, &nik).is_data());
+    assert_eq!(
+        mock.quota(pkm)["limit"],
+        2,
+        "its own quota is its configuration"
+    );
+
+    // And a restart: the state file kept it, its password only as a hash.
+    drop(mock);
+    let state = std::fs::read(dir.path().join("state.sqlite")).unwrap();
+    assert!(
+        !state
+            .windows(password.len())
+            .any(|w| w == password.as_bytes()),
+        "the password reached the state file"
+    );
+    let mock = MockServer::start_in(dir.path(), &[]);
+    assert!(lookup_as(&mock, pkm, pkm, &password, &nik).is_data());
+    assert_eq!(
+        lookup_as(&mock, pkm, pkm, &password, &nik),
+        Answer::code("05")
+    );
+    let (s, _) = call(&mock, &token, "GET", &format!("/__admin/quota/{pkm}"), None);
+    assert_eq!(s, 200);
+
+    // Removed: the gateway no longer knows it, its token stops; its journal rows stay.
+    let (s, v) = mock.admin("DELETE", &format!("/__admin/institutions/{pkm}"), None);
+    assert_eq!((s, v["customer_id"].clone()), (200, json!(pkm)), "{v}");
+    assert_eq!(
+        lookup_as(&mock, pkm, pkm, &password, &nik),
+        Answer::code("03")
+    );
+    let (s, _) = call(&mock, &token, "GET", "/__admin/journal", None);
+    assert_eq!(s, 401);
+    let rows = mock.journal_all("");
+    assert!(rows.iter().filter(|r| r["customer_id"] == pkm).count() >= 3);
+    let (s, _) = mock.admin("DELETE", &format!("/__admin/institutions/{pkm}"), None);
+    assert_eq!(s, 404);
+
+    // A configured institution: removed across a restart, then back as configured.
+    let (s, _) = mock.admin("DELETE", "/__admin/institutions/rsud_3313", None);
+    assert_eq!(s, 200);
+    let mock = mock.crash_and_restart(&[]);
+    assert!(!listed(&mock).contains(&"rsud_3313".to_string()));
+    let rsud = |m: &MockServer| lookup_as(m, "rsud_3313", RSUD.user_id, RSUD.password, &nik);
+    assert_eq!(rsud(&mock), Answer::code("03"));
+    let (s, v) = mock.admin(
+        "POST",
+        "/__admin/institutions",
+        Some(json!({"customer_id": "rsud_3313", "quota_per_day": 5})),
+    );
+    assert_eq!(
+        s, 400,
+        "a configured institution comes back as configured: {v}"
+    );
+    let (s, v) = mock.admin(
+        "POST",
+        "/__admin/institutions",
+        Some(json!({"customer_id": "rsud_3313"})),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["password"], Value::Null, "{v}");
+    assert!(rsud(&mock).is_data());
+    assert!(listed(&mock).contains(&"rsud_3313".to_string()));
+    // A password the body gave is not answered back.
+    let (s, v) = mock.admin(
+        "POST",
+        "/__admin/institutions",
+        Some(json!({"customer_id": "pkm_colomadu_3313", "agreement": "dinkes-karanganyar", "password": "sandi-colomadu"})),
+    );
+    assert_eq!((s, v["password"].clone()), (201, Value::Null), "{v}");
+    assert!(lookup_as(
+        &mock,
+        "pkm_colomadu_3313",
+        "pkm_colomadu_3313",
+        "sandi-colomadu",
+        &nik
+    )
+    .is_data());
 }

@@ -4,14 +4,23 @@
 //! agreement term (16 outside it), its access hours (06) and its daily quota (05). Changes are
 //! persisted in `state.sqlite` and survive a restart; `reset` drops them. A rotated password is
 //! restored by `{"password": null}` (or the agreement's password) or by `reset`.
+//!
+//! `POST /__admin/institutions` adds an institution under an agreement profile (or brings a
+//! removed configured one back) and `DELETE /__admin/institutions/{customer_id}` removes one:
+//! the sandbox operator's token only, persisted, and kept by resets (they are configuration).
 
 use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::Json;
-use dukcapil_mock_api::{HoursView, InstitutionList, InstitutionPatch, InstitutionView};
+use dukcapil_mock_api::{
+    HoursView, InstitutionCreate, InstitutionCreated, InstitutionList, InstitutionPatch,
+    InstitutionRemoved, InstitutionView,
+};
 use serde_json::{Map, Value};
 
 use super::{sorted, Scope};
 use crate::core::institutions::Institution;
+use crate::core::state::AddRefused;
 use crate::http::error::{AdminError, AdminJson};
 use crate::http::AppState;
 
@@ -33,7 +42,7 @@ pub(crate) fn view(state: &AppState, inst: &Institution) -> InstitutionView {
         user_active: inst.user_active,
         user_id: a.credentials.user_id.clone(),
         // Never the password itself: whether it differs from the agreement's.
-        password_rotated: inst.password != a.credentials.password,
+        password_rotated: inst.password_rotated(),
         ip_user: inst.ip_user.clone(),
         ip_policy: inst.ip_policy,
         balikan_keys: inst.balikan_keys,
@@ -65,6 +74,59 @@ pub(crate) async fn list(
         .map(|i| view(&state, i))
         .collect();
     sorted(&InstitutionList { institutions })
+}
+
+/// Only the sandbox operator changes which institutions there are.
+fn operator_only(scope: &Scope, what: &str) -> Result<(), AdminError> {
+    match scope.own() {
+        None => Ok(()),
+        Some(own) => Err(AdminError::Forbidden(format!(
+            "this admin token is institution `{own}`'s: only the sandbox operator's token {what}"
+        ))),
+    }
+}
+
+/// `POST /__admin/institutions`: 201 with the institution and its credentials.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+    AdminJson(body): AdminJson<Map<String, Value>>,
+) -> Result<(StatusCode, Json<Value>), AdminError> {
+    operator_only(&scope, "adds institutions")?;
+    let create = InstitutionCreate::from_map(&body).map_err(AdminError::BadRequest)?;
+    let cid = create.customer_id.clone();
+    let added = match state.add_institution(create).await? {
+        Ok(added) => added,
+        Err(AddRefused::Exists(cid)) => {
+            return Err(AdminError::Conflict(format!(
+                "institution `{cid}` exists (change it with PATCH, or DELETE it first)"
+            )))
+        }
+        Err(AddRefused::Invalid(why)) => return Err(AdminError::BadRequest(why)),
+    };
+    tracing::info!(customer_id = %cid, agreement = %added.institution.agreement.id, "institution added");
+    Ok((
+        StatusCode::CREATED,
+        sorted(&InstitutionCreated {
+            institution: view(&state, &added.institution),
+            password: added.password,
+            balikan_token: added.balikan_token,
+        }),
+    ))
+}
+
+/// `DELETE /__admin/institutions/{customer_id}`.
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    Extension(scope): Extension<Scope>,
+    Path(cid): Path<String>,
+) -> Result<Json<Value>, AdminError> {
+    operator_only(&scope, "removes institutions")?;
+    if !state.remove_institution(&cid).await? {
+        return Err(AdminError::UnknownInstitution(cid));
+    }
+    tracing::info!(customer_id = %cid, "institution removed");
+    Ok(sorted(&InstitutionRemoved { customer_id: cid }))
 }
 
 pub(crate) async fn patch(

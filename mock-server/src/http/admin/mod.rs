@@ -53,8 +53,14 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/usage", get(reports::usage))
         .route("/detector", get(reports::detector))
         .route("/dataset", get(dataset))
-        .route("/institutions", get(institutions::list))
-        .route("/institutions/{customer_id}", patch(institutions::patch))
+        .route(
+            "/institutions",
+            get(institutions::list).post(institutions::create),
+        )
+        .route(
+            "/institutions/{customer_id}",
+            patch(institutions::patch).delete(institutions::remove),
+        )
         .route("/institutions/{customer_id}/token", post(issue_token))
         .route("/residents", post(residents::create))
         .route(

@@ -21,7 +21,7 @@ use dukcapil_domain::mask_nik;
 use futures_util::stream::{self, StreamExt};
 use http_body_util::BodyExt;
 
-use super::meta::{body_fields, Directory};
+use super::meta::{body_fields, Directory, DirectorySource};
 use crate::core::faults::{AppliedAction, AppliedFault, FaultEngine, Keep, RequestMeta};
 use dukcapil_mock_api::Endpoint;
 
@@ -56,7 +56,8 @@ pub(crate) trait FaultJournal: fmt::Debug + Send + Sync {
 #[derive(Debug, Clone)]
 pub(crate) struct FaultLayerState {
     pub engine: FaultEngine,
-    pub directory: Arc<Directory>,
+    /// Who is who on the gateway: follows institutions added and removed while the mock runs.
+    pub directory: Arc<dyn DirectorySource>,
     pub body_limit: usize,
     pub journal: Option<Arc<dyn FaultJournal>>,
 }
@@ -65,7 +66,7 @@ impl FaultLayerState {
     pub(crate) fn new(engine: FaultEngine, directory: Directory) -> Self {
         FaultLayerState {
             engine,
-            directory: Arc::new(directory),
+            directory: Arc::new(Arc::new(directory)),
             body_limit: DEFAULT_BODY_LIMIT,
             journal: None,
         }
@@ -91,7 +92,8 @@ pub(crate) async fn fault_middleware(
     if st.engine.is_empty() {
         return next.run(req).await;
     }
-    let Some((endpoint, customer)) = st.directory.classify(req.uri().path()) else {
+    let directory = st.directory.current();
+    let Some((endpoint, customer)) = directory.classify(req.uri().path()) else {
         return next.run(req).await;
     };
     let started = Instant::now();
@@ -102,12 +104,12 @@ pub(crate) async fn fault_middleware(
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| st.directory.token_owner(v))
+            .and_then(|v| directory.token_owner(v))
             .map(str::to_string),
     };
     let body_read = st.engine.needs_body();
     let req = if body_read {
-        read_fields(&st, req, &mut meta).await
+        read_fields(&st, &directory, req, &mut meta).await
     } else {
         req
     };
@@ -143,7 +145,7 @@ pub(crate) async fn fault_middleware(
                 if !body_read {
                     // The gateway will not read it, so read it here for the journal's
                     // operator and NIK columns.
-                    read_fields(&st, req, &mut meta).await;
+                    read_fields(&st, &directory, req, &mut meta).await;
                 }
                 let endpoint_name = match endpoint {
                     Endpoint::CallNik | Endpoint::Verify => path
@@ -181,10 +183,15 @@ pub(crate) async fn fault_middleware(
 
 /// Reads operator and NIKs from the query and (if small enough) the body into `meta`; returns
 /// the request with an equivalent body.
-async fn read_fields(st: &FaultLayerState, req: Request, meta: &mut RequestMeta) -> Request {
+async fn read_fields(
+    st: &FaultLayerState,
+    directory: &Directory,
+    req: Request,
+    meta: &mut RequestMeta,
+) -> Request {
     let (parts, body) = req.into_parts();
     let (body, complete) = buffer(body, st.body_limit).await;
-    let key = st.directory.operator_field(meta.institution.as_deref());
+    let key = directory.operator_field(meta.institution.as_deref());
     let bytes = complete.unwrap_or_default();
     let (operator, niks) = body_fields(meta.endpoint, key, parts.uri.query(), &bytes);
     meta.operator = operator;

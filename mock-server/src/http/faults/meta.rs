@@ -28,6 +28,19 @@ pub(crate) struct Directory {
     tokens: HashMap<String, String>,
 }
 
+/// Where the fault layer reads the directory from: fixed, or following the running mock's
+/// institutions.
+pub(crate) trait DirectorySource: std::fmt::Debug + Send + Sync {
+    /// The directory as it is now.
+    fn current(&self) -> Arc<Directory>;
+}
+
+impl DirectorySource for Arc<Directory> {
+    fn current(&self) -> Arc<Directory> {
+        self.clone()
+    }
+}
+
 impl Directory {
     pub(crate) fn from_agreements(agreements: &[Agreement]) -> Self {
         let mut dir = Directory::default();

@@ -9,23 +9,48 @@ use std::sync::Arc;
 use chrono::SecondsFormat;
 
 use super::layer::{FaultJournal, FaultLayerState, ShortCircuit};
-use super::meta::Directory;
+use super::meta::{Directory, DirectorySource};
 use dukcapil_mock_api::JournalRow;
+use std::sync::RwLock;
 
 use crate::core::clock::wib_day;
 use crate::http::AppState;
 
 /// The layer's state for a running mock.
 pub(crate) fn layer_state(state: &AppState) -> FaultLayerState {
-    let directory = state
-        .institutions()
-        .into_iter()
-        .fold(Directory::from_agreements(state.agreements()), |d, i| {
-            d.with_methods(&i.agreement.customer_id, i.methods.clone())
-        });
-    let mut st = FaultLayerState::new(state.faults.clone(), directory);
+    let mut st = FaultLayerState::new(state.faults.clone(), Directory::default());
+    st.directory = Arc::new(LiveDirectory {
+        state: state.clone(),
+        cached: RwLock::new(None),
+    });
     st.journal = Some(Arc::new(AppJournal(state.clone())));
     st
+}
+
+/// The running mock's institutions as a directory, built again after one is added or removed.
+#[derive(Debug)]
+struct LiveDirectory {
+    state: AppState,
+    cached: RwLock<Option<(u64, Arc<Directory>)>>,
+}
+
+impl DirectorySource for LiveDirectory {
+    fn current(&self) -> Arc<Directory> {
+        let generation = self.state.institutions.generation();
+        if let Ok(c) = self.cached.read() {
+            if let Some((_, d)) = c.as_ref().filter(|(g, _)| *g == generation) {
+                return d.clone();
+            }
+        }
+        let directory = Arc::new(self.state.institutions().into_iter().fold(
+            Directory::from_agreements(&self.state.agreements()),
+            |d, i| d.with_methods(&i.agreement.customer_id, i.methods.clone()),
+        ));
+        if let Ok(mut c) = self.cached.write() {
+            *c = Some((generation, directory.clone()));
+        }
+        directory
+    }
 }
 
 #[derive(Debug)]
