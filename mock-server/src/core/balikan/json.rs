@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::validate::{RawRow, RawValue, RowError};
+use super::validate::{RawRow, RawValue, RowError, Sink};
 
 fn kind(v: &Value) -> &'static str {
     match v {
@@ -45,12 +45,14 @@ fn get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     })
 }
 
-/// The rows of a parsed body, plus the problems of its structure. `customer_id` is the token's
-/// institution: every block's `id_lembaga` must name it.
-pub(crate) fn rows(
+/// The rows of a parsed body, and the problems of its structure, into `sink` as they are read
+/// (a row's problems before the row). `customer_id` is the token's institution: every block's
+/// `id_lembaga` must name it.
+pub(crate) fn rows<S: Sink + ?Sized>(
     body: &Value,
     customer_id: &str,
-) -> Result<(Vec<RawRow>, Vec<RowError>), String> {
+    sink: &mut S,
+) -> Result<(), String> {
     let blocks = match body {
         Value::Array(a) => a.as_slice(),
         // A lone block is read as a list of one: the mistake is common and unambiguous.
@@ -65,8 +67,6 @@ pub(crate) fn rows(
     if blocks.is_empty() {
         return Err("Body kosong: tidak ada data yang dikirim".into());
     }
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
     let mut row_no = 0usize;
     for (bi, block) in blocks.iter().enumerate() {
         let block_err = |key: &str, problem: String| RowError {
@@ -77,7 +77,7 @@ pub(crate) fn rows(
             problem,
         };
         let Value::Object(obj) = block else {
-            errors.push(block_err(
+            sink.error(block_err(
                 "",
                 format!("harus berupa objek, bukan {}", kind(block)),
             ));
@@ -85,22 +85,22 @@ pub(crate) fn rows(
         };
         match get(obj, "id_lembaga") {
             Some(Value::String(id)) if id.trim() == customer_id => {}
-            Some(Value::String(id)) => errors.push(block_err(
+            Some(Value::String(id)) => sink.error(block_err(
                 "id_lembaga",
                 format!(
                     "`{}` bukan lembaga pemilik token ({customer_id})",
                     id.trim()
                 ),
             )),
-            Some(other) => errors.push(block_err(
+            Some(other) => sink.error(block_err(
                 "id_lembaga",
                 format!("harus berupa teks, bukan {}", kind(other)),
             )),
-            None => errors.push(block_err("id_lembaga", "wajib diisi".into())),
+            None => sink.error(block_err("id_lembaga", "wajib diisi".into())),
         }
         if let Some(v) = get(obj, "nama_lembaga") {
             if !v.is_string() && !v.is_null() {
-                errors.push(block_err(
+                sink.error(block_err(
                     "nama_lembaga",
                     format!("harus berupa teks, bukan {}", kind(v)),
                 ));
@@ -109,25 +109,25 @@ pub(crate) fn rows(
         let data = match get(obj, "data") {
             Some(Value::Array(d)) if !d.is_empty() => d,
             Some(Value::Array(_)) => {
-                errors.push(block_err("data", "tidak boleh kosong".into()));
+                sink.error(block_err("data", "tidak boleh kosong".into()));
                 continue;
             }
             Some(other) => {
-                errors.push(block_err(
+                sink.error(block_err(
                     "data",
                     format!("harus berupa array, bukan {}", kind(other)),
                 ));
                 continue;
             }
             None => {
-                errors.push(block_err("data", "wajib diisi".into()));
+                sink.error(block_err("data", "wajib diisi".into()));
                 continue;
             }
         };
         for item in data {
             row_no += 1;
             let Value::Object(item) = item else {
-                errors.push(RowError::at(
+                sink.error(RowError::at(
                     row_no,
                     None,
                     "",
@@ -149,7 +149,7 @@ pub(crate) fn rows(
                 Some(Value::Array(p)) => p,
                 Some(p @ Value::Object(_)) => std::slice::from_ref(p),
                 Some(other) => {
-                    errors.push(RowError::at(
+                    sink.error(RowError::at(
                         row_no,
                         nik_text.as_deref(),
                         "param",
@@ -164,7 +164,7 @@ pub(crate) fn rows(
                     Value::Object(m) => {
                         cells.extend(m.iter().map(|(k, v)| (k.clone(), raw_value(v))));
                     }
-                    other => errors.push(RowError::at(
+                    other => sink.error(RowError::at(
                         row_no,
                         nik_text.as_deref(),
                         "param",
@@ -175,7 +175,7 @@ pub(crate) fn rows(
             for k in item.keys() {
                 let known = ["NIK", "param"].iter().any(|n| k.eq_ignore_ascii_case(n));
                 if !known {
-                    errors.push(RowError::at(
+                    sink.error(RowError::at(
                         row_no,
                         nik_text.as_deref(),
                         k,
@@ -183,12 +183,12 @@ pub(crate) fn rows(
                     ));
                 }
             }
-            rows.push(RawRow {
+            sink.row(RawRow {
                 row: row_no,
                 nik,
                 cells,
             });
         }
     }
-    Ok((rows, errors))
+    Ok(())
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, Cursor, Read};
 use calamine::{Data, Reader, Xlsx};
 use quick_xml::events::{BytesStart, Event};
 
-use super::validate::{RawRow, RawValue, RowError};
+use super::validate::{RawRow, RawValue, RowError, Sink};
 use crate::config::Limits;
 
 /// Why a file cannot be read at all (answered 400).
@@ -65,22 +65,21 @@ pub(crate) fn detect(file_name: Option<&str>, bytes: &[u8]) -> Result<Kind, Shee
     Ok(Kind::Csv)
 }
 
-/// A sheet as header plus rows of cells, each with its spreadsheet line number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Table {
-    pub header: Vec<String>,
-    pub rows: Vec<(usize, Vec<RawValue>)>,
-}
-
-/// Reads a file within `limits`: an .xlsx is looked into (entries' sizes, the sheets' declared
-/// dimension and used range, the shared strings' count) before the spreadsheet reader allocates
-/// anything for it; a CSV's lines and records are counted as they are read.
-pub(crate) fn read(kind: Kind, bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
+/// Reads a file within `limits` into `sink`, row by row: an .xlsx is looked into (entries'
+/// sizes, the sheets' declared dimension and used range, the shared strings' count) before the
+/// spreadsheet reader allocates anything for it; a CSV's lines and records are counted as they
+/// are read. On an error, what the sink got is to be thrown away (the file is refused whole).
+pub(crate) fn read<S: Sink + ?Sized>(
+    kind: Kind,
+    bytes: &[u8],
+    limits: &Limits,
+    sink: &mut S,
+) -> Result<(), SheetError> {
     match kind {
-        Kind::Csv => read_csv(bytes, limits),
+        Kind::Csv => read_csv(bytes, limits, sink),
         Kind::Xlsx => {
             check_xlsx(bytes, limits)?;
-            read_xlsx(bytes)
+            read_xlsx(bytes, sink)
         }
     }
 }
@@ -112,7 +111,11 @@ fn cell(text: &str) -> RawValue {
     }
 }
 
-fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
+fn read_csv<S: Sink + ?Sized>(
+    bytes: &[u8],
+    limits: &Limits,
+    sink: &mut S,
+) -> Result<(), SheetError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| SheetError::NotUtf8(e.valid_up_to()))?;
     if text.trim().is_empty() {
@@ -136,14 +139,21 @@ fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
         // Ragged rows are reported per row, not refused as a whole.
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut header = None;
-    let mut rows = Vec::new();
+    let mut rows = Rows::new(sink);
+    let mut data_records = 0usize;
     let mut lines = LineCounter::new(text);
-    for record in reader.records() {
-        let record = record.map_err(|e| SheetError::Csv {
-            line: e.position().map_or(0, |p| p.line()),
-            reason: e.to_string(),
-        })?;
+    // One record reused: a row's cells go straight to the sink, nothing per line is kept.
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| SheetError::Csv {
+                line: e.position().map_or(0, |p| p.line()),
+                reason: e.to_string(),
+            })?;
+        if !more {
+            break;
+        }
         let line = lines.line_of(record.position().map_or(0, |p| p.byte()));
         if record.len() > limits.sheet_max_columns {
             return Err(over(
@@ -152,11 +162,11 @@ fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
                 format!("baris {line} berisi {} kolom", record.len()),
             ));
         }
-        if rows.len() >= limits.sheet_max_rows && header.is_some() {
+        if data_records >= limits.sheet_max_rows && rows.has_header() {
             return Err(over(
                 "sheet_max_rows",
                 limits.sheet_max_rows,
-                format!("baris data ke-{} pada baris {line}", rows.len() + 1),
+                format!("baris data ke-{} pada baris {line}", data_records + 1),
             ));
         }
         cells_total = cells_total.saturating_add(record.len());
@@ -170,17 +180,14 @@ fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, SheetError> {
                 ),
             ));
         }
-        let cells: Vec<&str> = record.iter().collect();
-        if header.is_none() {
-            header = Some(cells.iter().map(|c| c.trim().to_string()).collect());
+        if !rows.has_header() {
+            rows.header(record.iter().map(|c| c.trim().to_string()).collect());
             continue;
         }
-        rows.push((line, cells.into_iter().map(cell).collect()));
+        data_records += 1;
+        rows.line(line, record.iter().map(cell).collect());
     }
-    Ok(Table {
-        header: header.ok_or(SheetError::NoHeader)?,
-        rows,
-    })
+    rows.finish()
 }
 
 /// Line numbers of records. The reader reports a record's position where the previous one
@@ -245,7 +252,7 @@ fn xlsx_cell(d: &Data) -> RawValue {
     }
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Table, SheetError> {
+fn read_xlsx<S: Sink + ?Sized>(bytes: &[u8], sink: &mut S) -> Result<(), SheetError> {
     let mut book: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| SheetError::Xlsx(e.to_string()))?;
     let range = match book.worksheet_range_at(0) {
@@ -257,36 +264,33 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, SheetError> {
         .start()
         .map_or(1, |(r, _)| usize::try_from(r).unwrap_or(0) + 1);
     let first_col = range.start().map_or(0, |(_, c)| c);
-    let mut header = None;
-    let mut rows = Vec::new();
+    let mut rows = Rows::new(sink);
     for (i, r) in range.rows().enumerate() {
         let line = first_line + i;
         // Columns left of the used range are empty: keep positions as on the sheet.
         let mut cells: Vec<RawValue> = (0..first_col).map(|_| RawValue::Absent).collect();
         cells.extend(r.iter().map(xlsx_cell));
-        if header.is_none() {
+        if !rows.has_header() {
             if cells.iter().all(|c| *c == RawValue::Absent) {
                 continue;
             }
-            header = Some(
-                cells
-                    .iter()
-                    .map(|c| match c {
-                        RawValue::Text(t) => t.trim().to_string(),
-                        _ => String::new(),
-                    })
-                    .collect::<Vec<_>>(),
-            );
+            let mut header: Vec<String> = cells
+                .iter()
+                .map(|c| match c {
+                    RawValue::Text(t) => t.trim().to_string(),
+                    _ => String::new(),
+                })
+                .collect();
+            // Trailing empty header cells are the used range's padding, not columns.
+            while header.last().is_some_and(String::is_empty) {
+                header.pop();
+            }
+            rows.header(header);
             continue;
         }
-        rows.push((line, cells));
+        rows.line(line, cells);
     }
-    let mut header: Vec<String> = header.ok_or(SheetError::NoHeader)?;
-    // Trailing empty header cells are the used range's padding, not columns.
-    while header.last().is_some_and(String::is_empty) {
-        header.pop();
-    }
-    Ok(Table { header, rows })
+    rows.finish()
 }
 
 /// Counts the bytes read through it (the actual size of a zip entry, whatever it declares).
@@ -541,93 +545,155 @@ fn scan_entry(r: &mut impl Read, limits: &Limits) -> Result<(), Scan> {
     Ok(())
 }
 
-/// Turns a table into rows to validate. Header problems come back as errors of line 1.
-pub(crate) fn rows(table: &Table) -> (Vec<RawRow>, Vec<RowError>) {
-    let mut errors = Vec::new();
-    let header = &table.header;
-    let nik_first = header
-        .first()
-        .is_some_and(|h| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case("NIK"));
-    if !nik_first {
-        errors.push(RowError::at(
-            1,
-            None,
-            header.first().map_or("", String::as_str),
-            "kolom pertama harus NIK",
-        ));
-        return (vec![], errors);
-    }
-    for (i, h) in header.iter().enumerate().skip(1) {
-        if h.is_empty() {
-            errors.push(RowError::at(
-                1,
-                None,
-                "",
-                format!("kolom {} tanpa nama", i + 1),
-            ));
+/// Turns a sheet's lines into rows for a sink, one line at a time. Header problems come back
+/// as errors of line 1.
+struct Rows<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
+    header: Option<Vec<String>>,
+    /// The header names NIK first: its data lines are rows.
+    usable: bool,
+    /// Rows and structure problems passed on.
+    passed: usize,
+}
+
+impl<'s, S: Sink + ?Sized> Rows<'s, S> {
+    fn new(sink: &'s mut S) -> Self {
+        Rows {
+            sink,
+            header: None,
+            usable: false,
+            passed: 0,
         }
     }
-    let mut rows = Vec::new();
-    for (line, cells) in &table.rows {
+
+    fn has_header(&self) -> bool {
+        self.header.is_some()
+    }
+
+    fn error(&mut self, e: RowError) {
+        self.passed += 1;
+        self.sink.error(e);
+    }
+
+    fn header(&mut self, header: Vec<String>) {
+        let nik_first = header
+            .first()
+            .is_some_and(|h| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case("NIK"));
+        if !nik_first {
+            let first = header.first().map_or("", String::as_str);
+            let e = RowError::at(1, None, first, "kolom pertama harus NIK");
+            self.error(e);
+        } else {
+            for (i, h) in header.iter().enumerate().skip(1) {
+                if h.is_empty() {
+                    let e = RowError::at(1, None, "", format!("kolom {} tanpa nama", i + 1));
+                    self.error(e);
+                }
+            }
+        }
+        self.usable = nik_first;
+        self.header = Some(header);
+    }
+
+    fn line(&mut self, line: usize, cells: Vec<RawValue>) {
+        let Some(header) = self.header.as_ref().filter(|_| self.usable) else {
+            return;
+        };
         if cells.iter().all(|c| *c == RawValue::Absent) {
             // Blank lines (often at the end of a sheet) are not rows.
-            continue;
+            return;
         }
-        let nik = cells.first().cloned().unwrap_or(RawValue::Absent);
-        let nik_text = match &nik {
-            RawValue::Text(t) => Some(t.trim().to_string()),
-            _ => None,
-        };
-        if cells.len() > header.len()
-            && cells[header.len()..].iter().any(|c| *c != RawValue::Absent)
-        {
-            errors.push(RowError::at(
-                *line,
-                nik_text.as_deref(),
+        let width = header.len();
+        let mut cells = cells.into_iter();
+        let nik = cells.next().unwrap_or(RawValue::Absent);
+        let rest: Vec<RawValue> = cells.collect();
+        if rest.len() + 1 > width && rest[width - 1..].iter().any(|c| *c != RawValue::Absent) {
+            let nik_text = match &nik {
+                RawValue::Text(t) => Some(t.trim()),
+                _ => None,
+            };
+            let e = RowError::at(
+                line,
+                nik_text,
                 "",
                 format!(
-                    "baris berisi {} kolom, header hanya {}",
-                    cells.len(),
-                    header.len()
+                    "baris berisi {} kolom, header hanya {width}",
+                    rest.len() + 1
                 ),
-            ));
-            continue;
+            );
+            self.error(e);
+            return;
         }
+        let mut rest = rest.into_iter();
         let row_cells = header
             .iter()
-            .enumerate()
             .skip(1)
-            .filter(|(_, h)| !h.is_empty())
-            .map(|(i, h)| (h.clone(), cells.get(i).cloned().unwrap_or(RawValue::Absent)))
+            .map(|h| (h, rest.next().unwrap_or(RawValue::Absent)))
+            .filter(|(h, _)| !h.is_empty())
+            .map(|(h, v)| (h.clone(), v))
             .collect();
-        rows.push(RawRow {
-            row: *line,
+        self.passed += 1;
+        self.sink.row(RawRow {
+            row: line,
             nik,
             cells: row_cells,
         });
     }
-    if rows.is_empty() && errors.is_empty() {
-        errors.push(RowError::at(
-            1,
-            None,
-            "",
-            "file tidak berisi baris data di bawah header",
-        ));
+
+    fn finish(mut self) -> Result<(), SheetError> {
+        if self.header.is_none() {
+            return Err(SheetError::NoHeader);
+        }
+        if self.usable && self.passed == 0 {
+            self.error(RowError::at(
+                1,
+                None,
+                "",
+                "file tidak berisi baris data di bawah header",
+            ));
+        }
+        Ok(())
     }
-    (rows, errors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// What a sheet gave its sink.
+    #[derive(Debug, Default)]
+    struct Collected {
+        rows: Vec<RawRow>,
+        errors: Vec<RowError>,
+    }
+
+    impl Sink for Collected {
+        fn row(&mut self, row: RawRow) {
+            self.rows.push(row);
+        }
+        fn error(&mut self, error: RowError) {
+            self.errors.push(error);
+        }
+    }
+
+    fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Collected, SheetError> {
+        let mut c = Collected::default();
+        super::read_csv(bytes, limits, &mut c).map(|()| c)
+    }
+
+    fn read(kind: Kind, bytes: &[u8], limits: &Limits) -> Result<Collected, SheetError> {
+        let mut c = Collected::default();
+        super::read(kind, bytes, limits, &mut c).map(|()| c)
+    }
+
     #[test]
     fn csv_with_bom_semicolons_and_blank_lines() {
         let t = read_csv(b"\xEF\xBB\xBFNIK;NO_RM;GOL_DARAH\r\n3313014107890003;RM-1;O\r\n\r\n3313010101700001;\"RM;2\";\r\n", &Limits::default())
             .unwrap();
-        assert_eq!(t.header, ["NIK", "NO_RM", "GOL_DARAH"]);
-        let (rows, errors) = rows(&t);
+        let Collected { rows, errors } = t;
         assert!(errors.is_empty(), "{errors:?}");
+        let keys: Vec<_> = rows[0].cells.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["NO_RM", "GOL_DARAH"]);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].row, 2);
         assert_eq!(rows[1].row, 4);
@@ -637,8 +703,9 @@ mod tests {
 
     #[test]
     fn quoted_newlines_keep_spreadsheet_line_numbers() {
-        let t = read_csv(b"NIK,NO_RM\n1,\"a\nb\"\n2,c\n", &Limits::default()).unwrap();
-        let (rows, _) = rows(&t);
+        let rows = read_csv(b"NIK,NO_RM\n1,\"a\nb\"\n2,c\n", &Limits::default())
+            .unwrap()
+            .rows;
         let lines: Vec<_> = rows.iter().map(|r| r.row).collect();
         assert_eq!(lines, [2, 4]);
     }

@@ -124,7 +124,140 @@ fn allowed(agreement: &Agreement) -> String {
         .join(", ")
 }
 
+/// Problems of a submission in answer order (problems of a whole block first, then by row, in
+/// the order found within a row), of which only the first `MAX_KEPT` are held: an answer lists
+/// at most that many, and a file of 50,000 bad rows would otherwise hold every one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ErrorList {
+    kept: Vec<RowError>,
+    total: usize,
+}
+
+impl ErrorList {
+    /// Problems held (the most an answer lists).
+    pub(crate) const MAX_KEPT: usize = 1000;
+
+    fn order(e: &RowError) -> (bool, Option<usize>, Option<usize>) {
+        (e.row.is_some(), e.row, e.block)
+    }
+
+    /// Adds a problem where a stable sort of all of them would put it; past `MAX_KEPT`, the
+    /// last in that order is only counted.
+    pub(crate) fn push(&mut self, e: RowError) {
+        self.total += 1;
+        let key = Self::order(&e);
+        // Problems mostly come in order: the common case is an append or a drop.
+        let at = self.kept.partition_point(|k| Self::order(k) <= key);
+        if at < Self::MAX_KEPT {
+            self.kept.insert(at, e);
+            self.kept.truncate(Self::MAX_KEPT);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// All problems found, held or not.
+    pub(crate) fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The first problems, in answer order.
+    pub(crate) fn kept(&self) -> &[RowError] {
+        &self.kept
+    }
+}
+
+impl FromIterator<RowError> for ErrorList {
+    fn from_iter<I: IntoIterator<Item = RowError>>(iter: I) -> Self {
+        let mut list = ErrorList::default();
+        iter.into_iter().for_each(|e| list.push(e));
+        list
+    }
+}
+
+/// Where a reader of a submission puts what it read: rows to validate, and problems of the
+/// submission's structure (in the order found, before the rows they precede).
+pub(crate) trait Sink {
+    fn row(&mut self, row: RawRow);
+    fn error(&mut self, error: RowError);
+}
+
+/// The one NIK a submission names, if it names only one (for the journal row).
+#[derive(Debug, Default)]
+enum OneNik {
+    #[default]
+    None,
+    One(String),
+    Many,
+}
+
+/// Validates rows as they are read, keeping only what the answer needs: the valid rows while
+/// there is no problem (a submission with one is refused whole), the problems (bounded).
+#[derive(Debug)]
+pub(crate) struct Checker<'a> {
+    agreement: &'a Agreement,
+    keys: BalikanKeys,
+    nik: OneNik,
+    valid: Vec<ValidRow>,
+    errors: ErrorList,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(agreement: &'a Agreement, keys: BalikanKeys) -> Self {
+        Checker {
+            agreement,
+            keys,
+            nik: OneNik::None,
+            valid: Vec::new(),
+            errors: ErrorList::default(),
+        }
+    }
+
+    /// The one NIK of the rows (if they name only one), and the valid rows or the problems.
+    pub(crate) fn finish(self) -> (Option<String>, Result<Vec<ValidRow>, ErrorList>) {
+        let nik = match self.nik {
+            OneNik::One(n) => Some(n),
+            _ => None,
+        };
+        if self.errors.is_empty() {
+            (nik, Ok(self.valid))
+        } else {
+            (nik, Err(self.errors))
+        }
+    }
+}
+
+impl Sink for Checker<'_> {
+    fn row(&mut self, raw: RawRow) {
+        if let RawValue::Text(t) = &raw.nik {
+            let t = t.trim();
+            self.nik = match std::mem::take(&mut self.nik) {
+                OneNik::None => OneNik::One(t.to_string()),
+                OneNik::One(n) if n == t => OneNik::One(n),
+                _ => OneNik::Many,
+            };
+        }
+        match validate_row(self.agreement, &raw, self.keys) {
+            Ok(v) if self.errors.is_empty() => self.valid.push(v),
+            Ok(_) => {}
+            Err(e) => {
+                // Refused whole: the valid rows are no longer needed.
+                self.valid = Vec::new();
+                e.into_iter().for_each(|e| self.errors.push(e));
+            }
+        }
+    }
+
+    fn error(&mut self, error: RowError) {
+        self.valid = Vec::new();
+        self.errors.push(error);
+    }
+}
+
 /// Validates every row; all problems of all rows are reported, in row order.
+#[cfg(test)]
 pub(crate) fn validate(
     agreement: &Agreement,
     rows: &[RawRow],

@@ -30,6 +30,7 @@ mod tests;
 
 use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
@@ -47,7 +48,7 @@ use serde_json::{json, Value};
 use dukcapil_mock_api::JournalRow;
 
 use super::AppState;
-use crate::core::balikan::validate::{self, RowError, ValidRow};
+use crate::core::balikan::validate::{Checker, ErrorList, ValidRow};
 use crate::core::balikan::{json, sheet};
 use crate::core::clock::wib_day;
 use crate::core::institutions::Institution;
@@ -160,26 +161,31 @@ async fn finish(state: &AppState, meta: Meta, mut a: Answer) -> Response {
     (a.status, Json(a.body)).into_response()
 }
 
+fn too_large((cap, limit): (usize, &'static str)) -> Answer {
+    let mut a = Answer::bad_request(format!(
+        "Ukuran data melebihi batas {} MB ({limit} = {cap})",
+        cap / (1024 * 1024)
+    ));
+    a.body["limit"] = json!(limit);
+    a.body["max"] = json!(cap);
+    a
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Reads the body up to `cap`, draining (and discarding) beyond it up to `DRAIN_CAP`.
 async fn read_body(
     headers: &HeaderMap,
     mut body: Body,
     (cap, limit): (usize, &'static str),
 ) -> Result<Bytes, Answer> {
-    let too_large = || {
-        let mut a = Answer::bad_request(format!(
-            "Ukuran data melebihi batas {} MB ({limit} = {cap})",
-            cap / (1024 * 1024)
-        ));
-        a.body["limit"] = json!(limit);
-        a.body["max"] = json!(cap);
-        a
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
+    let too_large = || too_large((cap, limit));
+    if declared_length(headers).is_some_and(|n| n > DRAIN_CAP as u64) {
         return Err(too_large());
     }
     let mut buf = Vec::new();
@@ -270,10 +276,21 @@ async fn admit(
 ) -> Result<(axum::http::request::Parts, Bytes, Institution), Answer> {
     let (parts, body) = req.into_parts();
     let bytes = read_body(&parts.headers, body, cap).await?;
+    let inst = caller(state, &parts)?;
+    enter(state, &inst, meta)?;
+    Ok((parts, bytes, inst))
+}
+
+/// The method and the bearer token (the checks after the body's size).
+fn caller(state: &AppState, parts: &axum::http::request::Parts) -> Result<Institution, Answer> {
     if parts.method != HttpMethod::POST {
         return Err(method_not_allowed(&parts.method));
     }
-    let inst = authenticate(state, &parts.headers)?;
+    authenticate(state, &parts.headers)
+}
+
+/// Records the institution for the journal row; refuses it if switched off.
+fn enter(state: &AppState, inst: &Institution, meta: &mut Meta) -> Result<(), Answer> {
     meta.customer_id = Some(inst.agreement.customer_id.clone());
     // Dated by the institution's own clock, as its lookups are.
     meta.now += chrono::Duration::microseconds(inst.clock_offset_us);
@@ -283,7 +300,7 @@ async fn admit(
         a.detail = Some(format!("{text} (16): institution switched off"));
         return Err(a);
     }
-    Ok((parts, bytes, inst))
+    Ok(())
 }
 
 async fn store(State(state): State<AppState>, req: Request) -> Response {
@@ -332,45 +349,41 @@ async fn store_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answer
     let keys = inst.balikan_keys;
     let checked = off_workers(state, move || {
         let customer_id = agreement.customer_id.clone();
-        let text = match std::str::from_utf8(&bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                return Err(Answer::bad_request(format!(
-                    "Body harus JSON berenkode UTF-8 (byte tidak valid pada posisi {})",
-                    e.valid_up_to()
-                )))
-            }
-        };
-        if text.trim().is_empty() {
-            return Err(Answer::bad_request(
-                "Body kosong: kirim array JSON data balikan",
+        let value = json_body(&bytes)?;
+        // The parsed tree replaces the text.
+        drop(bytes);
+        let mut checker = Checker::new(&agreement, keys);
+        if let Err(message) = json::rows(&value, &customer_id, &mut checker) {
+            return Err(Answer::message(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                message,
             ));
         }
-        let value: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                return Err(Answer::bad_request(format!(
-                    "Body bukan JSON yang valid: {e}"
-                )))
-            }
-        };
-        let (rows, structure) = match json::rows(&value, &customer_id) {
-            Ok(r) => r,
-            Err(message) => {
-                return Err(Answer::message(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    message,
-                ))
-            }
-        };
-        Ok(check(&agreement, &rows, structure, keys))
+        Ok(Checked::from(checker))
     })
     .await;
     match checked {
         Ok(Ok(checked)) => intake(state, &inst, checked, Method::Store, meta).await,
         Ok(Err(a)) | Err(a) => a,
     }
+}
+
+/// A JSON body as a tree, or the answer that refuses it.
+fn json_body(bytes: &[u8]) -> Result<Value, Answer> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Answer::bad_request(format!(
+            "Body harus JSON berenkode UTF-8 (byte tidak valid pada posisi {})",
+            e.valid_up_to()
+        ))
+    })?;
+    if text.trim().is_empty() {
+        return Err(Answer::bad_request(
+            "Body kosong: kirim array JSON data balikan",
+        ));
+    }
+    serde_json::from_str(text)
+        .map_err(|e| Answer::bad_request(format!("Body bukan JSON yang valid: {e}")))
 }
 
 async fn upload(State(state): State<AppState>, req: Request) -> Response {
@@ -384,25 +397,54 @@ async fn upload_answer(state: &AppState, req: Request, meta: &mut Meta) -> Answe
         return busy(state);
     };
     let cap = (state.settings.limits.upload_max_bytes, "upload_max_bytes");
-    let (parts, bytes, inst) = match admit(state, req, cap, meta).await {
-        Ok(admitted) => admitted,
+    let (parts, body) = req.into_parts();
+    let declared = declared_length(&parts.headers);
+    if declared.is_some_and(|n| n > DRAIN_CAP as u64) {
+        return too_large(cap);
+    }
+    // The checks of `admit` in its order, but the body is read only once, as the multipart
+    // stream: the file part is the one copy kept (not the raw body as well).
+    let reading = Arc::new(tokio::sync::Mutex::new(Reading::new(body, cap)));
+    let who = caller(state, &parts);
+    let file = match &who {
+        Ok(inst) if inst.active => {
+            let stream = futures_util::stream::unfold(reading.clone(), |r| async move {
+                let chunk = r.lock().await.next().await?;
+                Some((Ok::<_, std::io::Error>(chunk), r))
+            });
+            let req = Request::from_parts(parts, Body::from_stream(stream));
+            let reserve = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0).min(cap.0));
+            Some(file_part(req, reserve).await)
+        }
+        _ => None,
+    };
+    // The body's size and readability come first, whatever the form held.
+    if let Some(refusal) = reading.lock().await.finish().await {
+        return refusal;
+    }
+    let inst = match who {
+        Ok(inst) => inst,
         Err(a) => return a,
     };
-    let (file_name, file) = match file_part(Request::from_parts(parts, Body::from(bytes))).await {
-        Ok(f) => f,
-        Err(a) => return a,
+    if let Err(a) = enter(state, &inst, meta) {
+        return a;
+    }
+    let (file_name, file) = match file {
+        Some(Ok(f)) => f,
+        Some(Err(a)) => return a,
+        // `enter` refuses every institution whose file was not read.
+        None => return storage_failure("upload: no file read for an active institution"),
     };
     let agreement = inst.agreement.clone();
     let keys = inst.balikan_keys;
     let limits = state.settings.limits.clone();
     let checked = off_workers(state, move || {
-        let table = sheet::detect(file_name.as_deref(), &file)
-            .and_then(|k| sheet::read(k, &file, &limits))
+        let mut checker = Checker::new(&agreement, keys);
+        sheet::detect(file_name.as_deref(), &file)
+            .and_then(|k| sheet::read(k, &file, &limits, &mut checker))
             .map_err(sheet_refusal)?;
         drop(file);
-        let (rows, structure) = sheet::rows(&table);
-        drop(table);
-        Ok(check(&agreement, &rows, structure, keys))
+        Ok(Checked::from(checker))
     })
     .await;
     match checked {
@@ -424,8 +466,68 @@ fn sheet_refusal(e: sheet::SheetError) -> Answer {
     }
 }
 
-/// The `file` part of a multipart form: its file name and content.
-async fn file_part(req: Request) -> Result<(Option<String>, Bytes), Answer> {
+/// An upload's body as it is read: counted against the cap, drained and discarded past it (so
+/// the client gets the answer instead of a reset connection), and what refuses it.
+struct Reading {
+    body: Body,
+    total: usize,
+    cap: (usize, &'static str),
+    done: bool,
+    refusal: Option<Answer>,
+}
+
+impl Reading {
+    fn new(body: Body, cap: (usize, &'static str)) -> Reading {
+        Reading {
+            body,
+            total: 0,
+            cap,
+            done: false,
+            refusal: None,
+        }
+    }
+
+    /// The next chunk within the cap; `None` at the end, or once the body is refused.
+    async fn next(&mut self) -> Option<Bytes> {
+        while !self.done {
+            match self.body.frame().await {
+                None => self.done = true,
+                Some(Err(e)) => {
+                    self.done = true;
+                    self.refusal =
+                        Some(Answer::bad_request(format!("Body tidak dapat dibaca: {e}")));
+                }
+                Some(Ok(frame)) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    self.total = self.total.saturating_add(data.len());
+                    if self.total <= self.cap.0 {
+                        return Some(data);
+                    }
+                    if self.total > DRAIN_CAP {
+                        self.done = true;
+                        self.refusal = Some(too_large(self.cap));
+                    }
+                }
+            }
+        }
+        if self.total > self.cap.0 && self.refusal.is_none() {
+            self.refusal = Some(too_large(self.cap));
+        }
+        None
+    }
+
+    /// Reads the rest of the body (discarding it); what refuses the body, if anything.
+    async fn finish(&mut self) -> Option<Answer> {
+        while self.next().await.is_some() {}
+        self.refusal.take()
+    }
+}
+
+/// The `file` part of a multipart form: its file name and content (`reserve`: the body's
+/// declared length, so that the content is not copied as it grows).
+async fn file_part(req: Request, reserve: usize) -> Result<(Option<String>, Vec<u8>), Answer> {
     let mut form = Multipart::from_request(req, &()).await.map_err(|e| {
         Answer::bad_request(format!(
             "Body harus multipart/form-data dengan bagian `file` ({})",
@@ -439,7 +541,7 @@ async fn file_part(req: Request) -> Result<(Option<String>, Bytes), Answer> {
         ))
     };
     let mut found = None;
-    while let Some(field) = form.next_field().await.map_err(bad)? {
+    while let Some(mut field) = form.next_field().await.map_err(bad)? {
         if field.name() != Some("file") {
             continue;
         }
@@ -449,7 +551,10 @@ async fn file_part(req: Request) -> Result<(Option<String>, Bytes), Answer> {
             ));
         }
         let name = field.file_name().map(str::to_string);
-        let content = field.bytes().await.map_err(bad)?;
+        let mut content = Vec::with_capacity(reserve);
+        while let Some(chunk) = field.chunk().await.map_err(bad)? {
+            content.extend_from_slice(&chunk);
+        }
         found = Some((name, content));
     }
     let (name, content) = found.ok_or_else(|| {
@@ -491,10 +596,11 @@ fn capped<T: Serialize>(items: &[T], max_items: usize, budget: usize) -> (Vec<Va
     (listed, omitted)
 }
 
-fn invalid(mut errors: Vec<RowError>, budget: usize) -> Answer {
-    // Block problems first, then by row; the order within a row is the order found.
-    errors.sort_by_key(|e| (e.row.is_some(), e.row, e.block));
+fn invalid(errors: ErrorList, budget: usize) -> Answer {
+    // Block problems first, then by row; the order within a row is the order found (the list
+    // keeps them so, and holds at least as many as are listed).
     let named: Vec<String> = errors
+        .kept()
         .iter()
         .take(MAX_ERRORS_IN_MESSAGE)
         .map(|e| {
@@ -507,12 +613,13 @@ fn invalid(mut errors: Vec<RowError>, budget: usize) -> Answer {
             }
         })
         .collect();
-    let more = errors.len().saturating_sub(MAX_ERRORS_IN_MESSAGE);
+    let more = errors.total().saturating_sub(MAX_ERRORS_IN_MESSAGE);
     let mut message = format!("Data tidak valid: {}", named.join("; "));
     if more > 0 {
         message.push_str(&format!("; dan {more} kesalahan lain"));
     }
-    let (listed, omitted) = capped(&errors, MAX_ERRORS_LISTED, budget);
+    let (listed, _) = capped(errors.kept(), MAX_ERRORS_LISTED, budget);
+    let omitted = errors.total() - listed.len();
     let mut body = json!({ "message": message, "errors": listed });
     if omitted > 0 {
         body["errors_omitted"] = json!(omitted);
@@ -538,37 +645,14 @@ struct Repeat {
 struct Checked {
     /// The one NIK of the submission, if it names only one (for the journal row).
     nik: Option<String>,
-    valid: Result<Vec<ValidRow>, Vec<RowError>>,
+    valid: Result<Vec<ValidRow>, ErrorList>,
 }
 
-/// Validates rows (after the structure problems found while reading them).
-fn check(
-    agreement: &dukcapil_domain::Agreement,
-    rows: &[validate::RawRow],
-    mut errors: Vec<RowError>,
-    keys: dukcapil_mock_api::BalikanKeys,
-) -> Checked {
-    let distinct: BTreeSet<String> = rows
-        .iter()
-        .filter_map(|r| match &r.nik {
-            validate::RawValue::Text(t) => Some(t.trim().to_string()),
-            _ => None,
-        })
-        .collect();
-    let nik = if distinct.len() == 1 {
-        distinct.into_iter().next()
-    } else {
-        None
-    };
-    let valid = match validate::validate(agreement, rows, keys) {
-        Ok(v) if errors.is_empty() => Ok(v),
-        Ok(_) => Err(errors),
-        Err(mut e) => {
-            errors.append(&mut e);
-            Err(errors)
-        }
-    };
-    Checked { nik, valid }
+impl From<Checker<'_>> for Checked {
+    fn from(checker: Checker<'_>) -> Checked {
+        let (nik, valid) = checker.finish();
+        Checked { nik, valid }
+    }
 }
 
 /// Stores what is new of a checked submission. Shared by both methods.

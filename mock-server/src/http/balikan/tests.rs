@@ -480,7 +480,7 @@ fn invalid_answers_are_capped_with_a_count_of_what_was_left_out() {
     let errors: Vec<RowError> = (0..5000)
         .map(|r| RowError::at(r + 2, None, &"K".repeat(10_000), "kolom tidak dikenal"))
         .collect();
-    let a = super::invalid(errors, 64 * 1024);
+    let a = super::invalid(errors.into_iter().collect(), 64 * 1024);
     let listed = a.body["errors"].as_array().unwrap().len();
     let omitted = a.body["errors_omitted"].as_u64().unwrap() as usize;
     assert_eq!(listed + omitted, 5000);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Peak memory of the mock while two 5 MB CSV uploads are parsed back to back (the upload point of
+# bench/run.sh, without wrk): starts a mock, samples VmRSS/VmHWM from /proc every 50 ms during
+# DURATION seconds of two upload loops, prints idle RSS, peak RSS and VmHWM in MB.
+#
+#   bash bench/upload-mem.sh [MOCK_BINARY]      # default target/release/mock-server
+#   POPULATION=1000000 DURATION=10 bash bench/upload-mem.sh /tmp/mem-base
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MOCK=${1:-$PWD/target/release/mock-server}
+DURATION=${DURATION:-10}
+POPULATION=${POPULATION:-10000}
+PORT=${PORT:-18481}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/upload-mem-XXXX")
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# The same file as bench/run.sh: unknown NIKs, answered 422 with a capped list.
+python3 - "$WORK/upload.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("NIK,NO_RM,GOL_DARAH,NO_SURAT_KEMATIAN\n")
+    n = 0
+    while f.tell() < 5 * 1024 * 1024:
+        f.write("%016d,RM-%08d,O,%s\n" % (3313010101900000 + n, n, "SK/" + "X" * 90))
+        n += 1
+PY
+
+"$MOCK" serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" --population "$POPULATION" >"$WORK/mock.log" 2>&1 &
+MOCK_PID=$!; PIDS+=("$MOCK_PID")
+for _ in $(seq 1 600); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+IDLE=$(awk '/VmRSS/ {print $2}' "/proc/$MOCK_PID/status")
+
+upload_loop() {
+  local end=$((SECONDS + DURATION))
+  while [ $SECONDS -lt $end ]; do
+    curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer balikan-dinkes-3313-dummy" \
+      -F id_lembaga=dinkes_3313 -F "file=@$WORK/upload.csv;filename=balikan.csv" \
+      "http://127.0.0.1:$PORT/data_balikan/public/api/upload" >>"$WORK/uploads.log" || true
+  done
+}
+: >"$WORK/uploads.log"
+upload_loop & PIDS+=("$!"); UP1=$!
+upload_loop & PIDS+=("$!"); UP2=$!
+PEAK=0
+while kill -0 "$UP1" 2>/dev/null || kill -0 "$UP2" 2>/dev/null; do
+  r=$(awk '/VmRSS/ {print $2}' "/proc/$MOCK_PID/status")
+  [ "$r" -gt "$PEAK" ] && PEAK=$r
+  sleep 0.05
+done
+HWM=$(awk '/VmHWM/ {print $2}' "/proc/$MOCK_PID/status")
+END=$(awk '/VmRSS/ {print $2}' "/proc/$MOCK_PID/status")
+echo "$(basename "$MOCK") population=$POPULATION idle_rss_mb=$((IDLE / 1024)) peak_rss_mb=$((PEAK / 1024)) vmhwm_mb=$((HWM / 1024)) end_rss_mb=$((END / 1024)) uploads: $(sort "$WORK/uploads.log" | uniq -c | tr -s ' \n' ' ')"
