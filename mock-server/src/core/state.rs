@@ -41,10 +41,10 @@ const INSTITUTION_KEY: &str = "institution:";
 const PASSWORD_HASH_KEY: &str = "password_hash";
 /// Persisted-setting key prefix of an institution added through the admin API ([`Added`], as
 /// JSON); resets keep it (it is configuration, like the tokens).
-pub(crate) const ADDED_KEY: &str = "institution_added:";
+pub(crate) const ADDED_KEY: &str = db::ADDED_INSTITUTION_PREFIX;
 /// Persisted-setting key prefix marking a configured institution removed through the admin
 /// API; resets keep it.
-pub(crate) const REMOVED_KEY: &str = "institution_removed:";
+pub(crate) const REMOVED_KEY: &str = db::REMOVED_INSTITUTION_PREFIX;
 /// How many institutions one mock holds at most (a sandbox of a regency has tens; the scale
 /// benchmark runs 1,000): the admin API cannot grow memory without bound.
 pub(crate) const MAX_INSTITUTIONS: usize = 10_000;

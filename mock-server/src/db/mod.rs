@@ -160,9 +160,14 @@ pub(crate) const KEPT_SETTING_PREFIX: &str = "admin_token_sha256:";
 /// sandbox state (issued admin tokens, institutions added or removed through the admin API).
 const KEPT_SETTING_PREFIXES: &[&str] = &[
     KEPT_SETTING_PREFIX,
-    crate::core::state::ADDED_KEY,
-    crate::core::state::REMOVED_KEY,
+    ADDED_INSTITUTION_PREFIX,
+    REMOVED_INSTITUTION_PREFIX,
 ];
+
+/// The key prefix of institutions added through the admin API, which a reset keeps.
+pub(crate) const ADDED_INSTITUTION_PREFIX: &str = "institution_added:";
+/// The key prefix marking configured institutions removed through the admin API (kept too).
+pub(crate) const REMOVED_INSTITUTION_PREFIX: &str = "institution_removed:";
 
 /// What the state database holds at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
