@@ -28,7 +28,7 @@ pub enum Defect {
     UnfilteredFields,
     /// Calls the gateway twice per lookup.
     DoubleCall,
-    /// A background job that looks up the NIKs following each looked-up NIK.
+    /// Each lookup also looks up the NIKs following the looked-up NIK, before answering.
     SequentialJob,
     /// Retries without bound on errors and after `05`.
     UnboundedRetry,

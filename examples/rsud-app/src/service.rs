@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use dukcapil_domain::{mask_nik, Agreement, FieldSet, Outcome};
 use serde_json::json;
-use tokio::sync::mpsc;
 
 use crate::answer::{Answer, Record};
 use crate::config::{Config, Defect, Defects};
@@ -31,7 +30,6 @@ pub(crate) struct App {
     sessions: Mutex<HashMap<String, String>>,
     /// Only used by the `cache-answers` defect.
     cache: Mutex<HashMap<String, Answer>>,
-    job: Option<mpsc::UnboundedSender<(String, String)>>,
 }
 
 /// The result of a lookup, as the operator sees it.
@@ -267,12 +265,6 @@ impl App {
             db.seed_operator(&op.username, &op.password)?;
         }
         let defects = config.defects.clone();
-        let (job, rx) = if defects.has(Defect::SequentialJob) {
-            let (tx, rx) = mpsc::unbounded_channel();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
         let app = Arc::new(App {
             granted: agreement.granted,
             agreement,
@@ -282,12 +274,8 @@ impl App {
             db: Mutex::new(db),
             sessions: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
-            job,
             config,
         });
-        if let Some(rx) = rx {
-            tokio::spawn(sequential_job(Arc::downgrade(&app), rx));
-        }
         Ok(app)
     }
 
@@ -342,11 +330,23 @@ impl App {
             Err(m) => return Ok(LookupView::InvalidInput(m)),
         };
         let view = self.lookup_nik(operator, &nik).await?;
-        if let Some(job) = &self.job {
-            // The defect's "family prefetch": queue the following NIKs.
-            let _ = job.send((operator.to_string(), nik.clone()));
+        if self.defects.has(Defect::SequentialJob) {
+            self.prefetch_following(operator, &nik).await;
         }
         Ok(view)
+    }
+
+    /// The `sequential-job` defect's "family prefetch": the following NIKs by serial number,
+    /// looked up before the operator's answer is shown. Awaited, not queued to a background
+    /// task, so that what it costs (requests in the operator's action, quota used up by NIKs
+    /// nobody asked for) lands in the same action however loaded the machine is.
+    async fn prefetch_following(&self, operator: &str, nik: &str) {
+        let Ok(start) = nik.parse::<u64>() else {
+            return;
+        };
+        for next in (start + 1)..=(start + SEQUENTIAL_SPAN) {
+            let _ = self.lookup_nik(operator, &format!("{next:016}")).await;
+        }
     }
 
     async fn lookup_nik(&self, operator: &str, nik: &str) -> Result<LookupView, AppError> {
@@ -571,23 +571,6 @@ impl App {
             }
             Err(e) => BalikanStatus::Failed(e.to_string()),
         })
-    }
-}
-
-/// The `sequential-job` defect: after each lookup, look up the next NIKs by serial number.
-async fn sequential_job(
-    app: std::sync::Weak<App>,
-    mut rx: mpsc::UnboundedReceiver<(String, String)>,
-) {
-    while let Some((operator, nik)) = rx.recv().await {
-        let Ok(start) = nik.parse::<u64>() else {
-            continue;
-        };
-        for next in (start + 1)..=(start + SEQUENTIAL_SPAN) {
-            let Some(app) = app.upgrade() else { return };
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let _ = app.lookup_nik(&operator, &format!("{next:016}")).await;
-        }
     }
 }
 
