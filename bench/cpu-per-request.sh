@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU time per CALL_NIK request of one or more mock-server binaries, read from /proc (user +
+# CPU time (and req/s, p99) per CALL_NIK request of one or more mock-server binaries, read from /proc (user +
 # system time of the whole process and of its journal-writer thread) over rounds of wrk at 64
 # connections on a fresh state database. CPU per request moves far less than req/s on a busy
 # machine, so it compares two builds when the machine is not quiet; the binaries alternate.
@@ -46,14 +46,15 @@ one() { # binary label
     w1=$(cpu /proc/$pid/task/$tid/stat); p1=$(cpu /proc/$pid/stat)
     n=$(echo "$out" | sed 's/.*requests=\([0-9]*\).*/\1/')
     python3 -c "
-print('| %s | %d | %s | %.1f | %.1f |' % ('$2', $r, '$out'.split()[1].split('=')[1],
+f = dict(kv.split('=') for kv in '$out'.split()[1:])
+print('| %s | %d | %s | %s | %s | %.1f | %.1f |' % ('$2', $r, f['rps'], f['p99_ms'], f['max_ms'],
       ($p1-$p0)*1e6/$ticks/$n, ($w1-$w0)*1e6/$ticks/$n))"
   done
   kill $pid; wait $pid 2>/dev/null || true; MOCK_PID=""
 }
 
-echo "| binary | round | req/s | mock CPU us/request | journal-writer CPU us/request |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| binary | round | req/s | p99 ms | max ms | mock CPU us/request | journal-writer CPU us/request |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 for _ in $(seq 1 "$REPEAT"); do
   for b in "$@"; do one "$b" "$(basename "$b")"; done
 done

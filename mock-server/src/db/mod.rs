@@ -6,6 +6,14 @@
 //! commit: after the first message it keeps draining the channel while messages still arrive
 //! (polling every 50 µs, at most 1 ms), then commits once and acknowledges every message of the
 //! batch. A request is answered only after that acknowledgement, so nothing answered is lost.
+//!
+//! The writer never checkpoints the write-ahead log itself (`wal_autocheckpoint=0`): SQLite's
+//! automatic checkpoint runs inside the commit that crosses its threshold, which stalled every
+//! waiting request behind one commit of up to 150 ms (its fsyncs). A second connection on its own
+//! thread ([`checkpointer_loop`]) copies the log back into the database with passive checkpoints,
+//! which never block the writer, and starts it over past about 4 MB with a short blocking one.
+//! Durability is unchanged: a commit is in the log either way. Measured at 64 connections with
+//! `bench/cpu-per-request.sh`: p99 6.9-7.8 ms → 3.5-3.9 ms, longest answer 12-17 ms → 7-11 ms.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +45,11 @@ const MAX_BATCH_WAIT: Duration = Duration::from_millis(1);
 /// Pause between two drains of the channel while a batch is open.
 const POLL: Duration = Duration::from_micros(50);
 const MAX_BATCH: usize = 1024;
+/// How often the checkpointer looks at the write-ahead log.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+/// Log size (pages of 4 KiB) above which the checkpointer restarts the log: the bound on the log
+/// file (about 4 MiB, SQLite's own automatic threshold, plus what one interval writes).
+const WAL_BOUND_PAGES: i64 = 1_000;
 
 /// A state database that cannot be used: which file, and why.
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +218,8 @@ pub(crate) struct Acked(oneshot::Receiver<Result<(), std::sync::Arc<rusqlite::Er
 pub(crate) struct WriterThread {
     writer: Writer,
     join: Option<std::thread::JoinHandle<()>>,
+    /// Dropped to stop the checkpointer, which is joined before the writer's last checkpoint.
+    checkpointer: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
 
 pub(crate) fn state_path(data_dir: &Path) -> PathBuf {
@@ -433,6 +448,8 @@ pub(crate) fn open_with(
         tracing::warn!(path = %path.display(), moved_to = %aside.display(), problem = %e.kind, "--fresh-state: state database moved aside, starting a new one");
     }
     let conn = open_rw(&path)?;
+    conn.execute_batch("PRAGMA wal_autocheckpoint=0;")
+        .map_err(sql(&path))?;
     let loaded = load(&conn).map_err(sql(&path))?;
     let bytes: i64 = conn
         .query_row(
@@ -447,6 +464,18 @@ pub(crate) fn open_with(
         field_bytes: caps.field_bytes.max(64),
         ledger_rows: caps.ledger_rows.max(1),
     };
+    let checkpoints = Connection::open(&path).map_err(sql(&path))?;
+    checkpoints
+        .busy_timeout(Duration::from_secs(5))
+        .map_err(sql(&path))?;
+    let db_file =
+        std::fs::File::open(&path).map_err(|e| StoreError::new(&path, StoreErrorKind::Dir(e)))?;
+    let (stop, stopped) = mpsc::channel();
+    let checkpoint_path = path.clone();
+    let checkpointer = std::thread::Builder::new()
+        .name("wal-checkpointer".into())
+        .spawn(move || checkpointer_loop(&checkpoints, &db_file, &stopped, &checkpoint_path))
+        .map_err(|e| StoreError::new(data_dir, StoreErrorKind::Dir(e)))?;
     let (tx, rx) = mpsc::channel();
     let shared = std::sync::Arc::new(path.clone());
     let join = std::thread::Builder::new()
@@ -468,6 +497,7 @@ pub(crate) fn open_with(
                 durable: true,
             },
             join: Some(join),
+            checkpointer: Some((stop, checkpointer)),
         },
         loaded,
     ))
@@ -505,6 +535,10 @@ impl WriterThread {
 
     /// Commits everything queued so far, then stops the thread.
     pub(crate) async fn shutdown(mut self) {
+        if let Some((stop, join)) = self.checkpointer.take() {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || join.join()).await;
+        }
         let (ack, done) = oneshot::channel();
         if self.writer.tx.send(Msg::Shutdown(ack)).is_ok() {
             let _ = done.await;
@@ -647,6 +681,49 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Msg>, budget: &mut Budge
             let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
             let _ = ack.send(());
             return;
+        }
+    }
+}
+
+/// Every [`CHECKPOINT_EVERY`], a passive checkpoint: it copies committed log pages into the
+/// database without waiting for (or blocking) the writer. Under steady load it never catches up
+/// completely (the writer appends while it copies), so the log cannot start over by itself. Once
+/// the log passes [`WAL_BOUND_PAGES`], a `RESTART` checkpoint holds the writer while it copies the
+/// rest, syncs the database file and starts the log over. Before it, the pages the passive rounds
+/// wrote are synced here (`sync_data` on the database file, outside every SQLite lock) and one
+/// more passive round copies what came meanwhile, so the writer waits only for the last few
+/// pages. Ends when `stop` is dropped.
+fn checkpointer_loop(
+    conn: &Connection,
+    db_file: &std::fs::File,
+    stop: &mpsc::Receiver<()>,
+    path: &Path,
+) {
+    let checkpoint = |mode: &str| {
+        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+            r.get::<_, i64>(1)
+        })
+    };
+    let warn = |mode: &str, e: &dyn std::fmt::Display| {
+        tracing::warn!(path = %path.display(), error = %e, mode, "WAL checkpoint failed");
+    };
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        match checkpoint("PASSIVE") {
+            Ok(log_pages) if log_pages > WAL_BOUND_PAGES => {}
+            Ok(_) => continue,
+            Err(e) => {
+                warn("PASSIVE", &e);
+                continue;
+            }
+        }
+        if let Err(e) = db_file.sync_data() {
+            warn("sync", &e);
+        }
+        if let Err(e) = checkpoint("PASSIVE") {
+            warn("PASSIVE", &e);
+        }
+        if let Err(e) = checkpoint("RESTART") {
+            warn("RESTART", &e);
         }
     }
 }
