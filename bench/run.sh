@@ -116,16 +116,7 @@ echo "== verification (CALL_VERIFY_BY_ELEMEN: one scored, two exact verdicts; c=
 LOAD+=("$(run_wrk mock-verify $MOCK_PORT 64 "$MOCK_PID" CALL_VERIFY_BY_ELEMEN)")
 
 echo "== lookups while 5 MB CSV uploads are parsed (c=64, two uploaders back to back)"
-python3 - "$WORK/upload.csv" <<'PY'
-import sys
-# 5 MB of rows the parser reads in full (unknown NIKs: answered 422 with a capped list).
-with open(sys.argv[1], "w") as f:
-    f.write("NIK,NO_RM,GOL_DARAH,NO_SURAT_KEMATIAN\n")
-    n = 0
-    while f.tell() < 5 * 1024 * 1024:
-        f.write("%016d,RM-%08d,O,%s\n" % (3313010101900000 + n, n, "SK/" + "X" * 90))
-        n += 1
-PY
+python3 bench/upload-csv.py "$WORK/upload.csv"
 upload_loop() {
   while :; do
     curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer balikan-dinkes-3313-dummy" \

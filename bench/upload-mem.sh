@@ -16,16 +16,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# The same file as bench/run.sh: unknown NIKs, answered 422 with a capped list.
-python3 - "$WORK/upload.csv" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("NIK,NO_RM,GOL_DARAH,NO_SURAT_KEMATIAN\n")
-    n = 0
-    while f.tell() < 5 * 1024 * 1024:
-        f.write("%016d,RM-%08d,O,%s\n" % (3313010101900000 + n, n, "SK/" + "X" * 90))
-        n += 1
-PY
+python3 bench/upload-csv.py "$WORK/upload.csv"
 
 "$MOCK" serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" --population "$POPULATION" >"$WORK/mock.log" 2>&1 &
 MOCK_PID=$!; PIDS+=("$MOCK_PID")
