@@ -26,8 +26,24 @@ use crate::core::faults::FaultEngine;
 use crate::core::Core;
 
 /// The router's state: the core state, from which handlers take the sub-states they need
-/// (`State<Arc<Clock>>`, `State<FaultEngine>`, ...) through [`FromRef`].
-pub(crate) type AppState = Core;
+/// (`State<Arc<Clock>>`, `State<FaultEngine>`, ...) through [`FromRef`]. Behind one `Arc`:
+/// every request clones the router's state, and a clone of [`Core`] itself touched each of its
+/// dozen reference counts (2-3% of the CPU of a lookup, shared cache lines between workers).
+#[derive(Debug, Clone)]
+pub(crate) struct AppState(Arc<Core>);
+
+impl From<Core> for AppState {
+    fn from(core: Core) -> AppState {
+        AppState(Arc::new(core))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.0
+    }
+}
 
 impl FromRef<AppState> for FaultEngine {
     fn from_ref(state: &AppState) -> FaultEngine {

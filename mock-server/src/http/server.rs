@@ -216,7 +216,7 @@ pub(crate) async fn prepare(settings: Settings) -> Result<Prepared, StartError> 
         token.clone(),
     );
     Ok(Prepared {
-        state,
+        state: state.into(),
         writer,
         token,
     })

@@ -92,7 +92,7 @@ pub(crate) fn harness_with(f: impl FnOnce(&mut Settings)) -> Harness {
         resident(INACTIVE, ResidentStatus::Inactive),
         papua(),
     ]);
-    let state = AppState::new(
+    let state = AppState::from(crate::core::Core::new(
         settings,
         Agreement::embedded(),
         loaded,
@@ -105,7 +105,7 @@ pub(crate) fn harness_with(f: impl FnOnce(&mut Settings)) -> Harness {
             sha256: String::new(),
         },
         "tok".into(),
-    );
+    ));
     // The writer thread lives as long as the test process; the state keeps its sender.
     std::mem::forget(writer);
     Harness { state, _dir: dir }
