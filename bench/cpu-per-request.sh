@@ -29,7 +29,7 @@ one() { # binary label
   rm -f "$WORK"/state.sqlite*
   "$1" serve --listen 127.0.0.1:$PORT --data-dir "$WORK" --population 1000000 >"$WORK/mock.log" 2>&1 &
   local pid=$!; MOCK_PID=$pid
-  for _ in $(seq 1 300); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 1200); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
   kill -0 "$pid" 2>/dev/null || { echo "cpu-per-request: $1 did not start: $(tail -1 "$WORK/mock.log")" >&2; exit 1; }
   local tid=""
   for _ in $(seq 1 600); do

@@ -24,6 +24,8 @@ trap cleanup EXIT
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# The mock binds its port while it still prepares the population (503 meanwhile): wait for /healthz.
+wait_ready() { for _ in $(seq 1 1200); do curl -sf -o /dev/null "http://127.0.0.1:$1/healthz" && return 0; sleep 0.1; done; echo "bench: the mock on port $1 never got ready" >&2; return 1; }
 wait_port() { for _ in $(seq 1 600); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "bench: port $1 never opened" >&2; return 1; }
 
 echo "== population generation"
@@ -61,7 +63,7 @@ MOCK_PORT=18471; BARE_PORT=18472; WM_PORT=18473
 rm -f "$DATA/state.sqlite"*
 "$MOCK" serve --listen 127.0.0.1:$MOCK_PORT --data-dir "$DATA" --population "$POPULATION" >"$WORK/mock.log" 2>&1 &
 MOCK_PID=$!; PIDS+=("$MOCK_PID")
-wait_port $MOCK_PORT
+wait_ready $MOCK_PORT
 FIRST_NIK=$(python3 -c "import json;print(json.load(open('$WORK/active.json'))[0]['NIK'])")
 curl -s -X POST -H 'Content-Type: application/json' \
   -d "{\"nik\":\"$FIRST_NIK\",\"user_id\":\"dinkes_3313\",\"password\":\"dummy-dinkes-3313\",\"ip_user\":\"127.0.0.1\",\"User_ID\":\"bench\"}" \
@@ -142,7 +144,7 @@ wait "$MOCK_PID" 2>/dev/null || true
 printf 'durable_answers = false\n' >"$WORK/no-durability.toml"
 "$MOCK" serve --config "$WORK/no-durability.toml" --listen 127.0.0.1:$MOCK_PORT --data-dir "$DATA" --population "$POPULATION" >"$WORK/mock-nd.log" 2>&1 &
 ND_PID=$!; PIDS+=("$ND_PID")
-wait_port $MOCK_PORT
+wait_ready $MOCK_PORT
 wrk -t2 -c64 -d1s -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/dinkes_3313/CALL_NIK" >/dev/null 2>&1 || true
 for c in $CONNECTIONS; do
   LOAD+=("$(run_wrk mock-nodurable $MOCK_PORT "$c" "$ND_PID")")
@@ -163,7 +165,7 @@ with open(path, "w") as f:
 PY
   "$MOCK" serve --config "$WORK/institutions-$n.toml" --listen 127.0.0.1:$MOCK_PORT --data-dir "$DATA" --population "$POPULATION" >"$WORK/mock-institutions-$n.log" 2>&1 &
   INST_PID=$!; PIDS+=("$INST_PID")
-  wait_port $MOCK_PORT
+  wait_ready $MOCK_PORT
   if [ "$n" = 5 ]; then cid=dinkes_3313; pw=dummy-dinkes-3313; else cid=pkm_0497; pw=dummy-pkm_0497; fi
   BENCH_USER=$cid BENCH_PASSWORD=$pw wrk -t2 -c64 -d1s -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/$cid/CALL_NIK" >/dev/null 2>&1 || true
   out=$(BENCH_USER=$cid BENCH_PASSWORD=$pw wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/wrk-lookup.lua "http://127.0.0.1:$MOCK_PORT/dukcapil/get_json/$cid/CALL_NIK" 2>&1 | grep '^RESULT' || true)

@@ -20,7 +20,7 @@ python3 bench/upload-csv.py "$WORK/upload.csv"
 
 "$MOCK" serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" --population "$POPULATION" >"$WORK/mock.log" 2>&1 &
 MOCK_PID=$!; PIDS+=("$MOCK_PID")
-for _ in $(seq 1 600); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 1200); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
 sleep 0.5
 IDLE=$(awk '/VmRSS/ {print $2}' "/proc/$MOCK_PID/status")
 
