@@ -3,11 +3,17 @@
 # bench/run.sh, without wrk): starts a mock, samples VmRSS/VmHWM from /proc every 50 ms during
 # DURATION seconds of two upload loops, prints idle RSS, peak RSS and VmHWM in MB.
 #
-#   bash bench/upload-mem.sh [MOCK_BINARY]      # default target/release/mock-server
+#   bash bench/upload-mem.sh [MOCK_BINARY]      # default: this checkout, built in release
 #   POPULATION=1000000 DURATION=10 bash bench/upload-mem.sh /tmp/mem-base
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MOCK=${1:-$PWD/target/release/mock-server}
+if [ $# -ge 1 ]; then
+  MOCK=$1
+else
+  cargo build --release -q -p mock-server
+  MOCK=$PWD/target/release/mock-server
+fi
+[ -x "$MOCK" ] || { echo "upload-mem: $MOCK is not an executable mock-server" >&2; exit 2; }
 DURATION=${DURATION:-10}
 POPULATION=${POPULATION:-10000}
 PORT=${PORT:-18481}
