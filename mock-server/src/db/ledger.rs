@@ -70,7 +70,7 @@ pub(crate) fn values_json(values: &BTreeMap<String, String>) -> String {
 }
 
 /// Appends entries (in the writer's transaction). A repeat is ignored, not an error.
-pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewEntry]) -> rusqlite::Result<()> {
+pub(crate) fn insert(tx: &rusqlite::Connection, entries: &[NewEntry]) -> rusqlite::Result<()> {
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO balikan_ledger(time, customer_id, nik, method, row_no, values_json, never_looked_up, conformance)
          VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -91,7 +91,7 @@ pub(crate) fn insert(tx: &rusqlite::Transaction<'_>, entries: &[NewEntry]) -> ru
 }
 
 /// Empties the ledger (admin reset).
-pub(crate) fn clear(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+pub(crate) fn clear(tx: &rusqlite::Connection) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM balikan_ledger", []).map(|_| ())
 }
 
