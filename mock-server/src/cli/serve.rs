@@ -145,14 +145,14 @@ impl Listener {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let gate = Gate::default();
-        let router = gate.router();
+        let service = gate.clone();
         let limits = settings.limits.clone();
         let mut stop = stop.clone();
         let task = tokio::spawn(async move {
             let stopped = async move {
                 let _ = stop.wait_for(|stop| *stop).await;
             };
-            crate::http::conn::serve(listener, router, &limits, tls, stopped).await;
+            crate::http::conn::serve(listener, service, &limits, tls, stopped).await;
             Ok(())
         });
         Ok(Listener {

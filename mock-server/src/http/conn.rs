@@ -15,15 +15,15 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::ConnectInfo;
-use axum::Router;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 use crate::config::Limits;
 
@@ -42,9 +42,12 @@ fn refusal(max: usize) -> Vec<u8> {
 }
 
 /// A request body that fails once `body_read_timeout_ms` has passed since the request's head.
+/// The timer is made only when the body is not there at once: most bodies (and every empty one)
+/// never need it, and a timer per request showed in the profile.
 struct Deadline {
     inner: Incoming,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    at: tokio::time::Instant,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl http_body::Body for Deadline {
@@ -58,7 +61,11 @@ impl http_body::Body for Deadline {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
-        if self.sleep.as_mut().poll(cx).is_ready() {
+        let at = self.at;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if sleep.as_mut().poll(cx).is_ready() {
             return Poll::Ready(Some(Err(
                 "request body not received in time (body_read_timeout_ms)".into(),
             )));
@@ -109,13 +116,17 @@ fn ms(v: u64) -> Duration {
 
 /// Serves `app` on `listener` (through `tls` when given) until `shutdown` resolves, then lets the
 /// open connections finish their requests and waits for them.
-pub(crate) async fn serve(
+/// `app` is the mock's [`axum::Router`] or the readiness gate in front of it.
+pub(crate) async fn serve<A>(
     listener: TcpListener,
-    app: Router,
+    app: A,
     limits: &Limits,
     tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    A: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
+{
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     let (close_tx, close_rx) = watch::channel(false);
@@ -168,14 +179,16 @@ pub(crate) async fn serve(
     let _ = permits.acquire_many(max as u32).await;
 }
 
-async fn connection<S>(
+async fn connection<S, A>(
     stream: S,
     remote: SocketAddr,
-    app: Router,
+    app: A,
     limits: &Limits,
     mut close: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    A: Service<Request, Response = Response, Error = Infallible> + Clone + Send + Sync + 'static,
+    A::Future: Send,
 {
     let activity = Arc::new(Activity {
         in_flight: AtomicUsize::new(0),
@@ -190,7 +203,8 @@ async fn connection<S>(
         let req = req.map(|inner| {
             Body::new(Deadline {
                 inner,
-                sleep: Box::pin(tokio::time::sleep(body_timeout)),
+                at: tokio::time::Instant::now() + body_timeout,
+                sleep: None,
             })
         });
         let app = app.clone();

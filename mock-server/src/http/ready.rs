@@ -2,15 +2,20 @@
 //! dataset is ready, so that the port is bound (and probes get an answer) during a long
 //! generation.
 
+use std::convert::Infallible;
+use std::future::{ready, Ready};
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::future::RouteFuture;
 use axum::Router;
 use dukcapil_mock_api::{ADMIN_PREFIX, HEALTHZ};
+use futures_util::future::Either;
 use serde_json::json;
-use tower::ServiceExt;
+use tower::Service;
 
 use super::gateway::response::{respon, Page};
 
@@ -19,8 +24,10 @@ pub(crate) async fn healthz() -> Response {
     json_answer(StatusCode::OK, json!({"status": "ok"}).to_string())
 }
 
-/// The router of a mock that is still preparing: every request waits for nothing and gets 503
-/// in the form its path expects; once [`Gate::open`] is called, every request goes to the mock.
+/// The service a listener serves with: while the dataset is prepared, every request waits for
+/// nothing and gets 503 in the form its path expects; once [`Gate::open`] is called, every
+/// request goes to the mock's router, directly (no second router in front of it: routing twice
+/// showed in the profile of the lookup path).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Gate(Arc<OnceLock<Router>>);
 
@@ -29,22 +36,23 @@ impl Gate {
     pub(crate) fn open(&self, app: Router) {
         let _ = self.0.set(app);
     }
+}
 
-    /// The router to listen with.
-    pub(crate) fn router(&self) -> Router {
-        let gate = self.clone();
-        Router::new().fallback(move |req: Request| {
-            let gate = gate.clone();
-            async move {
-                match gate.0.get() {
-                    Some(app) => match app.clone().oneshot(req).await {
-                        Ok(res) => res,
-                        Err(never) => match never {},
-                    },
-                    None => starting(req.uri().path()),
-                }
-            }
-        })
+impl Service<Request> for Gate {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<RouteFuture<Infallible>, Ready<Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        match self.0.get() {
+            // A router is always ready; its clone is one reference count.
+            Some(app) => Either::Left(app.clone().call(req)),
+            None => Either::Right(ready(Ok(starting(req.uri().path())))),
+        }
     }
 }
 
@@ -76,15 +84,17 @@ mod tests {
     use axum::body::Body;
     use http_body_util::BodyExt;
 
+    use tower::ServiceExt;
+
     use super::*;
 
-    async fn call(router: &Router, path: &str) -> (StatusCode, serde_json::Value) {
+    async fn call(gate: &Gate, path: &str) -> (StatusCode, serde_json::Value) {
         let req = Request::builder()
             .method("POST")
             .uri(path)
             .body(Body::empty())
             .unwrap();
-        let res = router.clone().oneshot(req).await.unwrap();
+        let res = gate.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         (status, serde_json::from_slice(&bytes).unwrap())
@@ -94,8 +104,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_gate_answers_503_in_each_shape_then_forwards() {
         let gate = Gate::default();
-        let router = gate.router();
-        let (s, v) = call(&router, "/healthz").await;
+        let (s, v) = call(&gate, "/healthz").await;
         assert_eq!(
             (s, v),
             (
@@ -103,7 +112,7 @@ mod tests {
                 json!({"status": "starting"})
             )
         );
-        let (s, v) = call(&router, "/dukcapil/get_json/rsud_3313/CALL_NIK").await;
+        let (s, v) = call(&gate, "/dukcapil/get_json/rsud_3313/CALL_NIK").await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
         assert!(
             v["content"][0]["RESPON"]
@@ -112,12 +121,12 @@ mod tests {
                 .contains("starting"),
             "{v}"
         );
-        let (_, v) = call(&router, "/__admin/journal").await;
+        let (_, v) = call(&gate, "/__admin/journal").await;
         assert!(v["error"].is_string(), "{v}");
-        let (_, v) = call(&router, "/data_balikan/public/api/store").await;
+        let (_, v) = call(&gate, "/data_balikan/public/api/store").await;
         assert!(v["message"].is_string(), "{v}");
         gate.open(Router::new().fallback(healthz));
-        let (s, v) = call(&router, "/anything").await;
+        let (s, v) = call(&gate, "/anything").await;
         assert_eq!((s, v), (StatusCode::OK, json!({"status": "ok"})));
     }
 }
