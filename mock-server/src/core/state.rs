@@ -128,7 +128,8 @@ pub(crate) struct Institutions {
     /// profiles an added institution may be under, and what a removed one comes back as.
     configured: Vec<Agreement>,
     roster: RwLock<Roster>,
-    map: RwLock<BTreeMap<String, Institution>>,
+    /// Shared, so a request's look at its institution is one reference count, not a copy.
+    map: RwLock<BTreeMap<String, Arc<Institution>>>,
     /// Each institution's admin changes so far, as persisted (merged on every PATCH). An async
     /// mutex: held across the commit so two PATCHes cannot persist out of order; adding and
     /// removing institutions hold it too.
@@ -177,15 +178,14 @@ impl Institutions {
         roster: &Roster,
         settings: &Settings,
         persisted: &HashMap<String, String>,
-    ) -> BTreeMap<String, Institution> {
+    ) -> BTreeMap<String, Arc<Institution>> {
         roster
             .agreements
             .iter()
             .map(|a| {
-                (
-                    a.customer_id.clone(),
-                    Self::build_one(a, roster.added.get(&a.customer_id), settings, persisted),
-                )
+                let inst =
+                    Self::build_one(a, roster.added.get(&a.customer_id), settings, persisted);
+                (a.customer_id.clone(), Arc::new(inst))
             })
             .collect()
     }
@@ -276,7 +276,7 @@ impl Institutions {
     }
 
     /// One institution as it is now.
-    pub(crate) fn get(&self, customer_id: &str) -> Option<Institution> {
+    pub(crate) fn get(&self, customer_id: &str) -> Option<Arc<Institution>> {
         self.map.read().ok()?.get(customer_id).cloned()
     }
 
@@ -284,7 +284,7 @@ impl Institutions {
     pub(crate) fn all(&self) -> Vec<Institution> {
         self.map
             .read()
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.values().map(|i| Institution::clone(i)).collect())
             .unwrap_or_default()
     }
 
@@ -300,7 +300,7 @@ impl Institutions {
         f: impl FnOnce(&mut Institution),
     ) -> Option<Institution> {
         let mut m = self.map.write().ok()?;
-        let inst = m.get_mut(customer_id)?;
+        let inst = Arc::make_mut(m.get_mut(customer_id)?);
         f(inst);
         Some(inst.clone())
     }
@@ -541,7 +541,7 @@ impl Core {
     }
 
     /// One institution as it is now.
-    pub(crate) fn institution(&self, customer_id: &str) -> Option<Institution> {
+    pub(crate) fn institution(&self, customer_id: &str) -> Option<Arc<Institution>> {
         self.institutions.get(customer_id)
     }
 
@@ -719,7 +719,7 @@ impl Core {
         let fresh =
             Institutions::build_one(&agreement, added.as_ref(), &self.settings, &HashMap::new());
         if let Ok(mut m) = self.institutions.map.write() {
-            m.insert(customer_id.to_string(), fresh);
+            m.insert(customer_id.to_string(), Arc::new(fresh));
         }
         self.faults
             .reset_institution_to(customer_id, &self.settings.faults);
@@ -805,7 +805,7 @@ impl Core {
             r.added.insert(cid.clone(), def);
         }
         if let Ok(mut m) = self.institutions.map.write() {
-            m.insert(cid.clone(), inst.clone());
+            m.insert(cid.clone(), Arc::new(inst.clone()));
         }
         self.institutions.changed();
         Ok(Ok(NewInstitution {
@@ -856,7 +856,7 @@ impl Core {
             r.agreements.push(agreement.clone());
         }
         if let Ok(mut m) = self.institutions.map.write() {
-            m.insert(cid.clone(), inst.clone());
+            m.insert(cid.clone(), Arc::new(inst.clone()));
         }
         if let Some(token) = self
             .settings
