@@ -150,6 +150,62 @@ fn each_action_observed_by_a_client_and_journaled() {
     );
 }
 
+/// An application whose time-out is shorter than the delay gives up and retries: both attempts
+/// are in the journal (the first with no answer, stamped when it was sent), or a harness
+/// counting retries would see one attempt too few.
+#[test]
+fn a_timed_out_attempt_and_its_retry_are_both_journaled() {
+    let s = MockServer::start(&[]);
+    let nik = active_nik(&s);
+    let id = add(
+        &s,
+        json!({"times":1,"endpoint":"call_nik","action":{"type":"delay","ms":10000}}),
+    );
+    let impatient = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let sent = chrono::Utc::now();
+    let err = impatient
+        .post(s.url(LOOKUP))
+        .json(&body("rsud_3313", &nik, "petugas.07"))
+        .send()
+        .expect_err("gave up");
+    assert!(err.is_timeout(), "{err:?}");
+    let (status, _) = lookup(&s, "rsud_3313", &nik, "petugas.07");
+    assert_eq!(status, 200, "the retry is answered (the rule was spent)");
+
+    // The first row is written by a task when the connection closes: wait for it briefly.
+    let t = Instant::now();
+    let rows = loop {
+        let rows = s.journal("limit=5");
+        if rows.len() >= 2 || t.elapsed() > Duration::from_secs(5) {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    // Newest first: the answered retry, then the attempt that timed out.
+    let (retry, gave_up) = (&rows[0], &rows[1]);
+    assert_eq!(retry["outcome"], "01");
+    assert_eq!(gave_up["fault"], format!("rule {id}: delay 10000ms"));
+    assert_eq!(gave_up["http_status"], 0);
+    assert_eq!(gave_up["outcome"], "-");
+    assert_eq!(gave_up["nik"], nik.as_str());
+    assert_eq!(gave_up["operator"], "petugas.07");
+    let detail = gave_up["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("client closed the connection"), "{detail}");
+    let stamped = chrono::DateTime::parse_from_rfc3339(gave_up["time"].as_str().unwrap()).unwrap();
+    let off = (stamped.with_timezone(&chrono::Utc) - sent).num_milliseconds();
+    assert!(
+        (-1000..250).contains(&off),
+        "stamped at arrival, not when the client left: {off} ms after sending"
+    );
+    // Only the answered attempt reached the gateway and its quota.
+    let (_, q) = s.admin("GET", "/__admin/quota/rsud_3313", None);
+    assert_eq!(q["used"].as_u64(), Some(1), "{q}");
+}
+
 #[test]
 fn close_drops_the_connection_without_an_answer() {
     let s = MockServer::start(&[]);

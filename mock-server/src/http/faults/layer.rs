@@ -36,13 +36,18 @@ const RESPONSE_LIMIT: usize = 16 << 20;
 #[derive(Debug, Clone)]
 pub(crate) struct ShortCircuit {
     pub meta: RequestMeta,
-    /// The method segment as sent (`CALL_NIK`, `call_nik`…), or the path for data balikan.
+    /// The endpoint as the gateway journals it (`CALL_NIK`, `balikan_store`…).
     pub endpoint_name: String,
+    /// The method segment as sent, when it is not the endpoint's own name (`call_nik`).
+    pub called_as: Option<String>,
     pub fault: AppliedFault,
     /// The status answered; `None` when the connection was dropped.
     pub http_status: Option<u16>,
     pub source: Option<SocketAddr>,
     pub started: Instant,
+    /// Set when the client gave up during an injected delay (the delay's length): the gateway
+    /// never saw the request, and its row is stamped at its arrival, not when the client left.
+    pub client_left_during: Option<Duration>,
 }
 
 /// Where short-circuited requests are journaled (the mock's journal writer).
@@ -201,7 +206,35 @@ where
     let path = req.uri().path().to_string();
     let mut resp = match fault.action {
         AppliedAction::Delay(d) => {
+            // A client whose time-out is shorter than the delay (what delay rules usually test)
+            // closes the connection, and hyper drops this future: the attempt must still be in
+            // the journal, or retries after a time-out are undercounted by one. The body is read
+            // first (the client sent it before waiting) so the row has its operator and NIK, and
+            // the handler after the delay never waits on the network.
+            let req = if body_read {
+                req
+            } else {
+                read_fields(&st, &directory, req, &mut meta).await
+            };
+            let (endpoint_name, called_as) = endpoint_name(endpoint, &path);
+            let guard = st.journal.clone().map(|journal| LeftDuringDelay {
+                journal,
+                entry: Some(ShortCircuit {
+                    meta,
+                    endpoint_name,
+                    called_as,
+                    fault,
+                    http_status: None,
+                    source: source_of(&req),
+                    started,
+                    client_left_during: Some(d),
+                }),
+            });
             tokio::time::sleep(d).await;
+            // The handler journals on its own from here (its body is already in memory).
+            if let Some(mut g) = guard {
+                g.entry = None;
+            }
             next.run(req).await
         }
         AppliedAction::Status(_) | AppliedAction::Close => {
@@ -210,31 +243,22 @@ where
                 _ => None,
             };
             if let Some(journal) = &st.journal {
-                let source = req
-                    .extensions()
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0);
+                let source = source_of(&req);
                 if !body_read {
                     // The gateway will not read it, so read it here for the journal's
                     // operator and NIK columns.
                     read_fields(&st, &directory, req, &mut meta).await;
                 }
-                let endpoint_name = match endpoint {
-                    Endpoint::CallNik | Endpoint::Verify => path
-                        .trim_end_matches('/')
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or("")
-                        .to_string(),
-                    Endpoint::BalikanStore | Endpoint::BalikanUpload => path.clone(),
-                };
+                let (endpoint_name, called_as) = endpoint_name(endpoint, &path);
                 let entry = ShortCircuit {
                     meta,
                     endpoint_name,
+                    called_as,
                     fault,
                     http_status,
                     source,
                     started,
+                    client_left_during: None,
                 };
                 journal.record(entry).await;
             }
@@ -251,6 +275,58 @@ where
     // …and outer ones see it on the answer.
     resp.extensions_mut().insert(fault);
     resp
+}
+
+/// The journal's endpoint column for a request the gateway did not handle, named as the gateway
+/// names the ones it handles (readers select rows by it), and the method segment as sent when it
+/// differs (`call_nik`, or an institution's own method name).
+fn endpoint_name(endpoint: Endpoint, path: &str) -> (String, Option<String>) {
+    let canonical = match endpoint {
+        Endpoint::CallNik => "CALL_NIK",
+        Endpoint::Verify => "CALL_VERIFY_BY_ELEMEN",
+        Endpoint::BalikanStore => "balikan_store",
+        Endpoint::BalikanUpload => "balikan_upload",
+    };
+    let called_as = match endpoint {
+        Endpoint::CallNik | Endpoint::Verify => path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|seg| *seg != canonical)
+            .map(|seg| seg.chars().take(100).collect()),
+        Endpoint::BalikanStore | Endpoint::BalikanUpload => None,
+    };
+    (canonical.to_string(), called_as)
+}
+
+fn source_of(req: &Request) -> Option<SocketAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// Journals a delayed request whose client gave up before the delay ended: dropped with its
+/// entry still in place means the future was cancelled mid-delay.
+struct LeftDuringDelay {
+    journal: Arc<dyn FaultJournal>,
+    entry: Option<ShortCircuit>,
+}
+
+impl Drop for LeftDuringDelay {
+    fn drop(&mut self) {
+        let Some(entry) = self.entry.take() else {
+            return;
+        };
+        // Drop cannot wait: the row is written by a task of its own (dropped futures of a
+        // running server are dropped inside its runtime; at shutdown there is none, and the
+        // request is lost with the process, like any unanswered one).
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(self.journal.record(entry));
+            }
+            Err(_) => tracing::warn!("a request left during a delay could not be journaled"),
+        }
+    }
 }
 
 /// Reads operator and NIKs from the query and (if small enough) the body into `meta`; returns

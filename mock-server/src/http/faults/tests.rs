@@ -189,6 +189,50 @@ async fn delay_is_at_least_the_delay() {
         "a delayed answer is the real one"
     );
     assert_eq!(s.last_journal().as_deref(), Some("rule 1: delay 300ms"));
+    assert!(
+        s.short.lock().unwrap().is_empty(),
+        "a client that waited is journaled by the handler, not by the layer"
+    );
+}
+
+/// A client that times out during a delay closes its connection and hyper drops the request's
+/// future: the attempt is still journaled, with its operator and NIK, and the handler never runs.
+#[tokio::test]
+async fn a_client_that_gives_up_during_a_delay_is_still_journaled() {
+    let s = start().await;
+    s.add(json!({"endpoint":"call_nik","action":{"type":"delay","ms":5000}}))
+        .await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let body =
+        json!({"nik": NIK, "user_id": "rsud_3313", "password": "x", "User_ID": "perawat.sri"});
+    let err = impatient
+        .post(s.url("/dukcapil/get_json/rsud_3313/CALL_NIK"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    // The row is written by a task spawned when the connection's future is dropped.
+    let t = Instant::now();
+    while s.short.lock().unwrap().is_empty() && t.elapsed() < Duration::from_secs(4) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let short = s.short.lock().unwrap().clone();
+    assert_eq!(short.len(), 1, "{short:?}");
+    let e = &short[0];
+    assert_eq!(e.http_status, None);
+    assert_eq!(e.client_left_during, Some(Duration::from_millis(5000)));
+    assert_eq!(e.endpoint_name, "CALL_NIK");
+    assert_eq!(e.meta.niks, vec![NIK.to_string()]);
+    assert_eq!(e.meta.operator.as_deref(), Some("perawat.sri"));
+    assert!(
+        e.started.elapsed() < Duration::from_secs(4),
+        "journaled when the client left, not when the delay ended"
+    );
+    assert_eq!(*s.handled.lock().unwrap(), 0, "the gateway never saw it");
 }
 
 #[tokio::test]

@@ -60,7 +60,25 @@ impl FaultJournal for AppJournal {
     fn record(&self, sc: ShortCircuit) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         let state = self.0.clone();
         Box::pin(async move {
-            let now = state.now_for(sc.meta.institution.as_deref());
+            let mut now = state.now_for(sc.meta.institution.as_deref());
+            let detail = match sc.client_left_during {
+                // Stamped at arrival: the attempt belongs to the moment it was sent, which is
+                // what the harness matches against its actions.
+                Some(delay) => {
+                    now -= chrono::Duration::from_std(sc.started.elapsed()).unwrap_or_default();
+                    format!(
+                        "injected fault: the client closed the connection after {} ms of a {} ms delay; \
+                         the gateway did not handle the request",
+                        sc.started.elapsed().as_millis(),
+                        delay.as_millis()
+                    )
+                }
+                None => "injected fault: the gateway did not handle the request".into(),
+            };
+            let detail = match &sc.called_as {
+                Some(method) => format!("{detail}; called as {method}"),
+                None => detail,
+            };
             let row = JournalRow {
                 id: 0,
                 time: now.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -76,7 +94,7 @@ impl FaultJournal for AppJournal {
                 source: sc.source.map(|s| s.ip().to_canonical().to_string()),
                 latency_us: i64::try_from(sc.started.elapsed().as_micros()).unwrap_or(i64::MAX),
                 fault: Some(sc.fault.to_string()),
-                detail: Some("injected fault: the gateway did not handle the request".into()),
+                detail: Some(detail),
             };
             if let Err(e) = state.writer().journal(row, None).await {
                 tracing::error!(error = %e, "journal write of a faulted request failed");
