@@ -30,6 +30,12 @@ pub struct TargetFile {
     /// to the target file; overrides the pack's (see [`crate::portal_script`]).
     #[serde(default)]
     pub operator_script: Option<PathBuf>,
+    /// The application's own time-out for one gateway call, in ms, when it has one: the
+    /// timeout fault then delays a call just past it, so the application's time-out is what
+    /// the test sees. Without it the delay is half the driver's time-out (2 to 8 s), which an
+    /// application with a longer time-out sits through (reported as not exercised).
+    #[serde(default)]
+    pub gateway_timeout_ms: Option<u64>,
 }
 
 /// `[app]`: a command the runner starts before the session and stops after it.
@@ -101,6 +107,17 @@ pub enum Driver {
     /// Headless Chromium at the mock's Web Portal, playing the operator script (Web Portal
     /// agencies, whose operators use Dukcapil's portal instead of an application).
     Browser(BrowserDriver),
+}
+
+impl Driver {
+    /// How long the runner waits for one answer of the application (or, by hand, its screen).
+    pub fn timeout_ms(&self) -> u64 {
+        match self {
+            Driver::Http(h) => h.timeout_ms,
+            Driver::Manual(_) => 10_000,
+            Driver::Browser(b) => b.timeout_ms,
+        }
+    }
 }
 
 /// `[driver.browser]`: the portal is the mock's (`/portal/masuk` on its address).
@@ -406,6 +423,18 @@ impl Target {
                         ));
                     }
                 }
+            }
+        }
+        if let Some(t) = file.gateway_timeout_ms {
+            let driver = file.driver.timeout_ms();
+            if t == 0 || t >= driver {
+                errors.push(src.error(
+                    Some("gateway_timeout_ms"),
+                    format!(
+                        "expected a time-out above 0 and below the driver's {driver} ms (the runner \
+                         waits that long for the application, which must give up on the gateway first)"
+                    ),
+                ));
             }
         }
         if !errors.is_empty() {

@@ -615,3 +615,30 @@ fn field_limits_judge_each_mapped_place_whatever_the_format() {
         CheckOutcome::Pass
     );
 }
+
+/// A transport fault counts as exercised only when it met one of the lookup's requests, and a
+/// delay only when the application gave up on it (the mock journals that attempt with no
+/// outcome): a fault that met nothing must not pass for a tested one.
+#[test]
+fn a_fault_is_exercised_only_when_it_met_a_request() {
+    use super::transport::{reached, Reached};
+    use crate::scenario::Fault;
+    let faulted = |outcome: &str, fault: &str| {
+        let mut r = row(1, Some("op"), "3313010101900001", outcome);
+        r.fault = Some(fault.into());
+        r
+    };
+    let plain = row(2, Some("op"), "3313010101900001", "01");
+    let gave_up = faulted("-", "rule 1: delay 2250ms");
+    let waited = faulted("01", "rule 1: delay 2250ms");
+    let refused = faulted("-", "rule 2: status 503");
+
+    assert_eq!(reached(Fault::Timeout, &[&gave_up, &plain]), Reached::Yes);
+    assert_eq!(reached(Fault::Timeout, &[&waited]), Reached::WaitedOut);
+    assert_eq!(reached(Fault::Timeout, &[&plain]), Reached::No);
+    assert_eq!(reached(Fault::Timeout, &[]), Reached::No);
+    assert_eq!(reached(Fault::Http503, &[&refused, &plain]), Reached::Yes);
+    assert_eq!(reached(Fault::Http503, &[&plain]), Reached::No);
+    // An answered delay is still a met fault for the faults that are not time-outs.
+    assert_eq!(reached(Fault::TruncatedBody, &[&waited]), Reached::Yes);
+}

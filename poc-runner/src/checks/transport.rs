@@ -6,6 +6,31 @@ use super::{Check, CheckOutcome, Evaluation};
 use crate::evidence::{ev, Evidence};
 use crate::journal::JournalRow;
 use crate::observed::Observation;
+use crate::scenario::Fault;
+
+/// Whether a fault injected for a lookup met the application's requests.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reached {
+    Yes,
+    /// None of the lookup's requests was faulted (it answered from elsewhere, or sent nothing).
+    No,
+    /// A delay for the time-out test, which the application sat through: it never gave up, so
+    /// its time-out handling was not seen.
+    WaitedOut,
+}
+
+/// Judged from the lookup's own journal rows. The mock journals a delayed request whose client
+/// gave up with no outcome (`-`): that is the application's time-out at work.
+pub(crate) fn reached(fault: Fault, own: &[&JournalRow]) -> Reached {
+    let faulted: Vec<&&JournalRow> = own.iter().filter(|r| r.fault.is_some()).collect();
+    if faulted.is_empty() {
+        return Reached::No;
+    }
+    if fault == Fault::Timeout && !faulted.iter().any(|r| r.outcome == "-") {
+        return Reached::WaitedOut;
+    }
+    Reached::Yes
+}
 
 /// The scenario's `outcome_handling` check when it names transport faults.
 #[derive(Debug)]
@@ -35,18 +60,30 @@ impl Check for Transport {
     ) -> Evaluation {
         let max_retries = self.max_retries;
         let mut problems = Vec::new();
+        let mut notes = Vec::new();
         let mut exercised = 0;
         for l in &obs.lookups {
             let a = &obs.actions[l.action];
-            let sent = rows
+            let own: Vec<&JournalRow> = rows
                 .iter()
                 .filter(|r| r.is_lookup() && r.nik_raw == l.nik && a.covers(r, obs.slack_ms))
-                .count();
+                .collect();
+            let sent = own.len();
             let Some(f) = l.fault else {
                 continue;
             };
-            exercised += 1;
             let name = format!("{f:?}").to_lowercase();
+            match reached(f, &own) {
+                Reached::Yes => exercised += 1,
+                Reached::No => notes.push(ev!(
+                    "{name}: tidak ada permintaan aplikasi yang terkena gangguan ini (tidak teruji)",
+                    "{name}: no request of the application met this fault (not exercised)"
+                )),
+                Reached::WaitedOut => notes.push(ev!(
+                    "{name}: aplikasi menunggu sampai penundaan selesai; batas waktunya sendiri tidak teruji (nyatakan `gateway_timeout_ms` di berkas target)",
+                    "{name}: the application waited the whole delay out; its own time-out was not exercised (declare `gateway_timeout_ms` in the target file)"
+                )),
+            }
             match l.answer.status {
                 None => problems.push(ev!(lang =>
                     "{name}: aplikasi tidak memberi jawaban ({})",
@@ -76,25 +113,29 @@ impl Check for Transport {
                 ));
             }
         }
+        if !problems.is_empty() {
+            problems.extend(notes);
+            return Evaluation {
+                outcome: CheckOutcome::Fail,
+                evidence: problems,
+            };
+        }
         if exercised == 0 {
-            return Evaluation::not_exercised(ev!(
+            let mut e = Evaluation::not_exercised(ev!(
                 "tidak ada gangguan jaringan yang diuji",
                 "no transport fault was exercised"
             ));
+            e.evidence.extend(notes);
+            return e;
         }
-        if problems.is_empty() {
-            Evaluation {
-                outcome: CheckOutcome::Pass,
-                evidence: vec![ev!(
-                    "{exercised} gangguan jaringan ditangani dengan baik, percobaan ulang terbatas; aplikasi tetap melayani",
-                    "{exercised} transport fault(s) handled cleanly with bounded retries; the application kept serving"
-                )],
-            }
-        } else {
-            Evaluation {
-                outcome: CheckOutcome::Fail,
-                evidence: problems,
-            }
+        let mut evidence = vec![ev!(
+            "{exercised} gangguan jaringan ditangani dengan baik, percobaan ulang terbatas; aplikasi tetap melayani",
+            "{exercised} transport fault(s) handled cleanly with bounded retries; the application kept serving"
+        )];
+        evidence.extend(notes);
+        Evaluation {
+            outcome: CheckOutcome::Pass,
+            evidence,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::observed::{CapturedOutput, LookupRecord, Observation, PortalLogin};
 use crate::portal_script::{OperatorScript, ScriptAction};
 use crate::scenario::{AgreementOverride, CheckSpec, Fault, Step, TestCase};
 use crate::storage;
-use crate::target::{Driver, Target};
+use crate::target::Target;
 
 /// One test being played: the drivers it acts through and what it has produced so far.
 pub(super) struct TestRun<'a, 'd> {
@@ -371,7 +371,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 let status = |code| FaultAction::Status { code };
                 let action = match fault {
                     Fault::Timeout => FaultAction::Delay {
-                        ms: Some((self.driver_timeout_ms() / 2).clamp(2_000, 8_000)),
+                        ms: Some(self.timeout_delay_ms()),
                         min_ms: None,
                         max_ms: None,
                     },
@@ -763,11 +763,13 @@ impl<'a, 'd> TestRun<'a, 'd> {
         ctx
     }
 
-    fn driver_timeout_ms(&self) -> u64 {
-        match &self.obs.target.file.driver {
-            Driver::Http(h) => h.timeout_ms,
-            Driver::Manual(_) => 10_000,
-            Driver::Browser(b) => b.timeout_ms,
+    /// The timeout fault's delay: past the application's declared time-out by half of it (at
+    /// least 500 ms, for its timer's slack), else half the driver's time-out.
+    fn timeout_delay_ms(&self) -> u64 {
+        let file = &self.obs.target.file;
+        match file.gateway_timeout_ms {
+            Some(t) => t + (t / 2).max(500),
+            None => (file.driver.timeout_ms() / 2).clamp(2_000, 8_000),
         }
     }
 
