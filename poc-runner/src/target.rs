@@ -674,6 +674,12 @@ mod tests {
         );
         let e = err("timeout_ms = 10000", "timeout_ms = \"ten\"");
         assert!(e.contains("key `driver.http.timeout_ms`"), "{e}");
+        // The application must give up on the gateway before the runner gives up on it.
+        let e = err("gateway_timeout_ms = 5000", "gateway_timeout_ms = 10000");
+        assert!(
+            e.contains("key `gateway_timeout_ms`: expected a time-out above 0 and below the driver's 10000 ms"),
+            "{e}"
+        );
         let e = err("html = \"table#hasil td\"", "html = \"table##\"");
         assert!(
             e.contains("driver.http.lookup.extract.html`: expected a CSS selector"),

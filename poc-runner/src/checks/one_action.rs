@@ -64,14 +64,20 @@ pub(super) fn one_action_one_request(
         .iter()
         .filter(|a| matches!(a.kind, ActionKind::Lookup { .. }))
         .count();
-    Evaluation::judge(
-        problems,
+    let ok = if lookups.len() > n {
+        ev!(
+            "{n} aksi pencarian, {} permintaan: masing-masing satu, ditambah percobaan ulang dalam batas setelah gangguan yang disuntikkan",
+            "{n} lookup actions, {} requests: one each, plus retries within the limit after injected faults",
+            lookups.len()
+        )
+    } else {
         ev!(
             "{n} aksi pencarian, {} permintaan, masing-masing satu",
             "{n} lookup actions, {} requests, one each",
             lookups.len()
-        ),
-    )
+        )
+    };
+    Evaluation::judge(problems, ok)
 }
 
 /// The scenario's `one_action_one_request` check.
