@@ -30,6 +30,9 @@ pub enum Defect {
     DoubleCall,
     /// Each lookup also looks up the NIKs following the looked-up NIK, before answering.
     SequentialJob,
+    /// Answers the operator, then "refreshes" the record in the background: a second call for
+    /// the same NIK half a second later, after the operator's action is over.
+    LateRefresh,
     /// Retries without bound on errors and after `05`.
     UnboundedRetry,
     /// Never sends data balikan.
@@ -58,6 +61,7 @@ impl Defect {
         Defect::UnfilteredFields,
         Defect::DoubleCall,
         Defect::SequentialJob,
+        Defect::LateRefresh,
         Defect::UnboundedRetry,
         Defect::NoBalikan,
         Defect::BalikanMissingField,
@@ -78,6 +82,7 @@ impl Defect {
             Defect::UnfilteredFields => "unfiltered-fields",
             Defect::DoubleCall => "double-call",
             Defect::SequentialJob => "sequential-job",
+            Defect::LateRefresh => "late-refresh",
             Defect::UnboundedRetry => "unbounded-retry",
             Defect::NoBalikan => "no-balikan",
             Defect::BalikanMissingField => "balikan-missing-field",

@@ -14,6 +14,9 @@ use crate::db::{Db, DbError};
 use crate::gateway::{BalikanResult, Gateway, GatewayError};
 use crate::quota::QuotaGate;
 
+/// How long after its answer the `late-refresh` defect calls again.
+const LATE_REFRESH_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How many following NIKs the `sequential-job` defect looks up after each lookup.
 const SEQUENTIAL_SPAN: u64 = 5;
 
@@ -332,6 +335,15 @@ impl App {
         let view = self.lookup_nik(operator, &nik).await?;
         if self.defects.has(Defect::SequentialJob) {
             self.prefetch_following(operator, &nik).await;
+        }
+        if self.defects.has(Defect::LateRefresh) {
+            // Queued, not awaited: the call comes after the answer, outside the action.
+            let (gateway, nik, operator) =
+                (self.gateway.clone(), nik.clone(), operator.to_string());
+            tokio::spawn(async move {
+                tokio::time::sleep(LATE_REFRESH_AFTER).await;
+                let _ = gateway.call_nik(&nik, &operator).await;
+            });
         }
         Ok(view)
     }

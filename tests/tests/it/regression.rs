@@ -50,6 +50,18 @@ pub(crate) const TABLE: &[(&str, &[&str])] = &[
             "T-QUOTA-01/quota",
         ],
     ),
+    // A second call half a second after the answer, outside the operator's action: judged where
+    // it lands (inside a later action of the test, after the test's rows were read, or in a test
+    // that did not ask for its NIK), however short the pauses; after a `05` it is a call too many.
+    (
+        "late-refresh",
+        &[
+            "T-ONE-ACTION-01/one_action_one_request",
+            "T-OUTCOME-01/one_action_one_request",
+            "T-TRANSPORT-01/one_action_one_request",
+            "T-QUOTA-01/quota",
+        ],
+    ),
     // Retries a gateway that keeps failing, too: caught also where the pack skips the quota test.
     (
         "unbounded-retry",
