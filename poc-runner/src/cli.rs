@@ -116,7 +116,7 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         population: u64,
         /// Factor on the pack's pauses and balikan waits (written for people at a screen).
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.01)]
         pause_scale: f64,
         /// Result directory to write (must be missing or empty).
         #[arg(long, value_name = "DIR", default_value = "poc-result")]

@@ -150,9 +150,29 @@ impl Mock {
     }
 
     /// Moves the mock's clock; returns its offset from real time in milliseconds.
-    pub(crate) fn set_clock(&self, at: DateTime<Utc>) -> Result<i64, SessionError> {
+    /// Sets the mock's clock (its institution's, when scoped) and reads it against this
+    /// machine's from the same call.
+    pub(crate) fn set_clock(&self, at: DateTime<Utc>) -> Result<ClockReading, SessionError> {
+        let sent = Utc::now();
         let status = self.call(self.api.set_clock(&ClockChange::set(at)))?;
-        Ok((status.offset_seconds * 1000.0) as i64)
+        ClockReading::of(&status.now, sent, Utc::now()).ok_or_else(|| unreadable_clock(&status.now))
+    }
+
+    /// The mock's clock (its institution's, when scoped) against this machine's, from the
+    /// quickest of three reads: the mock may run on another host whose clock is not ours, and
+    /// its journal rows are stamped by its clock while the runner's actions are stamped by ours.
+    pub(crate) fn clock_reading(&self) -> Result<ClockReading, SessionError> {
+        let mut best: Option<ClockReading> = None;
+        for _ in 0..3 {
+            let sent = Utc::now();
+            let status = self.call(self.api.clock())?;
+            let r = ClockReading::of(&status.now, sent, Utc::now())
+                .ok_or_else(|| unreadable_clock(&status.now))?;
+            if best.is_none_or(|b| r.uncertainty_ms < b.uncertainty_ms) {
+                best = Some(r);
+            }
+        }
+        Ok(best.expect("three reads"))
     }
 
     /// The newest journal id: rows after it belong to what happens next.
@@ -242,4 +262,69 @@ pub fn convert_row(r: &dukcapil_mock_api::JournalRow) -> Option<JournalRow> {
         latency_us: u64::try_from(r.latency_us).unwrap_or(0),
         fault: r.fault.clone(),
     })
+}
+
+/// The mock's clock against this machine's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ClockReading {
+    /// Mock time minus this machine's, in ms.
+    pub(crate) offset_ms: i64,
+    /// How far off `offset_ms` may be: half the read's round trip, rounded up.
+    pub(crate) uncertainty_ms: i64,
+}
+
+impl ClockReading {
+    /// From the mock's `now` read by a request sent at `sent` and answered at `received`: the
+    /// mock read its clock somewhere in between, taken as the middle.
+    pub(crate) fn of(now: &str, sent: DateTime<Utc>, received: DateTime<Utc>) -> Option<Self> {
+        let mock_now = DateTime::parse_from_rfc3339(now).ok()?.with_timezone(&Utc);
+        let round_trip_us = (received - sent).num_microseconds()?.max(0);
+        let middle = sent + chrono::Duration::microseconds(round_trip_us / 2);
+        Some(ClockReading {
+            offset_ms: (mock_now - middle).num_milliseconds(),
+            uncertainty_ms: (round_trip_us + 1_999) / 2_000,
+        })
+    }
+}
+
+fn unreadable_clock(now: &str) -> SessionError {
+    SessionError::Mock(format!(
+        "the mock's clock answer `{now}` is not an RFC 3339 time"
+    ))
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::ClockReading;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_reading_takes_the_middle_of_the_round_trip_and_its_half_as_uncertainty() {
+        let sent = Utc.with_ymd_and_hms(2026, 12, 4, 1, 0, 0).unwrap();
+        let received = sent + chrono::Duration::milliseconds(40);
+        // The mock's clock is 2.5 s ahead of ours.
+        let r = ClockReading::of("2026-12-04T01:00:02.520000Z", sent, received).unwrap();
+        assert_eq!(
+            r,
+            ClockReading {
+                offset_ms: 2_500,
+                uncertainty_ms: 20
+            }
+        );
+        // Behind, and a round trip of under a millisecond still counts one.
+        let r = ClockReading::of(
+            "2026-12-04T00:59:59.000000Z",
+            sent,
+            sent + chrono::Duration::microseconds(300),
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            ClockReading {
+                offset_ms: -1_000,
+                uncertainty_ms: 1
+            }
+        );
+        assert_eq!(ClockReading::of("gestern", sent, received), None);
+    }
 }

@@ -104,6 +104,8 @@ pub(crate) struct Observation<'a> {
     pub(crate) entered_balikan: BTreeMap<usize, Vec<String>>,
     /// Window around an action within which a mock row still belongs to it.
     pub(crate) slack_ms: i64,
+    /// When the runner stopped watching (mock time): the test's journal is read right after.
+    pub(crate) watched_until: Option<chrono::DateTime<chrono::Utc>>,
     /// What the operator script did at the Web Portal (`play_script`, `observe_copy`).
     pub(crate) portal: PortalPlay,
 }
@@ -158,6 +160,7 @@ impl<'a> Observation<'a> {
             faults_supported: true,
             entered_balikan: BTreeMap::new(),
             slack_ms,
+            watched_until: None,
             portal: PortalPlay::default(),
         }
     }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use dukcapil_domain::Outcome;
 
 use super::{masked, Check, Evaluation};
@@ -20,6 +21,7 @@ pub(super) fn balikan(
     entered: &BTreeMap<usize, Vec<String>>,
     within_secs: i64,
     none_without_lookup: bool,
+    watched_until: Option<DateTime<Utc>>,
 ) -> Evaluation {
     let looked_up: BTreeSet<&str> = rows
         .iter()
@@ -27,6 +29,9 @@ pub(super) fn balikan(
         .map(|r| r.nik_raw.as_str())
         .collect();
     let mut problems = Vec::new();
+    // Events for which nothing came while the runner watched, with time left on the
+    // agreement's clock when it stopped: not seen, so not judged either way.
+    let mut unwatched = Vec::new();
     let mut events = 0;
     for (i, a) in actions.iter().enumerate() {
         let ActionKind::ServiceEvent { event, nik } = &a.kind else {
@@ -47,6 +52,17 @@ pub(super) fn balikan(
             .iter()
             .filter(|r| r.outcome == Outcome::Found.code())
             .collect();
+        if sent.is_empty() {
+            if let Some(until) = watched_until.filter(|u| *u < deadline) {
+                let watched = (until - a.finished).num_seconds().max(0);
+                unwatched.push(ev!(
+                    "{event} untuk {}: belum ada data balikan selama {watched} detik yang diamati, padahal perjanjian memberi {within_secs} detik; ulangi dengan --pause-scale 1 untuk menunggu seluruhnya",
+                    "{event} on {}: no balikan in the {watched} s watched, while the agreement allows {within_secs} s; run again with --pause-scale 1 to wait it out",
+                    masked(nik)
+                ));
+                continue;
+            }
+        }
         if accepted.is_empty() {
             let nonconforming = sent
                 .iter()
@@ -116,6 +132,10 @@ pub(super) fn balikan(
             ));
         }
     }
+    if problems.is_empty() && !unwatched.is_empty() {
+        return Evaluation::new(super::CheckOutcome::NeedsReview, unwatched);
+    }
+    problems.extend(unwatched);
     if events == 0 && problems.is_empty() {
         return Evaluation::review(ev!(
             "selama pengujian tidak terjadi kejadian layanan atas NIK yang telah dicari",
@@ -174,6 +194,7 @@ impl Check for Balikan {
             &obs.entered_balikan,
             within as i64,
             self.none_without_lookup,
+            obs.watched_until,
         )
     }
 }

@@ -7,7 +7,7 @@
 //! asked for by nobody; the sequential-lookup detector runs over all of them together, so a
 //! crawl cut in pieces by test boundaries is seen whole.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dukcapil_domain::detector::DetectorSettings;
 
@@ -26,6 +26,10 @@ pub(crate) struct SessionTraffic<'a> {
     pub(crate) tests: Vec<(&'a TestCase, Vec<JournalRow>)>,
     /// The NIK of every canary the runner created: the only NIKs it asks the application for.
     pub(crate) asked: BTreeSet<String>,
+    /// Each played test's canary NIKs, by test id: the NIKs asked for while it ran.
+    pub(crate) asked_in: BTreeMap<String, BTreeSet<String>>,
+    /// The pre-flight's warm-up NIKs: its lookups fall outside every test.
+    pub(crate) preflight: BTreeSet<String>,
 }
 
 impl SessionTraffic<'_> {
@@ -37,6 +41,27 @@ impl SessionTraffic<'_> {
             .filter(move |(t, _)| !t.checks.iter().any(|c| c.kind() == kind))
             .flat_map(|(_, rows)| rows.iter());
         self.outside.iter().chain(tests)
+    }
+
+    /// Lookups no operator action asked for when they came, that no check of `kind` judged:
+    /// outside the tests, every lookup but the pre-flight's (a late call of a test's lookup
+    /// lands there: after the test's rows were read); in a test, a NIK the test did not ask
+    /// for (also a late call of an earlier test's lookup).
+    fn unasked<'s>(&'s self, kind: &'s str) -> impl Iterator<Item = &'s JournalRow> + 's {
+        let outside = self
+            .outside
+            .iter()
+            .filter(|r| r.is_lookup() && !self.preflight.contains(r.nik_raw.trim()));
+        let tests = self
+            .tests
+            .iter()
+            .filter(move |(t, _)| !t.checks.iter().any(|c| c.kind() == kind))
+            .flat_map(move |(t, rows)| {
+                let asked = self.asked_in.get(t.id.get_ref()).unwrap_or(&self.asked);
+                rows.iter()
+                    .filter(move |r| r.is_lookup() && !asked.contains(r.nik_raw.trim()))
+            });
+        outside.chain(tests)
     }
 
     /// Lookups of NIKs the runner never asked for, anywhere in the session.
@@ -55,10 +80,7 @@ impl SessionTraffic<'_> {
 fn problems(spec: &CheckSpec, traffic: &SessionTraffic<'_>, target: &Target) -> Vec<Evidence> {
     match spec {
         CheckSpec::OneActionOneRequest { .. } => {
-            let rows: Vec<&JournalRow> = traffic
-                .unjudged(spec.kind())
-                .filter(|r| r.is_lookup() && !traffic.asked.contains(r.nik_raw.trim()))
-                .collect();
+            let rows: Vec<&JournalRow> = traffic.unasked(spec.kind()).collect();
             let Some(first) = rows.first() else {
                 return Vec::new();
             };
@@ -260,6 +282,9 @@ mod tests {
         {
             let nik = format!("33130141078900{:02}", 10 + i * 7);
             traffic.asked.insert(nik.clone());
+            traffic
+                .asked_in
+                .insert(id.to_string(), BTreeSet::from([nik.clone()]));
             traffic.tests.push((
                 test_case(pack, id),
                 vec![row(100 * i as i64, Some(OP), &nik, "01")],
@@ -283,6 +308,7 @@ mod tests {
         let mut traffic = played(&pack);
         // The pre-flight's warm-up lookup is asked for too.
         traffic.asked.insert("3313014107890999".into());
+        traffic.preflight.insert("3313014107890999".into());
         traffic
             .outside
             .push(row(-30, Some(OP), "3313014107890999", "01"));
@@ -331,11 +357,59 @@ mod tests {
         assert!(failing(&results).contains(&"T-ONE-ACTION-01/one_action_one_request".to_string()));
     }
 
+    /// A second call the application makes some time after answering (a background "refresh")
+    /// lands after its test's rows were read, or in a later test: it is still a request no
+    /// operator asked for then, whatever the pauses between actions.
+    #[test]
+    fn a_late_call_of_an_asked_nik_is_judged_wherever_it_lands() {
+        let pack = pack();
+        // After the test whose lookup it repeats (T-FIELD-01's NIK, between two tests).
+        let mut traffic = played(&pack);
+        let field_nik = traffic.tests[0].1[0].nik_raw.clone();
+        traffic.outside.push(row(50, Some(OP), &field_nik, "01"));
+        let mut results = passed(&traffic.tests);
+        judge(&mut results, &traffic, &target());
+        assert_eq!(
+            failing(&results),
+            vec!["T-ONE-ACTION-01/one_action_one_request".to_string()]
+        );
+        let e = &results
+            .iter()
+            .find(|r| r.check == "one_action_one_request" && r.outcome == CheckOutcome::Fail)
+            .expect("failed")
+            .evidence;
+        assert!(
+            e.iter().any(|l| l.en.contains("no operator asked for")),
+            "{e:?}"
+        );
+
+        // Inside a later test that does not judge the rule (T-RETENTION-01 did not ask for it).
+        let mut traffic = played(&pack);
+        traffic.tests[3]
+            .1
+            .push(row(305, Some(OP), &field_nik, "01"));
+        let mut results = passed(&traffic.tests);
+        judge(&mut results, &traffic, &target());
+        assert_eq!(
+            failing(&results),
+            vec!["T-ONE-ACTION-01/one_action_one_request".to_string()]
+        );
+
+        // A NIK its own test asked for is left to the tests that judge the rule (and to their
+        // windows): the session-wide rule judges only lookups nobody asked for then.
+        let mut traffic = played(&pack);
+        traffic.tests[0].1.push(row(5, Some(OP), &field_nik, "01"));
+        let mut results = passed(&traffic.tests);
+        judge(&mut results, &traffic, &target());
+        assert_eq!(failing(&results), Vec::<String>::new());
+    }
+
     #[test]
     fn a_system_user_id_outside_the_tests_fails_user_id_propagation() {
         let pack = pack();
         let mut traffic = played(&pack);
         traffic.asked.insert("3313014107890999".into());
+        traffic.preflight.insert("3313014107890999".into());
         traffic
             .outside
             .push(row(250, Some("SYSTEM"), "3313014107890999", "01"));

@@ -106,6 +106,7 @@ fn balikan(
         &BTreeMap::new(),
         within_secs,
         none_without_lookup,
+        None,
     ))
 }
 fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
@@ -412,6 +413,43 @@ fn balikan_required_keys_deadline_and_unlooked() {
     assert!(e.evidence[0].en.contains("never looked up"), "{e:?}");
 }
 
+/// Nothing sent while the runner watched, with the agreement's time not yet up, is not seen
+/// either way: it needs review (blocking `LULUS`), never a failure the application may not have
+/// earned (it may send its balikan in a batch a minute later, as the agreement allows).
+#[test]
+fn a_balikan_not_yet_due_when_the_runner_stopped_watching_needs_review() {
+    use crate::journal::sample::t;
+    let mut ev = lookup(20, "a", A);
+    ev.kind = ActionKind::ServiceEvent {
+        event: "register_patient".into(),
+        nik: A.into(),
+    };
+    let rows = vec![row(0, Some("a"), A, "01")];
+    let judge = |until| {
+        bilingual(super::balikan::balikan(
+            &rows,
+            std::slice::from_ref(&ev),
+            &["NO_RM"],
+            &BTreeMap::new(),
+            60,
+            true,
+            until,
+        ))
+    };
+    let early = judge(Some(t(26)));
+    assert_eq!(early.outcome, CheckOutcome::NeedsReview, "{early:?}");
+    assert!(
+        early.evidence[0]
+            .en
+            .contains("no balikan in the 4 s watched")
+            && early.evidence[0].en.contains("--pause-scale 1"),
+        "{early:?}"
+    );
+    // Watched past the agreement's deadline: a failure.
+    assert_eq!(judge(Some(t(90))).outcome, CheckOutcome::Fail);
+    assert_eq!(judge(None).outcome, CheckOutcome::Fail);
+}
+
 /// A value the operator entered for a balikan key of the agreement must come back with the
 /// balikan, even when the key is not required (a blood type collected at registration).
 #[test]
@@ -426,12 +464,12 @@ fn balikan_values_the_operator_entered_must_be_sent() {
     bal.elements = vec!["NO_RM".into()];
     let rows = vec![row(0, Some("a"), A, "01"), bal.clone()];
     let entered: BTreeMap<usize, Vec<String>> = [(0, vec!["GOL_DARAH".to_string()])].into();
-    let e = super::balikan::balikan(&rows, &[ev.clone()], &["NO_RM"], &entered, 60, true);
+    let e = super::balikan::balikan(&rows, &[ev.clone()], &["NO_RM"], &entered, 60, true, None);
     assert_eq!(e.outcome, CheckOutcome::Fail, "{e:?}");
     assert!(e.evidence[0].en.contains("GOL_DARAH"), "{e:?}");
     bal.elements.push("GOL_DARAH".into());
     let rows = vec![row(0, Some("a"), A, "01"), bal];
-    let e = super::balikan::balikan(&rows, &[ev], &["NO_RM"], &entered, 60, true);
+    let e = super::balikan::balikan(&rows, &[ev], &["NO_RM"], &entered, 60, true, None);
     assert_eq!(e.outcome, CheckOutcome::Pass, "{e:?}");
 }
 

@@ -22,6 +22,7 @@ use crate::process as procs;
 use driver::AppDriver;
 use steps::TestRun;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -63,7 +64,7 @@ impl Default for Options {
             mock_url: None,
             admin_token: None,
             population: 200,
-            pause_scale: 0.05,
+            pause_scale: 0.01,
             progress: true,
             lang: crate::Lang::Id,
         }
@@ -88,9 +89,11 @@ pub struct Played {
     pub app_output: Vec<(String, String)>,
 }
 
-/// Window around an action within which a mock row still belongs to it. Runner and mock share a
-/// host here, so this is far tighter than the evaluators' default for remote sessions.
-const SLACK_MS: i64 = 400;
+/// Window around an action within which a mock row still belongs to it, on top of what the
+/// mock's clock reading leaves uncertain (half a round trip to the mock, measured at each test's
+/// start). A synchronous application's rows fall inside its actions: this margin is for timer
+/// and scheduling noise, and a row beyond it is still judged (as a request no action asked for).
+const BASE_SLACK_MS: i64 = 100;
 
 /// Plays the pack against the target, with progress on stderr when `opts.progress`. Checks that
 /// fail are values in the result; `Err` means the session could not be played (unreachable
@@ -255,7 +258,11 @@ pub fn play_reporting(
         }
         AppDriver::Manual(_) => mock.watermark()?,
     };
-    let mut traffic = checks::session_wide::SessionTraffic::default();
+    let mut traffic = checks::session_wide::SessionTraffic {
+        // Only the pre-flight has made canaries so far.
+        preflight: factory.issued().clone(),
+        ..Default::default()
+    };
     let mut emit = |driver: &mut AppDriver<'_>, event: SessionEvent<'_>| {
         driver.report(&event);
         reporter.report(&event);
@@ -301,9 +308,14 @@ pub fn play_reporting(
             // Everything since the test's reset.
             let (rows, last) = mock.journal_since(0)?;
             last_id = last;
-            traffic
-                .asked
-                .extend(run.obs.residents.values().map(|c| c.nik.trim().to_string()));
+            let niks: BTreeSet<String> = run
+                .obs
+                .residents
+                .values()
+                .map(|c| c.nik.trim().to_string())
+                .collect();
+            traffic.asked.extend(niks.iter().cloned());
+            traffic.asked_in.insert(tid.to_string(), niks);
             let confirmed = run.driver.take_observations();
             let evals: Vec<CheckResult> = t
                 .checks
@@ -422,8 +434,20 @@ fn preflight(
     }
     driver.forget_sessions();
     // Work the lookups set off in the background (a defect's crawler) lands before the first
-    // test's reset, not inside it.
-    std::thread::sleep(Duration::from_millis(1_000));
+    // test's reset, not inside it: the journal must stay quiet for two windows (at most a
+    // second). What comes later is judged all the same, as lookups no operator asked for.
+    let quiet = Duration::from_millis(2 * BASE_SLACK_MS as u64);
+    let give_up = Instant::now() + Duration::from_secs(1);
+    let mut newest = mock.watermark()?;
+    let mut since = Instant::now();
+    while Instant::now() < give_up && since.elapsed() < quiet {
+        std::thread::sleep(Duration::from_millis(25));
+        let now = mock.watermark()?;
+        if now != newest {
+            newest = now;
+            since = Instant::now();
+        }
+    }
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use dukcapil_mock_api::{
 };
 
 use super::driver::{AppDriver, PortalStep};
-use super::{manual, Options, SessionError, SLACK_MS};
+use super::{manual, Options, SessionError, BASE_SLACK_MS};
 use crate::canary;
 use crate::evidence::ev;
 use crate::journal::{Action, ActionKind, JournalRow};
@@ -64,7 +64,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
     ) -> Self {
         TestRun {
             script,
-            obs: Observation::new(test, target, overrides, SLACK_MS),
+            obs: Observation::new(test, target, overrides, BASE_SLACK_MS),
             mock,
             driver,
             opts,
@@ -104,9 +104,22 @@ impl<'a, 'd> TestRun<'a, 'd> {
         self.obs.test.id.get_ref()
     }
 
+    /// The pack's pause, scaled; never shorter than two windows, so that the actions either
+    /// side of it (the same resident looked up again, say) never claim each other's rows.
     fn pause(&self, seconds: u64) {
         let ms = (seconds as f64 * 1000.0 * self.opts.pause_scale).max(0.0) as u64;
-        std::thread::sleep(Duration::from_millis(ms.max(2 * SLACK_MS as u64)));
+        let floor = u64::try_from(2 * self.obs.slack_ms).unwrap_or(0);
+        std::thread::sleep(Duration::from_millis(ms.max(floor)));
+    }
+
+    /// Reads the mock's clock against ours: actions are stamped in mock time, and the window
+    /// around them widens by what the reading leaves uncertain.
+    fn adopt_clock(&mut self, reading: crate::mock::ClockReading) {
+        self.offset_ms = reading.offset_ms;
+        self.obs.slack_ms = self
+            .obs
+            .slack_ms
+            .max(BASE_SLACK_MS + reading.uncertainty_ms);
     }
 
     pub(super) fn play(&mut self, factory: &mut canary::Factory) -> Result<(), SessionError> {
@@ -115,6 +128,8 @@ impl<'a, 'd> TestRun<'a, 'd> {
         // Reset drops the rules added through the admin API; this also drops any the mock's
         // settings file configured, so a test sees only the faults its steps inject.
         self.mock.clear_faults()?;
+        let reading = self.mock.clock_reading()?;
+        self.adopt_clock(reading);
         let mut create = Vec::new();
         for r in &self.obs.test.inputs.residents {
             let c = factory.make(r);
@@ -175,6 +190,7 @@ impl<'a, 'd> TestRun<'a, 'd> {
         for step in &steps {
             self.step(step)?;
         }
+        self.obs.watched_until = Some(self.now());
         Ok(())
     }
 
@@ -365,7 +381,8 @@ impl<'a, 'd> TestRun<'a, 'd> {
                 // The pack's loader checked the timestamp.
                 let at = DateTime::parse_from_rfc3339(at.get_ref())
                     .map_err(|e| SessionError::Usage(format!("set_clock {}: {e}", at.get_ref())))?;
-                self.offset_ms = self.mock.set_clock(at.with_timezone(&Utc))?;
+                let reading = self.mock.set_clock(at.with_timezone(&Utc))?;
+                self.adopt_clock(reading);
             }
             Step::InjectFault { fault, count } => {
                 let status = |code| FaultAction::Status { code };
