@@ -242,7 +242,11 @@ pub(crate) fn check_of(spec: &CheckSpec) -> Box<dyn Check> {
         } if !transport_faults.is_empty() => Box::new(transport::Transport {
             max_retries: *max_retries,
         }),
-        CheckSpec::OutcomeHandling { .. } => Box::new(outcome_handling::OutcomeHandling),
+        CheckSpec::OutcomeHandling { outcomes, .. } => {
+            Box::new(outcome_handling::OutcomeHandling {
+                outcomes: outcomes.iter().map(|o| o.get_ref().clone()).collect(),
+            })
+        }
         CheckSpec::Quota {} => Box::new(quota::Quota),
         CheckSpec::NoSequentialLookups { detector } => Box::new(sequential::NoSequentialLookups {
             detector: detector.unwrap_or_default(),

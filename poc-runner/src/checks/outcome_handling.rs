@@ -1,7 +1,11 @@
 //! *Outcome handling*: business outcomes (not found, deceased, refused, ...) are told to the
 //! operator, never shown as data.
 
+use std::collections::BTreeSet;
+
 use dukcapil_domain::{Catalogue, Outcome};
+
+use crate::scenario::ResidentState;
 
 use super::{Check, CheckOutcome, Evaluation};
 use crate::evidence::{ev, Evidence};
@@ -67,7 +71,25 @@ pub(super) fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluatio
 /// The scenario's `outcome_handling` check without transport faults (those are
 /// [`super::transport::Transport`]).
 #[derive(Debug)]
-pub(crate) struct OutcomeHandling;
+pub(crate) struct OutcomeHandling {
+    /// The outcome codes the test is written to provoke: each must have been seen.
+    pub(crate) outcomes: Vec<String>,
+}
+
+/// The listed outcome codes that no lookup of the test got. A malformed NIK the application
+/// refused itself never reaches the gateway: its `15` is not owed then.
+pub(super) fn missing_outcomes(
+    listed: &[String],
+    seen: &BTreeSet<&str>,
+    refused_malformed_itself: bool,
+) -> Vec<String> {
+    listed
+        .iter()
+        .filter(|c| !seen.contains(c.as_str()))
+        .filter(|c| !(refused_malformed_itself && c.as_str() == Outcome::BadNikFormat.code()))
+        .cloned()
+        .collect()
+}
 
 impl Check for OutcomeHandling {
     fn judges_lookups(&self) -> bool {
@@ -81,11 +103,20 @@ impl Check for OutcomeHandling {
         _earlier: &[(Evidence, Vec<u8>)],
     ) -> Evaluation {
         let mut seen = Vec::new();
+        let mut refused_malformed_itself = false;
         for l in &obs.lookups {
             let a = &obs.actions[l.action];
             let row = rows
                 .iter()
                 .find(|r| r.is_lookup() && r.nik_raw == l.nik && a.covers(r, obs.slack_ms));
+            if row.is_none()
+                && obs
+                    .residents
+                    .values()
+                    .any(|c| c.nik == l.nik && c.state == ResidentState::Malformed)
+            {
+                refused_malformed_itself = true;
+            }
             let Some(outcome) = row.and_then(|r| r.outcome.parse::<Outcome>().ok()) else {
                 continue;
             };
@@ -100,6 +131,24 @@ impl Check for OutcomeHandling {
                 },
             });
         }
-        outcome_handling(&seen)
+        let codes: BTreeSet<&str> = seen.iter().map(|o| o.outcome.code()).collect();
+        let missing = missing_outcomes(&self.outcomes, &codes, refused_malformed_itself);
+        let mut e = outcome_handling(&seen);
+        if missing.is_empty() {
+            return e;
+        }
+        let list = missing.join(", ");
+        let note = ev!(
+            "kode respons {list} tidak pernah sampai ke aplikasi dalam pengujian ini (tidak teruji)",
+            "outcome(s) {list} never reached the application in this test (not exercised)"
+        );
+        if e.outcome == CheckOutcome::Pass {
+            // What was handled stays in the evidence; the verdict cannot rest on outcomes unseen.
+            e.evidence.insert(0, note);
+            e.outcome = CheckOutcome::NotExercised;
+        } else {
+            e.evidence.push(note);
+        }
+        e
     }
 }

@@ -680,3 +680,22 @@ fn a_fault_is_exercised_only_when_it_met_a_request() {
     // An answered delay is still a met fault for the faults that are not time-outs.
     assert_eq!(reached(Fault::TruncatedBody, &[&waited]), Reached::Yes);
 }
+
+/// Each outcome the test lists must have reached the application; a malformed NIK's 15 is not
+/// owed when the application refused the NIK itself (it never reached the gateway).
+#[test]
+fn listed_outcomes_that_never_came_are_missing() {
+    use super::outcome_handling::missing_outcomes;
+    let listed: Vec<String> = ["11", "13", "15", "16"].map(String::from).to_vec();
+    let seen: std::collections::BTreeSet<&str> = ["11", "13", "16"].into();
+    assert_eq!(
+        missing_outcomes(&listed, &seen, false),
+        vec!["15".to_string()]
+    );
+    assert!(missing_outcomes(&listed, &seen, true).is_empty());
+    let fewer: std::collections::BTreeSet<&str> = ["11"].into();
+    assert_eq!(
+        missing_outcomes(&listed, &fewer, true),
+        vec!["13".to_string(), "16".to_string()]
+    );
+}

@@ -553,6 +553,25 @@ fn t_outcome_judges_a_forced_03_from_real_traffic() {
         evidence.iter().any(|e| e.starts_with("03: ")),
         "{evidence:?}"
     );
+
+    // An outcome the test lists but nothing provokes (06, outside service hours) was not
+    // exercised: the check cannot pass on the others, and the verdict is not LULUS.
+    let text = std::fs::read_to_string(&pack).expect("pack");
+    let listed = "outcomes = [\"11\", \"12\", \"13\", \"14\", \"15\", \"03\", \"16\", \"17\"]";
+    assert!(text.contains(listed), "{text}");
+    std::fs::write(
+        &pack,
+        text.replacen(listed, &listed.replacen("\"17\"]", "\"17\", \"06\"]", 1), 1),
+    )
+    .expect("pack");
+    let unseen = session_of("", &pack);
+    let (outcome, evidence) = outcome_check(&unseen);
+    assert_eq!(outcome, "not_exercised", "{evidence:?}\n{}", unseen.text());
+    assert!(
+        evidence[0].contains("outcome(s) 06 never reached the application"),
+        "{evidence:?}"
+    );
+    assert_ne!(unseen.code(), 0, "{}", unseen.text());
 }
 
 /// A target named by a relative path: the application the runner starts (cwd: the target's
