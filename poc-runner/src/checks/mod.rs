@@ -241,6 +241,7 @@ pub(crate) fn check_of(spec: &CheckSpec) -> Box<dyn Check> {
             ..
         } if !transport_faults.is_empty() => Box::new(transport::Transport {
             max_retries: *max_retries,
+            faults: transport_faults.clone(),
         }),
         CheckSpec::OutcomeHandling { outcomes, .. } => {
             Box::new(outcome_handling::OutcomeHandling {

@@ -36,6 +36,8 @@ pub(crate) fn reached(fault: Fault, own: &[&JournalRow]) -> Reached {
 #[derive(Debug)]
 pub(crate) struct Transport {
     pub(crate) max_retries: u32,
+    /// The faults the test is written to exercise: each must have met a request.
+    pub(crate) faults: Vec<Fault>,
 }
 
 impl Check for Transport {
@@ -62,6 +64,7 @@ impl Check for Transport {
         let mut problems = Vec::new();
         let mut notes = Vec::new();
         let mut exercised = 0;
+        let mut met: Vec<Fault> = Vec::new();
         for l in &obs.lookups {
             let a = &obs.actions[l.action];
             let own: Vec<&JournalRow> = rows
@@ -74,7 +77,10 @@ impl Check for Transport {
             };
             let name = format!("{f:?}").to_lowercase();
             match reached(f, &own) {
-                Reached::Yes => exercised += 1,
+                Reached::Yes => {
+                    exercised += 1;
+                    met.push(f);
+                }
                 Reached::No => notes.push(ev!(
                     "{name}: tidak ada permintaan aplikasi yang terkena gangguan ini (tidak teruji)",
                     "{name}: no request of the application met this fault (not exercised)"
@@ -127,6 +133,22 @@ impl Check for Transport {
             ));
             e.evidence.extend(notes);
             return e;
+        }
+        let unmet: Vec<String> = self
+            .faults
+            .iter()
+            .filter(|f| !met.contains(f))
+            .map(|f| format!("{f:?}").to_lowercase())
+            .collect();
+        if !unmet.is_empty() {
+            // The verdict cannot rest on the faults that were met alone.
+            let list = unmet.join(", ");
+            let mut evidence = vec![ev!(
+                "gangguan {list} tidak teruji; {exercised} gangguan lain ditangani dengan baik",
+                "fault(s) {list} not exercised; {exercised} other fault(s) handled cleanly"
+            )];
+            evidence.extend(notes);
+            return Evaluation::new(CheckOutcome::NotExercised, evidence);
         }
         let mut evidence = vec![ev!(
             "{exercised} gangguan jaringan ditangani dengan baik, percobaan ulang terbatas; aplikasi tetap melayani",

@@ -574,6 +574,51 @@ fn t_outcome_judges_a_forced_03_from_real_traffic() {
     assert_ne!(unseen.code(), 0, "{}", unseen.text());
 }
 
+/// An application whose own time-out is longer than the one its target file declares sits the
+/// timeout fault's delay out: its time-out handling was never seen, so the transport check is
+/// not exercised (the verdict not LULUS), whatever the other faults showed.
+#[test]
+fn a_timeout_the_application_sat_through_is_not_exercised() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pack = one_test_pack(dir.path(), "T-TRANSPORT-01");
+    let declared = "gateway_timeout_ms = 1500";
+    let text = poc_runner::DEMO_TARGET.to_string();
+    assert!(text.contains(declared) && text.contains("RSUD_APP_TIMEOUT_MS = \"1500\""));
+    // Declared 1500 ms (delay 2250 ms), configured 4000 ms: the application waits.
+    let text = text.replacen(
+        "RSUD_APP_TIMEOUT_MS = \"1500\"",
+        "RSUD_APP_TIMEOUT_MS = \"4000\"",
+        1,
+    );
+    let s = session_with_target_text(&text, &pack, None);
+    let r = s
+        .result
+        .as_ref()
+        .unwrap_or_else(|| panic!("no result\n{}", s.text()));
+    let c = r["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["check"] == "outcome_handling"))
+        .unwrap_or_else(|| panic!("no outcome_handling\n{}", s.text()));
+    let evidence: Vec<&str> = c["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["en"].as_str())
+        .collect();
+    assert_eq!(c["outcome"], "not_exercised", "{evidence:?}\n{}", s.text());
+    assert!(
+        evidence[0].starts_with("fault(s) timeout not exercised"),
+        "{evidence:?}"
+    );
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e.contains("waited the whole delay out")),
+        "{evidence:?}"
+    );
+    assert_ne!(s.code(), 0, "{}", s.text());
+}
+
 /// A target named by a relative path: the application the runner starts (cwd: the target's
 /// folder) must get absolute paths, or it writes its database under a doubled path
 /// (`tgt/tgt/simrs.sqlite`) and the retention scan, finding no file, would pass an application
