@@ -11,6 +11,24 @@ use crate::evidence::{ev, Evidence};
 use crate::journal::{Action, ActionKind, JournalRow};
 use crate::observed::Observation;
 
+/// How the runner watched for a test's balikan.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Watch {
+    /// When it stopped watching (the journal was read right after); `None`: unknown.
+    pub(super) until: Option<DateTime<Utc>>,
+    /// The window around an action (clocks).
+    pub(super) slack_ms: i64,
+}
+
+impl Watch {
+    pub(super) fn of(obs: &Observation<'_>) -> Self {
+        Watch {
+            until: obs.watched_until,
+            slack_ms: obs.slack_ms,
+        }
+    }
+}
+
 /// *Data balikan*: each service event on a looked-up NIK is followed within `within_secs` by an
 /// accepted balikan row (outcome `01`) carrying every required key; no balikan for NIKs that
 /// were never looked up.
@@ -21,8 +39,12 @@ pub(super) fn balikan(
     entered: &BTreeMap<usize, Vec<String>>,
     within_secs: i64,
     none_without_lookup: bool,
-    watched_until: Option<DateTime<Utc>>,
+    watch: Watch,
 ) -> Evaluation {
+    let Watch {
+        until: watched_until,
+        slack_ms,
+    } = watch;
     let looked_up: BTreeSet<&str> = rows
         .iter()
         .filter(|r| r.is_lookup() && r.outcome == Outcome::Found.code())
@@ -45,7 +67,11 @@ pub(super) fn balikan(
         let sent: Vec<&JournalRow> = rows
             .iter()
             .filter(|r| {
-                r.is_balikan() && r.nik_raw == *nik && r.time >= a.started && r.time <= deadline
+                // From the event's start, widened like every action's window (clocks).
+                r.is_balikan()
+                    && r.nik_raw == *nik
+                    && r.time >= a.started - chrono::Duration::milliseconds(slack_ms)
+                    && r.time <= deadline
             })
             .collect();
         let accepted: Vec<&&JournalRow> = sent
@@ -194,7 +220,7 @@ impl Check for Balikan {
             &obs.entered_balikan,
             within as i64,
             self.none_without_lookup,
-            obs.watched_until,
+            Watch::of(obs),
         )
     }
 }

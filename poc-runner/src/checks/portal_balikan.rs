@@ -40,7 +40,7 @@ impl Check for PortalBalikan {
             &Default::default(),
             within as i64,
             true,
-            obs.watched_until,
+            super::balikan::Watch::of(obs),
         )
     }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use dukcapil_domain::detector::DetectorSettings;
 use dukcapil_domain::{Field, FieldSet, Outcome};
 
+use super::balikan::Watch;
 use super::outcome_handling::OutcomeObservation;
 use super::user_id::OperatorIdentity;
 use super::*;
@@ -106,7 +107,7 @@ fn balikan(
         &BTreeMap::new(),
         within_secs,
         none_without_lookup,
-        None,
+        Watch::default(),
     ))
 }
 fn outcome_handling(observations: &[OutcomeObservation]) -> Evaluation {
@@ -433,7 +434,7 @@ fn a_balikan_not_yet_due_when_the_runner_stopped_watching_needs_review() {
             &BTreeMap::new(),
             60,
             true,
-            until,
+            Watch { until, slack_ms: 0 },
         ))
     };
     let early = judge(Some(t(26)));
@@ -464,12 +465,28 @@ fn balikan_values_the_operator_entered_must_be_sent() {
     bal.elements = vec!["NO_RM".into()];
     let rows = vec![row(0, Some("a"), A, "01"), bal.clone()];
     let entered: BTreeMap<usize, Vec<String>> = [(0, vec!["GOL_DARAH".to_string()])].into();
-    let e = super::balikan::balikan(&rows, &[ev.clone()], &["NO_RM"], &entered, 60, true, None);
+    let e = super::balikan::balikan(
+        &rows,
+        &[ev.clone()],
+        &["NO_RM"],
+        &entered,
+        60,
+        true,
+        Watch::default(),
+    );
     assert_eq!(e.outcome, CheckOutcome::Fail, "{e:?}");
     assert!(e.evidence[0].en.contains("GOL_DARAH"), "{e:?}");
     bal.elements.push("GOL_DARAH".into());
     let rows = vec![row(0, Some("a"), A, "01"), bal];
-    let e = super::balikan::balikan(&rows, &[ev], &["NO_RM"], &entered, 60, true, None);
+    let e = super::balikan::balikan(
+        &rows,
+        &[ev],
+        &["NO_RM"],
+        &entered,
+        60,
+        true,
+        Watch::default(),
+    );
     assert_eq!(e.outcome, CheckOutcome::Pass, "{e:?}");
 }
 
