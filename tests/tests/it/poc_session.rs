@@ -461,6 +461,26 @@ fn an_interrupted_session_writes_nothing_and_leaves_no_mock_or_app_running() {
     }
 }
 
+/// The outcome of the session's check of kind `check` and its evidence in English (each item
+/// holds both languages: result format /2).
+fn check_of(s: &Session, check: &str) -> (String, Vec<String>) {
+    let r = s
+        .result
+        .as_ref()
+        .unwrap_or_else(|| panic!("no result\n{}", s.text()));
+    let c = r["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["check"] == check))
+        .unwrap_or_else(|| panic!("no {check} check\n{}", s.text()));
+    let evidence = c["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["en"].as_str().map(str::to_string))
+        .collect();
+    (c["outcome"].as_str().unwrap_or("").to_string(), evidence)
+}
+
 /// A pack of the standard pack's header and the one test `test_id` (with its group), written
 /// next to a copy of the requirements catalogue.
 pub(crate) fn one_test_pack(dir: &Path, test_id: &str) -> PathBuf {
@@ -503,26 +523,7 @@ pub(crate) fn one_test_pack(dir: &Path, test_id: &str) -> PathBuf {
 fn t_outcome_judges_a_forced_03_from_real_traffic() {
     let dir = tempfile::tempdir().expect("temp dir");
     let pack = one_test_pack(dir.path(), "T-OUTCOME-01");
-    let outcome_check = |s: &Session| -> (String, Vec<String>) {
-        let r = s
-            .result
-            .as_ref()
-            .unwrap_or_else(|| panic!("no result\n{}", s.text()));
-        let c = r["checks"]
-            .as_array()
-            .and_then(|a| a.iter().find(|c| c["check"] == "outcome_handling"))
-            .unwrap_or_else(|| panic!("no outcome_handling check\n{}", s.text()));
-        let evidence = c["evidence"]
-            .as_array()
-            .map(|e| {
-                // Each item holds both languages (result format /2): judge the English.
-                e.iter()
-                    .filter_map(|x| x["en"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        (c["outcome"].as_str().unwrap_or("").to_string(), evidence)
-    };
+    let outcome_check = |s: &Session| check_of(s, "outcome_handling");
     let lookups_answered_03 = |s: &Session| -> usize {
         s.result.as_ref().map_or(0, |r| {
             r["journal"]["rows"].as_array().map_or(0, |rows| {
@@ -591,21 +592,8 @@ fn a_timeout_the_application_sat_through_is_not_exercised() {
         1,
     );
     let s = session_with_target_text(&text, &pack, None);
-    let r = s
-        .result
-        .as_ref()
-        .unwrap_or_else(|| panic!("no result\n{}", s.text()));
-    let c = r["checks"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["check"] == "outcome_handling"))
-        .unwrap_or_else(|| panic!("no outcome_handling\n{}", s.text()));
-    let evidence: Vec<&str> = c["evidence"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["en"].as_str())
-        .collect();
-    assert_eq!(c["outcome"], "not_exercised", "{evidence:?}\n{}", s.text());
+    let (outcome, evidence) = check_of(&s, "outcome_handling");
+    assert_eq!(outcome, "not_exercised", "{evidence:?}\n{}", s.text());
     assert!(
         evidence[0].starts_with("fault(s) timeout not exercised"),
         "{evidence:?}"
