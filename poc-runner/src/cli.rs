@@ -585,6 +585,8 @@ fn run_session(
             sha256: pack.sha256.clone(),
             requirements_id: pack.requirements.id.clone(),
             requirements_sha256: pack.requirements.sha256.clone(),
+            pause_scale: Some(opts.pause_scale.to_string()),
+            window_ms: Some(played.window_ms),
         },
         // What the mock says it serves: the real hash of its population file, in every mode.
         mock_dataset: DatasetInfo {

@@ -179,6 +179,8 @@ pub fn session(passing: bool) -> SessionRecord {
             sha256: "0".repeat(64),
             requirements_id: "dukcapil-poc-requirements".into(),
             requirements_sha256: "1".repeat(64),
+            pause_scale: Some("0.01".into()),
+            window_ms: Some(100),
         },
         mock_dataset: DatasetInfo {
             seed: Some(20260105),

@@ -163,6 +163,18 @@ pub(crate) fn diff(old: &PocResult, new: &PocResult) -> Diff {
             old.scenario.requirements_sha256.clone(),
             new.scenario.requirements_sha256.clone(),
         ),
+        // Played with other waits: a background job may have had more or less time to show.
+        (
+            "pause_scale",
+            old.scenario
+                .pause_scale
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+            new.scenario
+                .pause_scale
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+        ),
     ]);
     let quota = |q: Option<u32>| q.map_or("-".to_string(), |q| q.to_string());
     let agreement = fields(&[

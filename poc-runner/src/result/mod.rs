@@ -109,6 +109,13 @@ pub struct ScenarioInfo {
     pub sha256: String,
     pub requirements_id: String,
     pub requirements_sha256: String,
+    /// How the pack's waits were played: its pauses times this factor (`--pause-scale`), never
+    /// below two action windows. Absent in results written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_scale: Option<String>,
+    /// The widest window around an action (ms) within which a mock row belonged to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -499,6 +506,10 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "unlimited"),
     ("scenario", "Paket skenario",
         "Scenario pack"),
+    ("pauses", "jeda paket dikali",
+        "pack pauses times"),
+    ("window", "jendela tiap tindakan",
+        "window around each action"),
     ("dataset", "Data dummy mock",
         "Mock dummy data"),
     ("unknown", "tidak diketahui",

@@ -87,6 +87,8 @@ pub struct Played {
     /// What the application the runner started wrote: `(stream, text)` for stdout and stderr,
     /// unredacted (the result redacts it).
     pub app_output: Vec<(String, String)>,
+    /// The widest window around an action of any test (ms).
+    pub window_ms: i64,
 }
 
 /// Window around an action within which a mock row still belongs to it, on top of what the
@@ -270,6 +272,7 @@ pub fn play_reporting(
     emit(&mut driver, SessionEvent::Started { tests: tests.len() });
     let mut results = Vec::new();
     let mut journal = Vec::new();
+    let mut window_ms = BASE_SLACK_MS;
     let mut all_outputs: Vec<(Evidence, Vec<u8>)> = Vec::new();
     for (index, (_, t)) in tests.iter().enumerate() {
         let tid = t.id.get_ref().as_str();
@@ -327,6 +330,7 @@ pub fn play_reporting(
                     result_of(t, c, e)
                 })
                 .collect();
+            window_ms = window_ms.max(run.obs.slack_ms);
             all_outputs.append(&mut run.obs.raw_outputs);
             traffic.tests.push((t, rows.clone()));
             journal.extend(rows);
@@ -365,6 +369,7 @@ pub fn play_reporting(
         started_at,
         finished_at: Utc::now(),
         mock_dataset: mock.dataset.clone(),
+        window_ms,
     })
 }
 
