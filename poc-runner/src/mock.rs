@@ -25,6 +25,8 @@ pub(crate) struct Mock {
     api: Client,
     /// The dataset the mock serves, as it says itself (`GET /__admin/dataset`).
     pub dataset: DatasetInfo,
+    /// It listens on a loopback address, so it runs on this host's clock.
+    on_this_host: bool,
     _proc: Option<Owned>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -65,6 +67,7 @@ impl Mock {
         let api = Client::new(&url, token).map_err(|e| SessionError::Start(e.to_string()))?;
         let dataset = api.dataset().map_err(|e| from_client(&url, e))?;
         Ok(Mock {
+            on_this_host: Mock::on_this_host(&url),
             url,
             api,
             dataset,
@@ -149,7 +152,6 @@ impl Mock {
             .map(|_| ())
     }
 
-    /// Moves the mock's clock; returns its offset from real time in milliseconds.
     /// Sets the mock's clock (its institution's, when scoped) and reads it against this
     /// machine's from the same call.
     pub(crate) fn set_clock(&self, at: DateTime<Utc>) -> Result<ClockReading, SessionError> {
@@ -167,7 +169,7 @@ impl Mock {
         sent: DateTime<Utc>,
         received: DateTime<Utc>,
     ) -> Result<ClockReading, SessionError> {
-        if self.on_this_host() {
+        if self.on_this_host {
             return Ok(ClockReading {
                 offset_ms: (status.offset_seconds * 1000.0).round() as i64,
                 uncertainty_ms: 0,
@@ -177,8 +179,8 @@ impl Mock {
     }
 
     /// The mock listens on a loopback address (the embedded one always does).
-    fn on_this_host(&self) -> bool {
-        let Ok(url) = reqwest::Url::parse(&self.url) else {
+    fn on_this_host(url: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(url) else {
             return false;
         };
         let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
@@ -189,11 +191,11 @@ impl Mock {
     }
 
     /// The mock's clock (its institution's, when scoped) against this machine's, from the
-    /// quickest of three reads (one, on this host): the mock may run on another host whose clock is not ours, and
-    /// its journal rows are stamped by its clock while the runner's actions are stamped by ours.
+    /// quickest of three reads (one, on this host): the mock may run on another host whose clock
+    /// is not ours, and its journal rows are stamped by its clock, the runner's actions by ours.
     pub(crate) fn clock_reading(&self) -> Result<ClockReading, SessionError> {
         let mut best: Option<ClockReading> = None;
-        let reads = if self.on_this_host() { 1 } else { 3 };
+        let reads = if self.on_this_host { 1 } else { 3 };
         for _ in 0..reads {
             let sent = Utc::now();
             let status = self.call(self.api.clock())?;
@@ -202,7 +204,7 @@ impl Mock {
                 best = Some(r);
             }
         }
-        Ok(best.expect("three reads"))
+        Ok(best.expect("at least one read"))
     }
 
     /// The newest journal id: rows after it belong to what happens next.

@@ -61,15 +61,16 @@ impl FaultJournal for AppJournal {
         let state = self.0.clone();
         Box::pin(async move {
             let mut now = state.now_for(sc.meta.institution.as_deref());
+            let elapsed = sc.started.elapsed();
             let detail = match sc.client_left_during {
                 // Stamped at arrival: the attempt belongs to the moment it was sent, which is
                 // what the harness matches against its actions.
                 Some(delay) => {
-                    now -= chrono::Duration::from_std(sc.started.elapsed()).unwrap_or_default();
+                    now -= chrono::Duration::from_std(elapsed).unwrap_or_default();
                     format!(
                         "injected fault: the client closed the connection after {} ms of a {} ms delay; \
                          the gateway did not handle the request",
-                        sc.started.elapsed().as_millis(),
+                        elapsed.as_millis(),
                         delay.as_millis()
                     )
                 }
@@ -92,7 +93,7 @@ impl FaultJournal for AppJournal {
                 http_status: sc.http_status.unwrap_or(0),
                 elements: Vec::new(),
                 source: sc.source.map(|s| s.ip().to_canonical().to_string()),
-                latency_us: i64::try_from(sc.started.elapsed().as_micros()).unwrap_or(i64::MAX),
+                latency_us: i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX),
                 fault: Some(sc.fault.to_string()),
                 detail: Some(detail),
             };
