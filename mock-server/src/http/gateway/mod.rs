@@ -65,7 +65,7 @@ use super::AppState;
 use crate::core::clock::{wib, wib_day};
 use crate::core::faults::AppliedFault;
 use crate::core::quota::QuotaCheck;
-use crate::db::QuotaCount;
+use crate::db::{QuotaCount, Upcoming};
 use request::{Params, ParseProblem};
 use response::{Page, Record};
 
@@ -408,6 +408,8 @@ struct Meta {
     source: Option<SocketAddr>,
     /// The fault the fault layer applied to this request (delay, truncate, trickle).
     fault: Option<String>,
+    /// Set once the request is read: the writer's open batch waits for this row.
+    upcoming: Option<Upcoming>,
 }
 
 /// Journals the request, waits for the commit, then answers.
@@ -436,7 +438,16 @@ async fn finish(state: &AppState, meta: Meta, d: Decision) -> Response {
         fault: meta.fault,
         detail: d.detail,
     };
-    if let Err(e) = state.writer().journal(row, d.quota).await {
+    let written = match meta.upcoming {
+        Some(upcoming) => {
+            state
+                .writer()
+                .journal_upcoming(row, d.quota, upcoming)
+                .await
+        }
+        None => state.writer().journal(row, d.quota).await,
+    };
+    if let Err(e) = written {
         tracing::error!(error = %e, "journal write failed; answering 500");
         let body = Page::one(response::respon("Internal Server Error"), None).to_bytes();
         return json(StatusCode::INTERNAL_SERVER_ERROR, body);
@@ -504,6 +515,7 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
             .extensions
             .get::<AppliedFault>()
             .map(ToString::to_string),
+        upcoming: None,
     };
     let operator_key = inst
         .as_ref()
@@ -513,6 +525,8 @@ async fn gateway(State(state): State<AppState>, req: Request) -> Response {
         Ok(bytes) => request::parse(&parts.uri, &bytes),
         Err(e) => Err(e),
     };
+    // From here to the journal the call does not wait on its client.
+    meta.upcoming = Some(state.writer().upcoming());
     if let Ok(p) = &params {
         meta.operator = p.operator(&operator_key);
         meta.nik = p.nik.clone();
@@ -585,6 +599,7 @@ pub(crate) async fn not_found(State(state): State<AppState>, req: Request) -> Re
         nik: None,
         source,
         fault: None,
+        upcoming: None,
     };
     finish(&state, meta, d).await
 }
