@@ -19,4 +19,6 @@ pub use nik::{mask_nik, IdNumberError, Nik, NikInfo, NoKk, Sex, DOUBLE_EXACT_LIM
 pub use outcome::{Catalogue, Outcome, Service};
 pub use population::{generate, PopulationSpec, REFERENCE_DATE};
 pub use reference::Reference;
-pub use resident::{DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, WireFlavour};
+pub use resident::{
+    DateFormat, FieldValue, IdNumberType, Resident, ResidentStatus, WireFlavour, WireValue,
+};

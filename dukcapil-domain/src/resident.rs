@@ -318,11 +318,53 @@ impl Resident {
     }
 }
 
+/// A field value with its wire flavour, ready to serialise ([`FieldValue::wire`]).
+#[derive(Debug, Clone)]
+pub struct WireValue<'a> {
+    value: FieldValue<'a>,
+    flavour: WireFlavour,
+}
+
+impl Serialize for WireValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            FieldValue::IdNumber(n) => match self.flavour.id_numbers {
+                IdNumberType::Number => s.serialize_u64(n),
+                IdNumberType::String => s.collect_str(&format_args!("{n:016}")),
+            },
+            FieldValue::Int(n) => s.serialize_u32(n),
+            FieldValue::Text(t) => s.serialize_str(t),
+            FieldValue::Date(d) => s.collect_str(&WireDate(d, self.flavour.date_format)),
+            FieldValue::Null => s.serialize_unit(),
+        }
+    }
+}
+
+/// A date in a wire format, written digit by digit (chrono's pattern formatter reads the
+/// pattern anew for every date); years outside 0-9999 go through chrono, which signs them.
+struct WireDate(NaiveDate, DateFormat);
+
+impl fmt::Display for WireDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use chrono::Datelike;
+        let WireDate(d, format) = *self;
+        let (y, m, day) = (d.year(), d.month(), d.day());
+        if !(0..=9999).contains(&y) {
+            return write!(f, "{}", d.format(format.pattern()));
+        }
+        match format {
+            DateFormat::Iso => write!(f, "{y:04}-{m:02}-{day:02}"),
+            DateFormat::DayMonthYearDash => write!(f, "{day:02}-{m:02}-{y:04}"),
+            DateFormat::DayMonthYearDot => write!(f, "{day:02}.{m:02}.{y:04}"),
+        }
+    }
+}
+
 fn opt_text(o: &Option<String>) -> FieldValue<'_> {
     o.as_deref().map_or(FieldValue::Null, FieldValue::Text)
 }
 
-impl FieldValue<'_> {
+impl<'a> FieldValue<'a> {
     /// The value as JSON in the given flavour.
     pub fn to_json(&self, flavour: WireFlavour) -> serde_json::Value {
         use serde_json::Value;
@@ -338,6 +380,16 @@ impl FieldValue<'_> {
                 Value::String(d.format(flavour.date_format.pattern()).to_string())
             }
             FieldValue::Null => Value::Null,
+        }
+    }
+
+    /// The value as the gateway writes it, serialised in place: the answer to every lookup is
+    /// written through this, without a `serde_json::Value` (and a string) per field. Writes
+    /// exactly what [`FieldValue::to_json`] does.
+    pub fn wire(self, flavour: WireFlavour) -> WireValue<'a> {
+        WireValue {
+            value: self,
+            flavour,
         }
     }
 

@@ -191,6 +191,25 @@ proptest! {
             prop_assert!(json.keys().all(|k| Field::from_wire(k).is_some_and(|f| granted.contains(f))));
         }
     }
+
+    /// The in-place serialiser of the gateway's answers writes exactly what `to_json` writes,
+    /// in every flavour.
+    #[test]
+    fn wire_values_serialise_as_their_json(seed in any::<u64>(), flavour in 0usize..6, year in -300i32..12_000) {
+        let flavour = crate::WireFlavour {
+            id_numbers: [crate::IdNumberType::Number, crate::IdNumberType::String][flavour % 2],
+            date_format: [crate::DateFormat::Iso, crate::DateFormat::DayMonthYearDash, crate::DateFormat::DayMonthYearDot][flavour / 2],
+        };
+        let odd_date = chrono::NaiveDate::from_ymd_opt(year, 2, 28).unwrap();
+        for r in generate(PopulationSpec { seed, size: 30 }) {
+            let values = r.project(FieldSet::all()).map(|(_, v)| v).chain([crate::FieldValue::Date(odd_date)]);
+            for v in values {
+                let direct = serde_json::to_string(&v.clone().wire(flavour)).unwrap();
+                let via_value = serde_json::to_string(&v.to_json(flavour)).unwrap();
+                prop_assert_eq!(direct, via_value);
+            }
+        }
+    }
 }
 
 proptest! {
