@@ -167,6 +167,8 @@ type Committed = Result<(), Arc<rusqlite::Error>>;
 enum Msg {
     Journal {
         row: Box<JournalRow>,
+        /// The row's elements already joined (`row.elements` is then empty and ignored).
+        elements: Option<String>,
         quota: Option<QuotaCount>,
         /// Balikan ledger entries committed with the row (same transaction).
         ledger: Vec<NewEntry>,
@@ -597,13 +599,20 @@ impl Writer {
     }
 
     /// [`Writer::journal`] for an announced call: the announcement ends once the row is queued.
+    /// The elements come joined with commas (one string, not one per element: a row is freed
+    /// on the writer's thread, and every allocation freed there costs a cross-thread free).
     pub(crate) async fn journal_upcoming(
         &self,
         row: JournalRow,
+        elements: String,
         quota: Option<QuotaCount>,
         upcoming: Upcoming,
     ) -> Result<(), StoreError> {
-        let queued = self.send_journal(row, quota, Vec::new());
+        let row = JournalRow {
+            elements: Vec::new(),
+            ..row
+        };
+        let queued = self.send_journal(row, Some(elements), quota, Vec::new());
         drop(upcoming);
         self.wait_journal(queued?).await
     }
@@ -625,13 +634,14 @@ impl Writer {
         quota: Option<QuotaCount>,
         ledger: Vec<NewEntry>,
     ) -> Result<(), StoreError> {
-        let queued = self.send_journal(row, quota, ledger)?;
+        let queued = self.send_journal(row, None, quota, ledger)?;
         self.wait_journal(queued).await
     }
 
     fn send_journal(
         &self,
         row: JournalRow,
+        elements: Option<String>,
         quota: Option<QuotaCount>,
         ledger: Vec<NewEntry>,
     ) -> Result<oneshot::Receiver<Committed>, StoreError> {
@@ -639,6 +649,7 @@ impl Writer {
         self.tx
             .send(Msg::Journal {
                 row: Box::new(row),
+                elements,
                 quota,
                 ledger,
                 ack,
@@ -857,14 +868,18 @@ fn write_batch(tx: &Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite:
         for m in batch {
             match m {
                 Msg::Journal {
-                    row, quota, ledger, ..
+                    row,
+                    elements,
+                    quota,
+                    ledger,
+                    ..
                 } => {
                     journaled = true;
                     if !ledger.is_empty() {
                         ledgered = true;
                         ledger::insert(tx, ledger)?;
                     }
-                    let cut = CutRow::new(row, caps.field_bytes);
+                    let cut = CutRow::new(row, elements.as_deref(), caps.field_bytes);
                     budget.journal_bytes += row_bytes(&cut);
                     insert.execute(params![
                         cut.time,
@@ -985,14 +1000,15 @@ struct CutRow<'a> {
     operator: Option<Cow<'a, str>>,
     nik: Option<Cow<'a, str>>,
     outcome: Cow<'a, str>,
-    elements: String,
+    elements: Cow<'a, str>,
     source: Option<Cow<'a, str>>,
     fault: Option<Cow<'a, str>>,
     detail: Option<Cow<'a, str>>,
 }
 
 impl<'a> CutRow<'a> {
-    fn new(row: &'a JournalRow, max: usize) -> Self {
+    /// `elements`: the row's elements already joined, if they come so.
+    fn new(row: &'a JournalRow, elements: Option<&'a str>, max: usize) -> Self {
         let opt = |v: &'a Option<String>| v.as_deref().map(|t| cut(t, max));
         CutRow {
             time: cut(&row.time, max),
@@ -1002,7 +1018,10 @@ impl<'a> CutRow<'a> {
             operator: opt(&row.operator),
             nik: opt(&row.nik),
             outcome: cut(&row.outcome, max),
-            elements: cut(&row.elements.join(","), max).into_owned(),
+            elements: match elements {
+                Some(joined) => cut(joined, max),
+                None => Cow::Owned(cut(&row.elements.join(","), max).into_owned()),
+            },
             source: opt(&row.source),
             fault: opt(&row.fault),
             detail: opt(&row.detail),
@@ -1444,10 +1463,10 @@ mod tests {
         // Queued without waiting in between, so that they share batches.
         let mut pending = vec![
             writer
-                .send_journal(row("3313014107890003"), q(0), vec![])
+                .send_journal(row("3313014107890003"), None, q(0), vec![])
                 .unwrap(),
             writer
-                .send_journal(row("3313014107890003"), q(0), vec![])
+                .send_journal(row("3313014107890003"), None, q(0), vec![])
                 .unwrap(),
         ];
         let set = writer
@@ -1460,12 +1479,12 @@ mod tests {
             .unwrap();
         pending.push(
             writer
-                .send_journal(row("3313014107890003"), q(1), vec![])
+                .send_journal(row("3313014107890003"), None, q(1), vec![])
                 .unwrap(),
         );
         pending.push(
             writer
-                .send_journal(row("3313010101700001"), q(1), vec![])
+                .send_journal(row("3313010101700001"), None, q(1), vec![])
                 .unwrap(),
         );
         for p in pending {
@@ -1475,6 +1494,35 @@ mod tests {
         w.shutdown().await;
         let (_w, loaded) = open(dir.path(), 100).unwrap();
         assert_eq!(loaded.quota_used[&("rsud_3313".to_string(), day)], 12);
+    }
+
+    /// A gateway row comes with its elements joined and an announcement that ends once queued.
+    #[tokio::test]
+    async fn an_announced_row_is_journaled_with_its_joined_elements() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, _) = open(dir.path(), 100).unwrap();
+        let writer = w.writer();
+        let upcoming = writer.upcoming();
+        assert_eq!(writer.upcoming.load(Ordering::Acquire), 1);
+        let row = JournalRow {
+            elements: vec!["IGNORED".into()],
+            ..row("3313014107890003")
+        };
+        writer
+            .journal_upcoming(row, "NIK,NAMA_LGKP".into(), None, upcoming)
+            .await
+            .unwrap();
+        assert_eq!(writer.upcoming.load(Ordering::Acquire), 0);
+        w.shutdown().await;
+        let rows = query_journal(
+            dir.path(),
+            &JournalFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
     }
 
     /// The writer skips the ledger insert for a NIK it has written before, but not after a reset

@@ -126,7 +126,8 @@ pub(crate) struct Decision {
     pub outcome: Option<Outcome>,
     pub status: StatusCode,
     pub body: Vec<u8>,
-    pub elements: Vec<String>,
+    /// The wire names of the elements answered, in order.
+    pub elements: Vec<&'static str>,
     pub quota: Option<QuotaCount>,
     pub detail: Option<String>,
 }
@@ -359,11 +360,7 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
                 granted: returned,
                 flavour,
             };
-            let elements = returned
-                .wire_names()
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let elements = returned.wire_names();
             (Page::one(record, None).to_bytes(), elements)
         }
         CallKind::Verify => {
@@ -373,10 +370,7 @@ pub(crate) fn decide(state: &AppState, call: &Call<'_>, now: DateTime<Utc>) -> D
                 .filter_map(|(k, v)| Field::from_wire(k).map(|f| (f, v.clone())))
                 .collect();
             let verdicts = verify::verify(&resident, granted, &submitted, threshold);
-            let elements = verdicts
-                .iter()
-                .map(|(f, _)| f.wire_name().to_string())
-                .collect();
+            let elements = verdicts.iter().map(|(f, _)| f.wire_name()).collect();
             let obj = response::Ordered(
                 verdicts
                     .into_iter()
@@ -432,7 +426,8 @@ async fn finish(state: &AppState, meta: Meta, d: Decision) -> Response {
         nik: meta.nik,
         outcome: outcome_code.to_string(),
         http_status: d.status.as_u16(),
-        elements: d.elements,
+        // Joined once, below: the writer stores them as one text.
+        elements: Vec::new(),
         source: meta.source.map(|s| s.ip().to_canonical().to_string()),
         latency_us: i64::try_from(meta.started.elapsed().as_micros()).unwrap_or(i64::MAX),
         fault: meta.fault,
@@ -440,12 +435,18 @@ async fn finish(state: &AppState, meta: Meta, d: Decision) -> Response {
     };
     let written = match meta.upcoming {
         Some(upcoming) => {
-            state
-                .writer()
-                .journal_upcoming(row, d.quota, upcoming)
+            let elements = d.elements.join(",");
+            (state.writer())
+                .journal_upcoming(row, elements, d.quota, upcoming)
                 .await
         }
-        None => state.writer().journal(row, d.quota).await,
+        None => {
+            let row = JournalRow {
+                elements: d.elements.iter().map(|e| e.to_string()).collect(),
+                ..row
+            };
+            state.writer().journal(row, d.quota).await
+        }
     };
     if let Err(e) = written {
         tracing::error!(error = %e, "journal write failed; answering 500");
