@@ -6,13 +6,15 @@
 #
 #   bash bench/cpu-per-request.sh OLD_BINARY NEW_BINARY      # needs a dataset from bench/run.sh
 #
-# ROUNDS (4) rounds of DURATION (8) s per binary, REPEAT (2) times; the journal grows over the
+# ROUNDS (4) rounds of DURATION (8) s per binary and connection count (CONNECTIONS, "64"; e.g.
+# CONNECTIONS="16 64 256"), REPEAT (2) times; the journal grows over the
 # rounds, so a cost that rises with it shows as a trend. Dataset: target/bench/data-1000000 and
 # target/bench/nik-list.lua as bench/run.sh leaves them (POPULATION=1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROUNDS=${ROUNDS:-4}; DURATION=${DURATION:-8}; REPEAT=${REPEAT:-2}; PORT=${PORT:-18491}
+CONNECTIONS=${CONNECTIONS:-64}
 SRC=$ROOT/target/bench/data-1000000
 [ -f "$ROOT/target/bench/nik-list.lua" ] && ls "$SRC"/population-*.sqlite >/dev/null 2>&1 ||
   { echo "cpu-per-request: run bench/run.sh first (it writes the dataset and NIK list)" >&2; exit 2; }
@@ -38,23 +40,25 @@ one() { # binary label
   done
   [ -n "$tid" ] || { echo "cpu-per-request: no journal-writer thread in $1 (see $WORK/mock.log)" >&2; exit 1; }
   cpu() { awk '{print $14+$15}' "$1"; }
+  for c in $CONNECTIONS; do
   for r in $(seq 1 "$ROUNDS"); do
     local w0 p0 w1 p1 out n
     w0=$(cpu /proc/$pid/task/$tid/stat); p0=$(cpu /proc/$pid/stat)
-    out=$(wrk -t2 -c64 -d"${DURATION}s" --latency -s bench/wrk-lookup.lua \
+    out=$(wrk -t2 -c"$c" -d"${DURATION}s" --latency -s bench/wrk-lookup.lua \
       "http://127.0.0.1:$PORT/dukcapil/get_json/dinkes_3313/CALL_NIK" | grep '^RESULT')
     w1=$(cpu /proc/$pid/task/$tid/stat); p1=$(cpu /proc/$pid/stat)
     n=$(echo "$out" | sed 's/.*requests=\([0-9]*\).*/\1/')
     python3 -c "
 f = dict(kv.split('=') for kv in '$out'.split()[1:])
-print('| %s | %d | %s | %s | %s | %.1f | %.1f |' % ('$2', $r, f['rps'], f['p99_ms'], f['max_ms'],
+print('| %s | %s | %d | %s | %s | %s | %.1f | %.1f |' % ('$2', '$c', $r, f['rps'], f['p99_ms'], f['max_ms'],
       ($p1-$p0)*1e6/$ticks/$n, ($w1-$w0)*1e6/$ticks/$n))"
+  done
   done
   kill $pid; wait $pid 2>/dev/null || true; MOCK_PID=""
 }
 
-echo "| binary | round | req/s | p99 ms | max ms | mock CPU us/request | journal-writer CPU us/request |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| binary | connections | round | req/s | p99 ms | max ms | mock CPU us/request | journal-writer CPU us/request |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for _ in $(seq 1 "$REPEAT"); do
   for b in "$@"; do one "$b" "$(basename "$b")"; done
 done
