@@ -139,9 +139,10 @@ pub(crate) fn session_with_target_text(
     session_with_args(text, pack, relative_dir, &[])
 }
 
-/// Sessions the whole test binary plays at once. A session spends most of its time in its
-/// pack's pauses (about 8% of a core in a debug build), so many share CI's two cores; past this
-/// the load would start to stretch the response times the checks judge.
+/// Sessions the whole test binary plays at once. The limit dates from sessions that were mostly
+/// pauses (about 8% of a core in a debug build); with pauses at 0.01 of the pack's a session is
+/// denser, and 20 at once still passes the regression matrix on CI's two cores. Past some load
+/// the response times the checks judge would stretch: lower this before widening a window.
 const SESSIONS_AT_ONCE: usize = 20;
 
 static SESSIONS_RUNNING: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
