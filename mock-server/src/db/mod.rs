@@ -1302,6 +1302,15 @@ pub(crate) fn lookups(
 mod tests {
     use super::*;
 
+    /// The journal's first ten rows.
+    fn first_rows(data_dir: &Path) -> Vec<JournalRow> {
+        let filter = JournalFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        query_journal(data_dir, &filter).unwrap()
+    }
+
     fn row(nik: &str) -> JournalRow {
         JournalRow {
             id: 0,
@@ -1429,14 +1438,7 @@ mod tests {
             t.await.unwrap();
         }
         w.shutdown().await;
-        let rows = query_journal(
-            dir.path(),
-            &JournalFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let rows = first_rows(dir.path());
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
         let (_w, loaded) = open(dir.path(), 3).unwrap();
@@ -1514,14 +1516,7 @@ mod tests {
             .unwrap();
         assert_eq!(writer.upcoming.load(Ordering::Acquire), 0);
         w.shutdown().await;
-        let rows = query_journal(
-            dir.path(),
-            &JournalFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let rows = first_rows(dir.path());
         assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
     }
 
@@ -1554,14 +1549,7 @@ mod tests {
         writer.journal(row("3313014107890003"), None).await.unwrap();
         writer.journal(row("3313010101700001"), None).await.unwrap();
         w.shutdown().await;
-        let rows = query_journal(
-            dir.path(),
-            &JournalFilter {
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let rows = first_rows(dir.path());
         assert_eq!(rows.len(), 1);
         let niks = [
             "3313014107890003".to_string(),
