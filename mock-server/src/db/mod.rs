@@ -217,7 +217,7 @@ pub(crate) struct Writer {
 }
 
 /// A gateway call whose journal row is on its way: an open batch waits for it (briefly) rather
-/// than commit without it. Handed to [`Writer::journal_upcoming`], or dropped if the call ends
+/// than commit without it. Handed to [`Writer::journal_joined`], or dropped if the call ends
 /// without a row.
 #[derive(Debug)]
 pub(crate) struct Upcoming(Arc<AtomicUsize>);
@@ -598,15 +598,15 @@ impl Writer {
         Upcoming(Arc::clone(&self.upcoming))
     }
 
-    /// [`Writer::journal`] for an announced call: the announcement ends once the row is queued.
-    /// The elements come joined with commas (one string, not one per element: a row is freed
-    /// on the writer's thread, and every allocation freed there costs a cross-thread free).
-    pub(crate) async fn journal_upcoming(
+    /// [`Writer::journal`] for a gateway call, its announcement (if any) ending once the row is
+    /// queued. The elements come joined with commas: one string, not one per element (a row is
+    /// freed on the writer's thread, and every allocation freed there is a cross-thread free).
+    pub(crate) async fn journal_joined(
         &self,
         row: JournalRow,
         elements: String,
         quota: Option<QuotaCount>,
-        upcoming: Upcoming,
+        upcoming: Option<Upcoming>,
     ) -> Result<(), StoreError> {
         let row = JournalRow {
             elements: Vec::new(),
@@ -1511,7 +1511,7 @@ mod tests {
             ..row("3313014107890003")
         };
         writer
-            .journal_upcoming(row, "NIK,NAMA_LGKP".into(), None, upcoming)
+            .journal_joined(row, "NIK,NAMA_LGKP".into(), None, Some(upcoming))
             .await
             .unwrap();
         assert_eq!(writer.upcoming.load(Ordering::Acquire), 0);

@@ -426,28 +426,16 @@ async fn finish(state: &AppState, meta: Meta, d: Decision) -> Response {
         nik: meta.nik,
         outcome: outcome_code.to_string(),
         http_status: d.status.as_u16(),
-        // Joined once, below: the writer stores them as one text.
+        // Joined, below: the writer stores them as one text.
         elements: Vec::new(),
         source: meta.source.map(|s| s.ip().to_canonical().to_string()),
         latency_us: i64::try_from(meta.started.elapsed().as_micros()).unwrap_or(i64::MAX),
         fault: meta.fault,
         detail: d.detail,
     };
-    let written = match meta.upcoming {
-        Some(upcoming) => {
-            let elements = d.elements.join(",");
-            (state.writer())
-                .journal_upcoming(row, elements, d.quota, upcoming)
-                .await
-        }
-        None => {
-            let row = JournalRow {
-                elements: d.elements.iter().map(|e| e.to_string()).collect(),
-                ..row
-            };
-            state.writer().journal(row, d.quota).await
-        }
-    };
+    let written = (state.writer())
+        .journal_joined(row, d.elements.join(","), d.quota, meta.upcoming)
+        .await;
     if let Err(e) = written {
         tracing::error!(error = %e, "journal write failed; answering 500");
         let body = Page::one(response::respon("Internal Server Error"), None).to_bytes();
