@@ -516,7 +516,7 @@ pub(crate) fn open_with(
                 caps,
                 journal_bytes: u64::try_from(bytes).unwrap_or(0),
                 epochs: HashMap::new(),
-                looked_up: HashMap::new(),
+                looked_up: LookedUp::default(),
             };
             writer_loop(conn, rx, &waited_for, &mut budget, path)
         })
@@ -711,11 +711,42 @@ struct Budget {
     /// NIKs this writer has put in the lookup ledger, by institution: a repeat lookup skips the
     /// ledger's `INSERT OR IGNORE`. Forgotten when a command runs (resets delete ledger rows), a
     /// commit fails, or it holds [`LOOKUPS_REMEMBERED`] NIKs.
-    looked_up: HashMap<String, HashSet<String>>,
+    looked_up: LookedUp,
 }
 
 /// Most NIKs [`Budget::looked_up`] holds (about 60 bytes each).
 const LOOKUPS_REMEMBERED: usize = 200_000;
+
+/// NIKs by institution, with their count kept (not summed over the institutions per insert).
+#[derive(Debug, Default)]
+struct LookedUp {
+    niks: HashMap<String, HashSet<String>>,
+    count: usize,
+}
+
+impl LookedUp {
+    fn contains(&self, customer_id: &str, nik: &str) -> bool {
+        self.niks
+            .get(customer_id)
+            .is_some_and(|niks| niks.contains(nik))
+    }
+
+    /// Remembers a NIK, first forgetting all of them once [`LOOKUPS_REMEMBERED`] are held.
+    fn insert(&mut self, customer_id: &str, nik: &str) {
+        if self.count >= LOOKUPS_REMEMBERED {
+            self.clear();
+        }
+        let niks = self.niks.entry(customer_id.to_string()).or_default();
+        if niks.insert(nik.to_string()) {
+            self.count += 1;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.niks.clear();
+        self.count = 0;
+    }
+}
 
 fn writer_loop(
     mut conn: Connection,
@@ -918,22 +949,9 @@ fn write_batch(tx: &Connection, batch: &[Msg], budget: &mut Budget) -> rusqlite:
                     if let (true, Some(cid), Some(nik)) = (is_lookup, &cut.customer_id, &cut.nik) {
                         let nik = nik.trim();
                         // Already in the ledger (this process wrote it): no B-tree probe.
-                        let known = budget
-                            .looked_up
-                            .get(cid.as_ref())
-                            .is_some_and(|niks| niks.contains(nik));
-                        if !known {
+                        if !budget.looked_up.contains(cid, nik) {
                             lookup.execute(params![cid, nik])?;
-                            if budget.looked_up.values().map(HashSet::len).sum::<usize>()
-                                >= LOOKUPS_REMEMBERED
-                            {
-                                budget.looked_up.clear();
-                            }
-                            budget
-                                .looked_up
-                                .entry(cid.to_string())
-                                .or_default()
-                                .insert(nik.to_string());
+                            budget.looked_up.insert(cid, nik);
                         }
                     }
                 }
@@ -1518,6 +1536,20 @@ mod tests {
         w.shutdown().await;
         let rows = first_rows(dir.path());
         assert_eq!(rows[0].elements, vec!["NIK", "NAMA_LGKP"]);
+    }
+
+    /// The writer's memory of ledgered NIKs is bounded: at the cap it starts over.
+    #[test]
+    fn remembered_lookups_start_over_at_their_cap() {
+        let mut seen = LookedUp::default();
+        for i in 0..LOOKUPS_REMEMBERED {
+            seen.insert(["a", "b"][i % 2], &i.to_string());
+        }
+        assert_eq!(seen.count, LOOKUPS_REMEMBERED);
+        assert!(seen.contains("a", "0") && seen.contains("b", "1"));
+        seen.insert("a", "new");
+        assert_eq!(seen.count, 1);
+        assert!(seen.contains("a", "new") && !seen.contains("a", "0"));
     }
 
     /// The writer skips the ledger insert for a NIK it has written before, but not after a reset
